@@ -1,0 +1,17 @@
+"""torchfit: structural equation and item response models in PyTorch, from lavaan syntax.
+
+Examples
+--------
+>>> import torchfit
+>>> hs = torchfit.datasets.holzinger_swineford()
+>>> fit = torchfit.cfa("visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; "
+...                    "speed =~ x7 + x8 + x9", hs)
+>>> print(fit.summary(fit_measures=True, standardized=True))  # doctest: +SKIP
+"""
+from . import datasets
+from .api import __version__, cfa, fit, sem
+from .errors import ConvergenceWarning, DataError, ModelError, ModelSyntaxError, TorchfitError
+from .fit import Fit
+
+__all__ = ["sem", "cfa", "fit", "Fit", "datasets", "TorchfitError", "ModelSyntaxError",
+           "DataError", "ModelError", "ConvergenceWarning", "__version__"]

@@ -1,0 +1,172 @@
+"""The public entry points: ``fit``, ``sem`` and ``cfa``.
+
+The pipeline reads as lavaan's: syntax -> parameter table -> data and sample
+moments -> model matrices and start values -> estimator -> inference ->
+fit measures -> Fit.
+"""
+from __future__ import annotations
+
+import warnings
+from functools import partial
+from typing import Mapping, Union
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .data import check_moments, moments, select
+from .errors import ConvergenceWarning, ModelError, TorchfitError
+from .fit import Fit
+from .inference import add_estimates, standardized, vcov_free
+from .matrices import Model
+from .measures import fit_measures
+from .ml import fit_ml, one_thread
+from .partable import from_columns
+from .start import reduced_start, start_values
+from .syntax import parse
+
+__version__ = "0.1.0"
+ESTIMATORS = ("ML",)
+
+
+def _table(model, model_type, std_lv, orthogonal, fixed_x) -> pd.DataFrame:
+    if isinstance(model, str):
+        return parse(model, model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
+                     fixed_x=fixed_x)
+    if isinstance(model, (pd.DataFrame, Mapping)):
+        return from_columns({c: model[c] for c in model.keys()} if isinstance(model, Mapping)
+                            else {c: model[c].tolist() for c in model.columns})
+    raise TorchfitError("model must be lavaan syntax (a string) or a parameter table "
+                        f"(a DataFrame), not {type(model).__name__}")
+
+
+def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type: str = "sem",
+        std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
+        missing: str = "default", iter_max: int = 500) -> Fit:
+    """Fit a structural equation model.
+
+    Parameters
+    ----------
+    model : str or pandas.DataFrame
+        lavaan model syntax, or a lavaan parameter table.
+    data : pandas.DataFrame
+        One column per observed variable; extra columns are ignored and the
+        frame is not modified.
+    estimator : {"ML"}
+        Maximum likelihood on the sample moments.
+    model_type : {"sem", "cfa"}
+        Which of lavaan's defaults to apply (the same for both).
+    std_lv : bool
+        Fix latent variances to 1 instead of the first loadings.
+    orthogonal : bool
+        Fix covariances among exogenous latent variables to 0.
+    fixed_x : bool
+        Treat exogenous observed covariates as fixed (lavaan's default).
+    missing : {"default", "listwise"}
+        Rows with missing values are an error by default; "listwise" drops them.
+    iter_max : int
+        Maximum number of optimiser iterations.
+
+    Returns
+    -------
+    Fit
+
+    Examples
+    --------
+    >>> import torchfit
+    >>> hs = torchfit.datasets.holzinger_swineford()
+    >>> fit = torchfit.fit("visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6", hs)
+    >>> int(fit.fit_measures()["df"])
+    8
+    """
+    if estimator.upper() not in ESTIMATORS:
+        raise TorchfitError(f"estimator {estimator!r} is not available; use one of "
+                            f"{', '.join(ESTIMATORS)}")
+    pt = _table(model, model_type, std_lv, orthogonal, fixed_x)
+    mod = Model(pt)
+    sel = select(data, mod.ov_names, missing=missing)
+    mean, S = moments(sel.X)
+    n = sel.X.shape[0]
+    check_moments(S, n, mod.ov_names)
+
+    exo = pt.loc[pt["exo"] == 1, "lhs"].tolist()
+    exo_flags = [v in exo for v in mod.ov_names]
+    p, nx = len(mod.ov_names), sum(exo_flags)
+    ndat = p * (p + 1) // 2 - nx * (nx + 1) // 2
+    if mod.n_free > ndat:
+        raise ModelError(
+            f"the model has {mod.n_free} free parameters but the data give only {ndat} sample "
+            f"(co)variances (df = {ndat - mod.n_free}); the model is not identified: fix "
+            "parameters, add equality constraints or drop paths")
+
+    values = start_values(mod, S)
+    mod.fixed_values(values)
+    with one_thread():
+        result = fit_ml(mod, S, reduced_start(mod, values), iter_max=iter_max)
+        return _results(pt, mod, values, result, S, mean, sel, data, missing, exo_flags)
+
+
+def _results(pt, mod, values, result, S, mean, sel, data, missing, exo_flags) -> Fit:
+    """Estimates, standard errors, standardized solution and fit measures."""
+    n = sel.X.shape[0]
+    messages = []
+    if not result.converged:
+        messages.append(f"the optimiser did not converge in {result.iterations} iterations; "
+                        "the estimates are not the ML estimates: raise iter_max, check the "
+                        "model's identification or give start values")
+    free = pt["free"].to_numpy()
+    est = values.copy()
+    est[free > 0] = mod.expand(result.x)[free[free > 0] - 1]
+    vcov = vcov_free(mod, result.information, n)
+    if vcov is None:
+        messages.append("could not compute standard errors: the information matrix is "
+                        "singular, so the model may not be identified")
+    table = add_estimates(pt, est, vcov)
+    table.insert(table.columns.get_loc("plabel") + 1, "start", values)
+    mats = {k: v.cpu().numpy() for k, v in
+            mod.matrices(torch.as_tensor(result.x, dtype=mod.dtype)).items()}
+    table = standardized(mod, mats, result.sigma, table)
+    measures = partial(fit_measures, S, result.sigma, n, mod.n_free, result.fmin, exo_flags)
+    info = {
+        "estimator": "ML", "optimizer": "Fisher scoring", "iterations": result.iterations,
+        "converged": result.converged, "nobs": n, "nobs_total": sel.n_total,
+        "npar": int(free.max()) if len(free) else 0,
+        "neq": int(free.max() - mod.n_free) if len(free) else 0,
+        "se": "standard", "information": "expected", "h1_information": "structured",
+        "test": "standard", "missing": missing, "version": __version__,
+        "warnings": messages,
+    }
+    for message in messages:
+        warnings.warn(message, ConvergenceWarning, stacklevel=2)
+    return Fit(table, mod, info, measures, vcov, {"cov": S, "mean": mean, "nobs": n},
+               {"cov": result.sigma}, mats, data)
+
+
+def sem(model: Union[str, pd.DataFrame], data, **options) -> Fit:
+    """Fit a structural equation model with lavaan's sem() defaults.
+
+    Examples
+    --------
+    >>> import torchfit
+    >>> pd_data = torchfit.datasets.political_democracy()
+    >>> fit = torchfit.sem("ind60 =~ x1 + x2 + x3; dem60 =~ y1 + y2 + y3 + y4; "
+    ...                    "dem60 ~ ind60", pd_data)
+    >>> fit.converged
+    True
+    """
+    return fit(model, data, model_type="sem", **options)
+
+
+def cfa(model: Union[str, pd.DataFrame], data, **options) -> Fit:
+    """Fit a confirmatory factor model with lavaan's cfa() defaults.
+
+    Examples
+    --------
+    >>> import torchfit
+    >>> hs = torchfit.datasets.holzinger_swineford()
+    >>> fit = torchfit.cfa("visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; "
+    ...                    "speed =~ x7 + x8 + x9", hs)
+    >>> round(fit.fit_measures()["chisq"], 3)
+    85.306
+    """
+    return fit(model, data, model_type="cfa", **options)

@@ -1,0 +1,85 @@
+"""The R side's one call into the engine.
+
+R builds the parameter table with lavaan and sends plain data: the table as a
+dict of columns and the observed variables as a numeric matrix.  What comes
+back is plain data too (dicts, lists, numpy arrays), which R stores as
+ordinary values, plus the Fit object itself for methods that need the engine
+again (predict()).
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Dict, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .api import fit
+from .errors import ConvergenceWarning
+
+ENGINE_OPTIONS = ("estimator", "model_type", "std_lv", "orthogonal", "fixed_x", "missing",
+                  "iter_max")
+
+
+def _column(values) -> list:
+    return values.tolist() if isinstance(values, (np.ndarray, pd.Series)) else list(values)
+
+
+def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
+               options: Mapping) -> Dict:
+    """Fit the model given by a lavaan parameter table to a numeric matrix.
+
+    Parameters
+    ----------
+    partable : mapping of column name -> sequence
+        The table lavaan::lavaanify() returned.
+    data : 2-D array
+        The observed variables (NaN for missing values).
+    columns : sequence of str
+        Column names of ``data``.
+    options : mapping
+        Engine options (see ``ENGINE_OPTIONS``); unknown names are an error.
+
+    Returns
+    -------
+    dict
+        partable, fit_measures, coef_names, coef, vcov, implied, sample, info,
+        warnings and fit (the Fit object).
+
+    Examples
+    --------
+    >>> import torchfit
+    >>> from torchfit.syntax import parse
+    >>> pt = parse("f =~ x1 + x2 + x3")
+    >>> hs = torchfit.datasets.holzinger_swineford()
+    >>> out = fit_from_r({c: pt[c].tolist() for c in pt.columns},
+    ...                  hs[["x1", "x2", "x3"]].to_numpy(), ["x1", "x2", "x3"], {})
+    >>> out["info"]["converged"]
+    True
+    """
+    unknown = [k for k in options if k not in ENGINE_OPTIONS]
+    if unknown:
+        raise TypeError(f"unknown option(s) {', '.join(unknown)} for the engine; "
+                        f"known: {', '.join(ENGINE_OPTIONS)}")
+    opts = dict(options)
+    if "iter_max" in opts:
+        opts["iter_max"] = int(opts["iter_max"])
+    frame = pd.DataFrame(np.asarray(data, dtype=float).reshape(-1, len(columns)),
+                         columns=list(columns))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # sent to R as messages
+        result = fit(pd.DataFrame({k: _column(v) for k, v in partable.items()}), frame, **opts)
+    table = result.partable
+    names = result.model.ov_names
+    return {
+        "partable": {c: table[c].to_numpy() for c in table.columns},
+        "fit_measures": result.fit_measures(),
+        "coef_names": result.coef_names(),
+        "coef": result.coef().to_numpy(),
+        "vcov": result.vcov().to_numpy(),
+        "implied": {"cov": result.implied()["cov"].to_numpy(), "names": names},
+        "sample": {"cov": result.sample["cov"], "names": names, "nobs": result.nobs},
+        "info": {k: v for k, v in result.info.items() if k != "warnings"},
+        "warnings": list(result.info["warnings"]),
+        "fit": result,
+    }

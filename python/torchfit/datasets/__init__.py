@@ -1,0 +1,31 @@
+"""Example data sets shipped with torchfit (exported from lavaan by
+tools/export_datasets.R, so they are the very data lavaan users have)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+_DATA = Path(__file__).parent / "data"
+
+
+def holzinger_swineford() -> pd.DataFrame:
+    """Holzinger & Swineford (1939): 301 children, nine ability tests x1-x9.
+
+    Examples
+    --------
+    >>> holzinger_swineford().shape
+    (301, 15)
+    """
+    return pd.read_csv(_DATA / "HolzingerSwineford1939.csv")
+
+
+def political_democracy() -> pd.DataFrame:
+    """Bollen's (1989) industrialisation and political democracy data, 75 countries.
+
+    Examples
+    --------
+    >>> political_democracy().shape
+    (75, 11)
+    """
+    return pd.read_csv(_DATA / "PoliticalDemocracy.csv")

@@ -1,0 +1,177 @@
+"""The result of a fit: the parameter table with estimates, and what lavaan
+users ask of it (parameter estimates, fit measures, summary, coef, vcov,
+implied moments, factor scores)."""
+from __future__ import annotations
+
+from typing import Callable, Dict, Iterable, Optional, Union
+
+import numpy as np
+import pandas as pd
+
+from . import report
+from .data import select
+from .matrices import Model
+
+
+class Fit:
+    """A fitted model.
+
+    Built by :func:`torchfit.sem`, :func:`torchfit.cfa` or :func:`torchfit.fit`;
+    not meant to be constructed by hand.
+
+    Examples
+    --------
+    >>> import torchfit
+    >>> hs = torchfit.datasets.holzinger_swineford()
+    >>> fit = torchfit.cfa("visual =~ x1 + x2 + x3", hs)
+    >>> round(fit.fit_measures()["chisq"], 6)
+    0.0
+    """
+
+    def __init__(self, partable: pd.DataFrame, model: Model, info: Dict,
+                 measures: Callable[[], Dict[str, float]],
+                 vcov: Optional[np.ndarray], sample: Dict, implied: Dict,
+                 matrices: Dict[str, np.ndarray], data=None):
+        self.partable = partable
+        self.data = data  # the caller's object, kept by reference for predict()
+        self.model = model
+        self.info = info
+        self._compute_measures = measures
+        self._measures_cache: Optional[Dict[str, float]] = None
+        self._vcov = vcov
+        self.sample = sample
+        self._implied = implied
+        self.matrices = matrices
+
+    @property
+    def _measures(self) -> Dict[str, float]:
+        # Computed on first use: the RMSEA interval alone costs more than the fit.
+        if self._measures_cache is None:
+            self._measures_cache = self._compute_measures()
+        return self._measures_cache
+
+    # -- lavaan's accessors -----------------------------------------------------
+    @property
+    def converged(self) -> bool:
+        return bool(self.info["converged"])
+
+    @property
+    def nobs(self) -> int:
+        return int(self.info["nobs"])
+
+    def coef_names(self) -> list:
+        """lavaan's names of the free parameters: the label, or lhs op rhs."""
+        free = self.partable[self.partable["free"] > 0].sort_values("free")
+        return [lab if lab else f"{l}{o}{r}"
+                for l, o, r, lab in zip(free["lhs"], free["op"], free["rhs"], free["label"])]
+
+    def coef(self) -> pd.Series:
+        """Estimates of the free parameters, named as lavaan's coef() names them."""
+        free = self.partable[self.partable["free"] > 0].sort_values("free")
+        return pd.Series(free["est"].to_numpy(), index=self.coef_names(), name="est")
+
+    def vcov(self) -> pd.DataFrame:
+        """Covariance matrix of the free parameters (NaN if not identified)."""
+        names = self.coef_names()
+        values = self._vcov if self._vcov is not None else np.full((len(names),) * 2, np.nan)
+        return pd.DataFrame(values, index=names, columns=names)
+
+    def parameter_estimates(self, standardized: bool = False) -> pd.DataFrame:
+        """lavaan's parameterEstimates(): lhs op rhs (label) est se z pvalue
+        ci.lower ci.upper, plus std.lv std.all when ``standardized``."""
+        cols = ["lhs", "op", "rhs"]
+        if (self.partable["label"] != "").any():
+            cols.append("label")
+        cols += ["est", "se", "z", "pvalue", "ci.lower", "ci.upper"]
+        if standardized:
+            cols += ["std.lv", "std.all"]
+        return self.partable[cols].reset_index(drop=True)
+
+    def fit_measures(self, names: Optional[Union[str, Iterable[str]]] = None) -> Dict[str, float]:
+        """Fit measures keyed by lavaan's names; all of them, or those asked for."""
+        if names is None:
+            return dict(self._measures)
+        names = [names] if isinstance(names, str) else list(names)
+        unknown = [n for n in names if n not in self._measures]
+        if unknown:
+            raise KeyError(f"unknown fit measure(s) {', '.join(unknown)}; available: "
+                           f"{', '.join(self._measures)}")
+        return {n: self._measures[n] for n in names}
+
+    def implied(self) -> Dict[str, pd.DataFrame]:
+        """Model-implied moments: ``{"cov": DataFrame}``."""
+        names = self.model.ov_names
+        return {"cov": pd.DataFrame(self._implied["cov"], index=names, columns=names)}
+
+    def loglik(self) -> float:
+        return float(self._measures["logl"])
+
+    # -- factor scores ------------------------------------------------------------
+    def predict(self, data=None) -> pd.DataFrame:
+        """Factor scores by the regression method (lavaan's lavPredict default).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or 2-D array, optional
+            New data with the observed variables (columns in model order for an
+            array); by default the data the model was fitted to.  Rows with
+            missing values are dropped when the fit used ``missing="listwise"``.
+
+        Examples
+        --------
+        >>> import torchfit
+        >>> hs = torchfit.datasets.holzinger_swineford()
+        >>> fit = torchfit.cfa("visual =~ x1 + x2 + x3", hs)
+        >>> fit.predict().shape
+        (301, 1)
+        """
+        names = self.model.ov_names
+        data = self.data if data is None else data
+        if isinstance(data, np.ndarray):
+            data = pd.DataFrame(data, columns=names)
+        X = select(data, names, missing=self.info["missing"]).X
+        m = self.matrices
+        A = np.linalg.inv(np.eye(m["beta"].shape[0]) - m["beta"])
+        weights = np.linalg.solve(self._implied["cov"], m["lambda"] @ A @ m["psi"] @ A.T)
+        scores = self._eta_means(A) + (X - self.sample["mean"]) @ weights
+        lv = [self.model.eta_names.index(v) for v in self.model.lv_names]
+        return pd.DataFrame(scores[:, lv], columns=self.model.lv_names)
+
+    def _eta_means(self, A: np.ndarray) -> np.ndarray:
+        """Means of eta without a mean structure: observed variables keep their
+        sample means, latent intercepts are 0, so a latent variable regressed on
+        covariates has mean A[lv, d] alpha_d with alpha_d solving A[d, d] alpha_d = mean_d."""
+        eta = self.model.eta_names
+        d = [i for i, v in enumerate(eta) if v in self.model.ov_names]
+        means = np.zeros(len(eta))
+        if d:
+            ybar = self.sample["mean"][[self.model.ov_names.index(eta[i]) for i in d]]
+            means = A[:, d] @ np.linalg.solve(A[np.ix_(d, d)], ybar)
+        return means
+
+    # -- printing ---------------------------------------------------------------------
+    def _endogenous(self) -> set:
+        pt = self.partable
+        exo = set(pt.loc[pt["exo"] == 1, "lhs"])
+        lv_x = set(self.model.names.lv_x)
+        return {v for v in self.model.ov_names + self.model.lv_names
+                if v not in exo and v not in lv_x}
+
+    def summary(self, fit_measures: bool = False, standardized: bool = False) -> str:
+        """lavaan-style summary text (print it).
+
+        Examples
+        --------
+        >>> import torchfit
+        >>> fit = torchfit.cfa("f =~ x1 + x2 + x3", torchfit.datasets.holzinger_swineford())
+        >>> "Latent Variables:" in fit.summary()
+        True
+        """
+        lines = report.header(self.info, self._measures)
+        if fit_measures:
+            lines += report.fit_block(self._measures)
+        lines += report.parameter_sections(self.partable, self._endogenous(), standardized)
+        return "\n".join(lines) + "\n"
+
+    def __repr__(self) -> str:
+        return "\n".join(report.header(self.info, self._measures)) + "\n"

@@ -1,0 +1,241 @@
+"""Model matrices of the LISREL "all-y" form, built from the parameter table.
+
+    Sigma(theta) = Lambda (I - B)^-1 Psi (I - B)^-T Lambda^T + Theta
+
+Latent variables span eta.  As in lavaan, an observed variable that takes
+part in a regression (or covaries with a latent variable) gets a phantom
+latent variable of its own: an identity row in Lambda and a zero residual
+variance in Theta, so its regressions live in B and its (residual) variance
+in Psi.  Every table row that is a model parameter maps to one matrix cell;
+the free ones are filled from a parameter vector.
+
+Labels shared by several parameters (lavaan's ``.p2. == .p5.`` rows) are
+solved here: such parameters share one entry of the *reduced* vector ``x``
+that the estimators work with.  ``Model.expand`` maps ``x`` back to one value
+per free row of the table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Tuple
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .errors import ModelError
+from .partable import variable_names
+
+MATRICES = ("lambda", "beta", "psi", "theta")
+SYMMETRIC = {"psi", "theta"}
+
+
+@dataclass
+class Cells:
+    """Where the rows of one matrix type sit: row index in the table, the
+    matrix cell (r, c) and the reduced-parameter index (-1 when fixed)."""
+
+    row: np.ndarray
+    r: np.ndarray
+    c: np.ndarray
+    x: np.ndarray
+
+
+class Model:
+    """The covariance structure of a parameter table.
+
+    Parameters
+    ----------
+    partable : pandas.DataFrame
+        lavaan's parameter table (one block, one group).
+    dtype, device
+        Where the matrices live (float64 on the CPU by default).
+
+    Examples
+    --------
+    >>> from torchfit.syntax import parse
+    >>> m = Model(parse("f =~ x1 + x2 + x3"))
+    >>> m.ov_names, m.eta_names, m.n_free
+    (['x1', 'x2', 'x3'], ['f'], 6)
+    """
+
+    def __init__(self, partable: pd.DataFrame, dtype=torch.float64, device=None):
+        self.partable = partable
+        self.dtype, self.device = dtype, device
+        pt = partable
+        unsupported = sorted(set(pt["op"]) - {"=~", "~", "~~", "=="})
+        if unsupported:
+            raise ModelError(
+                "the ML estimator does not support the operator(s) "
+                f"{', '.join(repr(o) for o in unsupported)} yet "
+                "(mean structures, thresholds, defined parameters and inequality "
+                "constraints are planned); remove them from the model")
+        if (pt["block"] > 1).any() or (pt["group"] > 1).any():
+            raise ModelError("multiple groups are not supported yet; fit each group separately")
+        names = variable_names(pt["lhs"], pt["op"], pt["rhs"], pt["user"], pt["exo"])
+        self.names = names
+        self.ov_names: List[str] = names.ov
+        self.lv_names: List[str] = names.lv
+        self.eta_names = self.lv_names + self._phantoms(pt, names)
+        self.x_index, self.n_free = self._reduce(pt)
+        self.cells = self._place(pt)
+
+    # -- structure ------------------------------------------------------------
+    def _phantoms(self, pt: pd.DataFrame, names) -> List[str]:
+        """Observed variables that need a phantom latent variable."""
+        lv = set(names.lv)
+        phantom = {v for l, o, r in zip(pt["lhs"], pt["op"], pt["rhs"]) if o == "~"
+                   for v in (l, r) if v not in lv}
+        changed = True
+        while changed:  # a covariance between an eta and an observed variable
+            changed = False
+            for l, o, r in zip(pt["lhs"], pt["op"], pt["rhs"]):
+                if o == "~~" and l != r:
+                    in_eta = [v in lv or v in phantom for v in (l, r)]
+                    if any(in_eta) and not all(in_eta):
+                        phantom.update(v for v in (l, r) if v not in lv)
+                        changed = True
+        return [v for v in names.ov if v in phantom]
+
+    def _reduce(self, pt: pd.DataFrame) -> Tuple[np.ndarray, int]:
+        """Map each free table parameter (1..npar) to a reduced index,
+        merging those tied by simple equality constraints."""
+        npar = int(pt["free"].max()) if len(pt) else 0
+        parent = list(range(npar))
+
+        def find(i):
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        by_name: Dict[str, int] = {}
+        for lab, plab, fr in zip(pt["label"], pt["plabel"], pt["free"]):
+            if fr > 0:
+                by_name[plab] = fr - 1
+                if lab:
+                    by_name.setdefault(lab, fr - 1)
+        for lhs, op, rhs in zip(pt["lhs"], pt["op"], pt["rhs"]):
+            if op != "==":
+                continue
+            if lhs not in by_name or rhs not in by_name:
+                raise ModelError(
+                    f"the constraint '{lhs} == {rhs}' is not a simple equality of two free "
+                    "parameters; general constraints are not supported yet")
+            a, b = find(by_name[lhs]), find(by_name[rhs])
+            parent[max(a, b)] = min(a, b)
+        roots = [find(i) for i in range(npar)]
+        order = {r: k for k, r in enumerate(dict.fromkeys(roots))}
+        return np.array([order[r] for r in roots], dtype=int), len(order)
+
+    def _place(self, pt: pd.DataFrame) -> Dict[str, Cells]:
+        eta = {v: i for i, v in enumerate(self.eta_names)}
+        ov = {v: i for i, v in enumerate(self.ov_names)}
+        found = {m: ([], [], [], []) for m in MATRICES}
+        for i, (lhs, op, rhs, fr) in enumerate(zip(pt["lhs"], pt["op"], pt["rhs"], pt["free"])):
+            if op == "=~":
+                where = ("beta", eta[rhs], eta[lhs]) if rhs in eta else ("lambda", ov[rhs], eta[lhs])
+            elif op == "~":
+                where = ("beta", eta[lhs], eta[rhs])
+            elif op == "~~":
+                if lhs in eta:
+                    a, b = sorted((eta[lhs], eta[rhs]))
+                    where = ("psi", b, a)
+                else:
+                    a, b = sorted((ov[lhs], ov[rhs]))
+                    where = ("theta", b, a)
+            else:
+                continue
+            m, r, c = where
+            cell = found[m]
+            cell[0].append(i)
+            cell[1].append(r)
+            cell[2].append(c)
+            cell[3].append(self.x_index[fr - 1] if fr > 0 else -1)
+        return {m: Cells(*(np.array(v, dtype=int) for v in found[m])) for m in MATRICES}
+
+    @property
+    def dims(self) -> Dict[str, Tuple[int, int]]:
+        p, m = len(self.ov_names), len(self.eta_names)
+        return {"lambda": (p, m), "beta": (m, m), "psi": (m, m), "theta": (p, p)}
+
+    def fixed_values(self, values: np.ndarray) -> None:
+        """Set the fixed cells from one value per table row (``values``)."""
+        self._base = {}
+        for m, (rows, cols) in self.dims.items():
+            base = np.zeros((rows, cols))
+            if m == "lambda":
+                for k, v in enumerate(self.eta_names):
+                    if v in self.ov_names:
+                        base[self.ov_names.index(v), k] = 1.0
+            cells = self.cells[m]
+            fixed = cells.x < 0
+            base[cells.r[fixed], cells.c[fixed]] = values[cells.row[fixed]]
+            if m in SYMMETRIC:
+                base[cells.c[fixed], cells.r[fixed]] = values[cells.row[fixed]]
+            self._base[m] = torch.as_tensor(base, dtype=self.dtype, device=self.device)
+        self._cell_index = {
+            m: tuple(torch.as_tensor(a[self.cells[m].x >= 0], device=self.device)
+                     for a in (self.cells[m].r, self.cells[m].c, self.cells[m].x))
+            for m in MATRICES
+        }
+
+    # -- parameters -------------------------------------------------------------
+    def expand(self, x: np.ndarray) -> np.ndarray:
+        """Reduced vector -> one value per free table parameter (lavaan's coef order)."""
+        return np.asarray(x)[self.x_index]
+
+    def reduce_matrix(self) -> np.ndarray:
+        """K with free = K @ x: one column per reduced parameter."""
+        K = np.zeros((len(self.x_index), self.n_free))
+        K[np.arange(len(self.x_index)), self.x_index] = 1.0
+        return K
+
+    def matrices(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Lambda, B, Psi, Theta at the reduced parameter vector ``x``."""
+        out = {}
+        for m in MATRICES:
+            mat = self._base[m].clone()
+            r, c, k = self._cell_index[m]
+            mat[r, c] = x[k]
+            if m in SYMMETRIC:
+                mat[c, r] = x[k]
+            out[m] = mat
+        return out
+
+    def implied(self, mats: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Sigma and (I - B)^-1 for the given matrices."""
+        m = mats["beta"].shape[0]
+        A = torch.linalg.inv(torch.eye(m, dtype=self.dtype, device=self.device) - mats["beta"])
+        G = mats["lambda"] @ A
+        return G @ mats["psi"] @ G.T + mats["theta"], A
+
+    def jacobian(self, mats: Dict[str, torch.Tensor], A: torch.Tensor) -> torch.Tensor:
+        """d Sigma / d x as a (n_free, p, p) tensor, analytically.
+
+        With G = Lambda A and M = A Psi G^T, a loading (r, c) moves Sigma by
+        e_r M[c] + its transpose, a regression (r, c) by G[:, r] M[c] + its
+        transpose, a (co)variance in Psi by G[:, r] G[:, c]^T (+ transpose), a
+        residual (co)variance by a unit cell (+ transpose).
+        """
+        p = mats["lambda"].shape[0]
+        G = mats["lambda"] @ A
+        M = A @ mats["psi"] @ G.T
+        D = torch.zeros((self.n_free, p, p), dtype=self.dtype, device=self.device)
+        eye = torch.eye(p, dtype=self.dtype, device=self.device)
+        for m in MATRICES:
+            r, c, k = self._cell_index[m]
+            if len(k) == 0:
+                continue
+            if m == "lambda":
+                part = eye[r][:, :, None] * M[c][:, None, :]
+            elif m == "beta":
+                part = G[:, r].T[:, :, None] * M[c][:, None, :]
+            elif m == "psi":
+                part = G[:, r].T[:, :, None] * G[:, c].T[:, None, :]
+                part = torch.where((r == c)[:, None, None], part / 2, part)
+            else:
+                part = eye[r][:, :, None] * eye[c][:, None, :]
+                part = torch.where((r == c)[:, None, None], part / 2, part)
+            D.index_add_(0, k, part + part.transpose(1, 2))
+        return D

@@ -1,0 +1,291 @@
+"""The lavaan parameter table: the one contract between syntax, R and estimators.
+
+``build`` turns parsed formula rows into the table lavaan's ``lavaanify()``
+produces for ``sem()``/``cfa()``: user rows first, then the default rows
+(residual variances, covariances of exogenous latent variables, covariances of
+endogenous variables, the block of exogenous covariates), then equality rows
+for labels that are used more than once.  ``variable_names`` classifies the
+variables of a table the way lavaan does, for the builder and the estimators.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Iterable, List, Mapping, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import ModelSyntaxError, TorchfitError
+from .syntax import FormulaRow
+
+COLUMNS = ["id", "lhs", "op", "rhs", "user", "block", "group", "free", "ustart",
+           "exo", "label", "plabel"]
+CONSTRAINT_OPS = ("==", "<", ">", ":=")
+
+
+def _unique(items: Iterable[str]) -> List[str]:
+    return list(dict.fromkeys(items))
+
+
+@dataclass(frozen=True)
+class VariableNames:
+    """lavaan's classification of the variables of one block.
+
+    ``ov`` (observed, in lavaan's order), ``lv`` (latent), ``ov_ind``
+    (indicators), ``ov_x`` (exogenous covariates), ``ov_nox``, ``lv_x``
+    (exogenous latent), ``ov_y``/``lv_y`` (dependent variables that predict
+    nothing, whose residuals covary by default).
+    """
+
+    ov: List[str]
+    lv: List[str]
+    ov_ind: List[str]
+    ov_x: List[str]
+    ov_nox: List[str]
+    lv_x: List[str]
+    ov_y: List[str]
+    lv_y: List[str]
+
+
+def variable_names(lhs: Sequence[str], op: Sequence[str], rhs: Sequence[str],
+                   user: Optional[Sequence[int]] = None,
+                   exo: Optional[Sequence[int]] = None) -> VariableNames:
+    """Classify the variables named in parameter-table rows, as lavaan does."""
+    rows = list(zip(lhs, op, rhs))
+    user = list(user) if user is not None else [1] * len(rows)
+    exo = list(exo) if exo is not None else [0] * len(rows)
+    lv = _unique(l for l, o, _ in rows if o in ("=~", "<~"))
+    eqs_y = _unique(l for l, o, _ in rows if o == "~")
+    eqs_x = _unique(r for _, o, r in rows if o in ("~", "<~"))
+    v_ind = _unique(r for _, o, r in rows if o == "=~")
+    ov_ind = [v for v in v_ind if v not in lv]
+    ov_y_all = [v for v in eqs_y if v not in lv and v not in ov_ind]
+    ov_x_raw = [v for v in eqs_x if v not in lv and v not in ov_ind and v not in ov_y_all]
+    ov_cov = [l for l, o, _ in rows if o == "~~" and l not in lv] + \
+             [r for _, o, r in rows if o == "~~" and r not in lv]
+    ov_int = [l for l, o, _ in rows if o in ("~1", "|") and l not in lv]
+    base = ov_ind + ov_y_all + ov_x_raw
+    ov = base + [v for v in _unique(ov_cov + ov_int) if v not in base]
+    # A covariate with a user-specified (co)variance or intercept is random,
+    # not fixed (lavaan warns and does the same).
+    touched = {l for (l, o, r), u in zip(rows, user) if u == 1 and o in ("~~", "~1")} | \
+              {r for (l, o, r), u in zip(rows, user) if u == 1 and o == "~~"}
+    ov_x = [v for v in ov_x_raw if v not in touched]
+    ov_x += [v for v in _unique([l for (l, o, r), e in zip(rows, exo) if e == 1 and o in ("~~", "~1")]
+                                + [r for (l, o, r), e in zip(rows, exo) if e == 1 and o == "~~"])
+             if v not in ov_x]
+    lv_x = [v for v in lv if v not in v_ind and v not in eqs_y]
+    pure_y = [v for v in eqs_y if v not in v_ind and v not in eqs_x]
+    return VariableNames(
+        ov=ov, lv=lv, ov_ind=ov_ind, ov_x=ov_x,
+        ov_nox=[v for v in ov if v not in ov_x], lv_x=lv_x,
+        ov_y=[v for v in ov if v in pure_y and v not in lv],
+        lv_y=[v for v in lv if v in pure_y],
+    )
+
+
+def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = False,
+          orthogonal: bool = False, fixed_x: bool = True,
+          meanstructure: Optional[bool] = None, int_ov_free: bool = True,
+          int_lv_free: bool = False, auto_fix_first: bool = True,
+          auto_fix_single: bool = True, auto_var: bool = True,
+          auto_cov_lv_x: bool = True, auto_cov_y: bool = True) -> pd.DataFrame:
+    """Build lavaan's parameter table from formula rows with sem()/cfa() defaults.
+
+    Parameters
+    ----------
+    formulas : list of FormulaRow
+        From :func:`torchfit.syntax.parse_formulas`.
+    model_type : {"sem", "cfa"}
+        Both use the same defaults, as in lavaan.
+    std_lv : bool
+        Identify latent variables by fixing their (residual) variances to 1
+        instead of fixing their first loading.
+    orthogonal : bool
+        Fix the covariances of exogenous latent variables to zero.
+    fixed_x : bool
+        Treat exogenous observed covariates as fixed (their moments are
+        taken from the sample, ``exo = 1``).
+    meanstructure : bool, optional
+        Add intercepts; by default only when the syntax has ``~ 1``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The parameter table with lavaan's columns.
+
+    Examples
+    --------
+    >>> from torchfit.syntax import parse_formulas
+    >>> pt = build(parse_formulas("f =~ x1 + x2 + x3"), std_lv=True)
+    >>> pt[["lhs", "op", "rhs", "free"]].values.tolist()[-1]
+    ['f', '~~', 'f', 0]
+    """
+    if model_type not in ("sem", "cfa"):
+        raise TorchfitError(f"model_type {model_type!r} is not supported; use 'sem' or 'cfa'")
+    model_rows = [f for f in formulas if f.op not in CONSTRAINT_OPS]
+    if meanstructure is None:
+        meanstructure = any(f.op == "~1" for f in model_rows)
+    _check_names(model_rows)
+    names = variable_names([f.lhs for f in model_rows], [f.op for f in model_rows],
+                           [f.rhs for f in model_rows])
+    ov_x = names.ov_x
+    # Default rows, in lavaan's order; a user row of the same element wins.
+    default = [(v, "~~", v) for v in names.ov_nox + names.lv]
+    if auto_cov_lv_x:
+        default += [(a, "~~", b) for a, b in combinations(names.lv_x, 2)]
+    if auto_cov_y:
+        default += [(a, "~~", b) for a, b in combinations(names.lv_y + names.ov_y, 2)]
+    default += [(ov_x[j], "~~", ov_x[i]) for j in range(len(ov_x)) for i in range(j, len(ov_x))]
+    if meanstructure:
+        default += [(v, "~1", "") for v in names.ov + names.lv]
+    user_keys = set()
+    for f in model_rows:
+        user_keys.add((f.lhs, f.op, f.rhs))
+        if f.op == "~~":
+            user_keys.add((f.rhs, f.op, f.lhs))
+    default = [d for d in default if d not in user_keys]
+
+    n_user = len(model_rows)
+    lhs = [f.lhs for f in model_rows] + [d[0] for d in default]
+    op = [f.op for f in model_rows] + [d[1] for d in default]
+    rhs = [f.rhs for f in model_rows] + [d[2] for d in default]
+    n = len(lhs)
+    user = [1] * n_user + [0] * len(default)
+    free = np.ones(n, dtype=int)
+    ustart = np.full(n, np.nan)
+    exo = np.zeros(n, dtype=int)
+    label = [""] * n
+
+    def fix(i: int, value: float) -> None:
+        free[i], ustart[i] = 0, value
+
+    is_var = [o == "~~" and l == r for l, o, r in zip(lhs, op, rhs)]
+    if not auto_var:
+        for i in range(n_user, n):
+            if is_var[i]:
+                fix(i, 0.0)
+    if std_lv:
+        for i in range(n):
+            if is_var[i] and lhs[i] in names.lv:
+                fix(i, 1.0)
+    if auto_fix_first and not std_lv:
+        seen = set()
+        for i in range(n):
+            if op[i] == "=~" and lhs[i] not in seen:
+                seen.add(lhs[i])
+                fix(i, 1.0)
+    if auto_var and auto_fix_single:
+        _fix_single_indicators(lhs, op, rhs, user, is_var, fix)
+    if orthogonal:
+        for i in range(n_user, n):
+            if op[i] == "~~" and lhs[i] != rhs[i] and lhs[i] in names.lv and rhs[i] in names.lv:
+                fix(i, 0.0)
+    if meanstructure:
+        for i in range(n_user, n):
+            if op[i] == "~1" and ((lhs[i] in names.ov and not int_ov_free) or
+                                  (lhs[i] in names.lv and not int_lv_free)):
+                fix(i, 0.0)
+    if fixed_x:
+        for i in range(n_user, n):
+            if (op[i] == "~~" and lhs[i] in ov_x and rhs[i] in ov_x) or \
+                    (op[i] == "~1" and lhs[i] in ov_x):
+                free[i], ustart[i], exo[i] = 0, np.nan, 1
+    # The user's modifiers come last and override the defaults.
+    for i, f in enumerate(model_rows):
+        if f.fixed is not None:
+            fix(i, f.fixed)
+        if f.start is not None:
+            ustart[i] = f.start
+        if f.free_na:
+            free[i], ustart[i] = 1, np.nan
+        label[i] = f.label
+
+    table = pd.DataFrame({
+        "id": np.arange(1, n + 1), "lhs": lhs, "op": op, "rhs": rhs,
+        "user": user, "block": 1, "group": 1,
+        "free": np.where(free > 0, np.cumsum(free > 0), 0),
+        "ustart": ustart, "exo": exo, "label": label,
+        "plabel": [f".p{i}." for i in range(1, n + 1)],
+    })
+    return append_constraints(table, [f for f in formulas if f.op in CONSTRAINT_OPS])
+
+
+def _check_names(rows: List[FormulaRow]) -> None:
+    """Refuse names lavaan would refuse, pointing at the formula."""
+    lv = {f.lhs for f in rows if f.op == "=~"}
+    for f in rows:
+        if f.op == "=~" and f.rhs == f.lhs:
+            raise ModelSyntaxError(f"latent variable '{f.lhs}' cannot be its own indicator",
+                                   f.line, f.column, f.text)
+        if f.op == "|" and f.lhs in lv:
+            raise ModelSyntaxError(f"thresholds are for observed variables, but '{f.lhs}' is "
+                                   "latent", f.line, f.column, f.text)
+
+
+def _fix_single_indicators(lhs, op, rhs, user, is_var, fix) -> None:
+    """Fix to 0 the residual variance of the only indicator of a latent variable."""
+    mm = [i for i, o in enumerate(op) if o == "=~"]
+    counts = {}
+    for i in mm:
+        counts[lhs[i]] = counts.get(lhs[i], 0) + 1
+    rhs_mm = [rhs[i] for i in mm]
+    single = {rhs[i] for i in mm if counts[lhs[i]] == 1 and rhs_mm.count(rhs[i]) == 1}
+    for i in range(len(lhs)):
+        if is_var[i] and user[i] == 0 and lhs[i] in single:
+            fix(i, 0.0)
+
+
+def append_constraints(table: pd.DataFrame, constraints: List[FormulaRow]) -> pd.DataFrame:
+    """Add the user's ``==``/``<``/``>``/``:=`` rows and one ``==`` row for each
+    repeated use of a label, as lavaan does (``.p2. == .p5.``)."""
+    extra = []
+    first_of = {}
+    for lab, plab, fr in zip(table["label"], table["plabel"], table["free"]):
+        if not lab:
+            continue
+        if lab in first_of:
+            if fr > 0:
+                extra.append((first_of[lab], "==", plab, 2))
+        elif fr > 0:
+            first_of[lab] = plab
+    extra += [(f.lhs, f.op, f.rhs, 1) for f in constraints]
+    if not extra:
+        return table
+    start = len(table) + 1
+    rows = pd.DataFrame({
+        "id": np.arange(start, start + len(extra)),
+        "lhs": [e[0] for e in extra], "op": [e[1] for e in extra],
+        "rhs": [e[2] for e in extra], "user": [e[3] for e in extra],
+        "block": 0, "group": 0, "free": 0, "ustart": np.nan, "exo": 0,
+        "label": "", "plabel": "",
+    })
+    return pd.concat([table, rows], ignore_index=True)
+
+
+def from_columns(columns: Mapping[str, Sequence]) -> pd.DataFrame:
+    """A parameter table from a mapping of columns (e.g. sent from R).
+
+    Checks that lavaan's required columns are there and gives them the
+    expected types; extra columns are kept.
+
+    Examples
+    --------
+    >>> pt = from_columns({"id": [1], "lhs": ["f"], "op": ["=~"], "rhs": ["x1"],
+    ...     "user": [1], "block": [1], "group": [1], "free": [0], "ustart": [1.0],
+    ...     "exo": [0], "label": [""], "plabel": [".p1."]})
+    >>> int(pt.loc[0, "free"])
+    0
+    """
+    missing = [c for c in COLUMNS if c not in columns]
+    if missing:
+        raise TorchfitError(f"the parameter table lacks the column(s) {', '.join(missing)}; "
+                            "pass the table lavaan::lavaanify() returns")
+    table = pd.DataFrame({k: list(v) if not np.ndim(v) == 0 else [v] for k, v in columns.items()})
+    for c in ("id", "user", "block", "group", "free", "exo"):
+        table[c] = pd.to_numeric(table[c]).fillna(0).astype(int)
+    table["ustart"] = pd.to_numeric(table["ustart"], errors="coerce").astype(float)
+    for c in ("lhs", "op", "rhs", "label", "plabel"):
+        table[c] = table[c].fillna("").astype(str)
+    return table

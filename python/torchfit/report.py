@@ -1,0 +1,114 @@
+"""lavaan-style text output: the header, the model test, the fit measures and
+the parameter sections, laid out as lavaan 0.6 prints them."""
+from __future__ import annotations
+
+from typing import Dict, List
+
+import numpy as np
+import pandas as pd
+
+SECTIONS = (("=~", "Latent Variables"), ("~", "Regressions"), ("~~cov", "Covariances"),
+            ("~1", "Intercepts"), ("|", "Thresholds"), ("~~var", "Variances"))
+
+
+def _line(label: str, value) -> str:
+    return f"  {label:<40}{value:>12}"
+
+
+def _num(value: float, digits: int = 3) -> str:
+    return "NA" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
+
+
+def header(info: Dict, measures: Dict) -> List[str]:
+    state = "ended normally" if info["converged"] else "did NOT end normally"
+    lines = [f"torchfit {info['version']} {state} after {info['iterations']} iterations", "",
+             _line("Estimator", info["estimator"]),
+             _line("Optimization method", info["optimizer"].upper()),
+             _line("Number of model parameters", info["npar"])]
+    if info.get("neq"):
+        lines.append(_line("Number of equality constraints", info["neq"]))
+    lines.append("")
+    if info["nobs"] != info["nobs_total"]:
+        lines.append(f"{'':<42}{'Used':>12}{'Total':>12}")
+        lines.append(f"  {'Number of observations':<40}{info['nobs']:>12}{info['nobs_total']:>12}")
+    else:
+        lines.append(_line("Number of observations", info["nobs"]))
+    lines += ["", "Model Test User Model:", " " * 54,
+              _line("Test statistic", _num(measures["chisq"])),
+              _line("Degrees of freedom", int(measures["df"])),
+              _line("P-value (Chi-square)", _num(measures["pvalue"]))]
+    return lines
+
+
+def fit_block(m: Dict) -> List[str]:
+    return [
+        "", "Model Test Baseline Model:", "",
+        _line("Test statistic", _num(m["baseline.chisq"])),
+        _line("Degrees of freedom", int(m["baseline.df"])),
+        _line("P-value", _num(m["baseline.pvalue"])),
+        "", "User Model versus Baseline Model:", "",
+        _line("Comparative Fit Index (CFI)", _num(m["cfi"])),
+        _line("Tucker-Lewis Index (TLI)", _num(m["tli"])),
+        "", "Loglikelihood and Information Criteria:", "",
+        _line("Loglikelihood user model (H0)", _num(m["logl"])),
+        _line("Loglikelihood unrestricted model (H1)", _num(m["unrestricted.logl"])),
+        " " * 54,
+        _line("Akaike (AIC)", _num(m["aic"])),
+        _line("Bayesian (BIC)", _num(m["bic"])),
+        _line("Sample-size adjusted Bayesian (SABIC)", _num(m["bic2"])),
+        "", "Root Mean Square Error of Approximation:", "",
+        _line("RMSEA", _num(m["rmsea"])),
+        _line("90 Percent confidence interval - lower", _num(m["rmsea.ci.lower"])),
+        _line("90 Percent confidence interval - upper", _num(m["rmsea.ci.upper"])),
+        _line("P-value H_0: RMSEA <= 0.050", _num(m["rmsea.pvalue"])),
+        _line("P-value H_0: RMSEA >= 0.080", _num(m["rmsea.notclose.pvalue"])),
+        "", "Standardized Root Mean Square Residual:", "",
+        _line("SRMR", _num(m["srmr"])),
+    ]
+
+
+def _section_key(row) -> str:
+    if row.op == "~~":
+        return "~~var" if row.lhs == row.rhs else "~~cov"
+    return row.op
+
+
+def parameter_sections(pt: pd.DataFrame, endogenous: set, standardized: bool) -> List[str]:
+    """The parameter sections; ``endogenous`` are the variables whose
+    (co)variances are residual ones, printed with a leading dot."""
+    rows = pt[~pt["op"].isin(["==", "<", ">", ":="])]
+    width = max([18] + [len(r) + 6 + (len(l) + 3 if l else 0)
+                        for r, l in zip(rows["rhs"], rows["label"])])
+    cols = ["Estimate", "Std.Err", "z-value", "P(>|z|)"] + (["Std.lv", "Std.all"] if standardized else [])
+    head = f"{'':<{width}}" + "".join(f"{c:>9}" for c in cols)
+    lines = ["", "Parameter Estimates:", "",
+             _line("Standard errors", "Standard"), _line("Information", "Expected"),
+             _line("Information saturated (h1) model", "Structured")]
+    keys = [_section_key(r) for r in rows.itertuples()]
+    for key, title in SECTIONS:
+        part = rows[[k == key for k in keys]]
+        if part.empty:
+            continue
+        lines += ["", f"{title}:", head]
+        last_lhs = None
+        for r in part.itertuples():
+            if key in ("=~", "~", "~~cov"):
+                if r.lhs != last_lhs:
+                    dot = "." if key == "~~cov" and r.lhs in endogenous else ""
+                    name = f" {dot}{r.lhs} {r.op}" if dot else f"  {r.lhs} {r.op}"
+                    lines.append(f"{name:<{len(head)}}")
+                    last_lhs = r.lhs
+                var = r.rhs
+                dotted = key == "~~cov" and var in endogenous
+            else:
+                var = r.lhs
+                dotted = var in endogenous
+            name = f"   .{var}" if dotted else f"    {var}"
+            if r.label:
+                name = f"{name:<{width - len(r.label) - 2}}({r.label})"
+            fixed = r.free == 0
+            values = [_num(r.est)] + ([""] * 3 if fixed else [_num(r.se), _num(r.z), _num(r.pvalue)])
+            if standardized:
+                values += [_num(pt.at[r.Index, "std.lv"]), _num(pt.at[r.Index, "std.all"])]
+            lines.append(f"{name:<{width}}" + "".join(f"{v:>9}" for v in values))
+    return lines

@@ -1,0 +1,38 @@
+"""Shared fixtures: the lavaan reference cases and the example data."""
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import torchfit
+
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"
+DATASETS = {
+    "HolzingerSwineford1939": torchfit.datasets.holzinger_swineford,
+    "PoliticalDemocracy": torchfit.datasets.political_democracy,
+}
+
+
+def load_cases():
+    cases = pd.read_csv(REFERENCE / "cases.csv")
+    return [row._asdict() for row in cases.itertuples(index=False)]
+
+
+def model_text(case) -> str:
+    return (REFERENCE / "models" / case["model_file"]).read_text()
+
+
+def fit_case(case):
+    fun = getattr(torchfit, case["fun"])
+    return fun(model_text(case), DATASETS[case["dataset"]](), std_lv=bool(case["std_lv"]),
+               orthogonal=bool(case["orthogonal"]), missing=case["missing"])
+
+
+def lavaan_csv(case, what) -> pd.DataFrame:
+    return pd.read_csv(REFERENCE / "lavaan" / f"{case['name']}_{what}.csv",
+                       keep_default_na=False, na_values=["NA"])
+
+
+@pytest.fixture
+def hs():
+    return torchfit.datasets.holzinger_swineford()

@@ -9,7 +9,7 @@ variables of a table the way lavaan does, for the builder and the estimators.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Iterable, List, Mapping, Optional, Sequence
 
@@ -130,6 +130,10 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
     _check_names(model_rows)
     names = variable_names([f.lhs for f in model_rows], [f.op for f in model_rows],
                            [f.rhs for f in model_rows])
+    # lavaan writes a covariance with its variables in model order (x1 ~~ y)
+    rank = {v: k for k, v in enumerate(names.ov + names.lv)}
+    model_rows = [replace(f, lhs=f.rhs, rhs=f.lhs)
+                  if f.op == "~~" and rank[f.lhs] > rank[f.rhs] else f for f in model_rows]
     ov_x = names.ov_x
     # Default rows, in lavaan's order; a user row of the same element wins.
     default = [(v, "~~", v) for v in names.ov_nox + names.lv]

@@ -11,7 +11,7 @@ and column of the offending token.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import List, Optional
 
 from .errors import ModelSyntaxError
@@ -218,14 +218,14 @@ class _Parser:
         elif tok.kind == "name":
             row.label = self.take().text
         else:
-            raise self.error(f"unexpected {tok.text!r} before '*'")
+            raise self.error(f"expected a variable name but found {tok.text!r}")
         sep = self.take()
         if sep.text == "?" and row.start is None:
             raise self.error("'?' follows a start value, e.g. 0.5?x", sep)
         if sep.text not in ("*", "?"):
             raise self.error(f"expected '*' after a modifier but found {sep.text!r}", sep)
 
-    def term(self, lhs: List[Token], op: Token) -> List[FormulaRow]:
+    def term(self, op: Token) -> FormulaRow:
         """One right-hand-side term with its modifiers: ``[mod*]... name``."""
         row = FormulaRow("", op.text, "")
         while True:
@@ -233,8 +233,7 @@ class _Parser:
             if tok is None:
                 raise self.error(f"expected a variable name after {op.text!r}")
             nxt = self.toks[self.i + 1] if self.i + 1 < len(self.toks) else None
-            is_last = nxt is None or nxt.text == "+"
-            if is_last:
+            if nxt is None or nxt.text == "+" or (tok.kind == "name" and nxt.kind == "name"):
                 break
             self.modifier(row)
         tok = self.take()
@@ -246,13 +245,8 @@ class _Parser:
             raise self.error(f"expected a variable name but found {tok.text!r}", tok)
         else:
             row.rhs = tok.text
-        rows = []
-        for name in lhs:
-            r = FormulaRow(name.text, row.op, row.rhs, row.fixed, row.start, row.label,
-                           row.free_na, tok.line, tok.column,
-                           _line_text(self.model, tok.line))
-            rows.append(r)
-        return rows
+        row.line, row.column, row.text = tok.line, tok.column, _line_text(self.model, tok.line)
+        return row
 
     def names(self, stop: Token) -> List[Token]:
         """Left-hand side: one or more names joined by '+'."""
@@ -293,11 +287,12 @@ class _Parser:
         if op.text in ("~*~", "<~", "%"):
             raise self.error(f"the operator {op.text!r} is not supported yet", op)
         lhs = self.names(op)
-        rows = self.term(lhs, op)
+        terms = [self.term(op)]
         while self.peek() is not None:
             self.expect("+")
-            rows.extend(self.term(lhs, op))
-        return rows
+            terms.append(self.term(op))
+        # lavaan's order: every right-hand term of the first lhs, then the next
+        return [replace(t, lhs=name.text) for name in lhs for t in terms]
 
 
 def parse_formulas(model: str) -> List[FormulaRow]:

@@ -1,0 +1,94 @@
+"""Bad input: every error names the problem and the fix, and the caller's
+data are never modified."""
+import numpy as np
+import pandas as pd
+import pytest
+
+import torchfit
+from torchfit.errors import ConvergenceWarning, DataError, ModelError, ModelSyntaxError
+
+HS_MODEL = "visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; speed =~ x7 + x8 + x9"
+
+
+def test_missing_variable_is_named_with_close_names(hs):
+    with pytest.raises(DataError) as err:
+        torchfit.cfa("visual =~ x1 + x2 + X3", hs)
+    msg = str(err.value)
+    assert "'X3'" in msg and "did you mean 'x3'" in msg
+
+
+def test_syntax_error_reaches_the_user_with_line_and_column(hs):
+    with pytest.raises(ModelSyntaxError, match="line 2, column 17: expected a variable name"):
+        torchfit.cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + + x5", hs)
+
+
+def test_non_numeric_column_is_named(hs):
+    with pytest.raises(DataError, match="column 'school' is not numeric"):
+        torchfit.cfa("f =~ x1 + x2 + school", hs)
+
+
+def test_missing_values_need_an_option_and_listwise_works(hs):
+    data = hs.copy()
+    data.loc[[3, 10, 42], "x5"] = np.nan
+    with pytest.raises(DataError, match=r"3 of 301 rows .* missing = 'listwise'"):
+        torchfit.cfa(HS_MODEL, data)
+    fit = torchfit.cfa(HS_MODEL, data, missing="listwise")
+    assert (fit.nobs, fit.info["nobs_total"]) == (298, 301)
+    assert "Used       Total" in fit.summary()
+
+
+def test_unknown_missing_option(hs):
+    with pytest.raises(DataError, match="missing = 'fiml' is not supported"):
+        torchfit.cfa(HS_MODEL, hs, missing="fiml")
+
+
+def test_fewer_rows_than_variables(hs):
+    with pytest.raises(DataError, match="5 complete rows for 9 observed variables"):
+        torchfit.cfa(HS_MODEL, hs.head(5))
+
+
+def test_linearly_dependent_variables_are_named(hs):
+    data = hs.assign(x10=hs["x1"] + hs["x2"])
+    with pytest.raises(DataError, match="not positive definite.*x1.*x2.*x10"):
+        torchfit.cfa("f =~ x1 + x2 + x10 + x3", data)
+
+
+def test_constant_variable_is_named(hs):
+    with pytest.raises(DataError, match="x0 have no variance"):
+        torchfit.cfa("f =~ x1 + x2 + x0", hs.assign(x0=1.0))
+
+
+def test_more_parameters_than_moments():
+    data = torchfit.datasets.holzinger_swineford()
+    with pytest.raises(ModelError, match=r"5 free parameters .* 3 sample.*df = -2"):
+        torchfit.cfa("f =~ x1 + x2; x1 ~~ x2", data)
+
+
+def test_non_convergence_warns_and_flags(hs):
+    with pytest.warns(ConvergenceWarning, match="did not converge in 2 iterations"):
+        fit = torchfit.cfa(HS_MODEL, hs, iter_max=2)
+    assert not fit.converged
+    assert "did NOT end normally after 2 iterations" in fit.summary()
+
+
+def test_unknown_estimator(hs):
+    with pytest.raises(torchfit.TorchfitError, match="estimator 'WLS' is not available"):
+        torchfit.cfa(HS_MODEL, hs, estimator="WLS")
+
+
+def test_unsupported_operator_is_refused_clearly(hs):
+    with pytest.raises(ModelError, match="does not support the operator.*'~1'"):
+        torchfit.cfa("visual =~ x1 + x2 + x3; x1 ~ 1", hs)
+
+
+def test_data_of_the_wrong_type():
+    with pytest.raises(DataError, match="pandas DataFrame"):
+        torchfit.cfa(HS_MODEL, [[1, 2, 3]])
+
+
+def test_callers_data_frame_is_not_modified(hs):
+    data = hs.copy()
+    data.loc[0, "x1"] = np.nan
+    before = data.copy()
+    torchfit.cfa(HS_MODEL, data, missing="listwise")
+    pd.testing.assert_frame_equal(data, before)

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import check_moments, moments, select
+from .data import check_moments, sample_moments
 from .errors import ConvergenceWarning, ModelError, TorchfitError
 from .fit import Fit
-from .inference import add_estimates, standardized, vcov_free
+from .inference import estimate_columns, standardized, vcov_free
 from .matrices import Model
 from .measures import fit_measures
 from .ml import fit_ml, one_thread
@@ -42,16 +42,18 @@ def _table(model, model_type, std_lv, orthogonal, fixed_x) -> pd.DataFrame:
 
 def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type: str = "sem",
         std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
-        missing: str = "default", iter_max: int = 500) -> Fit:
+        missing: str = "default", iter_max: int = 500, columns=None) -> Fit:
     """Fit a structural equation model.
 
     Parameters
     ----------
     model : str or pandas.DataFrame
         lavaan model syntax, or a lavaan parameter table.
-    data : pandas.DataFrame
+    data : pandas.DataFrame, 2-D array or path
         One column per observed variable; extra columns are ignored and the
-        frame is not modified.
+        data are not modified.  Large data can be a memory-mapped array
+        (``np.load(path, mmap_mode="r")``) or the path of a .npy or CSV file:
+        the sample moments are formed in one pass over blocks of rows.
     estimator : {"ML"}
         Maximum likelihood on the sample moments.
     model_type : {"sem", "cfa"}
@@ -66,6 +68,8 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         Rows with missing values are an error by default; "listwise" drops them.
     iter_max : int
         Maximum number of optimiser iterations.
+    columns : sequence of str, optional
+        Column names, when ``data`` is an array or a .npy file.
 
     Returns
     -------
@@ -84,9 +88,8 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
                             f"{', '.join(ESTIMATORS)}")
     pt = _table(model, model_type, std_lv, orthogonal, fixed_x)
     mod = Model(pt)
-    sel = select(data, mod.ov_names, missing=missing)
-    mean, S = moments(sel.X)
-    n = sel.X.shape[0]
+    mom = sample_moments(data, mod.ov_names, missing=missing, columns=columns)
+    S, n = mom.cov, mom.n
     check_moments(S, n, mod.ov_names)
 
     exo = pt.loc[pt["exo"] == 1, "lhs"].tolist()
@@ -103,12 +106,12 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
     mod.fixed_values(values)
     with one_thread():
         result = fit_ml(mod, S, reduced_start(mod, values), iter_max=iter_max)
-        return _results(pt, mod, values, result, S, mean, sel, data, missing, exo_flags)
+        return _results(pt, mod, values, result, mom, data, missing, columns, exo_flags)
 
 
-def _results(pt, mod, values, result, S, mean, sel, data, missing, exo_flags) -> Fit:
+def _results(pt, mod, values, result, mom, data, missing, columns, exo_flags) -> Fit:
     """Estimates, standard errors, standardized solution and fit measures."""
-    n = sel.X.shape[0]
+    S, n = mom.cov, mom.n
     messages = []
     if not result.converged:
         messages.append(f"the optimiser did not converge in {result.iterations} iterations; "
@@ -117,19 +120,23 @@ def _results(pt, mod, values, result, S, mean, sel, data, missing, exo_flags) ->
     free = pt["free"].to_numpy()
     est = values.copy()
     est[free > 0] = mod.expand(result.x)[free[free > 0] - 1]
+    where = {p: i for i, p in enumerate(pt["plabel"]) if p}
+    for i, (lhs, op, rhs) in enumerate(zip(pt["lhs"], pt["op"], pt["rhs"])):
+        if op == "==":  # lavaan reports a constraint's value as lhs - rhs
+            est[i] = est[where[lhs]] - est[where[rhs]] if lhs in where and rhs in where else 0.0
     vcov = vcov_free(mod, result.information, n)
     if vcov is None:
         messages.append("could not compute standard errors: the information matrix is "
                         "singular, so the model may not be identified")
-    table = add_estimates(pt, est, vcov)
-    table.insert(table.columns.get_loc("plabel") + 1, "start", values)
     mats = {k: v.cpu().numpy() for k, v in
             mod.matrices(torch.as_tensor(result.x, dtype=mod.dtype)).items()}
-    table = standardized(mod, mats, result.sigma, table)
+    columns = {"start": values, **estimate_columns(pt, est, vcov),
+               **standardized(mod, mats, result.sigma, pt, est)}
+    table = pd.concat([pt, pd.DataFrame(columns, index=pt.index)], axis=1)
     measures = partial(fit_measures, S, result.sigma, n, mod.n_free, result.fmin, exo_flags)
     info = {
         "estimator": "ML", "optimizer": "Fisher scoring", "iterations": result.iterations,
-        "converged": result.converged, "nobs": n, "nobs_total": sel.n_total,
+        "converged": result.converged, "nobs": n, "nobs_total": mom.n_total,
         "npar": int(free.max()) if len(free) else 0,
         "neq": int(free.max() - mod.n_free) if len(free) else 0,
         "se": "standard", "information": "expected", "h1_information": "structured",
@@ -138,8 +145,8 @@ def _results(pt, mod, values, result, S, mean, sel, data, missing, exo_flags) ->
     }
     for message in messages:
         warnings.warn(message, ConvergenceWarning, stacklevel=2)
-    return Fit(table, mod, info, measures, vcov, {"cov": S, "mean": mean, "nobs": n},
-               {"cov": result.sigma}, mats, data)
+    return Fit(table, mod, info, measures, vcov, {"cov": S, "mean": mom.mean, "nobs": n},
+               {"cov": result.sigma}, mats, data, columns)
 
 
 def sem(model: Union[str, pd.DataFrame], data, **options) -> Fit:

@@ -1,14 +1,16 @@
 """From the user's data to the numbers the estimators need.
 
 ``select`` checks and extracts the model's observed variables (never touching
-the caller's object); ``moments`` forms the N-normalised sample covariance
-matrix, the sufficient statistic of the ML estimator for complete data.
+the caller's object); ``sample_moments`` forms the mean and the N-normalised
+sample covariance matrix, the sufficient statistics of the ML estimator for
+complete data, in one bounded-memory pass.
 """
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import List, Sequence
+from pathlib import Path
+from typing import Iterator, List, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -37,18 +39,107 @@ def _as_frame(data) -> pd.DataFrame:
                     f"{type(data).__name__}; e.g. pandas.read_csv('file.csv')")
 
 
-def select(data, names: Sequence[str], missing: str = "default") -> Selected:
+def _check_columns(columns: Sequence[str], names: Sequence[str]) -> None:
+    """Every model variable must be a column; suggest close names if not."""
+    absent = [v for v in names if v not in columns]
+    if not absent:
+        return
+    hints = []
+    for v in absent:
+        close = difflib.get_close_matches(v, columns, n=3, cutoff=0.5)
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        hints.append(f"'{v}'{hint}")
+    raise DataError(f"the model uses variable(s) missing from the data: {'; '.join(hints)}. "
+                    f"The data have columns: {', '.join(columns[:30])}"
+                    f"{' ...' if len(columns) > 30 else ''}. Rename the column or fix the model")
+
+
+def _check_numeric(name: str, dtype) -> None:
+    if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
+        raise DataError(
+            f"column '{name}' is not numeric (dtype {dtype}); the ML estimator treats "
+            f"variables as continuous: convert it, e.g. data['{name}'] = "
+            f"pd.to_numeric(data['{name}']) or with .cat.codes for ordered categories")
+
+
+def _chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
+            chunk_rows: int) -> Iterator[np.ndarray]:
+    """The model's columns of ``data``, as float64 blocks of ``chunk_rows`` rows.
+
+    ``data`` is a DataFrame (or dict), a 2-D array (a ``np.load(...,
+    mmap_mode="r")`` memory map reads only the block at hand) with ``columns``
+    naming its columns, or the path of a .npy file (with ``columns``) or of a
+    CSV file (comma- or tab-separated, with a header), read in chunks.
+    """
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        if not path.exists():
+            raise DataError(f"no data file {str(path)!r}; give an existing .csv/.tsv or .npy path")
+        if path.suffix == ".npy":
+            yield from _chunks(np.load(path, mmap_mode="r"), names, columns, chunk_rows)
+            return
+        sep = "\t" if path.suffix in (".tsv", ".tab") else ","
+        header = [str(c) for c in pd.read_csv(path, sep=sep, nrows=0).columns]
+        _check_columns(header, names)
+        for chunk in pd.read_csv(path, sep=sep, usecols=list(names), chunksize=chunk_rows):
+            for v in names:
+                _check_numeric(v, chunk[v].dtype)
+            yield chunk[list(names)].to_numpy(dtype=np.float64)
+        return
+    if isinstance(data, np.ndarray):
+        if data.ndim != 2 or columns is None or len(columns) != data.shape[1]:
+            raise DataError("a data array must be 2-D and come with `columns`, one name per "
+                            "column, e.g. fit(model, array, columns=['x1', 'x2', ...])")
+        _check_columns([str(c) for c in columns], names)
+        _check_numeric("array", data.dtype)
+        idx = [list(columns).index(v) for v in names]
+        for i in range(0, data.shape[0], chunk_rows):
+            yield np.asarray(data[i:i + chunk_rows][:, idx], dtype=np.float64)
+        return
+    frame = _as_frame(data)
+    _check_columns([str(c) for c in frame.columns], names)
+    for v in names:
+        _check_numeric(v, frame[v].dtype)
+    for i in range(0, len(frame), chunk_rows):
+        yield frame.iloc[i:i + chunk_rows][list(names)].to_numpy(dtype=np.float64)
+
+
+def _check_missing(missing: str) -> None:
+    if missing not in MISSING_OPTIONS:
+        raise DataError(f"missing = {missing!r} is not supported; use one of "
+                        f"{', '.join(repr(m) for m in MISSING_OPTIONS)}")
+
+
+def _complete(X: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """Row mask of complete rows; infinite values are an error."""
+    finite = np.isfinite(X)
+    if not finite.all() and np.isinf(X).any():
+        col = names[int(np.flatnonzero(np.isinf(X).any(axis=0))[0])]
+        raise DataError(f"column '{col}' contains infinite values; replace them with NaN "
+                        "or finite values")
+    return finite.all(axis=1)
+
+
+def _missing_error(n_bad: int, n_total: int, cols: Sequence[str]) -> DataError:
+    return DataError(f"{n_bad} of {n_total} rows have missing values (in {', '.join(cols)}); "
+                     "use missing = 'listwise' to drop them")
+
+
+def select(data, names: Sequence[str], missing: str = "default",
+           columns: Optional[Sequence[str]] = None) -> Selected:
     """The columns ``names`` of ``data`` as a float64 matrix, checked.
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        Extra columns are ignored; the frame itself is not modified.
+    data : pandas.DataFrame, dict, 2-D array or path
+        Extra columns are ignored; the caller's object is not modified.
     names : sequence of str
         Observed variables of the model, in model order.
     missing : {"default", "listwise"}
         ``"listwise"`` drops rows with a missing value in a model variable;
         by default such rows are an error.
+    columns : sequence of str, optional
+        Column names of a 2-D array.
 
     Examples
     --------
@@ -56,59 +147,69 @@ def select(data, names: Sequence[str], missing: str = "default") -> Selected:
     >>> select(df, ["b", "a"]).X[:, 0].tolist()
     [1.0, 0.0, 2.0]
     """
-    if missing not in MISSING_OPTIONS:
-        raise DataError(f"missing = {missing!r} is not supported; use one of "
-                        f"{', '.join(repr(m) for m in MISSING_OPTIONS)}")
-    frame = _as_frame(data)
-    columns = [str(c) for c in frame.columns]
-    absent = [v for v in names if v not in columns]
-    if absent:
-        hints = []
-        for v in absent:
-            close = difflib.get_close_matches(v, columns, n=3, cutoff=0.5)
-            hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
-            hints.append(f"'{v}'{hint}")
-        raise DataError(f"the model uses variable(s) missing from the data: {'; '.join(hints)}. "
-                        f"The data have columns: {', '.join(columns[:30])}"
-                        f"{' ...' if len(columns) > 30 else ''}. Rename the column or fix the model")
-    sub = frame.loc[:, list(names)]
-    for v in names:
-        dtype = sub[v].dtype
-        if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
-            raise DataError(
-                f"column '{v}' is not numeric (dtype {dtype}); the ML estimator treats "
-                f"variables as continuous: convert it, e.g. data['{v}'] = "
-                f"pd.to_numeric(data['{v}']) or with .cat.codes for ordered categories")
-    X = sub.to_numpy(dtype=np.float64, copy=True)
-    bad = ~np.isfinite(X)
-    if np.isinf(X).any():
-        col = names[int(np.flatnonzero(np.isinf(X).any(axis=0))[0])]
-        raise DataError(f"column '{col}' contains infinite values; replace them with NaN "
-                        "or finite values")
-    incomplete = bad.any(axis=1)
-    n_total, n_bad = X.shape[0], int(incomplete.sum())
+    _check_missing(missing)
+    X = np.concatenate(list(_chunks(data, names, columns, 1 << 30)) or
+                       [np.empty((0, len(names)))])
+    keep = _complete(X, names)
+    n_total, n_bad = X.shape[0], int((~keep).sum())
     if n_bad and missing != "listwise":
-        cols = [names[j] for j in np.flatnonzero(bad.any(axis=0))]
-        raise DataError(
-            f"{n_bad} of {n_total} rows have missing values (in {', '.join(cols)}); "
-            "use missing = 'listwise' to drop them")
-    if n_bad:
-        X = X[~incomplete]
-    return Selected(X, list(names), n_total, n_bad)
+        raise _missing_error(n_bad, n_total,
+                             [v for j, v in enumerate(names) if not keep.all() and
+                              (~np.isfinite(X[:, j])).any()])
+    return Selected(X[keep] if n_bad else X, list(names), n_total, n_bad)
 
 
-def moments(X: np.ndarray):
-    """Sample mean and N-normalised covariance matrix of the rows of X.
+@dataclass
+class Moments:
+    """Sufficient statistics of complete data for ML."""
+
+    n: int
+    mean: np.ndarray
+    cov: np.ndarray  # N-normalised
+    n_total: int
+
+
+def sample_moments(data, names: Sequence[str], missing: str = "default",
+                   columns: Optional[Sequence[str]] = None,
+                   chunk_rows: int = 1 << 16) -> Moments:
+    """Mean and N-normalised covariance matrix in one pass over the data.
+
+    Works block by block, so memory stays bounded for a memory-mapped array or
+    a CSV file larger than RAM.  Each block is shifted by the first complete
+    row before its cross-products are accumulated in float64, which keeps the
+    one-pass formula S = X'X/N - m m' free of cancellation.
 
     Examples
     --------
-    >>> mean, S = moments(np.array([[0.0, 1.0], [2.0, 3.0]]))
-    >>> S.tolist()
-    [[1.0, 1.0], [1.0, 1.0]]
+    >>> m = sample_moments(pd.DataFrame({"a": [0.0, 2.0], "b": [1.0, 3.0]}), ["a", "b"])
+    >>> m.n, m.mean.tolist(), m.cov.tolist()
+    (2, [1.0, 2.0], [[1.0, 1.0], [1.0, 1.0]])
     """
-    mean = X.mean(axis=0)
-    Xc = X - mean
-    return mean, (Xc.T @ Xc) / X.shape[0]
+    _check_missing(missing)
+    p = len(names)
+    shift, total, cross = None, np.zeros(p), np.zeros((p, p))
+    n = n_total = 0
+    bad_cols = np.zeros(p, dtype=bool)
+    for X in _chunks(data, names, columns, chunk_rows):
+        keep = _complete(X, names)
+        n_total += X.shape[0]
+        if not keep.all():
+            bad_cols |= ~np.isfinite(X).all(axis=0)
+            X = X[keep]
+        if shift is None and len(X):
+            shift = X[0].copy()
+        if len(X):
+            Xs = X - shift
+            total += Xs.sum(axis=0)
+            cross += Xs.T @ Xs
+            n += X.shape[0]
+    if n_total > n and missing != "listwise":
+        raise _missing_error(n_total - n, n_total, [v for v, b in zip(names, bad_cols) if b])
+    if n == 0:
+        raise DataError("the data have no complete rows for the model's variables")
+    centred = total / n
+    cov = cross / n - np.outer(centred, centred)
+    return Moments(n, centred + shift, (cov + cov.T) / 2, n_total)
 
 
 def check_moments(S: np.ndarray, n: int, names: Sequence[str]) -> None:

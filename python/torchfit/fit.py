@@ -31,9 +31,10 @@ class Fit:
     def __init__(self, partable: pd.DataFrame, model: Model, info: Dict,
                  measures: Callable[[], Dict[str, float]],
                  vcov: Optional[np.ndarray], sample: Dict, implied: Dict,
-                 matrices: Dict[str, np.ndarray], data=None):
+                 matrices: Dict[str, np.ndarray], data=None, columns=None):
         self.partable = partable
         self.data = data  # the caller's object, kept by reference for predict()
+        self.columns = columns
         self.model = model
         self.info = info
         self._compute_measures = measures
@@ -113,8 +114,8 @@ class Fit:
         Parameters
         ----------
         data : pandas.DataFrame or 2-D array, optional
-            New data with the observed variables (columns in model order for an
-            array); by default the data the model was fitted to.  Rows with
+            New data with the observed variables (an array has them in model
+            order); by default the data the model was fitted to.  Rows with
             missing values are dropped when the fit used ``missing="listwise"``.
 
         Examples
@@ -126,10 +127,10 @@ class Fit:
         (301, 1)
         """
         names = self.model.ov_names
-        data = self.data if data is None else data
-        if isinstance(data, np.ndarray):
-            data = pd.DataFrame(data, columns=names)
-        X = select(data, names, missing=self.info["missing"]).X
+        columns = names
+        if data is None:
+            data, columns = self.data, self.columns or names
+        X = select(data, names, missing=self.info["missing"], columns=columns).X
         m = self.matrices
         A = np.linalg.inv(np.eye(m["beta"].shape[0]) - m["beta"])
         weights = np.linalg.solve(self._implied["cov"], m["lambda"] @ A @ m["psi"] @ A.T)

@@ -11,9 +11,16 @@ from typing import Dict, Optional
 
 import numpy as np
 import pandas as pd
+import torch
 from scipy import stats
 
 from .matrices import Model
+
+
+def _inv(a: np.ndarray) -> np.ndarray:
+    # torch, not NumPy: NumPy's multi-threaded BLAS is slow on tiny matrices
+    # while other threads are busy, and these are tiny.
+    return torch.linalg.inv(torch.as_tensor(a)).numpy()
 
 
 def vcov_free(model: Model, information: np.ndarray, nobs: int) -> Optional[np.ndarray]:
@@ -22,47 +29,40 @@ def vcov_free(model: Model, information: np.ndarray, nobs: int) -> Optional[np.n
     Returns None when the information matrix is singular (the model is not
     identified), as lavaan then reports no standard errors.
     """
-    w = np.linalg.eigvalsh(information)
+    w = torch.linalg.eigvalsh(torch.as_tensor(information)).numpy()
     if w[0] <= 1e-12 * max(w[-1], 1e-300):
         return None
     K = model.reduce_matrix()
-    return K @ np.linalg.inv(nobs * information) @ K.T
+    return K @ _inv(nobs * information) @ K.T
 
 
-def add_estimates(pt: pd.DataFrame, est: np.ndarray, vcov: Optional[np.ndarray],
-                  level: float = 0.95) -> pd.DataFrame:
-    """The table with est, se, z, pvalue, ci.lower and ci.upper columns.
+def estimate_columns(pt: pd.DataFrame, est: np.ndarray, vcov: Optional[np.ndarray],
+                     level: float = 0.95) -> Dict[str, np.ndarray]:
+    """est, se, z, pvalue, ci.lower and ci.upper for every row of the table.
 
     Fixed parameters get se = 0 and no test, as in lavaan.
     """
-    out = pt.copy()
-    free = out["free"].to_numpy()
-    se = np.zeros(len(out))
+    free = pt["free"].to_numpy()
+    se = np.zeros(len(pt))
     if vcov is None:
         se[free > 0] = np.nan
     else:
         se[free > 0] = np.sqrt(np.clip(np.diag(vcov)[free[free > 0] - 1], 0, None))
-    is_constraint = out["op"].isin(["==", "<", ">"]).to_numpy()
-    est = np.where(is_constraint, 0.0, est)
-    out["est"] = est
-    out["se"] = se
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(free > 0, est / se, np.nan)
-    out["z"] = z
-    out["pvalue"] = 2 * stats.norm.sf(np.abs(z))
     crit = stats.norm.ppf(0.5 + level / 2)
-    out["ci.lower"] = est - crit * se
-    out["ci.upper"] = est + crit * se
-    return out
+    return {"est": est, "se": se, "z": z, "pvalue": 2 * stats.norm.sf(np.abs(z)),
+            "ci.lower": est - crit * se, "ci.upper": est + crit * se}
 
 
 def standardized(model: Model, mats: Dict[str, np.ndarray], sigma: np.ndarray,
-                 pt: pd.DataFrame) -> pd.DataFrame:
+                 pt: pd.DataFrame, est: np.ndarray) -> Dict[str, np.ndarray]:
     """std.lv (latent variables scaled to unit variance) and std.all (all
     variables) for every row, lavaan's definitions: variances are divided by
     total variances, covariances by the square roots of the residual
-    variances of the two variables, directed effects by sd(from)/sd(to)."""
-    A = np.linalg.inv(np.eye(mats["beta"].shape[0]) - mats["beta"])
+    variances of the two variables, directed effects by sd(from)/sd(to);
+    a constraint row gets the difference of its two sides."""
+    A = _inv(np.eye(mats["beta"].shape[0]) - mats["beta"])
     eta_var = np.diag(A @ mats["psi"] @ A.T)
     total = dict(zip(model.eta_names, eta_var))
     total.update(zip(model.ov_names, np.diag(sigma)))
@@ -78,19 +78,20 @@ def standardized(model: Model, mats: Dict[str, np.ndarray], sigma: np.ndarray,
 
     std_lv = np.full(len(pt), np.nan)
     std_all = np.full(len(pt), np.nan)
-    for i, (lhs, op, rhs, est) in enumerate(zip(pt["lhs"], pt["op"], pt["rhs"], pt["est"])):
+    rows = list(zip(pt["lhs"], pt["op"], pt["rhs"], est))
+    for i, (lhs, op, rhs, value) in enumerate(rows):
         for only_latent, out in ((True, std_lv), (False, std_all)):
             if op == "=~":
-                out[i] = est * sd(lhs, only_latent, total) / sd(rhs, only_latent, total)
+                out[i] = value * sd(lhs, only_latent, total) / sd(rhs, only_latent, total)
             elif op == "~":
-                out[i] = est * sd(rhs, only_latent, total) / sd(lhs, only_latent, total)
+                out[i] = value * sd(rhs, only_latent, total) / sd(lhs, only_latent, total)
             elif op == "~~" and lhs == rhs:
-                out[i] = est / sd(lhs, only_latent, total) ** 2
+                out[i] = value / sd(lhs, only_latent, total) ** 2
             elif op == "~~":
-                out[i] = est / (sd(lhs, only_latent, resid) * sd(rhs, only_latent, resid))
-            elif op in ("==", "<", ">"):
-                out[i] = 0.0
-    out = pt.copy()
-    out["std.lv"] = std_lv
-    out["std.all"] = std_all
-    return out
+                out[i] = value / (sd(lhs, only_latent, resid) * sd(rhs, only_latent, resid))
+    where = {p: i for i, p in enumerate(pt["plabel"]) if p}
+    for i, (lhs, op, rhs, _) in enumerate(rows):
+        if op == "==" and lhs in where and rhs in where:
+            for out in (std_lv, std_all):
+                out[i] = out[where[lhs]] - out[where[rhs]]
+    return {"std.lv": std_lv, "std.all": std_all}

@@ -29,3 +29,6 @@ def political_democracy() -> pd.DataFrame:
     (75, 11)
     """
     return pd.read_csv(_DATA / "PoliticalDemocracy.csv")
+
+
+from .ipip import load_ipip_ffm  # noqa: E402  (kept last: it imports torchfit.errors)

@@ -31,8 +31,8 @@ apt:
 $(STAMP)/venv: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
-	$(PY) -m pip install -q --disable-pip-version-check "numpy<2" "pandas<3" "scipy>=1.9" "pytest>=7" "setuptools>=64"
-	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps -e .
+	$(PY) -m pip install -q --disable-pip-version-check "numpy<2" "pandas<3" "pytest>=7" "setuptools>=64"
+	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation -e ".[test]" "numpy<2" "pandas<3"
 	@mkdir -p $(STAMP) && touch $@
 
 # The R package into R's site library; R is told where the engine's Python is.

@@ -7,3 +7,4 @@ write.csv(HolzingerSwineford1939, file.path(out, "HolzingerSwineford1939.csv"),
           row.names = FALSE)
 write.csv(PoliticalDemocracy, file.path(out, "PoliticalDemocracy.csv"),
           row.names = FALSE)
+write.csv(Demo.growth, file.path(out, "Demo.growth.csv"), row.names = FALSE)

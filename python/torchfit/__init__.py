@@ -9,9 +9,9 @@ Examples
 >>> print(fit.summary(fit_measures=True, standardized=True))  # doctest: +SKIP
 """
 from . import datasets
-from .api import __version__, cfa, fit, sem
+from .api import __version__, cfa, fit, growth, sem
 from .errors import ConvergenceWarning, DataError, ModelError, ModelSyntaxError, TorchfitError
 from .fit import Fit
 
-__all__ = ["sem", "cfa", "fit", "Fit", "datasets", "TorchfitError", "ModelSyntaxError",
+__all__ = ["sem", "cfa", "growth", "fit", "Fit", "datasets", "TorchfitError", "ModelSyntaxError",
            "DataError", "ModelError", "ConvergenceWarning", "__version__"]

@@ -8,7 +8,7 @@ from typing import Callable, Dict, Iterable, Optional, Union
 import numpy as np
 import pandas as pd
 
-from . import report
+from . import report, robust_report
 from .data import select
 from .matrices import Model
 
@@ -134,14 +134,17 @@ class Fit:
         m = self.matrices
         A = np.linalg.inv(np.eye(m["beta"].shape[0]) - m["beta"])
         weights = np.linalg.solve(self._implied["cov"], m["lambda"] @ A @ m["psi"] @ A.T)
-        scores = self._eta_means(A) + (X - self.sample["mean"]) @ weights
+        scores = self._eta_means(A) + (X - self._implied["mean"]) @ weights
         lv = [self.model.eta_names.index(v) for v in self.model.lv_names]
         return pd.DataFrame(scores[:, lv], columns=self.model.lv_names)
 
     def _eta_means(self, A: np.ndarray) -> np.ndarray:
-        """Means of eta without a mean structure: observed variables keep their
-        sample means, latent intercepts are 0, so a latent variable regressed on
-        covariates has mean A[lv, d] alpha_d with alpha_d solving A[d, d] alpha_d = mean_d."""
+        """Means of eta: A alpha with a mean structure.  Without one, observed
+        variables keep their sample means and latent intercepts are 0, so a
+        latent variable regressed on covariates has mean A[lv, d] alpha_d with
+        alpha_d solving A[d, d] alpha_d = mean_d."""
+        if self.model.mean_structure:
+            return A @ self.matrices["alpha"][:, 0]
         eta = self.model.eta_names
         d = [i for i, v in enumerate(eta) if v in self.model.ov_names]
         means = np.zeros(len(eta))
@@ -168,6 +171,8 @@ class Fit:
         >>> "Latent Variables:" in fit.summary()
         True
         """
+        if robust_report.applies(self.info):  # MLM, MLR or observed information
+            return robust_report.summary(self, fit_measures, standardized)
         lines = report.header(self.info, self._measures)
         if fit_measures:
             lines += report.fit_block(self._measures)
@@ -175,4 +180,4 @@ class Fit:
         return "\n".join(lines) + "\n"
 
     def __repr__(self) -> str:
-        return "\n".join(report.header(self.info, self._measures)) + "\n"
+        return "\n".join(robust_report.header(self.info, self._measures)) + "\n"

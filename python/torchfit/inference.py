@@ -85,6 +85,8 @@ def standardized(model: Model, mats: Dict[str, np.ndarray], sigma: np.ndarray,
                 out[i] = value * sd(lhs, only_latent, total) / sd(rhs, only_latent, total)
             elif op == "~":
                 out[i] = value * sd(rhs, only_latent, total) / sd(lhs, only_latent, total)
+            elif op == "~1":
+                out[i] = value / sd(lhs, only_latent, total)
             elif op == "~~" and lhs == rhs:
                 out[i] = value / sd(lhs, only_latent, total) ** 2
             elif op == "~~":

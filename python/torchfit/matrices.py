@@ -9,6 +9,11 @@ variance in Theta, so its regressions live in B and its (residual) variance
 in Psi.  Every table row that is a model parameter maps to one matrix cell;
 the free ones are filled from a parameter vector.
 
+With ``mean_structure=True`` (the IWAVE estimator) the table may also hold
+intercepts (``~1``: nu for observed variables, alpha for latent and phantom
+ones) and thresholds (``y | t1``, ``y | t2``, ...: row y, column k-1 of tau);
+lavaan's scaling rows (``~*~``) are accepted when fixed.
+
 Labels shared by several parameters (lavaan's ``.p2. == .p5.`` rows) are
 solved here: such parameters share one entry of the *reduced* vector ``x``
 that the estimators work with.  ``Model.expand`` maps ``x`` back to one value
@@ -27,6 +32,7 @@ from .errors import ModelError
 from .partable import variable_names
 
 MATRICES = ("lambda", "beta", "psi", "theta")
+MEAN_MATRICES = ("nu", "alpha", "tau")
 SYMMETRIC = {"psi", "theta"}
 
 
@@ -50,6 +56,9 @@ class Model:
         lavaan's parameter table (one block, one group).
     dtype, device
         Where the matrices live (float64 on the CPU by default).
+    mean_structure : bool
+        Also map intercepts and thresholds (nu, alpha, tau).  The ML
+        estimator leaves it off and refuses such rows.
 
     Examples
     --------
@@ -59,17 +68,20 @@ class Model:
     (['x1', 'x2', 'x3'], ['f'], 6)
     """
 
-    def __init__(self, partable: pd.DataFrame, dtype=torch.float64, device=None):
+    def __init__(self, partable: pd.DataFrame, dtype=torch.float64, device=None,
+                 mean_structure: bool = False):
         self.partable = partable
         self.dtype, self.device = dtype, device
+        self.mean_structure = mean_structure
+        self.matrix_names = MATRICES + (MEAN_MATRICES if mean_structure else ())
         pt = partable
-        unsupported = sorted(set(pt["op"]) - {"=~", "~", "~~", "=="})
+        known = {"=~", "~", "~~", "==", ":="} | ({"~1", "|", "~*~"} if mean_structure else set())
+        unsupported = sorted(set(pt["op"]) - known)
         if unsupported:
             raise ModelError(
                 "the ML estimator does not support the operator(s) "
                 f"{', '.join(repr(o) for o in unsupported)} yet "
-                "(mean structures, thresholds, defined parameters and inequality "
-                "constraints are planned); remove them from the model")
+                "(inequality constraints are planned); remove them from the model")
         if (pt["block"] > 1).any() or (pt["group"] > 1).any():
             raise ModelError("multiple groups are not supported yet; fit each group separately")
         names = variable_names(pt["lhs"], pt["op"], pt["rhs"], pt["user"], pt["exo"])
@@ -78,6 +90,7 @@ class Model:
         self.lv_names: List[str] = names.lv
         self.eta_names = self.lv_names + self._phantoms(pt, names)
         self.x_index, self.n_free = self._reduce(pt)
+        self.n_thresholds = self._count_thresholds(pt)
         self.cells = self._place(pt)
 
     # -- structure ------------------------------------------------------------
@@ -128,10 +141,23 @@ class Model:
         order = {r: k for k, r in enumerate(dict.fromkeys(roots))}
         return np.array([order[r] for r in roots], dtype=int), len(order)
 
+    def _count_thresholds(self, pt: pd.DataFrame) -> np.ndarray:
+        """Thresholds per observed variable; they must be t1, t2, ... without gaps."""
+        counts = np.zeros(len(self.ov_names), dtype=int)
+        for v in self.ov_names:
+            ks = sorted(_threshold_number(r) for l, o, r in zip(pt["lhs"], pt["op"], pt["rhs"])
+                        if o == "|" and l == v)
+            if ks != list(range(1, len(ks) + 1)):
+                raise ModelError(f"the thresholds of '{v}' are {', '.join(f't{k}' for k in ks)}; "
+                                 "they must be t1, t2, ... without gaps, one per category but "
+                                 "the first")
+            counts[self.ov_names.index(v)] = len(ks)
+        return counts
+
     def _place(self, pt: pd.DataFrame) -> Dict[str, Cells]:
         eta = {v: i for i, v in enumerate(self.eta_names)}
         ov = {v: i for i, v in enumerate(self.ov_names)}
-        found = {m: ([], [], [], []) for m in MATRICES}
+        found = {m: ([], [], [], []) for m in self.matrix_names}
         for i, (lhs, op, rhs, fr) in enumerate(zip(pt["lhs"], pt["op"], pt["rhs"], pt["free"])):
             if op == "=~":
                 where = ("beta", eta[rhs], eta[lhs]) if rhs in eta else ("lambda", ov[rhs], eta[lhs])
@@ -144,6 +170,12 @@ class Model:
                 else:
                     a, b = sorted((ov[lhs], ov[rhs]))
                     where = ("theta", b, a)
+            elif op == "~1":
+                where = ("alpha", eta[lhs], 0) if lhs in eta else ("nu", ov[lhs], 0)
+            elif op == "|":
+                where = ("tau", ov[lhs], _threshold_number(rhs) - 1)
+            elif op == "~*~" and fr > 0:
+                raise ModelError(f"the scaling factor '{lhs} ~*~ {rhs}' must be fixed")
             else:
                 continue
             m, r, c = where
@@ -152,12 +184,16 @@ class Model:
             cell[1].append(r)
             cell[2].append(c)
             cell[3].append(self.x_index[fr - 1] if fr > 0 else -1)
-        return {m: Cells(*(np.array(v, dtype=int) for v in found[m])) for m in MATRICES}
+        return {m: Cells(*(np.array(v, dtype=int) for v in found[m])) for m in self.matrix_names}
 
     @property
     def dims(self) -> Dict[str, Tuple[int, int]]:
         p, m = len(self.ov_names), len(self.eta_names)
-        return {"lambda": (p, m), "beta": (m, m), "psi": (m, m), "theta": (p, p)}
+        dims = {"lambda": (p, m), "beta": (m, m), "psi": (m, m), "theta": (p, p)}
+        if self.mean_structure:
+            dims.update(nu=(p, 1), alpha=(m, 1),
+                        tau=(p, int(self.n_thresholds.max()) if p else 0))
+        return dims
 
     def fixed_values(self, values: np.ndarray) -> None:
         """Set the fixed cells from one value per table row (``values``)."""
@@ -177,7 +213,7 @@ class Model:
         self._cell_index = {
             m: tuple(torch.as_tensor(a[self.cells[m].x >= 0], device=self.device)
                      for a in (self.cells[m].r, self.cells[m].c, self.cells[m].x))
-            for m in MATRICES
+            for m in self.matrix_names
         }
 
     # -- parameters -------------------------------------------------------------
@@ -192,14 +228,23 @@ class Model:
         return K
 
     def matrices(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
-        """Lambda, B, Psi, Theta at the reduced parameter vector ``x``."""
+        """Lambda, B, Psi, Theta (and nu, alpha, tau with a mean structure) at
+        the reduced parameter vector ``x``.
+
+        ``x`` may carry leading batch dimensions (e.g. one parameter vector
+        per observation, for per-observation gradients); the matrices then
+        carry them too.  nu and alpha are (..., p, 1) and (..., m, 1) columns;
+        tau is (..., p, max thresholds), 0 beyond an item's own thresholds.
+        """
         out = {}
-        for m in MATRICES:
-            mat = self._base[m].clone()
+        batch = tuple(x.shape[:-1])
+        for m in self.matrix_names:
+            base = self._base[m].to(x.dtype)  # the estimator's precision wins
+            mat = base.expand(batch + tuple(base.shape)).clone()
             r, c, k = self._cell_index[m]
-            mat[r, c] = x[k]
+            mat[..., r, c] = x[..., k]
             if m in SYMMETRIC:
-                mat[c, r] = x[k]
+                mat[..., c, r] = x[..., k]
             out[m] = mat
         return out
 
@@ -239,3 +284,32 @@ class Model:
                 part = torch.where((r == c)[:, None, None], part / 2, part)
             D.index_add_(0, k, part + part.transpose(1, 2))
         return D
+
+    def implied_mean(self, mats: Dict[str, torch.Tensor], A: torch.Tensor) -> torch.Tensor:
+        """mu = nu + Lambda (I - B)^-1 alpha (needs the mean structure)."""
+        return (mats["nu"] + mats["lambda"] @ A @ mats["alpha"])[..., 0]
+
+    def mean_jacobian(self, mats: Dict[str, torch.Tensor], A: torch.Tensor) -> torch.Tensor:
+        """d mu / d x as a (n_free, p) tensor: an intercept moves its own mean,
+        a latent intercept moves mu by G[:, r], a loading (r, c) by (A alpha)_c
+        in row r, a regression (r, c) by G[:, r] (A alpha)_c."""
+        G = mats["lambda"] @ A
+        a = (A @ mats["alpha"])[:, 0]
+        p = G.shape[0]
+        J = torch.zeros((self.n_free, p), dtype=self.dtype, device=self.device)
+        eye = torch.eye(p, dtype=self.dtype, device=self.device)
+        parts = {"nu": lambda r, c: eye[r], "alpha": lambda r, c: G[:, r].T,
+                 "lambda": lambda r, c: eye[r] * a[c][:, None],
+                 "beta": lambda r, c: G[:, r].T * a[c][:, None]}
+        for m, part in parts.items():
+            r, c, k = self._cell_index[m]
+            if len(k):
+                J.index_add_(0, k, part(r, c))
+        return J
+
+
+def _threshold_number(rhs: str) -> int:
+    """k of lavaan's threshold name ``tk``."""
+    if not (rhs.startswith("t") and rhs[1:].isdigit() and int(rhs[1:]) > 0):
+        raise ModelError(f"threshold '{rhs}' is not named t1, t2, ... as lavaan names them")
+    return int(rhs[1:])

@@ -7,7 +7,7 @@ implied covariance matrices.  N is the number of observations (lavaan's
 """
 from __future__ import annotations
 
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 from scipy import optimize, stats
@@ -15,11 +15,19 @@ from scipy import optimize, stats
 LOG_2PI = np.log(2 * np.pi)
 
 
-def loglik(S: np.ndarray, sigma: np.ndarray, n: int) -> float:
-    """Gaussian log-likelihood of complete data with saturated means."""
+def count_moments(p: int, nx: int, meanstructure: bool) -> int:
+    """Sample statistics the model fits: (co)variances, and means with a mean
+    structure, less those of fixed covariates (taken as given)."""
+    return p * (p + 1) // 2 - nx * (nx + 1) // 2 + ((p - nx) if meanstructure else 0)
+
+
+def loglik(S: np.ndarray, sigma: np.ndarray, n: int, d: Optional[np.ndarray] = None) -> float:
+    """Gaussian log-likelihood of complete data; ``d`` is the sample mean less
+    the implied one (saturated means when None)."""
     p = S.shape[0]
     _, logdet = np.linalg.slogdet(sigma)
-    return -0.5 * n * (p * LOG_2PI + logdet + np.trace(np.linalg.solve(sigma, S)))
+    misfit = 0.0 if d is None else float(d @ np.linalg.solve(sigma, d))
+    return -0.5 * n * (p * LOG_2PI + logdet + np.trace(np.linalg.solve(sigma, S)) + misfit)
 
 
 def baseline_sigma(S: np.ndarray, exo: Sequence[bool]) -> np.ndarray:
@@ -48,8 +56,10 @@ def _rmsea_ci(chisq: float, df: float, n: int, level: float = 0.90):
     return lower, upper
 
 
-def _rmr(S: np.ndarray, sigma: np.ndarray) -> Dict[str, float]:
-    """Root mean square residuals, raw and standardized, over the lower triangle."""
+def _rmr(S: np.ndarray, sigma: np.ndarray, mean: Optional[np.ndarray],
+         mu: Optional[np.ndarray]) -> Dict[str, float]:
+    """Root mean square residuals, raw and standardized, over the lower
+    triangle; the "_nomean" versions leave the mean residuals out."""
     lower = np.tril_indices(S.shape[0])
     off = np.tril_indices(S.shape[0], -1)
     sd_s, sd_m = np.sqrt(np.diag(S)), np.sqrt(np.diag(sigma))
@@ -58,16 +68,31 @@ def _rmr(S: np.ndarray, sigma: np.ndarray) -> Dict[str, float]:
     corr = S / np.outer(sd_s, sd_s) - sigma / np.outer(sd_m, sd_m)
     mplus = corr.copy()
     np.fill_diagonal(mplus, (np.diag(S) - np.diag(sigma)) / np.diag(S))
-    rms = lambda a, idx: float(np.sqrt(np.mean(a[idx] ** 2))) if len(idx[0]) else 0.0
-    rmr, srmr, crmr, srmr_mplus = rms(resid, lower), rms(bentler, lower), rms(corr, off), \
-        rms(mplus, lower)
-    return {"rmr": rmr, "rmr_nomean": rmr, "srmr": srmr, "srmr_bentler": srmr,
-            "srmr_bentler_nomean": srmr, "crmr": crmr, "crmr_nomean": crmr,
-            "srmr_mplus": srmr_mplus, "srmr_mplus_nomean": srmr_mplus}
+    if mean is None:
+        mean_parts = dict.fromkeys(("rmr", "srmr_bentler", "crmr", "srmr_mplus"), np.zeros(0))
+    else:
+        d = mean - mu
+        mean_parts = {"rmr": d, "srmr_bentler": d / sd_s, "crmr": d / sd_s,
+                      "srmr_mplus": mean / sd_s - mu / sd_m}
+
+    def rms(a, idx, extra):
+        values = np.concatenate([a[idx], extra])
+        return float(np.sqrt(np.mean(values ** 2))) if len(values) else 0.0
+
+    out = {}
+    for name, a, idx in (("rmr", resid, lower), ("srmr_bentler", bentler, lower),
+                         ("crmr", corr, off), ("srmr_mplus", mplus, lower)):
+        out[name] = rms(a, idx, mean_parts[name])
+        out[f"{name}_nomean"] = rms(a, idx, np.zeros(0))
+    return {"rmr": out["rmr"], "rmr_nomean": out["rmr_nomean"], "srmr": out["srmr_bentler"],
+            "srmr_bentler": out["srmr_bentler"], "srmr_bentler_nomean": out["srmr_bentler_nomean"],
+            "crmr": out["crmr"], "crmr_nomean": out["crmr_nomean"],
+            "srmr_mplus": out["srmr_mplus"], "srmr_mplus_nomean": out["srmr_mplus_nomean"]}
 
 
 def fit_measures(S: np.ndarray, sigma: np.ndarray, n: int, npar: int, fmin: float,
-                 exo: Sequence[bool]) -> Dict[str, float]:
+                 exo: Sequence[bool], mean: Optional[np.ndarray] = None,
+                 mu: Optional[np.ndarray] = None) -> Dict[str, float]:
     """Every fit measure lavaan's fitMeasures() gives for this case, in its order.
 
     Parameters
@@ -82,6 +107,8 @@ def fit_measures(S: np.ndarray, sigma: np.ndarray, n: int, npar: int, fmin: floa
         Minimum of lavaan's fit function, F_ML / 2.
     exo : sequence of bool
         Which observed variables are fixed covariates (``fixed.x``).
+    mean, mu : ndarray, optional
+        Sample and implied means, for a model with a mean structure.
 
     Examples
     --------
@@ -92,7 +119,8 @@ def fit_measures(S: np.ndarray, sigma: np.ndarray, n: int, npar: int, fmin: floa
     """
     p = S.shape[0]
     nx = int(np.sum(exo))
-    ndat = p * (p + 1) // 2 - nx * (nx + 1) // 2
+    means = mean is not None
+    ndat = count_moments(p, nx, means)
     df = float(ndat - npar)
     chisq = 2 * n * fmin
     pvalue = float(stats.chi2.sf(chisq, df)) if df > 0 else np.nan
@@ -100,7 +128,7 @@ def fit_measures(S: np.ndarray, sigma: np.ndarray, n: int, npar: int, fmin: floa
     _, logdet_b = np.linalg.slogdet(base)
     _, logdet_s = np.linalg.slogdet(S)
     b_chisq = float(n * (logdet_b - logdet_s))
-    b_df = float(ndat - (p - nx))
+    b_df = float(ndat - (p - nx) * (2 if means else 1))  # variances (and means) free
     b_pvalue = float(stats.chi2.sf(b_chisq, b_df)) if b_df > 0 else np.nan
 
     t1, t2 = max(chisq - df, 0.0), max(chisq - df, b_chisq - b_df, 0.0)
@@ -120,7 +148,7 @@ def fit_measures(S: np.ndarray, sigma: np.ndarray, n: int, npar: int, fmin: floa
     # the joint one less the (saturated) marginal of the covariates.
     exo_idx = np.flatnonzero(exo)
     marginal_x = loglik(S[np.ix_(exo_idx, exo_idx)], S[np.ix_(exo_idx, exo_idx)], n) if nx else 0.0
-    logl = loglik(S, sigma, n) - marginal_x
+    logl = loglik(S, sigma, n, None if mean is None else mean - mu) - marginal_x
     h1 = -0.5 * n * (p * LOG_2PI + logdet_s + p) - marginal_x
     aic = -2 * logl + 2 * npar
     bic = -2 * logl + npar * np.log(n)
@@ -137,12 +165,20 @@ def fit_measures(S: np.ndarray, sigma: np.ndarray, n: int, npar: int, fmin: floa
 
     # GFI weighs residuals by the ML weight matrix; moments of fixed
     # covariates carry no weight (lavaan zeroes them in WLS.V).
+    # Means weigh by Sigma^-1, covariances by half the ML weight.
     xx = np.ix_(exo_idx, exo_idx)
     resid, sample = S - sigma, S.copy()
     resid[xx], sample[xx] = 0.0, 0.0
     wr, ws = np.linalg.solve(sigma, resid), np.linalg.solve(sigma, sample)
-    gfi = 1.0 - np.trace(wr @ wr) / np.trace(ws @ ws)
+    num, den = 0.5 * np.trace(wr @ wr), 0.5 * np.trace(ws @ ws)
     nstat = p * (p + 1) / 2
+    if means:
+        d, m = mean - mu, mean.copy()
+        d[exo_idx], m[exo_idx] = 0.0, 0.0
+        num += d @ np.linalg.solve(sigma, d)
+        den += m @ np.linalg.solve(sigma, m)
+        nstat += p
+    gfi = 1.0 - num / den
     out = {
         "npar": float(npar), "fmin": fmin, "chisq": chisq, "df": df, "pvalue": pvalue,
         "baseline.chisq": b_chisq, "baseline.df": b_df, "baseline.pvalue": b_pvalue,
@@ -154,7 +190,7 @@ def fit_measures(S: np.ndarray, sigma: np.ndarray, n: int, npar: int, fmin: floa
         "rmsea.ci.level": 0.90, "rmsea.pvalue": rmsea_p, "rmsea.close.h0": 0.05,
         "rmsea.notclose.pvalue": rmsea_notclose, "rmsea.notclose.h0": 0.08,
     }
-    out.update(_rmr(S, sigma))
+    out.update(_rmr(S, sigma, mean, mu))
     out.update({
         "cn_05": float(stats.chi2.ppf(0.95, df) / (chisq / n) + 1) if df > 0 else np.nan,
         "cn_01": float(stats.chi2.ppf(0.99, df) / (chisq / n) + 1) if df > 0 else np.nan,

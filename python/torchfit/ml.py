@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
@@ -31,20 +32,29 @@ class MLResult:
     iterations: int
     converged: bool
     sigma: np.ndarray
+    mu: Optional[np.ndarray]  # implied mean, with a mean structure
     information: np.ndarray  # expected information per observation (reduced)
 
 
 class _Objective:
-    """F_ML, its gradient and expected Hessian at x, sharing the work."""
+    """F_ML, its gradient and expected Hessian at x, sharing the work.
 
-    def __init__(self, model: Model, S: np.ndarray):
+    With a mean structure F_ML gains (m - mu)' Sigma^-1 (m - mu) for the
+    sample mean m: the covariance part then sees S + d d' (d = m - mu), and
+    the expected Hessian gains 2 J' Sigma^-1 J for the mean Jacobian J.
+    """
+
+    def __init__(self, model: Model, S: np.ndarray, mean: Optional[np.ndarray] = None):
         self.model = model
-        self.S = torch.as_tensor(S, dtype=model.dtype, device=model.device)
+        as_tensor = lambda a: torch.as_tensor(a, dtype=model.dtype, device=model.device)
+        self.S = as_tensor(S)
+        self.mean = None if mean is None else as_tensor(mean)
         self.p = S.shape[0]
         self.logdet_S = float(torch.linalg.slogdet(self.S)[1])
 
     def value(self, x: torch.Tensor):
-        """(F, Sigma, Sigma^-1, A, mats) or None when Sigma is not positive definite."""
+        """(F, state) with state = (Sigma, Sigma^-1, A, mats, S + dd', d), or
+        None when Sigma is not positive definite."""
         mats = self.model.matrices(x)
         sigma, A = self.model.implied(mats)
         L, info = torch.linalg.cholesky_ex(sigma)
@@ -52,24 +62,34 @@ class _Objective:
             return None
         inv = torch.cholesky_inverse(L)
         logdet = 2.0 * torch.log(torch.diagonal(L)).sum()
-        F = float(logdet + (self.S * inv).sum()) - self.logdet_S - self.p
-        return F, sigma, inv, A, mats
+        S, d = self.S, None
+        if self.mean is not None:
+            d = self.mean - self.model.implied_mean(mats, A)
+            S = S + torch.outer(d, d)
+        F = float(logdet + (S * inv).sum()) - self.logdet_S - self.p
+        return F, (sigma, inv, A, mats, S, d)
 
     def derivatives(self, state, gradient_only: bool = False):
         """Gradient g and expected Hessian H of F_ML (only g if asked)."""
-        _, sigma, inv, A, mats = state
+        _, (sigma, inv, A, mats, S, d) = state
         D = self.model.jacobian(mats, A)
-        V = inv - inv @ self.S @ inv
+        V = inv - inv @ S @ inv
         g = torch.einsum("ab,kab->k", V, D)
+        if d is not None:
+            J = self.model.mean_jacobian(mats, A)
+            g = g - 2.0 * J @ (inv @ d)
         if gradient_only:
             return g
         W = inv @ D
         H = torch.einsum("iab,jba->ij", W, W)
+        if d is not None:
+            H = H + 2.0 * J @ inv @ J.T
         return g, H
 
 
 def fit_ml(model: Model, S: np.ndarray, x0: np.ndarray, iter_max: int = 500,
-           tol: float = 1e-14, switch: float = 1e-3) -> MLResult:
+           tol: float = 1e-14, switch: float = 1e-3,
+           mean: Optional[np.ndarray] = None) -> MLResult:
     """Minimise F_ML from ``x0``.
 
     Parameters
@@ -78,6 +98,8 @@ def fit_ml(model: Model, S: np.ndarray, x0: np.ndarray, iter_max: int = 500,
         With its fixed values set (``model.fixed_values``).
     S : ndarray
         N-normalised sample covariance matrix in ``model.ov_names`` order.
+    mean : ndarray, optional
+        Sample mean, for a model with a mean structure.
     x0 : ndarray
         Start of the reduced parameter vector.
     iter_max : int
@@ -101,7 +123,7 @@ def fit_ml(model: Model, S: np.ndarray, x0: np.ndarray, iter_max: int = 500,
     >>> round(r.fmin, 10), r.converged
     (0.0, True)
     """
-    obj = _Objective(model, S)
+    obj = _Objective(model, S, mean)
     x = torch.as_tensor(x0, dtype=model.dtype, device=model.device)
     state = obj.value(x)
     if state is None:
@@ -147,7 +169,8 @@ def fit_ml(model: Model, S: np.ndarray, x0: np.ndarray, iter_max: int = 500,
     _, H = obj.derivatives(state)
     return MLResult(
         x=x.cpu().numpy(), fmin=state[0] / 2.0, iterations=iterations, converged=converged,
-        sigma=state[1].cpu().numpy(), information=H.cpu().numpy() / 2.0,
+        sigma=state[1][0].cpu().numpy(), information=H.cpu().numpy() / 2.0,
+        mu=None if obj.mean is None else (obj.mean - state[1][5]).cpu().numpy(),
     )
 
 

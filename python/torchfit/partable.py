@@ -90,15 +90,18 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
           meanstructure: Optional[bool] = None, int_ov_free: bool = True,
           int_lv_free: bool = False, auto_fix_first: bool = True,
           auto_fix_single: bool = True, auto_var: bool = True,
-          auto_cov_lv_x: bool = True, auto_cov_y: bool = True) -> pd.DataFrame:
+          auto_cov_lv_x: bool = True, auto_cov_y: bool = True,
+          ordered: Optional[Mapping[str, int]] = None) -> pd.DataFrame:
     """Build lavaan's parameter table from formula rows with sem()/cfa() defaults.
 
     Parameters
     ----------
     formulas : list of FormulaRow
         From :func:`torchfit.syntax.parse_formulas`.
-    model_type : {"sem", "cfa"}
-        Both use the same defaults, as in lavaan.
+    model_type : {"sem", "cfa", "growth"}
+        "sem" and "cfa" use the same defaults, as in lavaan; "growth" adds
+        the mean structure with observed intercepts fixed at 0 and latent
+        means free.
     std_lv : bool
         Identify latent variables by fixing their (residual) variances to 1
         instead of fixing their first loading.
@@ -108,7 +111,14 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
         Treat exogenous observed covariates as fixed (their moments are
         taken from the sample, ``exo = 1``).
     meanstructure : bool, optional
-        Add intercepts; by default only when the syntax has ``~ 1``.
+        Add intercepts; by default only when the syntax has ``~ 1`` or
+        ``ordered`` is given.
+    ordered : mapping of str to int, optional
+        Ordinal observed variables and their number of thresholds (categories
+        minus one), as lavaan's ``ordered=``: each gets the rows ``y | t1``,
+        ``y | t2``, ... (free), a residual variance and a scaling row
+        ``y ~*~ y`` fixed at 1 and an intercept fixed at 0; the mean
+        structure is switched on and latent means are fixed at 0.
 
     Returns
     -------
@@ -122,11 +132,15 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
     >>> pt[["lhs", "op", "rhs", "free"]].values.tolist()[-1]
     ['f', '~~', 'f', 0]
     """
-    if model_type not in ("sem", "cfa"):
-        raise TorchfitError(f"model_type {model_type!r} is not supported; use 'sem' or 'cfa'")
+    if model_type not in ("sem", "cfa", "growth"):
+        raise TorchfitError(f"model_type {model_type!r} is not supported; use 'sem', 'cfa' "
+                            "or 'growth'")
+    if model_type == "growth":  # lavaan's growth(): latent means, observed intercepts 0
+        meanstructure, int_ov_free, int_lv_free = True, False, True
     model_rows = [f for f in formulas if f.op not in CONSTRAINT_OPS]
+    ordered = dict(ordered or {})
     if meanstructure is None:
-        meanstructure = any(f.op == "~1" for f in model_rows)
+        meanstructure = bool(ordered) or any(f.op == "~1" for f in model_rows)
     _check_names(model_rows)
     names = variable_names([f.lhs for f in model_rows], [f.op for f in model_rows],
                            [f.rhs for f in model_rows])
@@ -135,13 +149,20 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
     model_rows = [replace(f, lhs=f.rhs, rhs=f.lhs)
                   if f.op == "~~" and rank[f.lhs] > rank[f.rhs] else f for f in model_rows]
     ov_x = names.ov_x
+    unknown = [v for v in ordered if v not in names.ov]
+    if unknown:
+        raise TorchfitError(f"ordered variable(s) {', '.join(unknown)} are not observed "
+                            "variables of the model; remove them from ordered=")
     # Default rows, in lavaan's order; a user row of the same element wins.
-    default = [(v, "~~", v) for v in names.ov_nox + names.lv]
+    default = [(v, "|", f"t{k}") for v in names.ov if v in ordered
+               for k in range(1, int(ordered[v]) + 1)]
+    default += [(v, "~~", v) for v in names.ov_nox + names.lv]
     if auto_cov_lv_x:
         default += [(a, "~~", b) for a, b in combinations(names.lv_x, 2)]
     if auto_cov_y:
         default += [(a, "~~", b) for a, b in combinations(names.lv_y + names.ov_y, 2)]
     default += [(ov_x[j], "~~", ov_x[i]) for j in range(len(ov_x)) for i in range(j, len(ov_x))]
+    default += [(v, "~*~", v) for v in names.ov if v in ordered]
     if meanstructure:
         default += [(v, "~1", "") for v in names.ov + names.lv]
     user_keys = set()
@@ -196,6 +217,17 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
             if (op[i] == "~~" and lhs[i] in ov_x and rhs[i] in ov_x) or \
                     (op[i] == "~1" and lhs[i] in ov_x):
                 free[i], ustart[i], exo[i] = 0, np.nan, 1
+        if ordered:  # lavaan's conditional.x: regressions on fixed covariates are exo
+            for i in range(n):
+                if op[i] == "~" and rhs[i] in ov_x:
+                    exo[i] = 1
+    for i in range(n_user, n):
+        # Ordinal variables: the scale of the latent response is fixed (delta
+        # parameterization), and thresholds take the place of the intercept.
+        if lhs[i] in ordered and ((op[i] == "~~" and rhs[i] == lhs[i]) or op[i] == "~*~"):
+            fix(i, 1.0)
+        elif lhs[i] in ordered and op[i] == "~1":
+            fix(i, 0.0)
     # The user's modifiers come last and override the defaults.
     for i, f in enumerate(model_rows):
         if f.fixed is not None:
@@ -263,7 +295,7 @@ def append_constraints(table: pd.DataFrame, constraints: List[FormulaRow]) -> pd
         "lhs": [e[0] for e in extra], "op": [e[1] for e in extra],
         "rhs": [e[2] for e in extra], "user": [e[3] for e in extra],
         "block": 0, "group": 0, "free": 0, "ustart": np.nan, "exo": 0,
-        "label": "", "plabel": "",
+        "label": [e[0] if e[1] == ":=" else "" for e in extra], "plabel": "",
     })
     return pd.concat([table, rows], ignore_index=True)
 

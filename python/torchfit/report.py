@@ -2,13 +2,14 @@
 the parameter sections, laid out as lavaan 0.6 prints them."""
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
 
 SECTIONS = (("=~", "Latent Variables"), ("~", "Regressions"), ("~~cov", "Covariances"),
-            ("~1", "Intercepts"), ("|", "Thresholds"), ("~~var", "Variances"))
+            ("~1", "Intercepts"), ("|", "Thresholds"), ("~~var", "Variances"),
+            (":=", "Defined Parameters"))
 
 
 def _line(label: str, value) -> str:
@@ -73,17 +74,56 @@ def _section_key(row) -> str:
     return row.op
 
 
-def parameter_sections(pt: pd.DataFrame, endogenous: set, standardized: bool) -> List[str]:
+def iwave_header(info: Dict) -> List[str]:
+    """The header of an IWAVE fit: how the IW-ELBO was maximised."""
+    state = "ended normally" if info["converged"] else "did NOT end normally"
+    lines = [f"torchfit {info['version']} {state} after {info['iterations']} iterations", "",
+             _line("Estimator", info["estimator"]),
+             _line("Optimization method", info["optimizer"]),
+             _line("Importance-weighted samples", info["iw_samples"]),
+             _line("Batch size", info["batch_size"]),
+             _line("Epochs", info["epochs"]),
+             _line("Iterations", info["iterations"]),
+             _line("Final loss (-IW-ELBO per row)", _num(info["final_loss"], 4)),
+             _line("Converged", "yes" if info["converged"] else "no"),
+             _line("Number of model parameters", info["npar"])]
+    if info.get("neq"):
+        lines.append(_line("Number of equality constraints", info["neq"]))
+    lines.append("")
+    if info["nobs"] != info["nobs_total"]:
+        lines.append(f"{'':<42}{'Used':>12}{'Total':>12}")
+        lines.append(f"  {'Number of observations':<40}{info['nobs']:>12}{info['nobs_total']:>12}")
+    else:
+        lines.append(_line("Number of observations", info["nobs"]))
+    return lines
+
+
+def loglik_block(m: Dict) -> List[str]:
+    """Log-likelihood and information criteria (no model test)."""
+    return ["", "Loglikelihood and Information Criteria:", "",
+            _line("Loglikelihood user model (H0)", _num(m["logl"])),
+            " " * 54,
+            _line("Akaike (AIC)", _num(m["aic"])),
+            _line("Bayesian (BIC)", _num(m["bic"])),
+            _line("Sample-size adjusted Bayesian (SABIC)", _num(m["bic2"]))]
+
+
+def parameter_sections(pt: pd.DataFrame, endogenous: set, standardized: bool,
+                       se_lines: Optional[List[Tuple[str, str]]] = None) -> List[str]:
     """The parameter sections; ``endogenous`` are the variables whose
-    (co)variances are residual ones, printed with a leading dot."""
-    rows = pt[~pt["op"].isin(["==", "<", ">", ":="])]
-    width = max([18] + [len(r) + 6 + (len(l) + 3 if l else 0)
-                        for r, l in zip(rows["rhs"], rows["label"])])
+    (co)variances are residual ones, printed with a leading dot.  ``se_lines``
+    replaces the lines that say how standard errors were computed."""
+    # lavaan shows neither constraints nor the fixed moments of covariates
+    rows = pt[~pt["op"].isin(["==", "<", ">"]) & (pt["exo"] == 0)]
+    shown = [(l if o in (":=", "~1") or (o == "~~" and l == r) else r, "" if o == ":=" else lab)
+             for l, o, r, lab in zip(rows["lhs"], rows["op"], rows["rhs"], rows["label"])]
+    width = max([18] + [len(name) + 6 + (len(lab) + 3 if lab else 0) for name, lab in shown])
     cols = ["Estimate", "Std.Err", "z-value", "P(>|z|)"] + (["Std.lv", "Std.all"] if standardized else [])
     head = f"{'':<{width}}" + "".join(f"{c:>9}" for c in cols)
-    lines = ["", "Parameter Estimates:", "",
-             _line("Standard errors", "Standard"), _line("Information", "Expected"),
-             _line("Information saturated (h1) model", "Structured")]
+    if se_lines is None:
+        se_lines = [("Standard errors", "Standard"), ("Information", "Expected"),
+                    ("Information saturated (h1) model", "Structured")]
+    lines = ["", "Parameter Estimates:", ""] + [_line(k, v) for k, v in se_lines]
     keys = [_section_key(r) for r in rows.itertuples()]
     for key, title in SECTIONS:
         part = rows[[k == key for k in keys]]
@@ -104,9 +144,9 @@ def parameter_sections(pt: pd.DataFrame, endogenous: set, standardized: bool) ->
                 var = r.lhs
                 dotted = var in endogenous
             name = f"   .{var}" if dotted else f"    {var}"
-            if r.label:
+            if r.label and r.op != ":=":
                 name = f"{name:<{width - len(r.label) - 2}}({r.label})"
-            fixed = r.free == 0
+            fixed = r.free == 0 and r.op != ":="
             values = [_num(r.est)] + ([""] * 3 if fixed else [_num(r.se), _num(r.z), _num(r.pvalue)])
             if standardized:
                 values += [_num(pt.at[r.Index, "std.lv"]), _num(pt.at[r.Index, "std.all"])]

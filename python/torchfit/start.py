@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from typing import Optional
+
 from .matrices import Model
 
 
@@ -42,7 +44,7 @@ def _factor_block(S, inds, marker_fixed, psi_fixed):
     return [lam_ref * r for r in ratios], common / lam_ref ** 2
 
 
-def start_values(model: Model, S: np.ndarray) -> np.ndarray:
+def start_values(model: Model, S: np.ndarray, mean: Optional[np.ndarray] = None) -> np.ndarray:
     """One start value per table row (fixed rows keep their values).
 
     Examples
@@ -61,7 +63,7 @@ def start_values(model: Model, S: np.ndarray) -> np.ndarray:
     exo = pt["exo"].to_numpy()
     dependent = set(lhs[op == "~"])
     for i in np.flatnonzero(exo == 1):  # fixed covariates take the sample values
-        values[i] = S[ov[lhs[i]], ov[rhs[i]]]
+        values[i] = mean[ov[lhs[i]]] if op[i] == "~1" else S[ov[lhs[i]], ov[rhs[i]]]
     for f in model.lv_names:
         rows = [i for i in np.flatnonzero((op == "=~") & (lhs == f)) if rhs[i] in ov]
         if not rows:
@@ -84,6 +86,8 @@ def start_values(model: Model, S: np.ndarray) -> np.ndarray:
                 values[i] = 0.05
         elif op[i] in ("=~",):
             values[i] = 1.0
+        elif op[i] == "~1" and lhs[i] in ov and mean is not None:
+            values[i] = mean[ov[lhs[i]]]  # observed intercepts start at the sample means
         else:
             values[i] = 0.0
     return values

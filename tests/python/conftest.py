@@ -10,6 +10,8 @@ REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 DATASETS = {
     "HolzingerSwineford1939": torchfit.datasets.holzinger_swineford,
     "PoliticalDemocracy": torchfit.datasets.political_democracy,
+    "mediation": lambda: pd.read_csv(REFERENCE / "data" / "mediation.csv"),
+    "Demo.growth": torchfit.datasets.demo_growth,
 }
 
 
@@ -25,7 +27,20 @@ def model_text(case) -> str:
 def fit_case(case):
     fun = getattr(torchfit, case["fun"])
     return fun(model_text(case), DATASETS[case["dataset"]](), std_lv=bool(case["std_lv"]),
-               orthogonal=bool(case["orthogonal"]), missing=case["missing"])
+               orthogonal=bool(case["orthogonal"]), missing=case["missing"],
+               meanstructure=bool(case["meanstructure"]), **_robust_options(case))
+
+
+def _robust_options(case) -> dict:
+    """estimator and information of a case; blank (an older row) means ML with
+    lavaan's default information."""
+    opts = {}
+    estimator, information = case.get("estimator"), case.get("information")
+    if isinstance(estimator, str) and estimator not in ("", "ML"):
+        opts["estimator"] = estimator
+    if isinstance(information, str) and information not in ("", "default"):
+        opts["information"] = information
+    return opts
 
 
 def lavaan_csv(case, what) -> pd.DataFrame:

@@ -77,8 +77,13 @@ def test_unknown_estimator(hs):
 
 
 def test_unsupported_operator_is_refused_clearly(hs):
-    with pytest.raises(ModelError, match="does not support the operator.*'~1'"):
-        torchfit.cfa("visual =~ x1 + x2 + x3; x1 ~ 1", hs)
+    with pytest.raises(ModelError, match="does not support the operator.*'>'"):
+        torchfit.cfa("visual =~ x1 + x2 + x3; x1 ~~ v*x1; v > 0", hs)
+
+
+def test_thresholds_need_the_iwave_estimator(hs):
+    with pytest.raises(ModelError, match="estimator='IWAVE'"):
+        torchfit.cfa("visual =~ x1 + x2 + x3; x1 | t1", hs)
 
 
 def test_data_of_the_wrong_type():

@@ -9,14 +9,36 @@ here <- file.path("tests", "reference")
 out <- file.path(here, "lavaan")
 dir.create(out, showWarnings = FALSE)
 cases <- read.csv(file.path(here, "cases.csv"), stringsAsFactors = FALSE)
+# Data sets that lavaan does not ship are simulated here (seeded) and saved,
+# so Python fits the very same numbers.
+set.seed(1234)
+X <- rnorm(100); M <- 0.5 * X + rnorm(100); Y <- 0.7 * M + rnorm(100)
+dir.create(file.path(here, "data"), showWarnings = FALSE)
+write.csv(data.frame(X = X, Y = Y, M = M), file.path(here, "data", "mediation.csv"),
+          row.names = FALSE)
+load_data <- function(name) {
+  if (exists(name, envir = asNamespace("lavaan"))) return(get(name, envir = asNamespace("lavaan")))
+  read.csv(file.path(here, "data", paste0(name, ".csv")))
+}
+# estimator (ML, MLM, MLR) and information ("default" leaves lavaan's own
+# choice for the estimator); blank cells of older rows mean ML and default.
+estimator_of <- function(case) {
+  e <- case$estimator
+  if (is.null(e) || is.na(e) || e == "") "ML" else e
+}
+information_of <- function(case) {
+  i <- case$information
+  if (is.null(i) || is.na(i) || i == "" || i == "default") "default" else i
+}
 write_csv <- function(x, file) write.csv(x, file.path(out, file), row.names = FALSE)
 for (i in seq_len(nrow(cases))) {
   case <- cases[i, ]
   model <- paste(readLines(file.path(here, "models", case$model_file)), collapse = "\n")
-  data <- get(case$dataset, envir = asNamespace("lavaan"))
+  data <- load_data(case$dataset)
   fun <- match.fun(case$fun)
   fit <- fun(model, data = data, std.lv = case$std_lv, orthogonal = case$orthogonal,
-             missing = case$missing)
+             missing = case$missing, meanstructure = case$meanstructure,
+             estimator = estimator_of(case), information = information_of(case))
   est <- parameterEstimates(fit, standardized = TRUE, remove.system.eq = FALSE,
                             remove.eq = FALSE, remove.ineq = FALSE, remove.def = FALSE,
                             remove.nonfree = FALSE)
@@ -28,6 +50,11 @@ for (i in seq_len(nrow(cases))) {
   write_csv(data.frame(name = names(cf), value = as.numeric(cf)),
             paste0(case$name, "_coef.csv"))
   write_csv(parTable(fit), paste0(case$name, "_partable.csv"))
+  if (estimator_of(case) != "ML" || information_of(case) != "default") {
+    # the printout of robust / observed-information fits, for the summary() layout
+    writeLines(capture.output(summary(fit, fit.measures = TRUE)),
+               file.path(out, paste0(case$name, "_summary.txt")))
+  }
   scores <- lavPredict(fit)
   if (ncol(scores) > 0) write_csv(as.data.frame(scores), paste0(case$name, "_scores.csv"))
 }

@@ -31,4 +31,16 @@ def political_democracy() -> pd.DataFrame:
     return pd.read_csv(_DATA / "PoliticalDemocracy.csv")
 
 
+def demo_growth() -> pd.DataFrame:
+    """lavaan's Demo.growth: 400 simulated people, four waves t1-t4, covariates
+    x1 x2 and time-varying c1-c4.
+
+    Examples
+    --------
+    >>> demo_growth().shape
+    (400, 10)
+    """
+    return pd.read_csv(_DATA / "Demo.growth.csv")
+
+
 from .ipip import load_ipip_ffm  # noqa: E402  (kept last: it imports torchfit.errors)

@@ -1,0 +1,314 @@
+# torchfit(): lavaan syntax + data frame -> parameter table + numeric matrix ->
+# the Python engine -> a TorchFit object.
+
+# The defaults lavaan's sem() and cfa() pass to lavaanify() (lavaan 0.6-x).
+.lavaanify_defaults <- list(
+  int.ov.free = TRUE, int.lv.free = FALSE, auto.fix.first = TRUE,
+  auto.fix.single = TRUE, auto.var = TRUE, auto.cov.lv.x = TRUE,
+  auto.cov.y = TRUE, auto.th = TRUE, auto.delta = TRUE, auto.efa = TRUE,
+  fixed.x = TRUE, meanstructure = FALSE
+)
+
+# lavaanify() arguments that torchfit sets itself.
+.lavaanify_reserved <- c("model", "model.type", "varTable", "ngroups",
+                         "as.data.frame.", "debug", "warn", "nthresholds")
+
+# Engine options accepted in `...` (R spelling; sent with "." -> "_"). The
+# engine may know more: its torchfit.bridge.ENGINE_OPTIONS is consulted for
+# names not listed here.
+.engine_options <- c("iter.max")
+
+# Options torchfit() itself sends; not settable through `...`.
+.core_options <- c("estimator", "model_type", "std_lv", "orthogonal", "fixed_x",
+                   "missing", "nobs_total")
+
+# The engine's own list of option names (snake case), or NULL.
+engine_option_names <- function() {
+  tryCatch(as.character(unlist(engine()$ENGINE_OPTIONS)), error = function(e) NULL)
+}
+
+#' Fit a structural equation model with the torchfit engine
+#'
+#' Builds lavaan's parameter table from `model` (with the same defaults as
+#' [lavaan::sem()] and [lavaan::cfa()]), checks the data, and fits the model in
+#' the Python/PyTorch engine. Maximum likelihood results agree with lavaan.
+#'
+#' @param model Model description in lavaan syntax (a character string).
+#' @param data A data frame holding the observed variables of the model.
+#'   Extra columns are ignored; the data frame itself is never modified.
+#' @param estimator Estimator; `"ML"` (maximum likelihood) for now.
+#' @param model.type `"sem"` or `"cfa"`, as in lavaan (same defaults).
+#' @param missing `"default"`: stop when the model's variables have missing
+#'   values; `"listwise"`: drop rows with a missing value in any of them.
+#' @param ... Options of [lavaan::lavaanify()] (`std.lv`, `orthogonal`,
+#'   `fixed.x`, `meanstructure`, `int.ov.free`, ...) and engine options
+#'   (`iter.max`: the most optimizer iterations; further options the engine
+#'   lists in `torchfit.bridge.ENGINE_OPTIONS`, written with `.` for `_`).
+#'   Anything else is an error.
+#' @return An object of class [TorchFit-class].
+#' @seealso [summary,TorchFit-method], [parameterEstimates()],
+#'   [fitMeasures,TorchFit-method], [torchfit_sitrep()]
+#' @examples
+#' \dontrun{
+#' model <- "visual  =~ x1 + x2 + x3
+#'           textual =~ x4 + x5 + x6
+#'           speed   =~ x7 + x8 + x9"
+#' fit <- torchfit(model, data = HolzingerSwineford1939)
+#' summary(fit, fit.measures = TRUE, standardized = TRUE)
+#' }
+#' @export
+torchfit <- function(model, data, estimator = "ML", model.type = "sem",
+                     missing = "default", ...) {
+  mc <- match.call()
+  t0 <- proc.time()[["elapsed"]]
+  if (!is.character(model) || length(model) < 1L || anyNA(model)) {
+    torchfit_stop("`model` must be a character string with lavaan model syntax.")
+  }
+  model <- paste(model, collapse = "\n")
+  model.type <- match_choice(model.type, c("sem", "cfa", "growth"), "model.type")
+  estimator <- toupper(as.character(estimator)[1L])
+  missing <- check_missing_option(missing)
+
+  # split `...` into lavaanify options and engine options
+  dots <- list(...)
+  if (length(dots) && (is.null(names(dots)) || any(!nzchar(names(dots))))) {
+    torchfit_stop("All options in `...` must be named (for example std.lv = TRUE).")
+  }
+  lav_args <- setdiff(names(formals(lavaan::lavaanify)), .lavaanify_reserved)
+  eng_args <- .engine_options
+  unknown <- setdiff(names(dots), c(lav_args, eng_args))
+  if (length(unknown)) {
+    known <- setdiff(engine_option_names(), .core_options)
+    eng_args <- c(eng_args, unknown[gsub(".", "_", unknown, fixed = TRUE) %in% known])
+    unknown <- setdiff(unknown, eng_args)
+  }
+  if (length(unknown)) {
+    torchfit_stop(paste0(
+      "unknown option", if (length(unknown) > 1L) "s", " ",
+      paste0("`", unknown, "`", collapse = ", "), " in torchfit(). ",
+      "Options are lavaan's lavaanify() arguments (",
+      paste(c("std.lv", "orthogonal", "fixed.x", "meanstructure", "..."),
+            collapse = ", "),
+      ") and the engine options ", paste(.engine_options, collapse = ", "), "."
+    ), "torchfit_option_error")
+  }
+  lav_opts <- lavaan_options(dots[names(dots) %in% lav_args], model.type)
+  eng_opts <- dots[names(dots) %in% eng_args]
+
+  # 1. the parameter table, from lavaan
+  partable <- build_partable(model, model.type, lav_opts,
+                             user_meanstructure = "meanstructure" %in% names(dots))
+  ov <- lavaan::lavNames(partable, "ov")
+  lv <- lavaan::lavNames(partable, "lv")
+
+  # 2. the data
+  prep <- prepare_data(data, ov, missing)
+
+  # 3. the engine, called once
+  options <- list(
+    estimator = estimator, model_type = model.type,
+    std_lv = isTRUE(lav_opts$std.lv), orthogonal = isTRUE(lav_opts$orthogonal),
+    fixed_x = isTRUE(lav_opts$fixed.x),
+    missing = missing, nobs_total = prep$nobs.total
+  )
+  known <- engine_option_names()
+  if (!is.null(known)) options <- options[names(options) %in% known]
+  options <- c(options, stats::setNames(eng_opts, gsub(".", "_", names(eng_opts),
+                                                       fixed = TRUE)))
+  t1 <- proc.time()[["elapsed"]]
+  res <- engine_call(engine()$fit_from_r, table_to_py(partable), prep$data,
+                     as.list(colnames(prep$data)), options, warn = FALSE)
+  t2 <- proc.time()[["elapsed"]]
+
+  fit <- new_torchfit(res, call = mc, model = model, partable = partable,
+                      ov = ov, lv = lv,
+                      options = c(list(estimator = estimator,
+                                       model.type = model.type,
+                                       missing = missing), lav_opts, eng_opts),
+                      nobs.total = prep$nobs.total)
+  fit@timing <- c(prepare = t1 - t0, engine = t2 - t1,
+                  total = proc.time()[["elapsed"]] - t0)
+  fit
+}
+
+# sem()/cfa()/growth() defaults plus the user's lavaanify options, with the
+# couplings lavaan's lav_options_set() applies (std.lv or effect coding free
+# the first loading).
+lavaan_options <- function(user, model.type = "sem") {
+  defaults <- .lavaanify_defaults
+  if (model.type == "growth") {
+    defaults[c("int.ov.free", "int.lv.free", "meanstructure")] <- list(FALSE, TRUE, TRUE)
+  }
+  opts <- utils::modifyList(defaults, user)
+  ec <- opts$effect.coding
+  effect_coding <- isTRUE(ec) || (is.character(ec) && any(nzchar(ec)))
+  if (isTRUE(opts$std.lv) || effect_coding) opts$auto.fix.first <- FALSE
+  opts
+}
+
+match_choice <- function(x, choices, what) {
+  if (!is.character(x) || length(x) != 1L || !(tolower(x) %in% choices)) {
+    torchfit_stop(paste0("`", what, "` must be one of ",
+                         paste0('"', choices, '"', collapse = ", "), "."))
+  }
+  tolower(x)
+}
+
+check_missing_option <- function(missing) {
+  if (!is.character(missing) || length(missing) != 1L) {
+    torchfit_stop('`missing` must be "default" or "listwise".')
+  }
+  m <- tolower(missing)
+  if (m %in% c("default", "listwise")) return(m)
+  if (m %in% c("ml", "fiml", "direct", "ml.x", "two.stage", "robust.two.stage")) {
+    torchfit_stop(paste0(
+      'missing = "', missing, '" (full-information ML) is not implemented in ',
+      'torchfit yet. Use missing = "listwise" to drop incomplete rows, or ',
+      "impute the data first."
+    ))
+  }
+  torchfit_stop(paste0('`missing` must be "default" or "listwise", not "',
+                       missing, '".'))
+}
+
+# lavaanify() with sem()/cfa() defaults; syntax errors located by the engine.
+build_partable <- function(model, model.type, lav_opts, user_meanstructure = FALSE) {
+  args <- c(list(model = model, model.type = model.type, warn = TRUE), lav_opts)
+  pt <- tryCatch(
+    do.call(lavaan::lavaanify, args),
+    error = function(e) {
+      located <- locate_syntax_error(model)
+      if (!is.null(located)) stop(located)
+      msg <- sub("^lavaan ERROR:\\s*", "", conditionMessage(e))
+      torchfit_stop(paste0("could not read the model syntax: ", trimws(msg),
+                           "\nCheck the operators (=~ ~ ~~ ~1 := ==) and ",
+                           "that every formula is complete."),
+                    "torchfit_modelsyntaxerror")
+    }
+  )
+  # as lavaan(): intercepts in the syntax switch the mean structure on
+  if (!user_meanstructure && !isTRUE(args$meanstructure) && any(pt$op == "~1")) {
+    args$meanstructure <- TRUE
+    pt <- do.call(lavaan::lavaanify, args)
+  }
+  pt <- as.data.frame(pt, stringsAsFactors = FALSE)
+  if (nrow(pt) == 0L) {
+    torchfit_stop("the model syntax defines no parameters.")
+  }
+  pt
+}
+
+# The engine's parser reports line and column; NULL when it finds no error.
+locate_syntax_error <- function(model) {
+  cond <- tryCatch({
+    syntax <- tryCatch(reticulate::import("torchfit.syntax"),
+                       error = function(e) NULL)
+    if (is.null(syntax)) {
+      engine()
+      syntax <- reticulate::import("torchfit.syntax")
+    }
+    engine_call(syntax$parse, model)
+    NULL
+  }, torchfit_modelsyntaxerror = function(e) e,
+     error = function(e) NULL)
+  cond
+}
+
+#' Check the data against the model's observed variables
+#' @return list(data = numeric matrix, nobs.total)
+#' @keywords internal
+#' @noRd
+prepare_data <- function(data, ov, missing) {
+  if (!is.data.frame(data)) {
+    torchfit_stop(paste0(
+      "`data` must be a data.frame, not ", class(data)[1L],
+      ". Convert it with as.data.frame()."
+    ), "torchfit_dataerror")
+  }
+  absent <- setdiff(ov, names(data))
+  if (length(absent)) {
+    lines <- vapply(absent, function(v) {
+      close <- suggest_names(v, names(data))
+      paste0('"', v, '"',
+             if (length(close)) paste0(" (did you mean ",
+                                       paste0('"', close, '"', collapse = " or "),
+                                       "?)") else "")
+    }, "")
+    torchfit_stop(paste0(
+      "variable", if (length(absent) > 1L) "s", " used in the model but not ",
+      "found in `data`: ", paste(lines, collapse = ", "),
+      ". Fix the model syntax or rename the column in `data`."
+    ), "torchfit_dataerror")
+  }
+  for (v in ov) {
+    col <- data[[v]]
+    if (is.factor(col) || !is.numeric(col)) {
+      kind <- class(col)[1L]
+      fix <- if (is.factor(col)) {
+        paste0("convert it with as.numeric(data$", v, ") if its levels are ",
+               "ordered categories (ordinal items will be supported with ",
+               'estimator = "IWAVE")')
+      } else if (is.character(col)) {
+        paste0("convert it with as.numeric(data$", v, ") or leave it out of ",
+               "the model")
+      } else {
+        paste0("convert it to numbers (for example as.numeric(data$", v, "))")
+      }
+      torchfit_stop(paste0(
+        'column "', v, '" used in the model is not numeric (class ', kind,
+        "); ", fix, "."
+      ), "torchfit_dataerror")
+    }
+  }
+  X <- as.matrix(data[, ov, drop = FALSE])
+  storage.mode(X) <- "double"
+  dimnames(X) <- list(NULL, ov)
+  nobs.total <- nrow(X)
+  bad <- !is.na(X) & !is.finite(X)
+  if (any(bad)) {
+    cols <- ov[colSums(bad) > 0]
+    torchfit_stop(paste0(
+      "`data` has infinite values in ", paste0('"', cols, '"', collapse = ", "),
+      ". Replace them (for example with NA and missing = \"listwise\")."
+    ), "torchfit_dataerror")
+  }
+  incomplete <- !stats::complete.cases(X)
+  if (any(incomplete)) {
+    n_na <- colSums(is.na(X))
+    n_na <- n_na[n_na > 0]
+    where <- paste0(names(n_na), " (", n_na, ")", collapse = ", ")
+    if (missing == "default") {
+      torchfit_stop(paste0(
+        "`data` has missing values (NA) in ", sum(incomplete), " of ",
+        nobs.total, " rows for the model's variables: ", where, ". ",
+        'Use missing = "listwise" to drop those rows, or impute them first.'
+      ), "torchfit_dataerror")
+    }
+    X <- X[!incomplete, , drop = FALSE]
+  }
+  if (nrow(X) == 0L) {
+    torchfit_stop("no complete rows left in `data` for the model's variables.",
+                  "torchfit_dataerror")
+  }
+  list(data = X, nobs.total = nobs.total)
+}
+
+suggest_names <- function(v, candidates) {
+  if (!length(candidates)) return(character(0))
+  same_case <- candidates[tolower(candidates) == tolower(v)]
+  if (length(same_case)) return(same_case[1L])
+  d <- drop(utils::adist(v, candidates, ignore.case = TRUE))
+  limit <- max(1L, floor(nchar(v) / 3))
+  ok <- which(d <= limit)
+  if (!length(ok)) return(character(0))
+  ok <- ok[order(d[ok], nchar(candidates[ok]))]
+  utils::head(candidates[ok], 3L)
+}
+
+# A data.frame as a list of columns that reticulate turns into Python lists
+# (a length-one vector would otherwise become a scalar).
+table_to_py <- function(pt) {
+  lapply(as.list(pt), function(col) {
+    if (length(col) == 1L) list(col) else col
+  })
+}

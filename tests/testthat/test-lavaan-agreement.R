@@ -1,0 +1,67 @@
+# torchfit's ML fit must reproduce lavaan's, with lavaan called live.
+
+test_that("HS 3-factor CFA agrees with lavaan::cfa()", {
+  skip_if_no_engine()
+  fit <- torchfit(HS_MODEL, data = HolzingerSwineford1939)
+  ref <- lavaan::cfa(HS_MODEL, data = HolzingerSwineford1939)
+  expect_s4_class(fit, "TorchFit")
+  expect_true(fit@info$converged)
+  expect_same_as_lavaan(fit, ref)
+})
+
+test_that("HS 3-factor CFA with std.lv = TRUE agrees with lavaan", {
+  skip_if_no_engine()
+  fit <- torchfit(HS_MODEL, data = HolzingerSwineford1939, std.lv = TRUE)
+  ref <- lavaan::cfa(HS_MODEL, data = HolzingerSwineford1939, std.lv = TRUE)
+  expect_same_as_lavaan(fit, ref)
+  pe <- parameterEstimates(fit)
+  lv_var <- pe$op == "~~" & pe$lhs == pe$rhs & pe$lhs %in% c("visual", "textual", "speed")
+  expect_equal(pe$est[lv_var], c(1, 1, 1))
+})
+
+test_that("model.type = 'cfa' and orthogonal = TRUE are passed to lavaanify", {
+  skip_if_no_engine()
+  fit <- torchfit(HS_MODEL, data = HolzingerSwineford1939, model.type = "cfa",
+                  orthogonal = TRUE)
+  ref <- lavaan::cfa(HS_MODEL, data = HolzingerSwineford1939, orthogonal = TRUE)
+  expect_same_as_lavaan(fit, ref)
+})
+
+test_that("PoliticalDemocracy SEM with labels and residual covariances agrees with lavaan::sem()", {
+  skip_if_no_engine()
+  fit <- torchfit(PD_MODEL, data = PoliticalDemocracy)
+  ref <- lavaan::sem(PD_MODEL, data = PoliticalDemocracy)
+  expect_same_as_lavaan(fit, ref)
+  expect_identical(fit@info$neq, 3L)
+  expect_output(summary(fit), "Number of equality constraints                     3",
+                fixed = TRUE)
+  expect_output(summary(fit), "    y2         (a)", fixed = TRUE)
+  expect_output(summary(fit), " .y1 ~~", fixed = TRUE)
+})
+
+test_that("the parameter table handed to the engine is lavaan's", {
+  pt <- torchfit:::build_partable(HS_MODEL, "sem", torchfit:::.lavaanify_defaults)
+  ref <- lavaan::parTable(lavaan::cfa(HS_MODEL, data = HolzingerSwineford1939,
+                                      do.fit = FALSE))
+  cols <- c("lhs", "op", "rhs", "user", "free", "exo", "label")
+  expect_identical(as.list(pt)[cols], as.list(ref)[cols])
+  opts <- torchfit:::lavaan_options(list(std.lv = TRUE))
+  pt <- torchfit:::build_partable(HS_MODEL, "sem", opts)
+  ref <- lavaan::parTable(lavaan::cfa(HS_MODEL, data = HolzingerSwineford1939,
+                                      std.lv = TRUE, do.fit = FALSE))
+  expect_identical(as.list(pt)[cols], as.list(ref)[cols])
+})
+
+test_that("mean structures and growth models agree with lavaan", {
+  skip_if_no_engine()
+  model <- "i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4
+            s =~ 0*t1 + 1*t2 + 2*t3 + 3*t4
+            i ~ x1 + x2
+            s ~ x1 + x2"
+  ours <- torchfit(model, data = Demo.growth, model.type = "growth")
+  ref <- lavaan::growth(model, data = Demo.growth)
+  expect_same_as_lavaan(ours, ref)
+  hs <- "visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; x1 ~ 1; visual ~ 0*1"
+  expect_same_as_lavaan(torchfit(hs, data = HolzingerSwineford1939),
+               lavaan::cfa(hs, data = HolzingerSwineford1939))
+})

@@ -1,0 +1,147 @@
+# Printing, extractors, and the object outliving Python.
+
+test_that("summary() prints lavaan's layout", {
+  skip_if_no_engine()
+  fit <- torchfit(HS_MODEL, data = HolzingerSwineford1939)
+  out <- capture.output(res <- summary(fit, fit.measures = TRUE, standardized = TRUE))
+  expect_identical(res, fit)
+  expect_match(out[1], "^torchfit 0\\.1\\.0 ended normally after [0-9]+ iterations$")
+  for (line in c("  Estimator                                         ML",
+                 "  Number of model parameters                        21",
+                 "  Number of observations                           301",
+                 "Model Test User Model:",
+                 "  Test statistic                                85.306",
+                 "  Degrees of freedom                                24",
+                 "Model Test Baseline Model:",
+                 "  Comparative Fit Index (CFI)                    0.931",
+                 "  Tucker-Lewis Index (TLI)                       0.896",
+                 "  Akaike (AIC)                                7517.490",
+                 "  RMSEA                                          0.092",
+                 "  P-value H_0: RMSEA <= 0.050                    0.001",
+                 "  SRMR                                           0.065",
+                 "  Information saturated (h1) model          Structured",
+                 "Latent Variables:",
+                 "                   Estimate  Std.Err  z-value  P(>|z|)   Std.lv  Std.all",
+                 "    x1                1.000                               0.900    0.772",
+                 "    x2                0.554    0.100    5.554    0.000    0.498    0.424",
+                 "Covariances:",
+                 "    textual           0.408    0.074    5.552    0.000    0.459    0.459",
+                 "Variances:",
+                 "   .x1                0.549    0.114    4.833    0.000    0.549    0.404",
+                 "    speed             0.384    0.086    4.451    0.000    1.000    1.000")) {
+    expect_true(line %in% out, label = paste0("summary line `", line, "`"))
+  }
+  # without the options: no fit block, no standardized columns
+  out <- capture.output(summary(fit))
+  expect_false("Model Test Baseline Model:" %in% out)
+  expect_true("                   Estimate  Std.Err  z-value  P(>|z|)" %in% out)
+})
+
+test_that("summary() layout equals lavaan's below the first line", {
+  skip_if_no_engine()
+  fit <- torchfit(HS_MODEL, data = HolzingerSwineford1939)
+  ref <- lavaan::cfa(HS_MODEL, data = HolzingerSwineford1939)
+  ours <- capture.output(summary(fit, fit.measures = TRUE, standardized = TRUE))
+  theirs <- capture.output(summary(ref, fit.measures = TRUE, standardized = TRUE))
+  # the header line and the optimizer name differ by design
+  drop <- function(x) x[-c(1L, grep("Optimization method", x))]
+  expect_identical(drop(ours), drop(theirs))
+})
+
+test_that("show() prints the header and the model test", {
+  skip_if_no_engine()
+  fit <- torchfit(HS_MODEL, data = HolzingerSwineford1939)
+  expect_output(show(fit), "torchfit 0.1.0 ended normally", fixed = TRUE)
+  expect_output(print(fit), "Test statistic                                85.306", fixed = TRUE)
+})
+
+test_that("parameterEstimates() keeps working on lavaan objects", {
+  ref <- lavaan::cfa(HS_MODEL, data = HolzingerSwineford1939)
+  expect_identical(parameterEstimates(ref), lavaan::parameterEstimates(ref))
+})
+
+test_that("parameterEstimates() and fitMeasures() have lavaan's columns and names", {
+  skip_if_no_engine()
+  fit <- torchfit(HS_MODEL, data = HolzingerSwineford1939)
+  pe <- parameterEstimates(fit)
+  expect_identical(names(pe), c("lhs", "op", "rhs", "est", "se", "z", "pvalue",
+                                "ci.lower", "ci.upper"))
+  expect_identical(names(parameterEstimates(fit, standardized = TRUE))[10:11],
+                   c("std.lv", "std.all"))
+  fm <- fitMeasures(fit)
+  expect_s3_class(fm, "lavaan.vector")
+  expect_true(all(c("npar", "chisq", "df", "pvalue", "cfi", "tli", "rmsea",
+                    "rmsea.ci.lower", "rmsea.ci.upper", "srmr") %in% names(fm)))
+  sub <- fitMeasures(fit, c("cfi", "rmsea"))
+  expect_identical(names(sub), c("cfi", "rmsea"))
+  expect_identical(unclass(fitmeasures(fit, "chisq")), unclass(fm["chisq"]))
+  expect_error(fitMeasures(fit, "gfi_typo"), "not available")
+})
+
+test_that("equality constraints are reported like lavaan", {
+  skip_if_no_engine()
+  model <- "visual  =~ x1 + a*x2 + b*x3
+            textual =~ x4 + x5 + x6
+            visual ~ textual
+            a == b"
+  fit <- torchfit(model, data = HolzingerSwineford1939)
+  ref <- lavaan::sem(model, data = HolzingerSwineford1939)
+  expect_same_as_lavaan(fit, ref)
+  expect_false(any(parameterEstimates(fit)$op == "=="))
+  expect_identical(fit@info$neq, 1L)
+  drop <- function(x) x[-c(1L, grep("Optimization method", x))]
+  expect_identical(drop(capture.output(summary(fit, standardized = TRUE))),
+                   drop(capture.output(summary(ref, standardized = TRUE))))
+})
+
+test_that("defined parameters (:=) are reported like lavaan once the engine has them", {
+  skip_if_no_engine()
+  model <- "visual  =~ x1 + a*x2 + b*x3
+            textual =~ x4 + x5 + x6
+            visual ~ textual
+            ab := a*b"
+  fit <- tryCatch(torchfit(model, data = HolzingerSwineford1939),
+                  torchfit_error = function(e) skip(conditionMessage(e)))
+  ref <- lavaan::sem(model, data = HolzingerSwineford1939)
+  expect_same_as_lavaan(fit, ref)
+  expect_output(summary(fit), "Defined Parameters:", fixed = TRUE)
+})
+
+test_that("saveRDS()/readRDS() keeps summary() working; predict() says to refit", {
+  skip_if_no_engine()
+  fit <- torchfit(HS_MODEL, data = HolzingerSwineford1939)
+  file <- tempfile(fileext = ".rds")
+  on.exit(unlink(file))
+  saveRDS(fit, file)
+  back <- readRDS(file)
+  expect_identical(capture.output(summary(back, fit.measures = TRUE)),
+                   capture.output(summary(fit, fit.measures = TRUE)))
+  expect_identical(coef(back), coef(fit))
+  expect_identical(fitMeasures(back), fitMeasures(fit))
+  expect_error(predict(back, HolzingerSwineford1939), "refit|Refit",
+               class = "torchfit_error")
+})
+
+test_that("predict() returns factor scores with the latent variable names", {
+  skip_if_no_engine()
+  fit <- torchfit(HS_MODEL, data = HolzingerSwineford1939)
+  fs <- predict(fit, HolzingerSwineford1939)
+  expect_true(is.matrix(fs))
+  expect_identical(dim(fs), c(301L, 3L))
+  expect_identical(colnames(fs), c("visual", "textual", "speed"))
+  ref <- lavaan::lavPredict(lavaan::cfa(HS_MODEL, data = HolzingerSwineford1939))
+  expect_true(all(diag(stats::cor(fs, ref)) > 0.999))
+})
+
+test_that("coef(), vcov(), nobs(), logLik() are consistent", {
+  skip_if_no_engine()
+  fit <- torchfit(HS_MODEL, data = HolzingerSwineford1939)
+  expect_length(coef(fit), 21L)
+  expect_identical(dim(vcov(fit)), c(21L, 21L))
+  expect_identical(rownames(vcov(fit)), names(coef(fit)))
+  expect_identical(nobs(fit), 301L)
+  ll <- logLik(fit)
+  expect_s3_class(ll, "logLik")
+  expect_identical(attr(ll, "nobs"), 301L)
+  expect_equal(AIC(fit), -2 * as.numeric(ll) + 2 * 21)
+})

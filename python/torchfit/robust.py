@@ -1,0 +1,599 @@
+"""Robust maximum likelihood: sandwich standard errors and scaled tests.
+
+lavaan's ``estimator = "MLM"`` and ``"MLR"`` are ML estimates with other
+standard errors and test statistics; the point estimates do not change.  Both
+need the raw data through Gamma, the asymptotic covariance matrix of the
+sample (co)variances (the "ADF" Gamma, N-normalised), which is formed here in
+one more bounded-memory pass over the data (the sample moments came from the
+first one).
+
+With W(Sigma) = 1/2 D'(Sigma^-1 (x) Sigma^-1) D (the ML weight matrix in vech
+coordinates), Delta = d vech(Sigma) / d theta, the expected information
+E = Delta' W Delta and the observed information H (the Hessian of lavaan's
+fmin = F_ML / 2), per observation:
+
+- MLM (lavaan ``se = "robust.sem"``, ``test = "satorra.bentler"``):
+  vcov = E^-1 (Delta' W Gamma W Delta) E^-1 / N and the Satorra-Bentler
+  factor c = tr(U Gamma) / df with U = W - W Delta E^-1 Delta' W.
+- MLR (``se = "robust.huber.white"``, ``test = "yuan.bentler.mplus"``):
+  vcov = H^-1 B0 H^-1 / N with B0 = Delta' B1 Delta, B1 the mean outer
+  product of the casewise scores = W (Gamma + r r') W (r = vech(S - Sigma)),
+  and the Yuan-Bentler (Mplus) factor c = (tr(W_S Gamma) - tr(H^-1 B0)) / df,
+  W_S being W at the sample covariance matrix (lavaan's unstructured h1).
+- ML with ``information = "observed"``: vcov = H^-1 / N.
+
+The baseline (independence) model gets the same treatment, which gives the
+scaled baseline test and with it the scaled and robust CFI/TLI/...; the robust
+RMSEA and CFI use lavaan's formulas with the scaling factor ("c.hat").
+
+Everything here is one group, complete (or listwise-deleted) data and no
+mean structure, what the ML estimator supports.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Optional, Sequence, Tuple
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import optimize, stats
+
+from .data import _check_missing, _chunks, _complete
+from .errors import DataError, ModelError, TorchfitError
+from .matrices import Model
+
+#: estimator -> (lavaan's se, lavaan's test, default information)
+ROBUST = {"MLM": ("robust.sem", "satorra.bentler", "expected"),
+          "MLR": ("robust.huber.white", "yuan.bentler.mplus", "observed")}
+INFORMATION = ("expected", "observed")
+LABELS = {"satorra.bentler": "Satorra-Bentler correction",
+          "yuan.bentler.mplus": "Yuan-Bentler correction (Mplus variant)"}
+
+
+@dataclass
+class Options:
+    """What a fit computes: lavaan's ``se``, ``test`` and ``information``."""
+
+    estimator: str  # "ML", "MLM" or "MLR" (upper case)
+    se: str
+    test: str
+    information: str
+
+    @property
+    def needs_raw_data(self) -> bool:
+        return self.estimator in ROBUST
+
+    @property
+    def default(self) -> bool:
+        """Plain ML with the expected information: nothing to do here."""
+        return self.estimator == "ML" and self.information == "expected"
+
+
+def options(estimator: str, information: Optional[str] = None) -> Options:
+    """Check and complete the robust options as lavaan does.
+
+    Parameters
+    ----------
+    estimator : {"ML", "MLM", "MLR"}
+        Case-insensitive.
+    information : {"expected", "observed"}, optional
+        The information matrix of the standard errors (the "bread" of the
+        sandwich for MLR); by default "expected" for ML and MLM, "observed"
+        for MLR, as in lavaan.
+
+    Examples
+    --------
+    >>> options("mlr")
+    Options(estimator='MLR', se='robust.huber.white', test='yuan.bentler.mplus', information='observed')
+    """
+    est = estimator.upper()
+    if est not in ("ML",) + tuple(ROBUST):
+        raise TorchfitError(f"estimator {estimator!r} has no robust variant here; use 'ML', "
+                            "'MLM' or 'MLR'")
+    se, test, default_info = ROBUST.get(est, ("standard", "standard", "expected"))
+    info = default_info if information is None else str(information).lower()
+    if info not in INFORMATION:
+        raise TorchfitError(f"information = {information!r} is not available; use "
+                            f"{' or '.join(repr(i) for i in INFORMATION)}")
+    if est == "MLM" and info != "expected":
+        # lavaan's MLM is defined with the expected information; the observed
+        # one would make the Satorra-Bentler statistic something else.
+        raise TorchfitError("estimator 'MLM' uses the expected information; for robust "
+                            "standard errors with the observed information use "
+                            "estimator = 'MLR'")
+    return Options(est, se, test, info)
+
+
+def require_raw_data(data, estimator: str) -> None:
+    """MLM and MLR need one row per observation, not a covariance matrix.
+
+    Examples
+    --------
+    >>> cov = pd.DataFrame([[1.0, 0.5], [0.5, 1.0]], index=["a", "b"], columns=["a", "b"])
+    >>> require_raw_data(cov, "MLR")
+    Traceback (most recent call last):
+    ...
+    torchfit.errors.DataError: estimator 'MLR' needs the raw data ...
+    """
+    message = (f"estimator {estimator!r} needs the raw data (one row per observation, one "
+               "column per observed variable): its standard errors and test come from the "
+               "fourth-order moments of the data, which sample (co)variances do not carry. "
+               "Pass the data frame, array or file the moments were computed from, or use "
+               "estimator = 'ML'")
+    if data is None:
+        raise DataError(message)
+    if isinstance(data, pd.DataFrame) and data.shape[0] == data.shape[1] and \
+            list(map(str, data.index)) == list(map(str, data.columns)):
+        # A square frame labelled by its own columns is a covariance matrix.
+        raise DataError(message)
+
+
+# -- vech algebra ------------------------------------------------------------------
+
+def vech_index(p: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Row and column of each vech element, lavaan's order (columns of the
+    lower triangle: (1,1), (2,1), ..., (p,1), (2,2), ...)."""
+    cols, rows = np.triu_indices(p)  # row-major upper = column-major lower
+    return rows, cols
+
+
+def dup_pre_post(A: torch.Tensor, B: torch.Tensor, I, J) -> torch.Tensor:
+    """D'(A (x) B)D for symmetric A, B, without forming the duplication matrix D.
+
+    Element (ij, kl) is c_ij c_kl / 4 (A_jl B_ik + A_jk B_il + A_il B_jk +
+    A_ik B_jl), with c = 2 off the diagonal and 1 on it: memory stays at
+    p*^2 for p* = p(p+1)/2 moments, whatever p.
+    """
+    I, J = torch.as_tensor(I), torch.as_tensor(J)
+    c = torch.where(I == J, 1.0, 2.0).to(A.dtype)
+    out = (A[J][:, J] * B[I][:, I] + A[J][:, I] * B[I][:, J]
+           + A[I][:, J] * B[J][:, I] + A[I][:, I] * B[J][:, J])
+    return out * torch.outer(c, c) / 4.0
+
+
+def ml_weight(sigma: torch.Tensor, I, J) -> torch.Tensor:
+    """W = 1/2 D'(Sigma^-1 (x) Sigma^-1)D, the normal-theory h1 information."""
+    inv = torch.linalg.inv(sigma)
+    inv = (inv + inv.T) / 2
+    return 0.5 * dup_pre_post(inv, inv, I, J)
+
+
+# -- Gamma from the raw data ------------------------------------------------------------
+
+def gamma_adf(data, names: Sequence[str], mean: np.ndarray, cov: np.ndarray,
+              missing: str = "default", columns: Optional[Sequence[str]] = None,
+              chunk_rows: int = 1 << 14) -> np.ndarray:
+    """The N-normalised asymptotic covariance matrix of vech(S) (lavaan's NACOV).
+
+    Gamma = 1/N sum_i (v_i - vech S)(v_i - vech S)' with v_i = vech(d_i d_i'),
+    d_i = x_i - mean; accumulated block by block in float64 (the centring by
+    the known mean and vech S avoids the cancellation of a raw-moment formula),
+    so only p*^2 numbers are held whatever the number of rows.
+
+    Parameters
+    ----------
+    data, names, missing, columns
+        As for :func:`torchfit.data.sample_moments` (same rows are used).
+    mean, cov : ndarray
+        The sample mean and N-normalised covariance matrix of those rows.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 5.0], "b": [1.0, 0.0, 2.0, 1.0]})
+    >>> m, S = X.mean().to_numpy(), np.cov(X.T, bias=True)
+    >>> gamma_adf(X, ["a", "b"], m, S).shape
+    (3, 3)
+    """
+    _check_missing(missing)
+    p = len(names)
+    I, J = vech_index(p)
+    s = torch.as_tensor(cov[I, J], dtype=torch.float64)
+    m = torch.as_tensor(mean, dtype=torch.float64)
+    acc = torch.zeros((len(I), len(I)), dtype=torch.float64)
+    n = 0
+    for X in _chunks(data, names, columns, chunk_rows):
+        keep = _complete(X, names)
+        if not keep.all():
+            X = X[keep]
+        if not len(X):
+            continue
+        d = torch.as_tensor(X, dtype=torch.float64) - m
+        V = d[:, I] * d[:, J] - s
+        acc += V.T @ V
+        n += X.shape[0]
+    if n == 0:
+        raise DataError("the data have no complete rows for the model's variables")
+    G = (acc / n).numpy()
+    return (G + G.T) / 2
+
+
+# -- the pieces at the estimates ----------------------------------------------------
+
+def _delta(model: Model, x: torch.Tensor, I, J) -> torch.Tensor:
+    """Delta = d vech(Sigma) / d x, (p*, q)."""
+    mats = model.matrices(x)
+    _, A = model.implied(mats)
+    D = model.jacobian(mats, A)
+    return D[:, torch.as_tensor(I), torch.as_tensor(J)].T
+
+
+def observed_information(model: Model, S: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """The Hessian of lavaan's fmin = F_ML / 2 at x: the observed information
+    per observation (lavaan's ``information = "observed"``, "hessian").
+
+    Exact, by torch autograd (lavaan differentiates its analytic gradient
+    numerically; the two agree to about 1e-9).
+
+    Examples
+    --------
+    >>> from torchfit.syntax import parse
+    >>> from torchfit.start import start_values, reduced_start
+    >>> m = Model(parse("f =~ x1 + x2 + x3", std_lv=True))
+    >>> S = np.array([[2.0, 1.0, 1.0], [1.0, 2.0, 1.0], [1.0, 1.0, 2.0]])
+    >>> v = start_values(m, S); m.fixed_values(v)
+    >>> observed_information(m, S, reduced_start(m, v)).shape
+    (6, 6)
+    """
+    St = torch.as_tensor(S, dtype=model.dtype)
+
+    def fmin(x):
+        sigma, _ = model.implied(model.matrices(x))
+        L = torch.linalg.cholesky(sigma)
+        return torch.log(torch.diagonal(L)).sum() + 0.5 * (St * torch.cholesky_inverse(L)).sum()
+
+    H = torch.autograd.functional.hessian(fmin, torch.as_tensor(x, dtype=model.dtype))
+    H = (H + H.T) / 2
+    return H.detach().numpy()
+
+
+def _inv(a: torch.Tensor) -> Optional[torch.Tensor]:
+    w = torch.linalg.eigvalsh(a)
+    if w[0] <= 1e-12 * max(float(w[-1]), 1e-300):
+        return None
+    inv = torch.linalg.inv(a)
+    return (inv + inv.T) / 2
+
+
+@dataclass
+class ScaledTest:
+    """A scaled test statistic, lavaan's names."""
+
+    test: str
+    stat: float
+    df: float
+    pvalue: float
+    scaling_factor: float
+    trace_ugamma: float
+    scaling_factor_h1: float = np.nan
+    scaling_factor_h0: float = np.nan
+
+
+@dataclass
+class Robust:
+    """What a robust (or observed-information) fit changes: the vcov of the
+    free table parameters and, for MLM/MLR, the scaled tests of the model and
+    of the baseline model."""
+
+    options: Options
+    vcov: Optional[np.ndarray]
+    test: Optional[ScaledTest] = None
+    baseline: Optional[ScaledTest] = None
+    info: Dict = field(default_factory=dict)
+
+    def measures(self, standard: Callable[[], Dict[str, float]]) -> Dict[str, float]:
+        """The standard fit measures (computed by ``standard()``) with the
+        scaled and robust ones added in lavaan's order."""
+        if self.test is None:
+            return standard()
+        return scaled_measures(standard(), self.test, self.baseline)
+
+
+def _scaled(test: str, chisq: float, df: float, trace: float, h1=np.nan, h0=np.nan) -> ScaledTest:
+    if df <= 0:  # as lavaan: a saturated model has no scaling (nor trace, h1, h0)
+        return ScaledTest(test, chisq, df, np.nan, np.nan, np.nan)
+    c = trace / df
+    if c < 0:
+        c = np.nan
+    stat = chisq / c
+    return ScaledTest(test, stat, df, float(stats.chi2.sf(stat, df)), c, trace, h1, h0)
+
+
+def robust_inference(model: Model, result, S: np.ndarray, n: int, opts: Options,
+                     exo: Sequence[bool], gamma: Optional[np.ndarray] = None) -> Robust:
+    """Robust standard errors and scaled tests at the ML estimates.
+
+    Parameters
+    ----------
+    model : Model
+        With its fixed values set.
+    result : MLResult
+        The ML fit (``fit_ml``): estimates x, fmin and the expected
+        information per observation.
+    S : ndarray
+        N-normalised sample covariance matrix.
+    n : int
+        Number of observations.
+    opts : Options
+        From :func:`options`.
+    exo : sequence of bool
+        Fixed covariates (not supported with robust estimators yet).
+    gamma : ndarray, optional
+        :func:`gamma_adf` of the data; needed for MLM and MLR.
+
+    Returns
+    -------
+    Robust
+
+    Examples
+    --------
+    >>> import torchfit
+    >>> hs = torchfit.datasets.holzinger_swineford()
+    >>> fit = torchfit.cfa("visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6", hs,
+    ...                    estimator="MLR")
+    >>> round(fit.fit_measures()["chisq.scaling.factor"], 3) > 0
+    True
+    """
+    what = opts.estimator if opts.estimator in ROBUST else "information='observed'"
+    if any(exo) and opts.estimator in ROBUST:
+        raise ModelError(f"estimator {opts.estimator!r} with fixed exogenous covariates "
+                         "(fixed.x) is not supported yet; use fixed_x=False or estimator='ML'")
+    if model.mean_structure:
+        raise ModelError(f"{what} is not supported with a mean structure yet; drop the "
+                         "intercepts (meanstructure=False) or use the default ML")
+    x, expected = result.x, result.information
+    p = S.shape[0]
+    ndat = p * (p + 1) // 2
+    chisq, df = 2.0 * n * result.fmin, float(ndat - model.n_free)
+    # the independence model: variances only, chi-square N (log|diag S| - log|S|)
+    baseline_chisq = float(n * (np.sum(np.log(np.diag(S))) - np.linalg.slogdet(S)[1]))
+    baseline_df = float(ndat - p)
+    K = torch.as_tensor(model.reduce_matrix())
+    xt = torch.as_tensor(x, dtype=torch.float64)
+    I, J = vech_index(p)
+    E = torch.as_tensor(expected, dtype=torch.float64)
+    H = torch.as_tensor(observed_information(model, S, x)) if opts.information == "observed" else E
+    bread = _inv(H)
+    info = {"se": opts.se, "test": opts.test, "information": opts.information,
+            "h1_information": "structured",
+            "observed_information": "hessian" if opts.information == "observed" else None}
+    if opts.estimator == "ML":
+        vcov = None if bread is None else (K @ bread @ K.T / n).numpy()
+        return Robust(opts, vcov, info=info)
+
+    G = torch.as_tensor(gamma, dtype=torch.float64)
+    sigma, _ = model.implied(model.matrices(xt))
+    W = ml_weight(sigma, I, J)
+    Delta = _delta(model, xt, I, J)
+    WD = W @ Delta
+    St = torch.as_tensor(S, dtype=torch.float64)
+    W_S = ml_weight(St, I, J)
+    trace_h1 = float((W_S * G).sum())  # tr(A1^-1 B1) with A1 = W_S, B1 = W_S G W_S
+    if opts.estimator == "MLM":
+        meat = WD.T @ G @ WD
+        Einv = _inv(E)
+        vcov = None if Einv is None else (K @ (Einv @ meat @ Einv) @ K.T / n).numpy()
+        test = _satorra_bentler(W, Delta, Einv, G, chisq, df)
+        bW, bDelta = _baseline_pieces(St, I, J)
+        bE = bDelta.T @ bW @ bDelta
+        baseline = _satorra_bentler(bW, bDelta, _inv(bE), G, baseline_chisq, baseline_df)
+    else:
+        r = torch.as_tensor(S[I, J], dtype=torch.float64) - sigma[I, J]
+        B1 = W @ (G + torch.outer(r, r)) @ W
+        B0 = Delta.T @ B1 @ Delta
+        vcov = None if bread is None else (K @ (bread @ B0 @ bread) @ K.T / n).numpy()
+        test = _yuan_bentler(B0, bread, trace_h1, ndat, len(model.x_index), chisq, df)
+        # baseline: Sigma_b = diag(S) is linear in its variances, so its
+        # Hessian is Delta_b' A1_obs Delta_b without a second-order term.
+        bW, bDelta = _baseline_pieces(St, I, J)
+        sig_b = torch.diag(torch.diagonal(St))
+        inv_b = torch.diag(1.0 / torch.diagonal(St))
+        A1_obs = 0.5 * dup_pre_post(inv_b, inv_b @ (2 * St - sig_b) @ inv_b, I, J)
+        bH = bDelta.T @ (A1_obs if opts.information == "observed" else bW) @ bDelta
+        rb = torch.as_tensor(S[I, J], dtype=torch.float64) - sig_b[I, J]
+        bB0 = bDelta.T @ (bW @ (G + torch.outer(rb, rb)) @ bW) @ bDelta
+        baseline = _yuan_bentler(bB0, _inv(bH), trace_h1, ndat, bDelta.shape[1],
+                                 baseline_chisq, baseline_df)
+    return Robust(opts, vcov, test, baseline, info)
+
+
+def _baseline_pieces(S: torch.Tensor, I, J) -> Tuple[torch.Tensor, torch.Tensor]:
+    """W and Delta of the independence model (variances only) at diag(S)."""
+    p = S.shape[0]
+    sig_b = torch.diag(torch.diagonal(S))
+    W = ml_weight(sig_b, I, J)
+    Delta = torch.zeros((len(I), p), dtype=torch.float64)
+    diag = np.flatnonzero(I == J)
+    Delta[torch.as_tensor(diag), torch.as_tensor(I[diag])] = 1.0
+    return W, Delta
+
+
+def _satorra_bentler(W, Delta, Einv, G, chisq, df) -> ScaledTest:
+    if Einv is None:
+        return ScaledTest("satorra.bentler", chisq, df, np.nan, np.nan, np.nan)
+    WD = W @ Delta
+    U = W - WD @ Einv @ WD.T
+    return _scaled("satorra.bentler", chisq, df, float((U * G).sum()))
+
+
+def _yuan_bentler(B0, bread, trace_h1, ndat, npar, chisq, df) -> ScaledTest:
+    if bread is None:
+        return ScaledTest("yuan.bentler.mplus", chisq, df, np.nan, np.nan, np.nan)
+    trace_h0 = float((B0 * bread).sum())
+    return _scaled("yuan.bentler.mplus", chisq, df, trace_h1 - trace_h0,
+                   trace_h1 / ndat, trace_h0 / npar)
+
+
+# -- fit measures -------------------------------------------------------------------
+
+def _cfi(X2, df, X2n, dfn, c=1.0, cn=1.0, robust=False):
+    if np.isnan([X2, df, X2n, dfn, c, cn]).any():
+        return np.nan
+    if robust and df > 0 and c != 1 and cn != 1:
+        t1, t2 = max(X2 - c * df, 0.0), max(X2 - c * df, X2n - cn * dfn, 0.0)
+    else:
+        t1, t2 = max(X2 - df, 0.0), max(X2 - df, X2n - dfn, 0.0)
+    return 1.0 if np.isclose(t1, 0, atol=1.5e-8) and np.isclose(t2, 0, atol=1.5e-8) \
+        else 1.0 - t1 / t2
+
+
+def _tli(X2, df, X2n, dfn, c=1.0, cn=1.0, robust=False):
+    if np.isnan([X2, df, X2n, dfn, c, cn]).any():
+        return np.nan
+    if robust and df > 0 and c != 1 and cn != 1:
+        t1, t2 = (X2 - c * df) * dfn, (X2n - cn * dfn) * df
+    else:
+        t1, t2 = (X2 - df) * dfn, (X2n - dfn) * df
+    return 1.0 - t1 / t2 if df > 0 and abs(t2) > 0 else 1.0
+
+
+def _rni(X2, df, X2n, dfn, c=1.0, cn=1.0, robust=False):
+    if np.isnan([X2, df, X2n, dfn, c, cn]).any():
+        return np.nan
+    if robust and df > 0 and c != 1 and cn != 1:
+        t1, t2 = X2 - c * df, X2n - cn * dfn
+    else:
+        t1, t2 = X2 - df, X2n - dfn
+    return np.nan if np.isclose(t2, 0, atol=1.5e-8) else 1.0 - t1 / t2
+
+
+def _nfi(X2, df, X2n, dfn):
+    if df > dfn or np.isclose(X2n, 0, atol=1.5e-8):
+        return np.nan
+    return (X2n - X2) / X2n if df > 0 else 1.0
+
+
+def _rfi(X2, df, X2n, dfn):
+    if df > dfn:
+        return np.nan
+    if df > 0 and dfn > 0:
+        t1, t2 = X2n / dfn - X2 / df, X2n / dfn
+        return 1.0 if (t1 < 0 or t2 < 0) else t1 / t2
+    return 1.0
+
+
+def _ifi(X2, df, X2n, dfn):
+    t1, t2 = X2n - X2, X2n - df
+    if t2 < 0:
+        return 1.0
+    return np.nan if np.isclose(t2, 0, atol=1.5e-8) else t1 / t2
+
+
+def _pnfi(X2, df, X2n, dfn):
+    return (df / dfn) * (X2n - X2) / X2n if dfn > 0 and X2n > 0 else np.nan
+
+
+def rmsea(X2: float, df: float, n: int, c: float = 1.0) -> float:
+    """lavaan's RMSEA, sqrt(max(X2 / N / df - c / N, 0)), with c.hat = c."""
+    if np.isnan([X2, df]).any():
+        return np.nan
+    if df <= 0:  # lavaan: 0 for a saturated model, whatever c
+        return 0.0
+    return float(np.sqrt(max(X2 / n / df - c / n, 0.0))) if np.isfinite(c) else np.nan
+
+
+def rmsea_ci(X2: float, df: float, n: int, c: float = 1.0, level: float = 0.90):
+    """lavaan's interval (lav_fit_rmsea_ci): the non-centralities with
+    P(chi2_df(lambda) <= X2) = 0.95 and 0.05, scaled by c / (N df).
+
+    Examples
+    --------
+    >>> lo, hi = rmsea_ci(85.306, 24, 301)
+    >>> round(lo, 3), round(hi, 3)
+    (0.071, 0.114)
+    """
+    if not (np.isfinite(X2) and np.isfinite(df)):
+        return np.nan, np.nan
+    upper_p, lower_p = 1 - (1 - level) / 2, (1 - level) / 2
+    cdf = lambda lam: stats.ncx2.cdf(X2, df, lam) if lam > 0 else stats.chi2.cdf(X2, df)
+    if df < 1 or cdf(0.0) - upper_p < 0:
+        lower = 0.0
+    else:
+        lam = optimize.brentq(lambda l: cdf(l) - upper_p, 0.0, X2, xtol=1e-12)
+        lower = float(np.sqrt(c * lam / (n * df)))
+    top = max(n, 4 * X2)
+    if df < 1 or cdf(top) - lower_p > 0 or cdf(0.0) - lower_p < 0:
+        upper = 0.0
+    else:
+        lam = optimize.brentq(lambda l: cdf(l) - lower_p, 0.0, top, xtol=1e-12)
+        upper = float(np.sqrt(c * lam / (n * df)))
+    return lower, upper
+
+
+def _rmsea_p(X2, df, n, h0, c=1.0, close=True):
+    if np.isnan([X2, df, c]).any() or df <= 0:
+        return np.nan
+    ncp = n * df / c * h0 ** 2
+    return float(stats.ncx2.sf(X2, df, ncp) if close else stats.ncx2.cdf(X2, df, ncp))
+
+
+def scaled_measures(standard: Dict[str, float], test: ScaledTest,
+                    baseline: ScaledTest) -> Dict[str, float]:
+    """lavaan's fitMeasures() of a robust fit: the standard measures with the
+    scaled (``.scaled``) and robust (``.robust``) versions inserted where
+    lavaan puts them.
+
+    ``*.scaled`` use the scaled statistics (the RMSEA: the unscaled statistic
+    over tr(U Gamma) degrees of freedom); ``*.robust`` use the unscaled
+    statistics with the scaling factors (Brosseau-Liard & Savalei), lavaan's
+    ``c.hat``.
+    """
+    X2, df, N = standard["chisq"], standard["df"], standard["ntotal"]
+    X2n, dfn = standard["baseline.chisq"], standard["baseline.df"]
+    Xs, Xns = test.stat, baseline.stat
+    c, cn = test.scaling_factor, baseline.scaling_factor
+    sc = {
+        "chisq.scaled": Xs, "df.scaled": test.df, "pvalue.scaled": test.pvalue,
+        "chisq.scaling.factor": c,
+        "baseline.chisq.scaled": Xns, "baseline.df.scaled": baseline.df,
+        "baseline.pvalue.scaled": baseline.pvalue,
+        "baseline.chisq.scaling.factor": cn,
+        "cfi.scaled": _cfi(Xs, df, Xns, dfn), "tli.scaled": _tli(Xs, df, Xns, dfn),
+        "cfi.robust": _cfi(X2, df, X2n, dfn, c, cn, True),
+        "tli.robust": _tli(X2, df, X2n, dfn, c, cn, True),
+        "nnfi.scaled": _tli(Xs, df, Xns, dfn), "rfi.scaled": _rfi(Xs, df, Xns, dfn),
+        "nfi.scaled": _nfi(Xs, df, Xns, dfn), "pnfi.scaled": _pnfi(Xs, df, Xns, dfn),
+        "ifi.scaled": _ifi(Xs, df, Xns, dfn), "rni.scaled": _rni(Xs, df, Xns, dfn),
+        "nnfi.robust": _tli(X2, df, X2n, dfn, c, cn, True),
+        "rni.robust": _rni(X2, df, X2n, dfn, c, cn, True),
+    }
+    if test.test == "yuan.bentler.mplus" and np.isfinite(test.scaling_factor_h1):
+        sc["scaling.factor.h1"] = test.scaling_factor_h1
+        sc["scaling.factor.h0"] = test.scaling_factor_h0
+    tr = test.trace_ugamma if np.isfinite(test.trace_ugamma) and test.trace_ugamma != 0 \
+        else np.nan
+    lo_s, hi_s = rmsea_ci(X2, tr, N)
+    lo_r, hi_r = rmsea_ci(Xs, df, N, c)
+    sc.update({
+        "rmsea.scaled": rmsea(X2, tr, N), "rmsea.ci.lower.scaled": lo_s,
+        "rmsea.ci.upper.scaled": hi_s,
+        "rmsea.pvalue.scaled": _rmsea_p(X2, tr, N, standard["rmsea.close.h0"]),
+        "rmsea.notclose.pvalue.scaled": _rmsea_p(X2, tr, N, standard["rmsea.notclose.h0"],
+                                                 close=False),
+        "rmsea.robust": rmsea(X2, df, N, c), "rmsea.ci.lower.robust": lo_r,
+        "rmsea.ci.upper.robust": hi_r,
+        "rmsea.pvalue.robust": _rmsea_p(Xs, df, N, standard["rmsea.close.h0"], c),
+        "rmsea.notclose.pvalue.robust": _rmsea_p(Xs, df, N, standard["rmsea.notclose.h0"], c,
+                                                 close=False),
+    })
+    # lavaan's order: each scaled/robust group follows its standard group.
+    after = {
+        "pvalue": ["chisq.scaled", "df.scaled", "pvalue.scaled", "chisq.scaling.factor"],
+        "baseline.pvalue": ["baseline.chisq.scaled", "baseline.df.scaled",
+                            "baseline.pvalue.scaled", "baseline.chisq.scaling.factor"],
+        "tli": ["cfi.scaled", "tli.scaled", "cfi.robust", "tli.robust"],
+        "rni": ["nnfi.scaled", "rfi.scaled", "nfi.scaled", "pnfi.scaled", "ifi.scaled",
+                "rni.scaled", "nnfi.robust", "rni.robust"],
+        "bic2": [k for k in ("scaling.factor.h1", "scaling.factor.h0") if k in sc],
+        "rmsea.notclose.h0": ["rmsea.scaled", "rmsea.ci.lower.scaled", "rmsea.ci.upper.scaled",
+                              "rmsea.pvalue.scaled", "rmsea.notclose.pvalue.scaled",
+                              "rmsea.robust", "rmsea.ci.lower.robust",
+                              "rmsea.ci.upper.robust", "rmsea.pvalue.robust",
+                              "rmsea.notclose.pvalue.robust"],
+    }
+    out: Dict[str, float] = {}
+    for key, value in standard.items():
+        out[key] = value
+        for extra in after.get(key, []):
+            out[extra] = float(sc[extra])
+    return out

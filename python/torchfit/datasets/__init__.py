@@ -44,3 +44,6 @@ def demo_growth() -> pd.DataFrame:
 
 
 from .ipip import load_ipip_ffm  # noqa: E402  (kept last: it imports torchfit.errors)
+
+
+from .simulate import simulate, simulate_grm  # noqa: E402  (simulated data with a truth)

@@ -1,0 +1,420 @@
+"""Measurement models p(y | eta) of the IWAVE estimator, one class per item type.
+
+Each class holds every item of its type at once (no Python loop over items):
+it knows their positions among the model's observed variables, checks and
+codes their data (``prepare``) and gives the log-likelihood of a batch of
+responses given the linear predictors ``lp = nu + Lambda eta`` of K
+importance samples (``log_prob``).  Missing responses (NaN in the data) are
+masked out of the likelihood, never imputed.
+
+Parameters come from the model matrices of the parameter table, so every
+item type reads the rows lavaan users know:
+
+=========  ================================  ========================  ==============
+type       p(y | eta)                        ``y | tk`` rows           ``y ~~ y`` row
+=========  ================================  ========================  ==============
+normal     N(lp, theta)                      --                        residual variance
+graded     Pr(y >= k) = sigmoid(lp - tau_k)  increasing thresholds     fixed
+binary     graded with two categories        one threshold             fixed
+gpcm       Pr(y = k) ~ exp(sum_j<=k lp-tau_j) step parameters          fixed
+lognormal  log y ~ N(lp, theta)              --                        variance of log y
+poisson    Poisson(exp(lp))                  --                        fixed
+negbinom   mean exp(lp), var mu + theta mu^2 --                        dispersion theta
+=========  ================================  ========================  ==============
+
+Ordinal categories are coded 0, 1, ..., K-1 from the smallest observed value
+(or from a pandas ordered Categorical's codes) and kept as int8/int16 tensors.
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, Optional, Tuple, Type
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from .errors import DataError, ModelError
+
+LOG_2PI = math.log(2 * math.pi)
+# Stands in for an infinite threshold (below the first or above the last
+# category): exactly 0 or 1 probability in float32 without inf - inf NaNs.
+BIG = 1e4
+
+
+class ItemModel:
+    """Base class: a measurement model for all items of one type.
+
+    Parameters
+    ----------
+    columns : array of int
+        Positions of the items among the model's observed variables.
+    n_categories : array of int, optional
+        Categories per item (categorical types only).
+
+    Subclasses set ``name``, ``categorical`` (uses thresholds) and
+    ``free_variance`` (its ``y ~~ y`` row is a parameter), and implement
+    ``_check`` and ``_log_prob``.
+    """
+
+    name = ""
+    categorical = False
+    free_variance = False
+    dtype = torch.float32
+
+    def __init__(self, columns, n_categories=None):
+        self.columns = np.asarray(columns, dtype=int)
+        self.n_categories = None if n_categories is None else np.asarray(n_categories, dtype=int)
+        self._index = None
+
+    # -- data -------------------------------------------------------------------
+    @classmethod
+    def prepare(cls, values: pd.Series, name: str) -> Tuple[np.ndarray, dict]:
+        """Check one column and code it; returns (values, coding).
+
+        Missing values stay NaN.  ``coding`` holds what is needed to code new
+        data the same way (e.g. the value of the first category).
+        """
+        x = _numeric(values, name, cls.name)
+        return cls._check(x, name), {}
+
+    @classmethod
+    def _check(cls, x: np.ndarray, name: str) -> np.ndarray:
+        return x
+
+    @classmethod
+    def code(cls, values: pd.Series, name: str, coding: dict) -> np.ndarray:
+        """Check and code new data as the fitted data were coded."""
+        return cls.prepare(values, name)[0]
+
+    def tensor(self, data: np.ndarray, device) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Responses of this type's items (rows x items) and the mask of
+        observed responses (None when none is missing)."""
+        observed = ~np.isnan(data)
+        values = torch.as_tensor(np.where(observed, data, 0.0), dtype=self.dtype, device=device)
+        mask = None if observed.all() else torch.as_tensor(observed, device=device)
+        return values, mask
+
+    # -- likelihood ----------------------------------------------------------------
+    def to(self, device, where: slice = None) -> "ItemModel":
+        """Move to ``device``; ``where`` is the slice of these items in the
+        estimator's item order (default: all items are of this type)."""
+        self._where = slice(None) if where is None else where
+        return self
+
+    def log_prob(self, lp: torch.Tensor, y: torch.Tensor, mask: Optional[torch.Tensor],
+                 mats: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """Log-likelihood of the batch, summed over this type's items.
+
+        Parameters
+        ----------
+        lp : Tensor (K, B, n_items)
+            Linear predictors of these items for K samples of B rows.
+        y : Tensor (B, n_items)
+            Responses (0 where missing).
+        mask : Tensor (B, n_items) of bool, or None
+            Observed responses.
+        mats : dict of Tensor
+            Item parameters over all items of the model, in the estimator's
+            order: ``var`` (n,) the ``y ~~ y`` rows and ``tau`` (n, T) the
+            thresholds, optionally with a leading batch dimension B (one
+            parameter vector per row).
+
+        Returns
+        -------
+        Tensor (K, B)
+        """
+        ll = self._log_prob(lp, y, mats)
+        if mask is not None:
+            ll = ll * mask
+        return ll.sum(-1)
+
+    def _variance(self, mats):
+        return mats["var"][..., self._where]
+
+
+def _numeric(values, name: str, kind: str) -> np.ndarray:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        raise DataError(f"column '{name}' is categorical but its item type is '{kind}'; "
+                        f"declare it ordered (ordered=['{name}']) or convert it to numbers")
+    if not (pd.api.types.is_numeric_dtype(values.dtype)
+            and not pd.api.types.is_bool_dtype(values.dtype)):
+        raise DataError(f"column '{name}' is not numeric (dtype {values.dtype}); convert it, "
+                        f"e.g. data['{name}'] = pd.to_numeric(data['{name}'])")
+    x = values.to_numpy(dtype=np.float64, copy=True)
+    if np.isinf(x).any():
+        raise DataError(f"column '{name}' contains infinite values; replace them with NaN "
+                        "(missing) or finite values")
+    return x
+
+
+class Normal(ItemModel):
+    """Continuous items: y = nu + lambda' eta + e, e ~ N(0, theta).
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = Normal([0]).to("cpu")
+    >>> mats = {"var": torch.ones(1)}
+    >>> float(m.log_prob(torch.zeros(1, 1, 1), torch.zeros(1, 1), None, mats))  # N(0; 0, 1)
+    -0.9189385175704956
+    """
+
+    name = "normal"
+    free_variance = True
+
+    def _log_prob(self, lp, y, mats):
+        var = self._variance(mats)
+        return -0.5 * (LOG_2PI + torch.log(var) + (y - lp) ** 2 / var)
+
+
+class LogNormal(Normal):
+    """Positive continuous items: log y ~ N(nu + lambda' eta, theta).
+
+    The data are kept as log y; the log-likelihood includes the Jacobian
+    -log y so that it is a density of y itself.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> LogNormal.prepare(pd.Series([1.0, 2.0]), "y")[0].round(3).tolist()
+    [0.0, 0.693]
+    """
+
+    name = "lognormal"
+
+    @classmethod
+    def _check(cls, x, name):
+        bad = ~np.isnan(x) & (x <= 0)
+        if bad.any():
+            raise DataError(f"column '{name}' has {int(bad.sum())} value(s) <= 0 (e.g. "
+                            f"{x[bad][0]:g}), but a lognormal item needs positive values; "
+                            "shift the values, or use item type 'normal'")
+        return np.log(x)
+
+    def _log_prob(self, lp, y, mats):
+        return super()._log_prob(lp, y, mats) - y
+
+
+class Poisson(ItemModel):
+    """Count items: y ~ Poisson(exp(nu + lambda' eta)).
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = Poisson([0]).to("cpu")
+    >>> round(float(m.log_prob(torch.zeros(1, 1, 1), torch.ones(1, 1), None, {})), 4)
+    -1.0
+    """
+
+    name = "poisson"
+
+    @classmethod
+    def _check(cls, x, name):
+        seen = x[~np.isnan(x)]
+        if (seen < 0).any() or (seen != np.round(seen)).any():
+            bad = seen[(seen < 0) | (seen != np.round(seen))][0]
+            raise DataError(f"column '{name}' has value {bad:g}, but a {cls.name} item takes "
+                            "counts (integers >= 0); recode the column or choose another "
+                            "item type (e.g. 'normal')")
+        return x
+
+    def _log_prob(self, lp, y, mats):
+        return y * lp - torch.exp(lp) - torch.lgamma(y + 1)
+
+
+class NegBinom(Poisson):
+    """Overdispersed counts: negative binomial with mean mu = exp(nu + lambda' eta)
+    and variance mu + theta mu^2, theta being the ``y ~~ y`` row.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = NegBinom([0]).to("cpu")
+    >>> ll = m.log_prob(torch.zeros(1, 1, 1), torch.ones(1, 1), None, {"var": torch.ones(1)})
+    >>> round(float(ll), 4)  # r = 1, mu = 1: Pr(y = 1) = 1/4
+    -1.3863
+    """
+
+    name = "negbinom"
+    free_variance = True
+
+    def _log_prob(self, lp, y, mats):
+        r = 1.0 / self._variance(mats)
+        log_r = torch.log(r)
+        return (torch.lgamma(y + r) - torch.lgamma(r) - torch.lgamma(y + 1)
+                + r * log_r + y * lp - (r + y) * torch.logaddexp(log_r, lp))
+
+
+class _Categorical(ItemModel):
+    """Ordinal items coded 0..K-1; the thresholds are the ``y | tk`` rows."""
+
+    categorical = True
+    dtype = torch.int16
+
+    @classmethod
+    def prepare(cls, values: pd.Series, name: str) -> Tuple[np.ndarray, dict]:
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            cats = list(values.cat.categories)
+            codes = values.cat.codes.to_numpy().astype(float)
+            codes[codes < 0] = np.nan
+            coding = {"categories": cats}
+        else:
+            x = _numeric(values, name, cls.name)
+            seen = x[~np.isnan(x)]
+            if len(seen) and (seen != np.round(seen)).any():
+                bad = seen[seen != np.round(seen)][0]
+                raise DataError(
+                    f"column '{name}' is declared ordinal ({cls.name}) but has the non-integer "
+                    f"value {bad:g}; ordinal responses must be integer category codes: recode "
+                    f"it (e.g. data['{name}'] = pd.cut(...).cat.codes) or give it item type "
+                    "'normal'")
+            low = float(seen.min()) if len(seen) else 0.0
+            high = float(seen.max()) if len(seen) else 0.0
+            cats = list(range(int(low), int(high) + 1))
+            codes = x - low
+            coding = {"categories": cats}
+        seen = codes[~np.isnan(codes)].astype(int)
+        counts = np.bincount(seen, minlength=len(cats)) if len(seen) else np.zeros(len(cats))
+        if len(cats) < 2 or (counts > 0).sum() < 2:
+            raise DataError(f"column '{name}' has fewer than two observed categories; an "
+                            "ordinal item needs at least two: drop it from the model")
+        unused = [c for c, n in zip(cats, counts) if n == 0]
+        if unused:
+            raise DataError(
+                f"ordinal column '{name}' has no responses in category "
+                f"{', '.join(str(u) for u in unused)} (categories {cats[0]}..{cats[-1]}); its "
+                "threshold(s) cannot be estimated: merge the empty category with a neighbour "
+                "(recode the column) or drop the unused level "
+                f"(data['{name}'].cat.remove_unused_categories())")
+        if cls.name == "binary" and len(cats) != 2:
+            raise DataError(f"column '{name}' has {len(cats)} categories but item type 'binary' "
+                            "needs exactly two; use item type 'graded'")
+        coding["n_categories"] = len(cats)
+        return codes, coding
+
+    @classmethod
+    def code(cls, values: pd.Series, name: str, coding: dict) -> np.ndarray:
+        cats = coding["categories"]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            codes = values.cat.codes.to_numpy().astype(float)
+            codes[codes < 0] = np.nan
+        else:
+            codes = _numeric(values, name, cls.name) - cats[0]
+        seen = codes[~np.isnan(codes)]
+        bad = (seen < 0) | (seen >= len(cats)) | (seen != np.round(seen))
+        if bad.any():
+            raise DataError(f"column '{name}' has the value {seen[bad][0] + cats[0]:g}, outside "
+                            f"the categories {cats[0]}..{cats[-1]} of the fitted data; recode it "
+                            "or refit with data that have that category")
+        return codes
+
+    def tensor(self, data, device):
+        observed = ~np.isnan(data)
+        codes = np.where(observed, data, 0).astype(np.int16)
+        mask = None if observed.all() else torch.as_tensor(observed, device=device)
+        return torch.as_tensor(codes, device=device), mask
+
+    def to(self, device, where=None):
+        super().to(device, where)
+        T = int(self.n_categories.max()) - 1
+        # Thresholds beyond an item's own categories stay out of reach.
+        self._exists = torch.as_tensor(np.arange(T)[None, :] < (self.n_categories - 1)[:, None],
+                                       device=device)
+        return self
+
+    def _thresholds(self, mats):
+        tau = mats["tau"][..., self._where, :]
+        return torch.where(self._exists, tau[..., : self._exists.shape[1]],
+                           torch.full_like(tau[..., : self._exists.shape[1]], BIG))
+
+
+class Graded(_Categorical):
+    """Logistic graded response model: Pr(y >= k | eta) = sigmoid(lp - tau_k).
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = Graded([0], [3]).to("cpu")
+    >>> mats = {"tau": torch.tensor([[-1.0, 1.0]])}
+    >>> ll = m.log_prob(torch.zeros(1, 1, 1), torch.tensor([[1]]), None, mats)
+    >>> round(float(ll.exp()), 4)  # sigmoid(1) - sigmoid(-1)
+    0.4621
+    """
+
+    name = "graded"
+
+    def _log_prob(self, lp, y, mats):
+        tau = self._thresholds(mats)
+        edge = torch.full_like(tau[..., :1], BIG)
+        ext = torch.cat([-edge, tau, edge], dim=-1)  # (..., n_items, T + 2)
+        ext = ext.expand(y.shape + ext.shape[-1:])
+        idx = y.long().unsqueeze(-1)
+        lower = ext.gather(-1, idx).squeeze(-1)
+        upper = ext.gather(-1, idx + 1).squeeze(-1)
+        # log(sigmoid(a) - sigmoid(b)) = log sigmoid(a) + log sigmoid(-b) + log(1 - e^(b - a))
+        gap = (upper - lower).clamp_min(1e-6)
+        return (F.logsigmoid(lp - lower) + F.logsigmoid(upper - lp)
+                + torch.log(-torch.expm1(-gap)))
+
+
+class Binary(Graded):
+    """Two-category items: Pr(y = 1 | eta) = sigmoid(lp - tau_1).
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = Binary([0], [2]).to("cpu")
+    >>> ll = m.log_prob(torch.zeros(1, 1, 1), torch.tensor([[1]]), None, {"tau": torch.zeros(1, 1)})
+    >>> round(float(ll.exp()), 4)
+    0.5
+    """
+
+    name = "binary"
+
+
+class GPCM(_Categorical):
+    """Generalized partial credit model:
+    Pr(y = k | eta) proportional to exp(sum_{j <= k} (lp - tau_j)).
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = GPCM([0], [2]).to("cpu")
+    >>> ll = m.log_prob(torch.zeros(1, 1, 1), torch.tensor([[1]]), None, {"tau": torch.zeros(1, 1)})
+    >>> round(float(ll.exp()), 4)
+    0.5
+    """
+
+    name = "gpcm"
+
+    def _log_prob(self, lp, y, mats):
+        steps = self._thresholds(mats)  # (..., n_items, T)
+        zero = torch.zeros_like(steps[..., :1])
+        cum = torch.cat([zero, torch.cumsum(steps, -1)], -1)  # (..., n_items, T + 1)
+        k = torch.arange(cum.shape[-1], device=lp.device, dtype=lp.dtype)
+        logits = lp.unsqueeze(-1) * k - cum
+        valid = torch.cat([torch.ones_like(self._exists[:, :1]), self._exists], -1)
+        logits = logits.masked_fill(~valid, -BIG)
+        picked = logits.gather(-1, y.long().unsqueeze(-1).expand(lp.shape + (1,))).squeeze(-1)
+        return picked - torch.logsumexp(logits, -1)
+
+
+ITEM_TYPES: Dict[str, Type[ItemModel]] = {
+    cls.name: cls for cls in (Normal, Graded, Binary, GPCM, LogNormal, Poisson, NegBinom)
+}
+
+
+def item_class(kind: str, column: str) -> Type[ItemModel]:
+    """The class for an item type name, or a ModelError listing the names.
+
+    Examples
+    --------
+    >>> item_class("graded", "y1").__name__
+    'Graded'
+    """
+    if kind not in ITEM_TYPES:
+        raise ModelError(f"unknown item type {kind!r} for column '{column}'; use one of "
+                         f"{', '.join(repr(k) for k in ITEM_TYPES)}")
+    return ITEM_TYPES[kind]

@@ -1,0 +1,641 @@
+"""Importance-weighted amortized variational estimation (IWAVE; Urban & Bauer, 2021).
+
+The model is read from the parameter table through :class:`~torchfit.matrices.Model`
+(with its mean structure):
+
+    eta = (I - B)^-1 (alpha + B_x x + zeta),   zeta ~ N(0, Psi)
+    y_j | eta ~ p_j(y_j | nu_j + lambda_j' eta)      (items.py, one class per type)
+
+where x are observed covariates (phantom variables of the table, conditioned
+on).  An encoder network gives q(eta | y, x); the estimator maximises the
+importance-weighted ELBO
+
+    log (1/K) sum_k p(y, eta_k) / q(eta_k | y),   eta_k ~ q
+
+over the model parameters and the encoder weights jointly, on mini-batches.
+
+The encoder works in the standardized space of the prior: it gives w ~
+N(mu(y), L(y) L(y)'), and eta = E[eta | x] + (I - B)^-1 chol(Psi) w.  The prior
+densities then cancel to N(w; 0, I) / N(eps; 0, I), and the encoder needs no
+knowledge of the scale the identification constraints give the factors.
+
+Free parameters are optimised on an unconstrained scale: variances as logs,
+and each threshold as the previous one plus a softplus, so that thresholds
+stay increasing.  Estimates, standard errors and log-likelihoods are all on
+the table's own scale.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .errors import ModelError, TorchfitError
+from .items import ItemModel
+from .matrices import Model
+
+WINDOW = 100  # iterations per loss window of the convergence rule
+
+
+# -- the structural part ---------------------------------------------------------------
+class Structure:
+    """The IWAVE view of a parameter table.
+
+    Parameters
+    ----------
+    model : Model
+        Built with ``mean_structure=True``.
+    items : list of ItemModel
+        One per item type present; their ``columns`` are positions among
+        ``model.ov_names`` and they are ordered as ``item_names``.
+    item_names : list of str
+        The indicators, grouped by type in the order of ``items``.
+    covariates : list of str
+        Observed exogenous covariates (conditioned on).
+    """
+
+    def __init__(self, model: Model, items: List[ItemModel], item_names: List[str],
+                 covariates: List[str], device="cpu", dtype=torch.float32):
+        self.model, self.items = model, items
+        self.item_names, self.covariates = item_names, covariates
+        self.device, self.dtype = torch.device(device), dtype
+        eta = model.eta_names
+        self.latent = [eta.index(v) for v in model.lv_names]
+        self.phantom = [eta.index(v) for v in covariates]
+        self._check_structure()
+        self.item_pos = [model.ov_names.index(v) for v in item_names]
+        self.slices = []
+        start = 0
+        for it in items:
+            self.slices.append(slice(start, start + len(it.columns)))
+            start += len(it.columns)
+        self._parametrisation()
+        for it, sl in zip(items, self.slices):
+            it.to(self.device, sl)
+        self._layout()
+
+    def _check_structure(self) -> None:
+        m, pt = self.model, self.model.partable
+        for v in m.eta_names:
+            if v not in m.lv_names and v not in self.covariates:
+                raise ModelError(
+                    f"observed variable '{v}' is a dependent variable of a regression (or "
+                    "covaries with a latent variable); the IWAVE estimator takes observed "
+                    "variables as indicators or as exogenous covariates: write 'f =~ "
+                    f"{v}' instead of '{v} ~ f', or fit the model with estimator='ML'")
+        for lhs, op, rhs in zip(pt["lhs"], pt["op"], pt["rhs"]):
+            if op == "~~" and lhs != rhs and lhs in self.item_names_set() and rhs in self.item_names_set():
+                raise ModelError(f"residual covariance '{lhs} ~~ {rhs}' is not supported by the "
+                                 "IWAVE estimator yet; remove it or add a latent variable for it")
+            if op == "~~" and lhs != rhs and ((lhs in m.lv_names) != (rhs in m.lv_names)):
+                raise ModelError(f"covariance '{lhs} ~~ {rhs}' between a latent variable and an "
+                                 "observed covariate is not supported; regress the latent "
+                                 f"variable on the covariate instead")
+
+    def item_names_set(self):
+        return set(self.item_names)
+
+    # -- unconstrained parametrisation ------------------------------------------------
+    def _parametrisation(self) -> None:
+        """Which reduced parameters are variances (log scale) and which
+        thresholds follow another one (previous + softplus)."""
+        pt, m = self.model.partable, self.model
+        free = pt["free"].to_numpy()
+        kinds: Dict[int, set] = {}
+        preds: Dict[int, set] = {}
+        rows = {(l, o, r): i for i, (l, o, r) in enumerate(zip(pt["lhs"], pt["op"], pt["rhs"]))}
+        for i in np.flatnonzero(free > 0):
+            k = int(m.x_index[free[i] - 1])
+            lhs, op, rhs = pt.at[i, "lhs"], pt.at[i, "op"], pt.at[i, "rhs"]
+            kind = "var" if op == "~~" and lhs == rhs else ("thr" if op == "|" else "lin")
+            kinds.setdefault(k, set()).add(kind)
+            if kind == "thr":
+                n = int(rhs[1:])
+                prev = rows.get((lhs, "|", f"t{n - 1}"))
+                if prev is None:
+                    pred = None
+                elif free[prev] > 0:
+                    pred = int(m.x_index[free[prev] - 1])
+                else:
+                    pred = ("fixed", float(pt.at[prev, "ustart"]))
+                preds.setdefault(k, set()).add(pred)
+        n = m.n_free
+        self.is_var = torch.zeros(n, dtype=torch.bool)
+        for k, ks in kinds.items():
+            if ks == {"var"}:
+                self.is_var[k] = True
+        # Thresholds in levels: a level's predecessors all come from earlier levels.
+        chain = {k: next(iter(p)) for k, p in preds.items()
+                 if len(p) == 1 and kinds[k] == {"thr"} and next(iter(p)) is not None}
+        depth: Dict[int, int] = {}
+        for _ in range(len(chain) + 1):
+            for k, p in chain.items():
+                if k in depth:
+                    continue
+                if isinstance(p, tuple):
+                    depth[k] = 1
+                elif p not in chain:
+                    depth[k] = 1 if kinds.get(p) == {"thr"} else None
+                elif depth.get(p):
+                    depth[k] = depth[p] + 1
+        self.levels = []
+        for d in sorted({v for v in depth.values() if v}):
+            ks = [k for k, v in depth.items() if v == d]
+            pred = [chain[k] if not isinstance(chain[k], tuple) else -1 for k in ks]
+            off = [chain[k][1] if isinstance(chain[k], tuple) else 0.0 for k in ks]
+            self.levels.append(tuple(torch.as_tensor(a, device=self.device) for a in
+                                     (ks, pred, np.asarray(off, dtype=np.float32))))
+        self.is_var = self.is_var.to(self.device)
+
+    def values(self, u: torch.Tensor) -> torch.Tensor:
+        """Reduced parameter vector x (the table's scale) from unconstrained u."""
+        x = torch.where(self.is_var, torch.exp(u), u)
+        for idx, pred, off in self.levels:
+            base = torch.where(pred >= 0, x[pred.clamp_min(0)], off.to(x.dtype))
+            x = x.index_put((idx,), base + F.softplus(u[idx]))
+        return x
+
+    def unconstrained(self, x: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`values` (for start values)."""
+        u = torch.where(self.is_var, torch.log(x.clamp_min(1e-4)), x)
+        for idx, pred, off in self.levels:
+            base = torch.where(pred >= 0, x[pred.clamp_min(0)], off.to(x.dtype))
+            gap = (x[idx] - base).clamp_min(1e-3)
+            u = u.index_put((idx,), gap + torch.log(-torch.expm1(-gap)))
+        return u
+
+    # -- model pieces -------------------------------------------------------------------
+    def _layout(self) -> None:
+        """Where each matrix cell the estimator needs sits in one flat vector,
+        so that a parameter vector is put in place by a single scatter.
+
+        Pieces: lambda (items x latent), nu, var (the ``y ~~ y`` rows of the
+        items), tau (items x thresholds), alpha, beta (latent x latent), bx
+        (latent x covariates), psi (latent x latent, both triangles).
+        """
+        model = self.model
+        p, m, q = len(self.item_pos), len(self.latent), len(self.phantom)
+        T = int(model.dims["tau"][1]) if model.mean_structure else 0
+        shapes = {"lambda": (p, m), "nu": (p,), "var": (p,), "tau": (p, T), "alpha": (m,),
+                  "beta": (m, m), "bx": (m, q), "psi": (m, m)}
+        offsets, start = {}, 0
+        for k, shp in shapes.items():
+            offsets[k] = start
+            start += int(np.prod(shp))
+        self._shapes, self._offsets, self._size = shapes, offsets, start
+        item_of = {j: i for i, j in enumerate(self.item_pos)}
+        lat_of = {e: i for i, e in enumerate(self.latent)}
+        ph_of = {e: i for i, e in enumerate(self.phantom)}
+        targets = []  # (flat position, table row, reduced index or -1)
+
+        def put(piece, cell, c):
+            off = offsets[piece] + (int(np.ravel_multi_index(cell, shapes[piece]))
+                                    if len(shapes[piece]) == 2 else cell[0])
+            targets.append((off, int(c.row), int(c.x)))
+
+        for name, cells in model.cells.items():
+            for row, r, c, x in zip(cells.row, cells.r, cells.c, cells.x):
+                cell = Cells1(row, x)
+                if name == "lambda" and r in item_of and c in lat_of:
+                    put("lambda", (item_of[r], lat_of[c]), cell)
+                elif name == "nu" and r in item_of:
+                    put("nu", (item_of[r],), cell)
+                elif name == "theta" and r == c and r in item_of:
+                    put("var", (item_of[r],), cell)
+                elif name == "tau" and r in item_of:
+                    put("tau", (item_of[r], c), cell)
+                elif name == "alpha" and r in lat_of:
+                    put("alpha", (lat_of[r],), cell)
+                elif name == "beta" and r in lat_of and c in lat_of:
+                    put("beta", (lat_of[r], lat_of[c]), cell)
+                elif name == "beta" and r in lat_of and c in ph_of:
+                    put("bx", (lat_of[r], ph_of[c]), cell)
+                elif name == "psi" and r in lat_of and c in lat_of:
+                    put("psi", (lat_of[r], lat_of[c]), cell)
+                    if r != c:
+                        put("psi", (lat_of[c], lat_of[r]), cell)
+        pos = np.array([t[0] for t in targets], dtype=int)
+        rows = np.array([t[1] for t in targets], dtype=int)
+        red = np.array([t[2] for t in targets], dtype=int)
+        self._fixed_pos, self._fixed_rows = pos[red < 0], rows[red < 0]
+        free = red >= 0
+        self._free_pos = torch.as_tensor(pos[free], dtype=torch.long, device=self.device)
+        self._free_red = torch.as_tensor(red[free], dtype=torch.long, device=self.device)
+        self._base = torch.zeros(self._size, dtype=torch.float64, device=self.device)
+        self._eye = torch.eye(m, dtype=torch.float64, device=self.device)
+
+    def set_fixed(self, values: np.ndarray) -> None:
+        """Fixed cells from one value per table row."""
+        base = np.zeros(self._size)
+        base[self._fixed_pos] = values[self._fixed_rows]
+        self._base = torch.as_tensor(base, dtype=torch.float64, device=self.device)
+
+    def parts(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """The pieces of the model at x (x may have a leading batch dimension)."""
+        batch = tuple(x.shape[:-1])
+        base = self._base.to(x.dtype)
+        flat = base.expand(batch + base.shape).clone()
+        flat[..., self._free_pos] = x[..., self._free_red]
+        out = {}
+        for k, shp in self._shapes.items():
+            o = self._offsets[k]
+            out[k] = flat[..., o:o + int(np.prod(shp))].reshape(batch + shp)
+        out["ib"] = self._eye.to(x.dtype) - out["beta"]
+        return out
+
+    def prior_mean(self, parts, xc: Optional[torch.Tensor]) -> torch.Tensor:
+        """E[eta | x] for the rows of xc (or the one mean without covariates)."""
+        rhs = parts["alpha"]
+        if xc is not None and len(self.phantom):
+            rhs = rhs + _lin(xc, parts["bx"])
+        return torch.linalg.solve(parts["ib"], rhs.unsqueeze(-1)).squeeze(-1)
+
+    def log_lik(self, z: torch.Tensor, data: "Batch", parts) -> torch.Tensor:
+        """log p(y | eta) summed over items: (K, B)."""
+        lp = _lin(z, parts["lambda"]) + parts["nu"]
+        total = 0.0
+        for it, sl, (y, mask) in zip(self.items, self.slices, data.responses):
+            total = total + it.log_prob(lp[..., sl], y, mask, parts)
+        return total
+
+    def log_prior(self, z: torch.Tensor, xc, parts) -> torch.Tensor:
+        """log p(eta | x): (K, B); parameters may carry a batch dimension B."""
+        mean = self.prior_mean(parts, xc)
+        zeta = _lin(z - mean, parts["ib"])
+        chol = torch.linalg.cholesky(parts["psi"])
+        sol = torch.linalg.solve_triangular(chol, zeta.unsqueeze(-1), upper=False).squeeze(-1)
+        logdet_psi = torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
+        logdet_ib = torch.linalg.slogdet(parts["ib"])[1]
+        m = z.shape[-1]
+        return -0.5 * (sol ** 2).sum(-1) - logdet_psi + logdet_ib - 0.5 * m * math.log(2 * math.pi)
+
+
+@dataclass
+class Cells1:
+    row: int
+    x: int
+
+
+def _lin(z: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+    """z M' for z (..., B, m) and M (r, m) or per-row M (B, r, m)."""
+    if M.dim() == 2:
+        return z @ M.T
+    return torch.einsum("...bm,brm->...br", z, M)
+
+
+# -- data --------------------------------------------------------------------------------
+@dataclass
+class Batch:
+    """Rows of the data: responses per item type, covariates, encoder input."""
+
+    responses: List[Tuple[torch.Tensor, Optional[torch.Tensor]]]
+    covariates: Optional[torch.Tensor]
+    n: int
+
+
+@dataclass
+class Data:
+    """All rows, on the device, with the standardization of the encoder input."""
+
+    responses: List[Tuple[torch.Tensor, Optional[torch.Tensor]]]
+    covariates: Optional[torch.Tensor]
+    center: List[torch.Tensor]
+    scale: List[torch.Tensor]
+    x_center: Optional[torch.Tensor] = None
+    x_scale: Optional[torch.Tensor] = None
+    any_missing: bool = False
+
+    @property
+    def n(self) -> int:
+        return self.responses[0][0].shape[0]
+
+    def rows(self, idx: Optional[torch.Tensor]) -> Batch:
+        if idx is None:
+            return Batch(self.responses, self.covariates, self.n)
+        resp = [(y.index_select(0, idx), None if mk is None else mk.index_select(0, idx))
+                for y, mk in self.responses]
+        xc = None if self.covariates is None else self.covariates.index_select(0, idx)
+        return Batch(resp, xc, len(idx))
+
+    def encoder_input(self, batch: Batch, dtype) -> torch.Tensor:
+        parts, masks = [], []
+        for (y, mk), c, s in zip(batch.responses, self.center, self.scale):
+            z = (y.to(dtype) - c) / s
+            if mk is not None:
+                z = z * mk
+            parts.append(z)
+            if self.any_missing:
+                masks.append(torch.ones_like(z) if mk is None else mk.to(dtype))
+        if batch.covariates is not None:
+            parts.append((batch.covariates - self.x_center) / self.x_scale)
+        return torch.cat(parts + masks, dim=-1)
+
+    @property
+    def n_input(self) -> int:
+        n = sum(y.shape[1] for y, _ in self.responses)
+        return n * (2 if self.any_missing else 1) + \
+            (0 if self.covariates is None else self.covariates.shape[1])
+
+
+def make_data(columns: List[np.ndarray], items: List[ItemModel], covariates: Optional[np.ndarray],
+              device, dtype=torch.float32) -> Data:
+    """Tensors for each item type's block of columns (already coded)."""
+    responses, center, scale = [], [], []
+    any_missing = False
+    for block, it in zip(columns, items):
+        y, mask = it.tensor(block, device)
+        any_missing |= mask is not None
+        responses.append((y, mask))
+        mean = np.nanmean(block, axis=0)
+        sd = np.nanstd(block, axis=0)
+        center.append(torch.as_tensor(np.nan_to_num(mean), dtype=dtype, device=device))
+        scale.append(torch.as_tensor(np.where(sd > 0, sd, 1.0), dtype=dtype, device=device))
+    xc = xm = xs = None
+    if covariates is not None and covariates.shape[1]:
+        xc = torch.as_tensor(covariates, dtype=dtype, device=device)
+        xm = xc.mean(0)
+        xs = xc.std(0).clamp_min(1e-8)
+    return Data(responses, xc, center, scale, xm, xs, any_missing)
+
+
+# -- the encoder -------------------------------------------------------------------------
+class Encoder(nn.Module):
+    """MLP giving q(w | y, x) = N(mu, L L') in the prior's standardized space.
+
+    Parameters
+    ----------
+    n_input : int
+        Encoder inputs (standardized responses, mask indicators, covariates).
+    n_factors : int
+    hidden : sequence of int
+        Hidden layer sizes (ELU activations).
+    cov : {"diagonal", "full"}
+
+    Examples
+    --------
+    >>> import torch
+    >>> enc = Encoder(6, 2)
+    >>> mu, L = enc(torch.zeros(4, 6))
+    >>> mu.shape, L.shape
+    (torch.Size([4, 2]), torch.Size([4, 2]))
+    """
+
+    def __init__(self, n_input: int, n_factors: int, hidden: Sequence[int] = (100,),
+                 cov: str = "diagonal"):
+        super().__init__()
+        if cov not in ("diagonal", "full"):
+            raise TorchfitError(f"cov = {cov!r} is not an encoder covariance; use 'diagonal' "
+                                "or 'full'")
+        self.m, self.cov = n_factors, cov
+        layers, d = [], n_input
+        for h in hidden:
+            layers += [nn.Linear(d, int(h)), nn.ELU()]
+            d = int(h)
+        self.body = nn.Sequential(*layers)
+        n_scale = n_factors if cov == "diagonal" else n_factors * (n_factors + 1) // 2
+        self.head = nn.Linear(d, n_factors + n_scale)
+        with torch.no_grad():  # start near q = prior, so the first steps are sane
+            self.head.weight.mul_(0.1)
+            self.head.bias.zero_()
+        self._tril = torch.tril_indices(n_factors, n_factors)
+        self._diag = (self._tril[0] == self._tril[1])
+
+    def forward(self, inp: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        out = self.head(self.body(inp))
+        mu, raw = out[:, : self.m], out[:, self.m:]
+        if self.cov == "diagonal":
+            return mu, F.softplus(raw + 0.5413) + 1e-4  # softplus(0.5413) = 1
+        raw = torch.where(self._diag.to(raw.device), F.softplus(raw + 0.5413) + 1e-4, raw)
+        L = raw.new_zeros(raw.shape[0], self.m, self.m)
+        L[:, self._tril[0], self._tril[1]] = raw
+        return mu, L
+
+    def sample(self, inp: torch.Tensor, k: int, generator=None):
+        """K draws eps ~ N(0, I), w = mu + L eps, and log q(w) - log N(w; 0, I)
+        is returned as the log-ratio of the prior to q: (w, log N(w) - log q(w))."""
+        mu, L = self(inp)
+        eps = torch.randn((k,) + mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        if self.cov == "diagonal":
+            w = mu + eps * L
+            logdet = torch.log(L).sum(-1)
+        else:
+            w = mu + (L @ eps.unsqueeze(-1)).squeeze(-1)
+            logdet = torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)
+        log_ratio = -0.5 * (w ** 2).sum(-1) + 0.5 * (eps ** 2).sum(-1) + logdet
+        return w, log_ratio, eps
+
+
+# -- the objective and the loop ------------------------------------------------------------
+def iw_elbo(structure: Structure, encoder: Encoder, u: torch.Tensor, data: Data, batch: Batch,
+            k: int, generator=None) -> torch.Tensor:
+    """Mean IW-ELBO per row of the batch (to be maximised)."""
+    x = structure.values(u)
+    parts = structure.parts(x)
+    w, log_ratio, _ = encoder.sample(data.encoder_input(batch, u.dtype), k, generator)
+    chol = torch.linalg.cholesky(parts["psi"])
+    scale = torch.linalg.solve(parts["ib"], chol)
+    z = structure.prior_mean(parts, batch.covariates) + w @ scale.T
+    logw = structure.log_lik(z, batch, parts) + log_ratio
+    return (torch.logsumexp(logw, 0) - math.log(k)).mean()
+
+
+@dataclass
+class TrainResult:
+    u: torch.Tensor
+    x: np.ndarray
+    iterations: int
+    epochs: int
+    converged: bool
+    history: List[float] = field(default_factory=list)
+    final_loss: float = float("nan")
+    seconds: float = 0.0
+
+
+class _Progress:
+    """tqdm when it is installed, else nothing; the loss is shown per window."""
+
+    def __init__(self, quiet: bool):
+        self.bar = None
+        if not quiet:
+            try:
+                from tqdm.auto import tqdm
+                self.bar = tqdm(unit="it", desc="IWAVE", leave=False)
+            except ImportError:  # the loss history is still kept on the fit
+                self.bar = None
+
+    def update(self, n: int, loss: float, epoch: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+            self.bar.set_postfix(loss=f"{loss:.4f}", epoch=epoch, refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def train(structure: Structure, encoder: Encoder, u0: torch.Tensor, data: Data, *,
+          iw_samples: int = 10, batch_size: int = 256, lr: float = 0.005,
+          max_epochs: int = 100000, iter_max: Optional[int] = None, n_intervals: int = 20,
+          seed: int = 0, quiet: bool = True) -> TrainResult:
+    """Maximise the IW-ELBO with Adam (AMSGrad) on mini-batches.
+
+    Convergence: the mean loss over each window of 100 iterations is kept;
+    the fit has converged when the best window mean has not improved for
+    ``n_intervals`` windows.  The returned estimates are the average of the
+    parameters over the last ``n_intervals`` windows, which removes most of
+    the mini-batch noise that a constant step size leaves.
+    """
+    device = u0.device
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(seed))
+    u = u0.clone().requires_grad_(True)
+    opt = torch.optim.Adam([{"params": [u]}, {"params": encoder.parameters()}], lr=lr,
+                           amsgrad=True)
+    n = data.n
+    batch_size = max(1, min(int(batch_size), n))
+    history: List[float] = []
+    best, since_best = float("inf"), 0
+    total = torch.zeros((), dtype=u.dtype, device=device)
+    u_sum = torch.zeros_like(u0)
+    u_windows: List[torch.Tensor] = []
+    it = epoch = 0
+    converged = False
+    progress = _Progress(quiet)
+    started = time.perf_counter()
+    try:
+        while epoch < max_epochs and not converged:
+            epoch += 1
+            perm = torch.randperm(n, generator=gen, device=device) if batch_size < n else None
+            for start in range(0, n, batch_size):
+                idx = None if perm is None else perm[start:start + batch_size]
+                loss = -iw_elbo(structure, encoder, u, data, data.rows(idx), iw_samples, gen)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                with torch.no_grad():
+                    total += loss.detach()
+                    u_sum += u.detach()
+                it += 1
+                if it % WINDOW == 0:
+                    mean = float(total) / WINDOW  # the one host sync per window
+                    if not math.isfinite(mean):
+                        raise TorchfitError(
+                            "the IWAVE loss became infinite or NaN after "
+                            f"{it} iterations; lower lr, check for a variable with (nearly) "
+                            "no variance, or give start values")
+                    total.zero_()
+                    history.append(mean)
+                    u_windows.append(u_sum / WINDOW)
+                    u_sum = torch.zeros_like(u0)
+                    if len(u_windows) > n_intervals:
+                        u_windows.pop(0)
+                    progress.update(WINDOW, mean, epoch)
+                    if mean < best:
+                        best, since_best = mean, 0
+                    else:
+                        since_best += 1
+                        if since_best >= n_intervals:
+                            converged = True
+                            break
+                if iter_max is not None and it >= iter_max:
+                    break
+            if iter_max is not None and it >= iter_max:
+                break
+    finally:
+        progress.close()
+    with torch.no_grad():
+        u_hat = torch.stack(u_windows).mean(0) if u_windows else u.detach()
+        x_hat = structure.values(u_hat)
+    return TrainResult(u_hat, x_hat.double().cpu().numpy(), it, epoch, converged, history,
+                       history[-1] if history else float("nan"),
+                       time.perf_counter() - started)
+
+
+# -- importance sampling after the fit -----------------------------------------------------
+def draws(structure: Structure, encoder: Encoder, x: torch.Tensor, data: Data, batch: Batch,
+          n_samples: int, generator=None):
+    """Draws of eta from q for the rows of ``batch`` and their log q, on the
+    table's scale, with q held fixed (no gradient)."""
+    with torch.no_grad():
+        parts = structure.parts(x.to(structure.dtype))
+        inp = data.encoder_input(batch, structure.dtype)
+        w, log_ratio, eps = encoder.sample(inp, n_samples, generator)
+        chol = torch.linalg.cholesky(parts["psi"])
+        scale = torch.linalg.solve(parts["ib"], chol)
+        z = structure.prior_mean(parts, batch.covariates) + w @ scale.T
+        # log q(z) = log N(eps) - log|L| - log|scale|
+        m = z.shape[-1]
+        log_n_eps = -0.5 * (eps ** 2).sum(-1) - 0.5 * m * math.log(2 * math.pi)
+        log_n_w = -0.5 * (w ** 2).sum(-1) - 0.5 * m * math.log(2 * math.pi)
+        log_q_w = log_n_w - log_ratio  # log q(w)
+        log_q = log_q_w - torch.linalg.slogdet(scale)[1]
+        del log_n_eps
+    return z, log_q
+
+
+def log_weights(structure: Structure, x: torch.Tensor, z, log_q, batch: Batch) -> torch.Tensor:
+    """log p(y, eta_s) - log q(eta_s) for fixed draws; x may be per row (B, n_free)."""
+    parts = structure.parts(x)
+    zz = z.to(x.dtype)
+    return structure.log_lik(zz, _cast(batch, x.dtype), parts) \
+        + structure.log_prior(zz, None if batch.covariates is None
+                              else batch.covariates.to(x.dtype), parts) - log_q.to(x.dtype)
+
+
+def _cast(batch: Batch, dtype) -> Batch:
+    resp = [(y if not y.is_floating_point() else y.to(dtype), mk) for y, mk in batch.responses]
+    return Batch(resp, None if batch.covariates is None else batch.covariates.to(dtype), batch.n)
+
+
+def _chunks(n: int, size: int):
+    for start in range(0, n, size):
+        yield torch.arange(start, min(n, start + size))
+
+
+def importance(structure: Structure, encoder: Encoder, x: np.ndarray, data: Data, *,
+               n_samples: int = 1000, seed: int = 1, gradients: bool = False,
+               scores: bool = False, chunk_elements: int = 4_000_000) -> Dict[str, np.ndarray]:
+    """Per-row importance-sampling results in float64.
+
+    Returns ``logl`` (log p(y_i | x_i), estimated with ``n_samples`` draws
+    from q), and on request ``scores`` (posterior means of the latent
+    variables) and ``gradients`` (d logl_i / d x, one row per observation:
+    the scores of the outer-product-of-gradients standard errors).
+    """
+    device = structure.device
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(seed))
+    x64 = torch.as_tensor(x, dtype=torch.float64, device=device)
+    p = max(1, len(structure.item_names))
+    rows_per_chunk = max(1, chunk_elements // (n_samples * p))
+    logl, post, grads = [], [], []
+    for idx in _chunks(data.n, rows_per_chunk):
+        idx = idx.to(device)
+        batch = data.rows(idx)
+        z, log_q = draws(structure, encoder, x64, data, batch, n_samples, gen)
+        if gradients:
+            xb = x64.expand(len(idx), -1).clone().requires_grad_(True)
+            lw = log_weights(structure, xb, z, log_q, batch)
+            ell = torch.logsumexp(lw, 0) - math.log(n_samples)
+            grads.append(torch.autograd.grad(ell.sum(), xb)[0].cpu().numpy())
+            lw = lw.detach()
+        else:
+            with torch.no_grad():
+                lw = log_weights(structure, x64, z, log_q, batch)
+            ell = torch.logsumexp(lw, 0) - math.log(n_samples)
+        logl.append(ell.detach().cpu().numpy())
+        if scores:
+            wts = torch.softmax(lw, 0).unsqueeze(-1)
+            post.append((wts * z.to(torch.float64)).sum(0).cpu().numpy())
+    out = {"logl": np.concatenate(logl)}
+    if scores:
+        out["scores"] = np.concatenate(post)
+    if gradients:
+        out["gradients"] = np.concatenate(grads)
+    return out

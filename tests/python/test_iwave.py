@@ -1,0 +1,115 @@
+"""The IWAVE estimator against lavaan's ML (HS, normal items) and against
+simulation truths (graded response model), plus its results and reports."""
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import torchfit
+from conftest import REFERENCE
+from torchfit.datasets import simulate_grm
+
+HS_MODEL = (REFERENCE / "models" / "hs_cfa.lav").read_text()
+
+
+@pytest.fixture(scope="module")
+def hs_fit():
+    hs = torchfit.datasets.holzinger_swineford()
+    start = time.perf_counter()
+    fit = torchfit.cfa(HS_MODEL, hs, std_lv=True, estimator="IWAVE", seed=1)
+    fit.info["test_seconds"] = time.perf_counter() - start
+    return fit
+
+
+def _merged(fit, name):
+    ref = pd.read_csv(REFERENCE / "lavaan" / name)
+    return ref.merge(fit.parameter_estimates(), on=["lhs", "op", "rhs"], suffixes=("_ref", ""))
+
+
+def test_hs_estimates_match_lavaan_ml(hs_fit):
+    m = _merged(hs_fit, "hs_stdlv_estimates.csv")
+    assert len(m) == 24
+    diff = (m["est"] - m["est_ref"]).abs()
+    loadings = m["op"] == "=~"
+    factor_cov = (m["op"] == "~~") & (m["lhs"] != m["rhs"])
+    resid = (m["op"] == "~~") & (m["lhs"] == m["rhs"]) & m["lhs"].str.startswith("x")
+    assert diff[loadings].max() < 0.03
+    assert diff[factor_cov].max() < 0.03
+    assert diff[resid].max() < 0.05
+    assert hs_fit.converged
+
+
+def test_hs_intercepts_are_the_sample_means(hs_fit):
+    hs = torchfit.datasets.holzinger_swineford()
+    pe = hs_fit.parameter_estimates()
+    nu = pe[pe["op"] == "~1"].set_index("lhs")["est"]
+    means = hs[[f"x{i}" for i in range(1, 10)]].mean()
+    assert np.abs(nu[means.index] - means).max() < 0.05
+
+
+def test_hs_loglik_within_one_of_lavaan(hs_fit):
+    ref = pd.read_csv(REFERENCE / "lavaan" / "hs_stdlv_fitmeasures.csv").set_index("name")["value"]
+    fm = hs_fit.fit_measures()
+    assert abs(fm["logl"] - ref["logl"]) < 1.0
+    # lavaan counts the 9 intercepts it leaves out of a model without a mean structure
+    assert fm["npar"] == ref["npar"] + 9
+    assert np.isclose(fm["aic"], -2 * fm["logl"] + 2 * fm["npar"])
+    assert np.isclose(fm["bic"], -2 * fm["logl"] + fm["npar"] * np.log(301))
+
+
+def test_hs_opg_standard_errors_match_lavaan_first_order(hs_fit):
+    m = _merged(hs_fit, "iwave_hs_firstorder_estimates.csv")
+    free = m["se_ref"] > 0
+    ratio = m.loc[free, "se"] / m.loc[free, "se_ref"]
+    assert ratio.between(0.8, 1.25).all(), m.loc[free, ["lhs", "op", "rhs", "se", "se_ref"]]
+    ci = m.loc[free]
+    assert np.allclose(ci["ci.upper"] - ci["ci.lower"], 2 * 1.959964 * ci["se"])
+
+
+def test_hs_summary_and_accessors(hs_fit):
+    text = hs_fit.summary(fit_measures=True)
+    for piece in ("Estimator", "IWAVE", "Importance-weighted samples", "Batch size", "Epochs",
+                  "Iterations", "Final loss", "Converged", "Latent Variables:",
+                  "Intercepts:", "Variances:", "Loglikelihood user model (H0)",
+                  "Outer product of gradients"):
+        assert piece in text, piece
+    assert len(hs_fit.loss_history) == hs_fit.info["iterations"] // 100
+    assert hs_fit.coef().shape == (hs_fit.info["npar"],)
+    v = hs_fit.vcov().to_numpy()
+    assert np.allclose(v, v.T)
+
+
+def test_hs_scores_track_lavaan_factor_scores(hs_fit):
+    ref = pd.read_csv(REFERENCE / "lavaan" / "hs_stdlv_scores.csv")
+    got = hs_fit.scores()
+    assert list(got.columns) == list(ref.columns)
+    for c in ref.columns:  # posterior means = regression scores for a normal model
+        assert np.corrcoef(got[c], ref[c])[0, 1] > 0.99
+        assert np.abs(got[c] - ref[c]).mean() < 0.05
+
+
+def test_log_likelihood_of_new_data_adds_up(hs_fit):
+    hs = torchfit.datasets.holzinger_swineford()
+    first, rest = hs.iloc[:100], hs.iloc[100:]
+    total = hs_fit.log_likelihood(first) + hs_fit.log_likelihood(rest)
+    assert abs(total - hs_fit.log_likelihood()) < 1.0
+    assert hs_fit.predict(first).shape == (100, 3)
+
+
+def test_grm_recovers_loadings():
+    data, truth = simulate_grm(20000, seed=1)
+    fit = torchfit.cfa(truth["syntax"], data, std_lv=True, estimator="IWAVE",
+                       ordered=list(data.columns), se="none", seed=0)
+    pt = fit.partable
+    lam = pt[pt["op"] == "=~"]
+    est = np.array([lam.loc[lam["rhs"] == f"y{j + 1}", "est"].iloc[0] for j in range(50)])
+    rmse = np.sqrt(np.mean((est - truth["loadings"].sum(1)) ** 2))
+    assert rmse < 0.1, rmse
+    thr = pt[pt["op"] == "|"]
+    assert len(thr) == 50 * 4
+    want = [truth["thresholds"][int(l[1:]) - 1, int(r[1:]) - 1] for l, r in zip(thr["lhs"], thr["rhs"])]
+    assert np.sqrt(np.mean((thr["est"].to_numpy() - want) ** 2)) < 0.1
+    assert (np.diff(truth["thresholds"], axis=1) > 0).all()
+    est_thr = thr["est"].to_numpy().reshape(50, 4)
+    assert (np.diff(est_thr, axis=1) > 0).all()

@@ -8,33 +8,34 @@ from __future__ import annotations
 
 import warnings
 from functools import partial
-from typing import Mapping, Optional, Union
+from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .data import check_moments, sample_moments
+from .data import check_moments, group_data, sample_moments
 from .defined import Definitions
-from .errors import ConvergenceWarning, ModelError, TorchfitError
-from .fit import Fit
-from .inference import estimate_columns, standardized, vcov_free
+from .errors import ConvergenceWarning, DataError, ModelError, TorchfitError
+from .fit import Fit, GroupView
+from .inference import constraint_differences, estimate_columns, standardized, vcov_free
 from .matrices import Model
-from .measures import count_moments, fit_measures
-from .ml import fit_ml, one_thread
+from .measures import GroupFit, count_moments, fit_measures, group_chisq
+from .ml import GroupMoments, fit_ml, one_thread
 from .partable import from_columns
 from .robust import gamma_adf, options as robust_options, require_raw_data, robust_inference
-from .start import reduced_start, start_values
+from .start import reduced_start, start_all
 from .syntax import parse
 
 __version__ = "0.1.0"
 ESTIMATORS = ("ML", "MLM", "MLR", "IWAVE")
 
 
-def _table(model, model_type, std_lv, orthogonal, fixed_x, meanstructure=None) -> pd.DataFrame:
+def _table(model, model_type, std_lv, orthogonal, fixed_x, meanstructure=None,
+           **groups) -> pd.DataFrame:
     if isinstance(model, str):
         return parse(model, model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
-                     fixed_x=fixed_x, meanstructure=meanstructure)
+                     fixed_x=fixed_x, meanstructure=meanstructure, **groups)
     if isinstance(model, (pd.DataFrame, Mapping)):
         return from_columns({c: model[c] for c in model.keys()} if isinstance(model, Mapping)
                             else {c: model[c].tolist() for c in model.columns})
@@ -46,7 +47,8 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
         missing: str = "default", iter_max: int = 500, columns=None,
         meanstructure: Optional[bool] = None, information: Optional[str] = None,
-        **options) -> Fit:
+        group: Optional[str] = None, group_equal: Sequence[str] = (),
+        group_partial: Sequence[str] = (), **options) -> Fit:
     """Fit a structural equation model.
 
     Parameters
@@ -84,6 +86,15 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
     information : {"expected", "observed"}, optional
         Information matrix of the standard errors (lavaan's option): by
         default "expected" for ML and MLM, "observed" (the Hessian) for MLR.
+    group : str, optional
+        Column of ``data`` whose values split the rows into groups, each with
+        its own parameters (a multiple-group model; lavaan's ``group=``).
+    group_equal : sequence of str
+        Parameter types equal across groups (lavaan's ``group.equal``):
+        "loadings", "intercepts", "means", "thresholds", "regressions",
+        "residuals", "residual.covariances", "lv.variances", "lv.covariances".
+    group_partial : sequence of str
+        Parameters exempt from ``group_equal``, e.g. ``["visual =~ x2"]``.
     **options
         Options of the IWAVE estimator (snake case, as in ``fit_iwave``).
 
@@ -117,44 +128,64 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
     opts = robust_options(estimator, information)
     if opts.needs_raw_data:
         require_raw_data(data, opts.estimator)
-    pt = _table(model, model_type, std_lv, orthogonal, fixed_x, meanstructure)
+    labels, subsets = group_data(data, group)
+    if group is not None and opts.estimator != "ML":
+        raise ModelError(f"estimator {opts.estimator!r} with several groups is not supported "
+                         "yet; use estimator='ML'")
+    pt = _table(model, model_type, std_lv, orthogonal, fixed_x, meanstructure,
+                ngroups=len(labels), group_equal=group_equal, group_partial=group_partial)
     if (pt["op"] == "|").any():
         raise ModelError("thresholds ('|') are for ordinal items, which the ML estimator treats "
                          "as continuous: fit them with estimator='IWAVE' and ordered=[...]")
     means = bool((pt["op"] == "~1").any())
-    mod = Model(pt, mean_structure=means)
+    models = Model.per_block(pt, mean_structure=means)
+    if group is not None and group in models[0].ov_names:
+        raise DataError(f"'{group}' is both the grouping variable and a variable of the model; "
+                        "group by another column or take it out of the model")
+    if len(models) != len(labels):
+        raise ModelError(f"the parameter table has {len(models)} group(s) but the data "
+                         f"{len(labels)}; pass group= for a multiple-group table")
     definitions = Definitions(pt)
-    mom = sample_moments(data, mod.ov_names, missing=missing, columns=columns)
-    S, n = mom.cov, mom.n
-    check_moments(S, n, mod.ov_names)
-
-    exo = pt.loc[pt["exo"] == 1, "lhs"].tolist()
-    exo_flags = [v in exo for v in mod.ov_names]
-    ndat = count_moments(len(mod.ov_names), sum(exo_flags), means)
-    if mod.n_free > ndat:
+    groups, moments = [], []
+    for mod, subset in zip(models, subsets):
+        mom = sample_moments(subset, mod.ov_names, missing=missing, columns=columns)
+        check_moments(mom.cov, mom.n, mod.ov_names)
+        moments.append(mom)
+        groups.append(GroupMoments(mod, mom.cov, mom.mean if means else None, mom.n))
+    exo = [exo_flags(pt, mod) for mod in models]
+    ndat = sum(count_moments(len(m.ov_names), sum(e), means) for m, e in zip(models, exo))
+    if models[0].n_free > ndat:
         raise ModelError(
-            f"the model has {mod.n_free} free parameters but the data give only {ndat} sample "
-            f"moments (df = {ndat - mod.n_free}); the model is not identified: fix "
-            "parameters, add equality constraints or drop paths")
+            f"the model has {models[0].n_free} free parameters but the data give only {ndat} "
+            f"sample moments (df = {ndat - models[0].n_free}); the model is not identified: "
+            "fix parameters, add equality constraints or drop paths")
 
-    values = start_values(mod, S, mom.mean)
-    mod.fixed_values(values)
+    values = start_all(groups)
+    for mod in models:
+        mod.fixed_values(values)
     with one_thread():
-        result = fit_ml(mod, S, reduced_start(mod, values), iter_max=iter_max,
-                        mean=mom.mean if means else None)
+        result = fit_ml(groups, reduced_start(models[0], values), iter_max=iter_max)
         robust = None
         if not opts.default:  # robust (MLM, MLR) or observed-information standard errors
-            gamma = gamma_adf(data, mod.ov_names, mom.mean, S, missing, columns) \
+            mod, mom = models[0], moments[0]
+            gamma = gamma_adf(data, mod.ov_names, mom.mean, mom.cov, missing, columns) \
                 if opts.needs_raw_data else None
-            robust = robust_inference(mod, result, S, n, opts, exo_flags, gamma)
-        return _results(pt, mod, definitions, values, result, mom, data, missing, columns,
-                        exo_flags, robust)
+            robust = robust_inference(mod, result, mom.cov, mom.n, opts, exo[0], gamma)
+        return _results(pt, groups, labels, definitions, values, result, moments, exo, data,
+                        missing, columns, group, robust)
 
 
-def _results(pt, mod, definitions, values, result, mom, data, missing, columns,
-             exo_flags, robust=None) -> Fit:
+def exo_flags(pt: pd.DataFrame, model: Model) -> list:
+    """Which observed variables of the model's group are fixed covariates."""
+    mine = pt.loc[model.in_block & (pt["exo"] == 1).to_numpy(), "lhs"]
+    return [v in set(mine) for v in model.ov_names]
+
+
+def _results(pt, groups, labels, definitions, values, result, moments, exo, data, missing,
+             columns, group, robust=None) -> Fit:
     """Estimates, standard errors, standardized solution and fit measures."""
-    S, n = mom.cov, mom.n
+    models = [g.model for g in groups]
+    n = sum(g.nobs for g in groups)
     messages = []
     if not result.converged:
         messages.append(f"the optimiser did not converge in {result.iterations} iterations; "
@@ -162,41 +193,51 @@ def _results(pt, mod, definitions, values, result, mom, data, missing, columns,
                         "model's identification or give start values")
     free = pt["free"].to_numpy()
     est = values.copy()
-    est[free > 0] = mod.expand(result.x)[free[free > 0] - 1]
-    where = {p: i for i, p in enumerate(pt["plabel"]) if p}
-    for i, (lhs, op, rhs) in enumerate(zip(pt["lhs"], pt["op"], pt["rhs"])):
-        if op == "==":  # lavaan reports a constraint's value as lhs - rhs
-            est[i] = est[where[lhs]] - est[where[rhs]] if lhs in where and rhs in where else 0.0
-    vcov = vcov_free(mod, result.information, n) if robust is None else robust.vcov
+    est[free > 0] = models[0].expand(result.x)[free[free > 0] - 1]
+    vcov = vcov_free(models[0], result.information, n) if robust is None else robust.vcov
     if vcov is None:
         messages.append("could not compute standard errors: the information matrix is "
                         "singular, so the model may not be identified")
-    mats = {k: v.cpu().numpy() for k, v in
-            mod.matrices(torch.as_tensor(result.x, dtype=mod.dtype)).items()}
-    mu = result.mu if mod.mean_structure else mom.mean
-    new = {"start": values, **estimate_columns(pt, est, vcov),
-           **standardized(mod, mats, result.sigma, pt, est)}
+    x = torch.as_tensor(result.x, dtype=models[0].dtype)
+    views = []
+    std = {"std.lv": np.full(len(pt), np.nan), "std.all": np.full(len(pt), np.nan)}
+    for g, (mod, mom, label) in enumerate(zip(models, moments, labels)):
+        mats = {k: v.cpu().numpy() for k, v in mod.matrices(x).items()}
+        mu = result.mu[g] if mod.mean_structure else mom.mean
+        for col, vals in standardized(mod, mats, result.sigma[g], pt, est).items():
+            std[col][mod.in_block] = vals[mod.in_block]
+        views.append(GroupView(label, mod, {"cov": mom.cov, "mean": mom.mean, "nobs": mom.n},
+                               {"cov": result.sigma[g], "mean": mu}, mats))
+    for col in ("est", "std.lv", "std.all"):
+        constraint_differences(pt, est if col == "est" else std[col])
+    new = {"start": values, **estimate_columns(pt, est, vcov), **std}
     definitions.fill(pt, new, vcov)
     table = pd.concat([pt, pd.DataFrame(new, index=pt.index)], axis=1)
-    measures = partial(fit_measures, S, result.sigma, n, mod.n_free, result.fmin, exo_flags,
-                       mom.mean if mod.mean_structure else None, mu)
+    fits = [GroupFit(v.sample["cov"], v.implied["cov"], v.sample["nobs"], e,
+                     v.sample["mean"] if v.model.mean_structure else None,
+                     v.implied["mean"] if v.model.mean_structure else None)
+            for v, e in zip(views, exo)]
+    measures = partial(fit_measures, fits, models[0].n_free, result.fmin)
     if robust is not None:
         measures = partial(robust.measures, measures)
     info = {
         "estimator": "ML", "optimizer": "Fisher scoring", "iterations": result.iterations,
-        "converged": result.converged, "nobs": n, "nobs_total": mom.n_total,
+        "converged": result.converged, "nobs": n,
+        "nobs_total": sum(m.n_total for m in moments),
         "npar": int(free.max()) if len(free) else 0,
-        "neq": int(free.max() - mod.n_free) if len(free) else 0,
+        "neq": int(free.max() - models[0].n_free) if len(free) else 0,
         "se": "standard", "information": "expected", "h1_information": "structured",
         "test": "standard", "missing": missing, "version": __version__,
-        "warnings": messages,
+        "warnings": messages, "group": group,
     }
+    if group is not None:
+        info.update(group_labels=labels, nobs_group=[g.nobs for g in groups],
+                    chisq_group=[group_chisq(f) for f in fits])
     if robust is not None:
         info.update(robust.info)
     for message in messages:
-        warnings.warn(message, ConvergenceWarning, stacklevel=2)
-    return Fit(table, mod, info, measures, vcov, {"cov": S, "mean": mom.mean, "nobs": n},
-               {"cov": result.sigma, "mean": mu}, mats, data, columns)
+        warnings.warn(message, ConvergenceWarning, stacklevel=3)
+    return Fit(table, info, measures, vcov, views, data, columns)
 
 
 def sem(model: Union[str, pd.DataFrame], data, **options) -> Fit:

@@ -104,6 +104,38 @@ def _chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
         yield frame.iloc[i:i + chunk_rows][list(names)].to_numpy(dtype=np.float64)
 
 
+def group_data(data, group: Optional[str]):
+    """Split the rows by the values of the column ``group``.
+
+    Returns the group labels in order of first appearance (lavaan's order)
+    and one data subset per group; without ``group``, ``([None], [data])``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"g": ["b", "a", "b"], "x": [1.0, 2.0, 3.0]})
+    >>> labels, parts = group_data(df, "g")
+    >>> labels, [len(p) for p in parts]
+    (['b', 'a'], [2, 1])
+    """
+    if group is None:
+        return [None], [data]
+    if not isinstance(data, (pd.DataFrame, dict)):
+        raise DataError("group= needs the data as a pandas DataFrame (or a dict of columns) "
+                        "holding the grouping column")
+    frame = _as_frame(data)
+    _check_columns([str(c) for c in frame.columns], [group])
+    values = frame[group]
+    if values.isna().any():
+        raise DataError(f"the grouping column '{group}' is missing in {int(values.isna().sum())} "
+                        "rows; drop those rows or give them a group")
+    labels = list(dict.fromkeys(values.astype(str)))
+    if len(labels) < 2:
+        raise DataError(f"the grouping column '{group}' has a single value ({labels[0]!r}); a "
+                        "multiple-group model needs at least two groups: leave group= out")
+    as_text = values.astype(str)
+    return labels, [frame[as_text == label] for label in labels]
+
+
 def _check_missing(missing: str) -> None:
     if missing not in MISSING_OPTIONS:
         raise DataError(f"missing = {missing!r} is not supported; use one of "

@@ -3,14 +3,27 @@ users ask of it (parameter estimates, fit measures, summary, coef, vcov,
 implied moments, factor scores)."""
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, Optional, Union
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterable, List, Optional, Union
 
 import numpy as np
 import pandas as pd
 
 from . import report, robust_report
-from .data import select
+from .data import group_data, select
 from .matrices import Model
+
+
+@dataclass
+class GroupView:
+    """One group of a fit: its label (None with one group), model, sample and
+    implied moments and model matrices at the estimates."""
+
+    label: Optional[str]
+    model: Model
+    sample: Dict
+    implied: Dict
+    matrices: Dict[str, np.ndarray]
 
 
 class Fit:
@@ -28,21 +41,27 @@ class Fit:
     0.0
     """
 
-    def __init__(self, partable: pd.DataFrame, model: Model, info: Dict,
-                 measures: Callable[[], Dict[str, float]],
-                 vcov: Optional[np.ndarray], sample: Dict, implied: Dict,
-                 matrices: Dict[str, np.ndarray], data=None, columns=None):
+    def __init__(self, partable: pd.DataFrame, info: Dict,
+                 measures: Callable[[], Dict[str, float]], vcov: Optional[np.ndarray],
+                 groups: List[GroupView], data=None, columns=None):
         self.partable = partable
         self.data = data  # the caller's object, kept by reference for predict()
         self.columns = columns
-        self.model = model
         self.info = info
         self._compute_measures = measures
         self._measures_cache: Optional[Dict[str, float]] = None
         self._vcov = vcov
-        self.sample = sample
-        self._implied = implied
-        self.matrices = matrices
+        self.groups = groups
+
+    # The first (with one group: the only) group's pieces.
+    model = property(lambda self: self.groups[0].model)
+    sample = property(lambda self: self.groups[0].sample)
+    _implied = property(lambda self: self.groups[0].implied)
+    matrices = property(lambda self: self.groups[0].matrices)
+
+    @property
+    def group_labels(self) -> List[Optional[str]]:
+        return [g.label for g in self.groups]
 
     @property
     def _measures(self) -> Dict[str, float]:
@@ -61,10 +80,12 @@ class Fit:
         return int(self.info["nobs"])
 
     def coef_names(self) -> list:
-        """lavaan's names of the free parameters: the label, or lhs op rhs."""
+        """lavaan's names of the free parameters: the label, or lhs op rhs
+        (with ".g2", ".g3", ... beyond the first group)."""
         free = self.partable[self.partable["free"] > 0].sort_values("free")
-        return [lab if lab else f"{l}{o}{r}"
-                for l, o, r, lab in zip(free["lhs"], free["op"], free["rhs"], free["label"])]
+        return [lab if lab else f"{l}{o}{r}" + (f".g{g}" if g > 1 else "")
+                for l, o, r, lab, g in zip(free["lhs"], free["op"], free["rhs"], free["label"],
+                                           free["group"])]
 
     def coef(self) -> pd.Series:
         """Estimates of the free parameters, named as lavaan's coef() names them."""
@@ -80,7 +101,7 @@ class Fit:
     def parameter_estimates(self, standardized: bool = False) -> pd.DataFrame:
         """lavaan's parameterEstimates(): lhs op rhs (label) est se z pvalue
         ci.lower ci.upper, plus std.lv std.all when ``standardized``."""
-        cols = ["lhs", "op", "rhs"]
+        cols = ["lhs", "op", "rhs"] + (["block", "group"] if len(self.groups) > 1 else [])
         if (self.partable["label"] != "").any():
             cols.append("label")
         cols += ["est", "se", "z", "pvalue", "ci.lower", "ci.upper"]
@@ -99,16 +120,24 @@ class Fit:
                            f"{', '.join(self._measures)}")
         return {n: self._measures[n] for n in names}
 
-    def implied(self) -> Dict[str, pd.DataFrame]:
-        """Model-implied moments: ``{"cov": DataFrame}``."""
-        names = self.model.ov_names
-        return {"cov": pd.DataFrame(self._implied["cov"], index=names, columns=names)}
+    def implied(self) -> Dict:
+        """Model-implied moments: ``{"cov": DataFrame, "mean": Series}`` (the
+        mean with a mean structure); with several groups, one such dict per
+        group label."""
+        out = {}
+        for g in self.groups:
+            names = g.model.ov_names
+            moments = {"cov": pd.DataFrame(g.implied["cov"], index=names, columns=names)}
+            if g.model.mean_structure:
+                moments["mean"] = pd.Series(g.implied["mean"], index=names)
+            out[g.label] = moments
+        return out[None] if len(self.groups) == 1 else out
 
     def loglik(self) -> float:
         return float(self._measures["logl"])
 
     # -- factor scores ------------------------------------------------------------
-    def predict(self, data=None) -> pd.DataFrame:
+    def predict(self, data=None):
         """Factor scores by the regression method (lavaan's lavPredict default).
 
         Parameters
@@ -118,6 +147,11 @@ class Fit:
             order); by default the data the model was fitted to.  Rows with
             missing values are dropped when the fit used ``missing="listwise"``.
 
+        Returns
+        -------
+        pandas.DataFrame, or a dict of them (one per group label) for a
+        multiple-group model, whose data are split by the grouping column.
+
         Examples
         --------
         >>> import torchfit
@@ -126,35 +160,18 @@ class Fit:
         >>> fit.predict().shape
         (301, 1)
         """
-        names = self.model.ov_names
-        columns = names
+        columns = self.model.ov_names
         if data is None:
-            data, columns = self.data, self.columns or names
-        X = select(data, names, missing=self.info["missing"], columns=columns).X
-        m = self.matrices
-        A = np.linalg.inv(np.eye(m["beta"].shape[0]) - m["beta"])
-        weights = np.linalg.solve(self._implied["cov"], m["lambda"] @ A @ m["psi"] @ A.T)
-        scores = self._eta_means(A) + (X - self._implied["mean"]) @ weights
-        lv = [self.model.eta_names.index(v) for v in self.model.lv_names]
-        return pd.DataFrame(scores[:, lv], columns=self.model.lv_names)
-
-    def _eta_means(self, A: np.ndarray) -> np.ndarray:
-        """Means of eta: A alpha with a mean structure.  Without one, observed
-        variables keep their sample means and latent intercepts are 0, so a
-        latent variable regressed on covariates has mean A[lv, d] alpha_d with
-        alpha_d solving A[d, d] alpha_d = mean_d."""
-        if self.model.mean_structure:
-            return A @ self.matrices["alpha"][:, 0]
-        eta = self.model.eta_names
-        d = [i for i, v in enumerate(eta) if v in self.model.ov_names]
-        means = np.zeros(len(eta))
-        if d:
-            ybar = self.sample["mean"][[self.model.ov_names.index(eta[i]) for i in d]]
-            means = A[:, d] @ np.linalg.solve(A[np.ix_(d, d)], ybar)
-        return means
+            data, columns = self.data, self.columns or columns
+        if len(self.groups) == 1:
+            return _scores(self.groups[0], data, self.info["missing"], columns)
+        by_label = dict(zip(*group_data(data, self.info["group"])))
+        return {g.label: _scores(g, by_label[g.label], self.info["missing"], columns)
+                for g in self.groups if g.label in by_label}
 
     # -- printing ---------------------------------------------------------------------
     def _endogenous(self) -> set:
+        """Variables whose (co)variances are residual ones (printed with a dot)."""
         pt = self.partable
         exo = set(pt.loc[pt["exo"] == 1, "lhs"])
         lv_x = set(self.model.names.lv_x)
@@ -176,8 +193,37 @@ class Fit:
         lines = report.header(self.info, self._measures)
         if fit_measures:
             lines += report.fit_block(self._measures)
-        lines += report.parameter_sections(self.partable, self._endogenous(), standardized)
+        lines += report.parameter_sections(self.partable, self._endogenous(), standardized,
+                                           group_labels=self.info.get("group_labels"))
         return "\n".join(lines) + "\n"
 
     def __repr__(self) -> str:
         return "\n".join(robust_report.header(self.info, self._measures)) + "\n"
+
+
+def _scores(group: GroupView, data, missing: str, columns) -> pd.DataFrame:
+    """Regression factor scores of one group: E[eta] + Cov(eta, y) Sigma^-1 (y - mu)."""
+    model, m = group.model, group.matrices
+    X = select(data, model.ov_names, missing=missing, columns=columns).X
+    A = np.linalg.inv(np.eye(m["beta"].shape[0]) - m["beta"])
+    weights = np.linalg.solve(group.implied["cov"], m["lambda"] @ A @ m["psi"] @ A.T)
+    scores = _eta_means(group, A) + (X - group.implied["mean"]) @ weights
+    lv = [model.eta_names.index(v) for v in model.lv_names]
+    return pd.DataFrame(scores[:, lv], columns=model.lv_names)
+
+
+def _eta_means(group: GroupView, A: np.ndarray) -> np.ndarray:
+    """Means of eta: A alpha with a mean structure.  Without one, observed
+    variables keep their sample means and latent intercepts are 0, so a latent
+    variable regressed on covariates has mean A[lv, d] alpha_d with alpha_d
+    solving A[d, d] alpha_d = mean_d."""
+    model = group.model
+    if model.mean_structure:
+        return A @ group.matrices["alpha"][:, 0]
+    eta = model.eta_names
+    d = [i for i, v in enumerate(eta) if v in model.ov_names]
+    means = np.zeros(len(eta))
+    if d:
+        ybar = group.sample["mean"][[model.ov_names.index(eta[i]) for i in d]]
+        means = A[:, d] @ np.linalg.solve(A[np.ix_(d, d)], ybar)
+    return means

@@ -60,8 +60,7 @@ def standardized(model: Model, mats: Dict[str, np.ndarray], sigma: np.ndarray,
     """std.lv (latent variables scaled to unit variance) and std.all (all
     variables) for every row, lavaan's definitions: variances are divided by
     total variances, covariances by the square roots of the residual
-    variances of the two variables, directed effects by sd(from)/sd(to);
-    a constraint row gets the difference of its two sides."""
+    variances of the two variables, directed effects by sd(from)/sd(to)."""
     A = _inv(np.eye(mats["beta"].shape[0]) - mats["beta"])
     eta_var = np.diag(A @ mats["psi"] @ A.T)
     total = dict(zip(model.eta_names, eta_var))
@@ -91,9 +90,13 @@ def standardized(model: Model, mats: Dict[str, np.ndarray], sigma: np.ndarray,
                 out[i] = value / sd(lhs, only_latent, total) ** 2
             elif op == "~~":
                 out[i] = value / (sd(lhs, only_latent, resid) * sd(rhs, only_latent, resid))
-    where = {p: i for i, p in enumerate(pt["plabel"]) if p}
-    for i, (lhs, op, rhs, _) in enumerate(rows):
-        if op == "==" and lhs in where and rhs in where:
-            for out in (std_lv, std_all):
-                out[i] = out[where[lhs]] - out[where[rhs]]
     return {"std.lv": std_lv, "std.all": std_all}
+
+
+def constraint_differences(pt: pd.DataFrame, values: np.ndarray) -> None:
+    """Give each ``a == b`` row the value of a - b, as lavaan reports it."""
+    where = {p: i for i, p in enumerate(pt["plabel"]) if p}
+    for i, (lhs, op, rhs) in enumerate(zip(pt["lhs"], pt["op"], pt["rhs"])):
+        if op == "==":
+            values[i] = values[where[lhs]] - values[where[rhs]] \
+                if lhs in where and rhs in where else 0.0

@@ -19,7 +19,7 @@ import torch
 from . import report
 from .data import _as_frame, _check_columns
 from .errors import DataError, ModelError, TorchfitError
-from .fit import Fit
+from .fit import Fit, GroupView
 from .inference import estimate_columns, standardized
 from .items import ItemModel, item_class
 from .iwave import Encoder, Structure, importance, make_data, train
@@ -217,7 +217,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         info["warnings"].append(
             f"IWAVE stopped after {result.iterations} iterations ({result.epochs} epochs) "
             "before the loss stopped improving; raise max_epochs/max_iterations")
-    fit = IWAVEFit(table, mod, info, None, vcov, {"nobs": n}, {}, mats, data)
+    fit = IWAVEFit(table, info, None, vcov, [GroupView(None, mod, {"nobs": n}, {}, mats)], data)
     fit._setup(structure, encoder, result, tensors, types, codings, covariates, order, npar)
     return fit
 

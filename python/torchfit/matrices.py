@@ -22,7 +22,7 @@ per free row of the table.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
@@ -69,7 +69,7 @@ class Model:
     """
 
     def __init__(self, partable: pd.DataFrame, dtype=torch.float64, device=None,
-                 mean_structure: bool = False):
+                 mean_structure: bool = False, block: Optional[int] = None):
         self.partable = partable
         self.dtype, self.device = dtype, device
         self.mean_structure = mean_structure
@@ -82,16 +82,36 @@ class Model:
                 "the ML estimator does not support the operator(s) "
                 f"{', '.join(repr(o) for o in unsupported)} yet "
                 "(inequality constraints are planned); remove them from the model")
-        if (pt["block"] > 1).any() or (pt["group"] > 1).any():
-            raise ModelError("multiple groups are not supported yet; fit each group separately")
+        blocks = block_numbers(pt)
+        if block is None and len(blocks) > 1:
+            raise ModelError("a table with several groups needs one Model per group: "
+                             "use Model.per_block(table)")
+        self.block = blocks[0] if block is None else block
+        # Labels and '==' rows tie parameters across groups: reduce over the
+        # whole table, place only this block's rows.
+        self.x_index, self.n_free = self._reduce(pt)
+        self.in_block = (pt["block"] == self.block).to_numpy()
+        pt = pt[self.in_block]
         names = variable_names(pt["lhs"], pt["op"], pt["rhs"], pt["user"], pt["exo"])
         self.names = names
         self.ov_names: List[str] = names.ov
         self.lv_names: List[str] = names.lv
         self.eta_names = self.lv_names + self._phantoms(pt, names)
-        self.x_index, self.n_free = self._reduce(pt)
         self.n_thresholds = self._count_thresholds(pt)
         self.cells = self._place(pt)
+
+    @classmethod
+    def per_block(cls, partable: pd.DataFrame, **kwargs) -> List["Model"]:
+        """One Model per block (group) of the table, sharing the parameters.
+
+        Examples
+        --------
+        >>> from torchfit.syntax import parse
+        >>> ms = Model.per_block(parse("f =~ x1 + x2 + x3", ngroups=2), mean_structure=True)
+        >>> [m.block for m in ms], ms[0].n_free
+        ([1, 2], 18)
+        """
+        return [cls(partable, block=b, **kwargs) for b in block_numbers(partable)]
 
     # -- structure ------------------------------------------------------------
     def _phantoms(self, pt: pd.DataFrame, names) -> List[str]:
@@ -158,7 +178,8 @@ class Model:
         eta = {v: i for i, v in enumerate(self.eta_names)}
         ov = {v: i for i, v in enumerate(self.ov_names)}
         found = {m: ([], [], [], []) for m in self.matrix_names}
-        for i, (lhs, op, rhs, fr) in enumerate(zip(pt["lhs"], pt["op"], pt["rhs"], pt["free"])):
+        rows = np.flatnonzero(self.in_block)  # positions in the whole table
+        for i, lhs, op, rhs, fr in zip(rows, pt["lhs"], pt["op"], pt["rhs"], pt["free"]):
             if op == "=~":
                 where = ("beta", eta[rhs], eta[lhs]) if rhs in eta else ("lambda", ov[rhs], eta[lhs])
             elif op == "~":
@@ -306,6 +327,11 @@ class Model:
             if len(k):
                 J.index_add_(0, k, part(r, c))
         return J
+
+
+def block_numbers(pt: pd.DataFrame) -> List[int]:
+    """The blocks (groups) that hold model parameters, in order."""
+    return sorted(set(pt.loc[pt["block"] > 0, "block"])) or [1]
 
 
 def _threshold_number(rhs: str) -> int:

@@ -1,4 +1,4 @@
-"""Fit measures with lavaan's names and definitions (ML, one group, no means).
+"""Fit measures with lavaan's names and definitions for ML (one or more groups).
 
 All are functions of the chi-square of the model and of the baseline
 (independence) model, their degrees of freedom, N, and the sample and
@@ -7,10 +7,13 @@ implied covariance matrices.  N is the number of observations (lavaan's
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Dict, Optional, Sequence
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import stats
+
+from .indices import cfi, ifi, nfi, pnfi, rfi, rmsea, rmsea_ci, rmsea_p, rni, tli
 
 LOG_2PI = np.log(2 * np.pi)
 
@@ -37,23 +40,6 @@ def baseline_sigma(S: np.ndarray, exo: Sequence[bool]) -> np.ndarray:
     base = np.diag(np.diag(S))
     base[np.ix_(exo, exo)] = S[np.ix_(exo, exo)]
     return base
-
-
-def _rmsea_ci(chisq: float, df: float, n: int, level: float = 0.90):
-    """Steiger's interval: the non-centralities with P(X2 <= chisq) = 0.95 and 0.05."""
-    def ncp_for(prob):
-        f = lambda lam: stats.ncx2.cdf(chisq, df, lam) - prob if lam > 0 else \
-            stats.chi2.cdf(chisq, df) - prob
-        if f(0.0) < 0:
-            return 0.0
-        hi = max(chisq, 1.0)
-        while f(hi) > 0:
-            hi *= 2
-        return optimize.brentq(f, 0.0, hi, xtol=1e-12)
-    alpha = (1 - level) / 2
-    lower = np.sqrt(ncp_for(1 - alpha) / (n * df))
-    upper = np.sqrt(ncp_for(alpha) / (n * df))
-    return lower, upper
 
 
 def _rmr(S: np.ndarray, sigma: np.ndarray, mean: Optional[np.ndarray],
@@ -90,107 +76,115 @@ def _rmr(S: np.ndarray, sigma: np.ndarray, mean: Optional[np.ndarray],
             "srmr_mplus": out["srmr_mplus"], "srmr_mplus_nomean": out["srmr_mplus_nomean"]}
 
 
-def fit_measures(S: np.ndarray, sigma: np.ndarray, n: int, npar: int, fmin: float,
-                 exo: Sequence[bool], mean: Optional[np.ndarray] = None,
-                 mu: Optional[np.ndarray] = None) -> Dict[str, float]:
-    """Every fit measure lavaan's fitMeasures() gives for this case, in its order.
+@dataclass
+class GroupFit:
+    """One group's sample and implied moments, for the fit measures."""
+
+    S: np.ndarray
+    sigma: np.ndarray
+    n: int
+    exo: Sequence[bool]  # fixed covariates
+    mean: Optional[np.ndarray] = None  # with a mean structure
+    mu: Optional[np.ndarray] = None
+
+
+def group_chisq(g: GroupFit) -> float:
+    """The group's share of the test statistic, N_g F_ML,g (lavaan prints it
+    per group)."""
+    p = g.S.shape[0]
+    _, logdet = np.linalg.slogdet(g.sigma)
+    _, logdet_s = np.linalg.slogdet(g.S)
+    misfit = 0.0 if g.mean is None else float((g.mean - g.mu) @ np.linalg.solve(g.sigma, g.mean - g.mu))
+    return g.n * (logdet + np.trace(np.linalg.solve(g.sigma, g.S)) + misfit - logdet_s - p)
+
+
+def _group_pieces(g: GroupFit) -> Dict[str, float]:
+    """The additive pieces of one group: moments, baseline, likelihoods, GFI."""
+    p, exo = g.S.shape[0], np.asarray(g.exo, dtype=bool)
+    nx, means = int(exo.sum()), g.mean is not None
+    _, logdet_b = np.linalg.slogdet(baseline_sigma(g.S, exo))
+    _, logdet_s = np.linalg.slogdet(g.S)
+    # With fixed covariates the likelihood is that of the rest given them:
+    # the joint one less the (saturated) marginal of the covariates.
+    xi = np.flatnonzero(exo)
+    xx = np.ix_(xi, xi)
+    marginal_x = loglik(g.S[xx], g.S[xx], g.n) if nx else 0.0
+    # GFI weighs residuals by the ML weight matrix: means by Sigma^-1,
+    # covariances by half of it; fixed covariates carry no weight (lavaan
+    # zeroes them in WLS.V).
+    resid, sample = g.S - g.sigma, g.S.copy()
+    resid[xx], sample[xx] = 0.0, 0.0
+    wr, ws = np.linalg.solve(g.sigma, resid), np.linalg.solve(g.sigma, sample)
+    num, den = 0.5 * np.trace(wr @ wr), 0.5 * np.trace(ws @ ws)
+    if means:
+        d, m = g.mean - g.mu, g.mean.copy()
+        d[xi], m[xi] = 0.0, 0.0
+        num += d @ np.linalg.solve(g.sigma, d)
+        den += m @ np.linalg.solve(g.sigma, m)
+    return {
+        "ndat": count_moments(p, nx, means),
+        "baseline_free": (p - nx) * (2 if means else 1),  # variances (and means)
+        "baseline_chisq": g.n * (logdet_b - logdet_s),
+        "logl": loglik(g.S, g.sigma, g.n, None if not means else g.mean - g.mu) - marginal_x,
+        "h1": -0.5 * g.n * (p * LOG_2PI + logdet_s + p) - marginal_x,
+        "gfi": 1.0 - num / den,
+        "nstat": p * (p + 1) / 2 + (p if means else 0),
+    }
+
+
+def fit_measures(groups: Sequence[GroupFit], npar: int, fmin: float) -> Dict[str, float]:
+    """Every fit measure lavaan's fitMeasures() gives for ML, in its order.
 
     Parameters
     ----------
-    S, sigma : ndarray
-        Sample (N-normalised) and model-implied covariance matrices.
-    n : int
-        Number of observations.
+    groups : sequence of GroupFit
+        Sample and implied moments of each group.
     npar : int
         Free parameters minus equality constraints.
     fmin : float
-        Minimum of lavaan's fit function, F_ML / 2.
-    exo : sequence of bool
-        Which observed variables are fixed covariates (``fixed.x``).
-    mean, mu : ndarray, optional
-        Sample and implied means, for a model with a mean structure.
+        Minimum of lavaan's fit function, F_ML / 2 (weighted over groups).
 
     Examples
     --------
     >>> S = np.array([[1.0, 0.3], [0.3, 1.0]])
-    >>> fm = fit_measures(S, S, 100, 3, 0.0, [False, False])
+    >>> fm = fit_measures([GroupFit(S, S, 100, [False, False])], 3, 0.0)
     >>> fm["chisq"], fm["df"], fm["cfi"]
     (0.0, 0.0, 1.0)
     """
-    p = S.shape[0]
-    nx = int(np.sum(exo))
-    means = mean is not None
-    ndat = count_moments(p, nx, means)
-    df = float(ndat - npar)
+    pieces = [_group_pieces(g) for g in groups]
+    total = lambda key: float(sum(p[key] for p in pieces))
+    n, G = sum(g.n for g in groups), len(groups)
+    ndat = total("ndat")
+    df = ndat - npar
     chisq = 2 * n * fmin
     pvalue = float(stats.chi2.sf(chisq, df)) if df > 0 else np.nan
-    base = baseline_sigma(S, exo)
-    _, logdet_b = np.linalg.slogdet(base)
-    _, logdet_s = np.linalg.slogdet(S)
-    b_chisq = float(n * (logdet_b - logdet_s))
-    b_df = float(ndat - (p - nx) * (2 if means else 1))  # variances (and means) free
+    b_chisq, b_df = total("baseline_chisq"), ndat - total("baseline_free")
     b_pvalue = float(stats.chi2.sf(b_chisq, b_df)) if b_df > 0 else np.nan
-
-    t1, t2 = max(chisq - df, 0.0), max(chisq - df, b_chisq - b_df, 0.0)
-    cfi = 1.0 if t1 == 0 and t2 == 0 else 1.0 - t1 / t2
-    if df > 0 and b_df > 0:
-        a, b = b_chisq / b_df - chisq / df, b_chisq / b_df - 1.0
-        tli = 1.0 if (a < 0 and b < 0) else a / b
-        rfi = 1.0 if (b_chisq / b_df < 0 or chisq / df < 0) else a / (b_chisq / b_df)
-    else:
-        tli = rfi = 1.0
-    nfi = (b_chisq - chisq) / b_chisq
-    pnfi = (df / b_df) * nfi
-    ifi = (b_chisq - chisq) / (b_chisq - df)
-    rni = 1.0 - (chisq - df) / (b_chisq - b_df) if b_chisq - b_df != 0 else 1.0
-
-    # With fixed covariates the likelihood is that of the rest given them:
-    # the joint one less the (saturated) marginal of the covariates.
-    exo_idx = np.flatnonzero(exo)
-    marginal_x = loglik(S[np.ix_(exo_idx, exo_idx)], S[np.ix_(exo_idx, exo_idx)], n) if nx else 0.0
-    logl = loglik(S, sigma, n, None if mean is None else mean - mu) - marginal_x
-    h1 = -0.5 * n * (p * LOG_2PI + logdet_s + p) - marginal_x
+    logl, h1 = total("logl"), total("h1")
     aic = -2 * logl + 2 * npar
     bic = -2 * logl + npar * np.log(n)
     bic2 = -2 * logl + npar * np.log((n + 2) / 24)
-
-    if df > 0:
-        rmsea = float(np.sqrt(max(chisq / n / df - 1.0 / n, 0.0)))
-        ci_lower, ci_upper = _rmsea_ci(chisq, df, n)
-        rmsea_p = float(stats.ncx2.sf(chisq, df, n * df * 0.05 ** 2))
-        rmsea_notclose = float(stats.ncx2.cdf(chisq, df, n * df * 0.08 ** 2))
-    else:
-        rmsea = ci_lower = ci_upper = 0.0
-        rmsea_p, rmsea_notclose = np.nan, np.nan
-
-    # GFI weighs residuals by the ML weight matrix; moments of fixed
-    # covariates carry no weight (lavaan zeroes them in WLS.V).
-    # Means weigh by Sigma^-1, covariances by half the ML weight.
-    xx = np.ix_(exo_idx, exo_idx)
-    resid, sample = S - sigma, S.copy()
-    resid[xx], sample[xx] = 0.0, 0.0
-    wr, ws = np.linalg.solve(sigma, resid), np.linalg.solve(sigma, sample)
-    num, den = 0.5 * np.trace(wr @ wr), 0.5 * np.trace(ws @ ws)
-    nstat = p * (p + 1) / 2
-    if means:
-        d, m = mean - mu, mean.copy()
-        d[exo_idx], m[exo_idx] = 0.0, 0.0
-        num += d @ np.linalg.solve(sigma, d)
-        den += m @ np.linalg.solve(sigma, m)
-        nstat += p
-    gfi = 1.0 - num / den
+    ci_lower, ci_upper = rmsea_ci(chisq, df, n, groups=G)
+    weights = np.array([g.n / n for g in groups])
+    gfi = float(weights @ [p["gfi"] for p in pieces])
+    nstat = total("nstat")
     out = {
         "npar": float(npar), "fmin": fmin, "chisq": chisq, "df": df, "pvalue": pvalue,
         "baseline.chisq": b_chisq, "baseline.df": b_df, "baseline.pvalue": b_pvalue,
-        "cfi": cfi, "tli": tli, "nnfi": tli, "rfi": rfi, "nfi": nfi, "pnfi": pnfi,
-        "ifi": ifi, "rni": rni,
+        "cfi": cfi(chisq, df, b_chisq, b_df), "tli": tli(chisq, df, b_chisq, b_df),
+        "nnfi": tli(chisq, df, b_chisq, b_df), "rfi": rfi(chisq, df, b_chisq, b_df),
+        "nfi": nfi(chisq, df, b_chisq, b_df), "pnfi": pnfi(chisq, df, b_chisq, b_df),
+        "ifi": ifi(chisq, df, b_chisq, b_df), "rni": rni(chisq, df, b_chisq, b_df),
         "logl": logl, "unrestricted.logl": h1, "aic": aic, "bic": bic, "ntotal": float(n),
         "bic2": bic2,
-        "rmsea": rmsea, "rmsea.ci.lower": ci_lower, "rmsea.ci.upper": ci_upper,
-        "rmsea.ci.level": 0.90, "rmsea.pvalue": rmsea_p, "rmsea.close.h0": 0.05,
-        "rmsea.notclose.pvalue": rmsea_notclose, "rmsea.notclose.h0": 0.08,
+        "rmsea": rmsea(chisq, df, n, groups=G), "rmsea.ci.lower": ci_lower,
+        "rmsea.ci.upper": ci_upper, "rmsea.ci.level": 0.90,
+        "rmsea.pvalue": rmsea_p(chisq, df, n, 0.05, groups=G), "rmsea.close.h0": 0.05,
+        "rmsea.notclose.pvalue": rmsea_p(chisq, df, n, 0.08, close=False, groups=G),
+        "rmsea.notclose.h0": 0.08,
     }
-    out.update(_rmr(S, sigma, mean, mu))
+    residuals = [_rmr(g.S, g.sigma, g.mean, g.mu) for g in groups]
+    out.update({k: float(weights @ [r[k] for r in residuals]) for k in residuals[0]})
     out.update({
         "cn_05": float(stats.chi2.ppf(0.95, df) / (chisq / n) + 1) if df > 0 else np.nan,
         "cn_01": float(stats.chi2.ppf(0.99, df) / (chisq / n) + 1) if df > 0 else np.nan,

@@ -1,7 +1,7 @@
 """Maximum likelihood on the sample moments, by Fisher scoring.
 
-Minimises F_ML(x) = log|Sigma| + tr(S Sigma^-1) - log|S| - p over the reduced
-parameter vector.  Each iteration costs O(q^2 p^2) for q parameters and p
+Minimises F_ML(x) = log|Sigma| + tr(S Sigma^-1) - log|S| - p (summed over
+groups with weights N_g / N) over the reduced parameter vector.  Each iteration costs O(q^2 p^2) for q parameters and p
 observed variables, whatever the number of rows: S is sufficient.  The step
 solves the expected-information system H d = -g with the analytic Jacobian
 of Sigma, followed by a backtracking line search on F_ML; close to the
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Optional
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -26,30 +26,40 @@ from .matrices import Model
 
 
 @dataclass
+class GroupMoments:
+    """What ML needs of one group: its model and sufficient statistics."""
+
+    model: Model
+    cov: np.ndarray  # N-normalised, in model.ov_names order
+    mean: Optional[np.ndarray]  # with a mean structure, else None
+    nobs: int
+
+
+@dataclass
 class MLResult:
     x: np.ndarray
-    fmin: float  # F_ML / 2, lavaan's fmin
+    fmin: float  # F_ML / 2, lavaan's fmin (weighted over groups)
     iterations: int
     converged: bool
-    sigma: np.ndarray
-    mu: Optional[np.ndarray]  # implied mean, with a mean structure
+    sigma: List[np.ndarray]  # implied covariance matrix per group
+    mu: List[Optional[np.ndarray]]  # implied mean per group, with a mean structure
     information: np.ndarray  # expected information per observation (reduced)
 
 
-class _Objective:
-    """F_ML, its gradient and expected Hessian at x, sharing the work.
+class _Group:
+    """F_ML of one group, its gradient and expected Hessian, sharing the work.
 
     With a mean structure F_ML gains (m - mu)' Sigma^-1 (m - mu) for the
     sample mean m: the covariance part then sees S + d d' (d = m - mu), and
     the expected Hessian gains 2 J' Sigma^-1 J for the mean Jacobian J.
     """
 
-    def __init__(self, model: Model, S: np.ndarray, mean: Optional[np.ndarray] = None):
-        self.model = model
+    def __init__(self, data: GroupMoments):
+        model = self.model = data.model
         as_tensor = lambda a: torch.as_tensor(a, dtype=model.dtype, device=model.device)
-        self.S = as_tensor(S)
-        self.mean = None if mean is None else as_tensor(mean)
-        self.p = S.shape[0]
+        self.S = as_tensor(data.cov)
+        self.mean = None if data.mean is None else as_tensor(data.mean)
+        self.p = data.cov.shape[0]
         self.logdet_S = float(torch.linalg.slogdet(self.S)[1])
 
     def value(self, x: torch.Tensor):
@@ -71,7 +81,7 @@ class _Objective:
 
     def derivatives(self, state, gradient_only: bool = False):
         """Gradient g and expected Hessian H of F_ML (only g if asked)."""
-        _, (sigma, inv, A, mats, S, d) = state
+        sigma, inv, A, mats, S, d = state
         D = self.model.jacobian(mats, A)
         V = inv - inv @ S @ inv
         g = torch.einsum("ab,kab->k", V, D)
@@ -79,7 +89,7 @@ class _Objective:
             J = self.model.mean_jacobian(mats, A)
             g = g - 2.0 * J @ (inv @ d)
         if gradient_only:
-            return g
+            return g, None
         W = inv @ D
         H = torch.einsum("iab,jba->ij", W, W)
         if d is not None:
@@ -87,21 +97,46 @@ class _Objective:
         return g, H
 
 
-def fit_ml(model: Model, S: np.ndarray, x0: np.ndarray, iter_max: int = 500,
-           tol: float = 1e-14, switch: float = 1e-3,
-           mean: Optional[np.ndarray] = None) -> MLResult:
+class _Objective:
+    """F_ML over groups: the sum of each group's F_ML weighted by N_g / N."""
+
+    def __init__(self, groups: Sequence[GroupMoments]):
+        n = sum(g.nobs for g in groups)
+        self.parts = [(_Group(g), g.nobs / n) for g in groups]
+
+    def value(self, x: torch.Tensor):
+        states, total = [], 0.0
+        for part, weight in self.parts:
+            out = part.value(x)
+            if out is None:
+                return None
+            total += weight * out[0]
+            states.append(out[1])
+        return total, states
+
+    def derivatives(self, state, gradient_only: bool = False):
+        g = H = None
+        for (part, weight), st in zip(self.parts, state[1]):
+            gg, hh = part.derivatives(st, gradient_only)
+            g = weight * gg if g is None else g + weight * gg
+            if not gradient_only:
+                H = weight * hh if H is None else H + weight * hh
+        return g if gradient_only else (g, H)
+
+
+def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 500,
+           tol: float = 1e-14, switch: float = 1e-3) -> MLResult:
     """Minimise F_ML from ``x0``.
 
     Parameters
     ----------
-    model : Model
-        With its fixed values set (``model.fixed_values``).
-    S : ndarray
-        N-normalised sample covariance matrix in ``model.ov_names`` order.
-    mean : ndarray, optional
-        Sample mean, for a model with a mean structure.
+    groups : sequence of GroupMoments
+        One per group: the Model (with its fixed values set by
+        ``model.fixed_values``), the N-normalised sample covariance matrix in
+        ``model.ov_names`` order, the sample mean for a model with a mean
+        structure (else None) and the number of observations.
     x0 : ndarray
-        Start of the reduced parameter vector.
+        Start of the reduced parameter vector (shared by the groups).
     iter_max : int
         Fisher-scoring iterations before giving up (flagged, not raised).
     tol : float
@@ -119,11 +154,12 @@ def fit_ml(model: Model, S: np.ndarray, x0: np.ndarray, iter_max: int = 500,
     >>> m = Model(parse("f =~ x1 + x2 + x3", std_lv=True))
     >>> S = np.array([[2.0, 1.0, 1.0], [1.0, 2.0, 1.0], [1.0, 1.0, 2.0]])
     >>> v = start_values(m, S); m.fixed_values(v)
-    >>> r = fit_ml(m, S, reduced_start(m, v))
+    >>> r = fit_ml([GroupMoments(m, S, None, 100)], reduced_start(m, v))
     >>> round(r.fmin, 10), r.converged
     (0.0, True)
     """
-    obj = _Objective(model, S, mean)
+    obj = _Objective(groups)
+    model = groups[0].model
     x = torch.as_tensor(x0, dtype=model.dtype, device=model.device)
     state = obj.value(x)
     if state is None:
@@ -169,8 +205,9 @@ def fit_ml(model: Model, S: np.ndarray, x0: np.ndarray, iter_max: int = 500,
     _, H = obj.derivatives(state)
     return MLResult(
         x=x.cpu().numpy(), fmin=state[0] / 2.0, iterations=iterations, converged=converged,
-        sigma=state[1][0].cpu().numpy(), information=H.cpu().numpy() / 2.0,
-        mu=None if obj.mean is None else (obj.mean - state[1][5]).cpu().numpy(),
+        sigma=[st[0].cpu().numpy() for st in state[1]], information=H.cpu().numpy() / 2.0,
+        mu=[None if part.mean is None else (part.mean - st[5]).cpu().numpy()
+            for (part, _), st in zip(obj.parts, state[1])],
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from itertools import combinations
-from typing import Iterable, List, Mapping, Optional, Sequence
+from typing import Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -85,13 +85,27 @@ def variable_names(lhs: Sequence[str], op: Sequence[str], rhs: Sequence[str],
     )
 
 
+GROUP_EQUAL = {
+    "loadings": lambda o, l, r, nm: o == "=~",
+    "intercepts": lambda o, l, r, nm: o == "~1" and l in nm.ov,
+    "means": lambda o, l, r, nm: o == "~1" and l in nm.lv,
+    "thresholds": lambda o, l, r, nm: o == "|",
+    "regressions": lambda o, l, r, nm: o == "~",
+    "residuals": lambda o, l, r, nm: o == "~~" and l == r and l in nm.ov,
+    "residual.covariances": lambda o, l, r, nm: o == "~~" and l != r and l in nm.ov,
+    "lv.variances": lambda o, l, r, nm: o == "~~" and l == r and l in nm.lv,
+    "lv.covariances": lambda o, l, r, nm: o == "~~" and l != r and l in nm.lv,
+}
+
+
 def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = False,
           orthogonal: bool = False, fixed_x: bool = True,
           meanstructure: Optional[bool] = None, int_ov_free: bool = True,
           int_lv_free: bool = False, auto_fix_first: bool = True,
           auto_fix_single: bool = True, auto_var: bool = True,
           auto_cov_lv_x: bool = True, auto_cov_y: bool = True,
-          ordered: Optional[Mapping[str, int]] = None) -> pd.DataFrame:
+          ordered: Optional[Mapping[str, int]] = None, ngroups: int = 1,
+          group_equal: Sequence[str] = (), group_partial: Sequence[str] = ()) -> pd.DataFrame:
     """Build lavaan's parameter table from formula rows with sem()/cfa() defaults.
 
     Parameters
@@ -119,6 +133,17 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
         ``y | t2``, ... (free), a residual variance and a scaling row
         ``y ~*~ y`` fixed at 1 and an intercept fixed at 0; the mean
         structure is switched on and latent means are fixed at 0.
+    ngroups : int
+        Number of groups: every group gets its own rows (block = group = g);
+        ``c(a, b)*x`` gives per-group modifiers.  Several groups switch the
+        mean structure on, as in lavaan.
+    group_equal : sequence of str
+        Parameter types held equal across groups: "loadings", "intercepts",
+        "means", "thresholds", "regressions", "residuals",
+        "residual.covariances", "lv.variances", "lv.covariances".  With equal
+        intercepts the latent means are free in all groups but the first.
+    group_partial : sequence of str
+        Parameters exempt from ``group_equal``, e.g. ``"visual =~ x2"``.
 
     Returns
     -------
@@ -140,7 +165,11 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
     model_rows = [f for f in formulas if f.op not in CONSTRAINT_OPS]
     ordered = dict(ordered or {})
     if meanstructure is None:
-        meanstructure = bool(ordered) or any(f.op == "~1" for f in model_rows)
+        meanstructure = ngroups > 1 or bool(ordered) or any(f.op == "~1" for f in model_rows)
+    unknown_types = [t for t in group_equal if t not in GROUP_EQUAL]
+    if unknown_types:
+        raise TorchfitError(f"group_equal {', '.join(map(repr, unknown_types))} is not known; "
+                            f"use any of {', '.join(GROUP_EQUAL)}")
     _check_names(model_rows)
     names = variable_names([f.lhs for f in model_rows], [f.op for f in model_rows],
                            [f.rhs for f in model_rows])
@@ -171,6 +200,37 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
         if f.op == "~~":
             user_keys.add((f.rhs, f.op, f.lhs))
     default = [d for d in default if d not in user_keys]
+    settings = dict(std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x,
+                    meanstructure=meanstructure, int_ov_free=int_ov_free,
+                    int_lv_free=int_lv_free, auto_fix_first=auto_fix_first,
+                    auto_fix_single=auto_fix_single, auto_var=auto_var, ordered=ordered)
+    parts = [_group_rows([f.for_group(g, ngroups) for f in model_rows], default, names,
+                         **settings) for g in range(ngroups)]
+    table = pd.DataFrame({k: np.concatenate([part[k] for part in parts]) for k in parts[0]})
+    table.insert(4, "block", np.repeat(np.arange(1, ngroups + 1), [len(p["lhs"]) for p in parts]))
+    table.insert(5, "group", table["block"])
+    if ngroups > 1:
+        _equal_across_groups(table, names, group_equal, group_partial)
+    n = len(table)
+    free = table["free"].to_numpy() > 0
+    table["free"] = np.where(free, np.cumsum(free), 0)
+    table.insert(0, "id", np.arange(1, n + 1))
+    table["plabel"] = [f".p{i}." for i in range(1, n + 1)]
+    for i in np.flatnonzero(table["equal_to"].to_numpy() >= 0):
+        table.at[i, "label"] = table.at[i, "label"] or \
+            f".p{table['equal_to'].iat[i] + 1}."
+    table = table.drop(columns="equal_to")
+    return append_constraints(table, [f for f in formulas if f.op in CONSTRAINT_OPS])
+
+
+def _group_rows(model_rows: List[FormulaRow], default: List[Tuple[str, str, str]],
+                names: VariableNames, std_lv: bool, orthogonal: bool, fixed_x: bool,
+                meanstructure: bool, int_ov_free: bool, int_lv_free: bool,
+                auto_fix_first: bool, auto_fix_single: bool, auto_var: bool,
+                ordered: Mapping[str, int]) -> dict:
+    """The rows of one group: the user's, then the defaults, with free/fixed
+    status, start values and labels as lavaan's lavaanify() sets them."""
+    ov_x = names.ov_x
 
     n_user = len(model_rows)
     lhs = [f.lhs for f in model_rows] + [d[0] for d in default]
@@ -238,14 +298,34 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
             free[i], ustart[i] = 1, np.nan
         label[i] = f.label
 
-    table = pd.DataFrame({
-        "id": np.arange(1, n + 1), "lhs": lhs, "op": op, "rhs": rhs,
-        "user": user, "block": 1, "group": 1,
-        "free": np.where(free > 0, np.cumsum(free > 0), 0),
-        "ustart": ustart, "exo": exo, "label": label,
-        "plabel": [f".p{i}." for i in range(1, n + 1)],
-    })
-    return append_constraints(table, [f for f in formulas if f.op in CONSTRAINT_OPS])
+    return {"lhs": lhs, "op": op, "rhs": rhs, "user": user, "free": free, "ustart": ustart,
+            "exo": exo, "label": label, "equal_to": np.full(n, -1)}
+
+
+def _equal_across_groups(table: pd.DataFrame, names: VariableNames,
+                         group_equal: Sequence[str], group_partial: Sequence[str]) -> None:
+    """lavaan's group.equal: the free parameters of the chosen types are tied
+    to their group-1 twins (``equal_to`` holds the twin's row); with equal
+    intercepts but free means, latent means become free beyond group 1."""
+    partial = {p.replace(" ", "") for p in group_partial}
+    lhs, op, rhs = table["lhs"].to_numpy(), table["op"].to_numpy(), table["rhs"].to_numpy()
+    group, user = table["group"].to_numpy(), table["user"].to_numpy()
+    free, equal_to = table["free"].to_numpy(), table["equal_to"].to_numpy()
+    first = {(l, o, r): i for i, (l, o, r, g) in enumerate(zip(lhs, op, rhs, group)) if g == 1}
+    types = [GROUP_EQUAL[t] for t in group_equal]
+    for i in range(len(table)):
+        if group[i] == 1:
+            continue
+        if "intercepts" in group_equal and "means" not in group_equal and op[i] == "~1" \
+                and lhs[i] in names.lv and user[i] == 0:
+            free[i], table.at[i, "ustart"] = 1, np.nan
+        twin = first.get((lhs[i], op[i], rhs[i]))
+        if twin is None or not free[i] or not free[twin] or \
+                f"{lhs[i]}{op[i]}{rhs[i]}" in partial:
+            continue
+        if any(t(op[i], lhs[i], rhs[i], names) for t in types):
+            equal_to[i], equal_to[twin] = twin, twin
+    table["free"], table["equal_to"] = free, equal_to
 
 
 def _check_names(rows: List[FormulaRow]) -> None:
@@ -276,16 +356,11 @@ def _fix_single_indicators(lhs, op, rhs, user, is_var, fix) -> None:
 def append_constraints(table: pd.DataFrame, constraints: List[FormulaRow]) -> pd.DataFrame:
     """Add the user's ``==``/``<``/``>``/``:=`` rows and one ``==`` row for each
     repeated use of a label, as lavaan does (``.p2. == .p5.``)."""
-    extra = []
-    first_of = {}
+    uses = {}  # label -> plabels of its free parameters, label by label as lavaan
     for lab, plab, fr in zip(table["label"], table["plabel"], table["free"]):
-        if not lab:
-            continue
-        if lab in first_of:
-            if fr > 0:
-                extra.append((first_of[lab], "==", plab, 2))
-        elif fr > 0:
-            first_of[lab] = plab
+        if lab and fr > 0:
+            uses.setdefault(lab, []).append(plab)
+    extra = [(plabs[0], "==", other, 2) for plabs in uses.values() for other in plabs[1:]]
     extra += [(f.lhs, f.op, f.rhs, 1) for f in constraints]
     if not extra:
         return table

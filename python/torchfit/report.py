@@ -29,16 +29,28 @@ def header(info: Dict, measures: Dict) -> List[str]:
     if info.get("neq"):
         lines.append(_line("Number of equality constraints", info["neq"]))
     lines.append("")
-    if info["nobs"] != info["nobs_total"]:
-        lines.append(f"{'':<42}{'Used':>12}{'Total':>12}")
-        lines.append(f"  {'Number of observations':<40}{info['nobs']:>12}{info['nobs_total']:>12}")
-    else:
-        lines.append(_line("Number of observations", info["nobs"]))
+    lines += observations(info)
     lines += ["", "Model Test User Model:", " " * 54,
               _line("Test statistic", _num(measures["chisq"])),
               _line("Degrees of freedom", int(measures["df"])),
               _line("P-value (Chi-square)", _num(measures["pvalue"]))]
+    if info.get("group_labels"):
+        lines.append("  Test statistic for each group:")
+        lines += [f"    {label:<38}{_num(x):>12}"
+                  for label, x in zip(info["group_labels"], info["chisq_group"])]
     return lines
+
+
+def observations(info: Dict) -> List[str]:
+    """Number of observations: used (and total, when rows were dropped), per
+    group for a multiple-group model."""
+    if info.get("group_labels"):
+        return [_line("Number of observations per group:", "")] + \
+            [f"    {label:<38}{n:>12}" for label, n in zip(info["group_labels"], info["nobs_group"])]
+    if info["nobs"] != info["nobs_total"]:
+        return [f"{'':<42}{'Used':>12}{'Total':>12}",
+                f"  {'Number of observations':<40}{info['nobs']:>12}{info['nobs_total']:>12}"]
+    return [_line("Number of observations", info["nobs"])]
 
 
 def fit_block(m: Dict) -> List[str]:
@@ -90,12 +102,7 @@ def iwave_header(info: Dict) -> List[str]:
     if info.get("neq"):
         lines.append(_line("Number of equality constraints", info["neq"]))
     lines.append("")
-    if info["nobs"] != info["nobs_total"]:
-        lines.append(f"{'':<42}{'Used':>12}{'Total':>12}")
-        lines.append(f"  {'Number of observations':<40}{info['nobs']:>12}{info['nobs_total']:>12}")
-    else:
-        lines.append(_line("Number of observations", info["nobs"]))
-    return lines
+    return lines + observations(info)
 
 
 def loglik_block(m: Dict) -> List[str]:
@@ -109,21 +116,40 @@ def loglik_block(m: Dict) -> List[str]:
 
 
 def parameter_sections(pt: pd.DataFrame, endogenous: set, standardized: bool,
-                       se_lines: Optional[List[Tuple[str, str]]] = None) -> List[str]:
+                       se_lines: Optional[List[Tuple[str, str]]] = None,
+                       group_labels: Optional[List[str]] = None) -> List[str]:
     """The parameter sections; ``endogenous`` are the variables whose
     (co)variances are residual ones, printed with a leading dot.  ``se_lines``
-    replaces the lines that say how standard errors were computed."""
+    replaces the lines that say how standard errors were computed.  With
+    ``group_labels`` each group gets its sections under "Group g [label]:",
+    and defined parameters follow the groups."""
     # lavaan shows neither constraints nor the fixed moments of covariates
-    rows = pt[~pt["op"].isin(["==", "<", ">"]) & (pt["exo"] == 0)]
-    shown = [(l if o in (":=", "~1") or (o == "~~" and l == r) else r, "" if o == ":=" else lab)
-             for l, o, r, lab in zip(rows["lhs"], rows["op"], rows["rhs"], rows["label"])]
-    width = max([18] + [len(name) + 6 + (len(lab) + 3 if lab else 0) for name, lab in shown])
-    cols = ["Estimate", "Std.Err", "z-value", "P(>|z|)"] + (["Std.lv", "Std.all"] if standardized else [])
-    head = f"{'':<{width}}" + "".join(f"{c:>9}" for c in cols)
+    shown_rows = pt[~pt["op"].isin(["==", "<", ">"]) & (pt["exo"] == 0)]
     if se_lines is None:
         se_lines = [("Standard errors", "Standard"), ("Information", "Expected"),
                     ("Information saturated (h1) model", "Structured")]
     lines = ["", "Parameter Estimates:", ""] + [_line(k, v) for k, v in se_lines]
+    if not group_labels:
+        return lines + _sections(shown_rows, pt, endogenous, standardized, shown_rows)
+    for g, label in enumerate(group_labels, start=1):
+        lines += ["", "", f"Group {g} [{label}]:"]
+        lines += _sections(shown_rows[shown_rows["group"] == g], pt, endogenous, standardized,
+                           shown_rows)
+    return lines + _sections(shown_rows[shown_rows["block"] == 0], pt, endogenous,
+                             standardized, shown_rows)
+
+
+def _sections(rows: pd.DataFrame, pt: pd.DataFrame, endogenous: set, standardized: bool,
+              all_rows: pd.DataFrame) -> List[str]:
+    """Latent Variables, Regressions, ... for ``rows``, with the name column
+    as wide as ``all_rows`` need."""
+    shown = [(l if o in (":=", "~1") or (o == "~~" and l == r) else r, "" if o == ":=" else lab)
+             for l, o, r, lab in zip(all_rows["lhs"], all_rows["op"], all_rows["rhs"],
+                                     all_rows["label"])]
+    width = max([18] + [len(name) + 6 + (len(lab) + 3 if lab else 0) for name, lab in shown])
+    cols = ["Estimate", "Std.Err", "z-value", "P(>|z|)"] + (["Std.lv", "Std.all"] if standardized else [])
+    head = f"{'':<{width}}" + "".join(f"{c:>9}" for c in cols)
+    lines = []
     keys = [_section_key(r) for r in rows.itertuples()]
     for key, title in SECTIONS:
         part = rows[[k == key for k in keys]]

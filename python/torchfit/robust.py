@@ -37,10 +37,11 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 import torch
-from scipy import optimize, stats
+from scipy import stats
 
 from .data import _check_missing, _chunks, _complete
 from .errors import DataError, ModelError, TorchfitError
+from .indices import cfi, ifi, nfi, pnfi, rfi, rmsea, rmsea_ci, rmsea_p, rni, tli
 from .matrices import Model
 
 #: estimator -> (lavaan's se, lavaan's test, default information)
@@ -424,109 +425,6 @@ def _yuan_bentler(B0, bread, trace_h1, ndat, npar, chisq, df) -> ScaledTest:
                    trace_h1 / ndat, trace_h0 / npar)
 
 
-# -- fit measures -------------------------------------------------------------------
-
-def _cfi(X2, df, X2n, dfn, c=1.0, cn=1.0, robust=False):
-    if np.isnan([X2, df, X2n, dfn, c, cn]).any():
-        return np.nan
-    if robust and df > 0 and c != 1 and cn != 1:
-        t1, t2 = max(X2 - c * df, 0.0), max(X2 - c * df, X2n - cn * dfn, 0.0)
-    else:
-        t1, t2 = max(X2 - df, 0.0), max(X2 - df, X2n - dfn, 0.0)
-    return 1.0 if np.isclose(t1, 0, atol=1.5e-8) and np.isclose(t2, 0, atol=1.5e-8) \
-        else 1.0 - t1 / t2
-
-
-def _tli(X2, df, X2n, dfn, c=1.0, cn=1.0, robust=False):
-    if np.isnan([X2, df, X2n, dfn, c, cn]).any():
-        return np.nan
-    if robust and df > 0 and c != 1 and cn != 1:
-        t1, t2 = (X2 - c * df) * dfn, (X2n - cn * dfn) * df
-    else:
-        t1, t2 = (X2 - df) * dfn, (X2n - dfn) * df
-    return 1.0 - t1 / t2 if df > 0 and abs(t2) > 0 else 1.0
-
-
-def _rni(X2, df, X2n, dfn, c=1.0, cn=1.0, robust=False):
-    if np.isnan([X2, df, X2n, dfn, c, cn]).any():
-        return np.nan
-    if robust and df > 0 and c != 1 and cn != 1:
-        t1, t2 = X2 - c * df, X2n - cn * dfn
-    else:
-        t1, t2 = X2 - df, X2n - dfn
-    return np.nan if np.isclose(t2, 0, atol=1.5e-8) else 1.0 - t1 / t2
-
-
-def _nfi(X2, df, X2n, dfn):
-    if df > dfn or np.isclose(X2n, 0, atol=1.5e-8):
-        return np.nan
-    return (X2n - X2) / X2n if df > 0 else 1.0
-
-
-def _rfi(X2, df, X2n, dfn):
-    if df > dfn:
-        return np.nan
-    if df > 0 and dfn > 0:
-        t1, t2 = X2n / dfn - X2 / df, X2n / dfn
-        return 1.0 if (t1 < 0 or t2 < 0) else t1 / t2
-    return 1.0
-
-
-def _ifi(X2, df, X2n, dfn):
-    t1, t2 = X2n - X2, X2n - df
-    if t2 < 0:
-        return 1.0
-    return np.nan if np.isclose(t2, 0, atol=1.5e-8) else t1 / t2
-
-
-def _pnfi(X2, df, X2n, dfn):
-    return (df / dfn) * (X2n - X2) / X2n if dfn > 0 and X2n > 0 else np.nan
-
-
-def rmsea(X2: float, df: float, n: int, c: float = 1.0) -> float:
-    """lavaan's RMSEA, sqrt(max(X2 / N / df - c / N, 0)), with c.hat = c."""
-    if np.isnan([X2, df]).any():
-        return np.nan
-    if df <= 0:  # lavaan: 0 for a saturated model, whatever c
-        return 0.0
-    return float(np.sqrt(max(X2 / n / df - c / n, 0.0))) if np.isfinite(c) else np.nan
-
-
-def rmsea_ci(X2: float, df: float, n: int, c: float = 1.0, level: float = 0.90):
-    """lavaan's interval (lav_fit_rmsea_ci): the non-centralities with
-    P(chi2_df(lambda) <= X2) = 0.95 and 0.05, scaled by c / (N df).
-
-    Examples
-    --------
-    >>> lo, hi = rmsea_ci(85.306, 24, 301)
-    >>> round(lo, 3), round(hi, 3)
-    (0.071, 0.114)
-    """
-    if not (np.isfinite(X2) and np.isfinite(df)):
-        return np.nan, np.nan
-    upper_p, lower_p = 1 - (1 - level) / 2, (1 - level) / 2
-    cdf = lambda lam: stats.ncx2.cdf(X2, df, lam) if lam > 0 else stats.chi2.cdf(X2, df)
-    if df < 1 or cdf(0.0) - upper_p < 0:
-        lower = 0.0
-    else:
-        lam = optimize.brentq(lambda l: cdf(l) - upper_p, 0.0, X2, xtol=1e-12)
-        lower = float(np.sqrt(c * lam / (n * df)))
-    top = max(n, 4 * X2)
-    if df < 1 or cdf(top) - lower_p > 0 or cdf(0.0) - lower_p < 0:
-        upper = 0.0
-    else:
-        lam = optimize.brentq(lambda l: cdf(l) - lower_p, 0.0, top, xtol=1e-12)
-        upper = float(np.sqrt(c * lam / (n * df)))
-    return lower, upper
-
-
-def _rmsea_p(X2, df, n, h0, c=1.0, close=True):
-    if np.isnan([X2, df, c]).any() or df <= 0:
-        return np.nan
-    ncp = n * df / c * h0 ** 2
-    return float(stats.ncx2.sf(X2, df, ncp) if close else stats.ncx2.cdf(X2, df, ncp))
-
-
 def scaled_measures(standard: Dict[str, float], test: ScaledTest,
                     baseline: ScaledTest) -> Dict[str, float]:
     """lavaan's fitMeasures() of a robust fit: the standard measures with the
@@ -548,14 +446,14 @@ def scaled_measures(standard: Dict[str, float], test: ScaledTest,
         "baseline.chisq.scaled": Xns, "baseline.df.scaled": baseline.df,
         "baseline.pvalue.scaled": baseline.pvalue,
         "baseline.chisq.scaling.factor": cn,
-        "cfi.scaled": _cfi(Xs, df, Xns, dfn), "tli.scaled": _tli(Xs, df, Xns, dfn),
-        "cfi.robust": _cfi(X2, df, X2n, dfn, c, cn, True),
-        "tli.robust": _tli(X2, df, X2n, dfn, c, cn, True),
-        "nnfi.scaled": _tli(Xs, df, Xns, dfn), "rfi.scaled": _rfi(Xs, df, Xns, dfn),
-        "nfi.scaled": _nfi(Xs, df, Xns, dfn), "pnfi.scaled": _pnfi(Xs, df, Xns, dfn),
-        "ifi.scaled": _ifi(Xs, df, Xns, dfn), "rni.scaled": _rni(Xs, df, Xns, dfn),
-        "nnfi.robust": _tli(X2, df, X2n, dfn, c, cn, True),
-        "rni.robust": _rni(X2, df, X2n, dfn, c, cn, True),
+        "cfi.scaled": cfi(Xs, df, Xns, dfn), "tli.scaled": tli(Xs, df, Xns, dfn),
+        "cfi.robust": cfi(X2, df, X2n, dfn, c, cn, True),
+        "tli.robust": tli(X2, df, X2n, dfn, c, cn, True),
+        "nnfi.scaled": tli(Xs, df, Xns, dfn), "rfi.scaled": rfi(Xs, df, Xns, dfn),
+        "nfi.scaled": nfi(Xs, df, Xns, dfn), "pnfi.scaled": pnfi(Xs, df, Xns, dfn),
+        "ifi.scaled": ifi(Xs, df, Xns, dfn), "rni.scaled": rni(Xs, df, Xns, dfn),
+        "nnfi.robust": tli(X2, df, X2n, dfn, c, cn, True),
+        "rni.robust": rni(X2, df, X2n, dfn, c, cn, True),
     }
     if test.test == "yuan.bentler.mplus" and np.isfinite(test.scaling_factor_h1):
         sc["scaling.factor.h1"] = test.scaling_factor_h1
@@ -567,13 +465,13 @@ def scaled_measures(standard: Dict[str, float], test: ScaledTest,
     sc.update({
         "rmsea.scaled": rmsea(X2, tr, N), "rmsea.ci.lower.scaled": lo_s,
         "rmsea.ci.upper.scaled": hi_s,
-        "rmsea.pvalue.scaled": _rmsea_p(X2, tr, N, standard["rmsea.close.h0"]),
-        "rmsea.notclose.pvalue.scaled": _rmsea_p(X2, tr, N, standard["rmsea.notclose.h0"],
+        "rmsea.pvalue.scaled": rmsea_p(X2, tr, N, standard["rmsea.close.h0"]),
+        "rmsea.notclose.pvalue.scaled": rmsea_p(X2, tr, N, standard["rmsea.notclose.h0"],
                                                  close=False),
         "rmsea.robust": rmsea(X2, df, N, c), "rmsea.ci.lower.robust": lo_r,
         "rmsea.ci.upper.robust": hi_r,
-        "rmsea.pvalue.robust": _rmsea_p(Xs, df, N, standard["rmsea.close.h0"], c),
-        "rmsea.notclose.pvalue.robust": _rmsea_p(Xs, df, N, standard["rmsea.notclose.h0"], c,
+        "rmsea.pvalue.robust": rmsea_p(Xs, df, N, standard["rmsea.close.h0"], c),
+        "rmsea.notclose.pvalue.robust": rmsea_p(Xs, df, N, standard["rmsea.notclose.h0"], c,
                                                  close=False),
     })
     # lavaan's order: each scaled/robust group follows its standard group.

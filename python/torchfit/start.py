@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from typing import Optional
+from typing import Optional, Sequence
 
 from .matrices import Model
+from .ml import GroupMoments
 
 
 def _median(values, default: float) -> float:
@@ -61,14 +62,15 @@ def start_values(model: Model, S: np.ndarray, mean: Optional[np.ndarray] = None)
     lhs, op, rhs = pt["lhs"].to_numpy(), pt["op"].to_numpy(), pt["rhs"].to_numpy()
     free = pt["free"].to_numpy()
     exo = pt["exo"].to_numpy()
-    dependent = set(lhs[op == "~"])
-    for i in np.flatnonzero(exo == 1):  # fixed covariates take the sample values
+    mine = model.in_block  # only this group's rows: S belongs to it
+    dependent = set(lhs[(op == "~") & mine])
+    for i in np.flatnonzero((exo == 1) & mine):  # fixed covariates take the sample values
         values[i] = mean[ov[lhs[i]]] if op[i] == "~1" else S[ov[lhs[i]], ov[rhs[i]]]
     for f in model.lv_names:
-        rows = [i for i in np.flatnonzero((op == "=~") & (lhs == f)) if rhs[i] in ov]
+        rows = [i for i in np.flatnonzero((op == "=~") & (lhs == f) & mine) if rhs[i] in ov]
         if not rows:
             continue
-        var_row = np.flatnonzero((op == "~~") & (lhs == f) & (rhs == f))
+        var_row = np.flatnonzero((op == "~~") & (lhs == f) & (rhs == f) & mine)
         psi_fixed = values[var_row[0]] if len(var_row) and free[var_row[0]] == 0 else None
         marker = values[rows[0]] if free[rows[0]] == 0 else None
         loads, psi = _factor_block(S, [ov[rhs[i]] for i in rows], marker, psi_fixed)
@@ -77,7 +79,7 @@ def start_values(model: Model, S: np.ndarray, mean: Optional[np.ndarray] = None)
                 values[i] = lam
         if len(var_row) and np.isnan(values[var_row[0]]):
             values[var_row[0]] = psi
-    for i in np.flatnonzero(np.isnan(values)):
+    for i in np.flatnonzero(np.isnan(values) & mine):
         if op[i] == "~~" and lhs[i] == rhs[i]:
             if lhs[i] in ov:
                 exogenous = lhs[i] not in dependent and lhs[i] in model.eta_names
@@ -90,6 +92,18 @@ def start_values(model: Model, S: np.ndarray, mean: Optional[np.ndarray] = None)
             values[i] = mean[ov[lhs[i]]]  # observed intercepts start at the sample means
         else:
             values[i] = 0.0
+    return values
+
+
+def start_all(groups: Sequence[GroupMoments]) -> np.ndarray:
+    """Start values for every row of a table with one or more groups, each
+    group's rows from its own sample moments (constraint rows get 0)."""
+    pt = groups[0].model.partable
+    values = pt["ustart"].to_numpy(dtype=float).copy()
+    for g in groups:
+        mine = g.model.in_block
+        values[mine] = start_values(g.model, g.cov, g.mean)[mine]
+    values[(pt["block"] == 0).to_numpy() & np.isnan(values)] = 0.0
     return values
 
 

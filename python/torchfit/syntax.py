@@ -42,6 +42,20 @@ class Token:
     column: int
 
 
+_BAD_VALUES = {
+    "start": "start() takes numbers, e.g. start(0.5) or start(c(0.5, 1))",
+    "label": 'label() takes labels, e.g. label("a")',
+    "equal": 'equal() takes labels, e.g. equal("a")',
+    "c": "c() takes either numbers and NA (fixed values, one per group) or labels "
+         "(one per group), not both",
+}
+
+
+def _per_group(values: list):
+    """A modifier value, or a tuple of one value per group when several."""
+    return values[0] if len(values) == 1 else tuple(values)
+
+
 @dataclass
 class FormulaRow:
     """One lhs-op-rhs element of the model, as the user wrote it.
@@ -49,6 +63,8 @@ class FormulaRow:
     ``fixed`` holds a value from ``1*x``; ``start`` one from ``start(1)*x`` or
     ``1?x``; ``free_na`` is True for ``NA*x`` (free a parameter that would be
     fixed by default); ``label`` a label from ``a*x`` or ``label("a")*x``.
+    With several groups, ``c(1, NA)*x`` or ``c(a, b)*x`` give a tuple with one
+    value per group; :meth:`for_group` picks one.
     """
 
     lhs: str
@@ -61,6 +77,20 @@ class FormulaRow:
     line: int = 0
     column: int = 0
     text: str = field(default="", repr=False)
+
+    def for_group(self, g: int, ngroups: int) -> "FormulaRow":
+        """The row with the modifiers of group ``g`` (0-based) of ``ngroups``."""
+        def pick(value):
+            if not isinstance(value, tuple):
+                return value
+            if len(value) != ngroups:
+                raise ModelSyntaxError(
+                    f"c() gives {len(value)} values for '{self.lhs} {self.op} {self.rhs}' but "
+                    f"the model has {ngroups} group(s); give one value per group",
+                    self.line, self.column, self.text)
+            return value[g]
+        return replace(self, fixed=pick(self.fixed), start=pick(self.start),
+                       label=pick(self.label) or "", free_na=pick(self.free_na))
 
 
 def tokenize(model: str) -> List[Token]:
@@ -161,22 +191,37 @@ class _Parser:
             raise self.error(f"expected a number but found {tok.text!r}", tok)
         return sign * float(tok.text)
 
-    def call_argument(self, fname: str):
-        """Argument of start(), equal(), label() or c() with one value."""
-        self.expect("(")
+    def item(self):
+        """One value inside c() or a call: a number, NA (None) or a label."""
         tok = self.peek()
         if tok is not None and tok.kind == "string":
-            value = self.take().text[1:-1]
-        elif fname == "c" and tok is not None and tok.text == "NA":
+            return self.take().text[1:-1]
+        if tok is not None and tok.kind == "name" and tok.text != "NA":
+            return self.take().text
+        if tok is not None and tok.text == "NA":
             self.take()
-            value = None
+            return None
+        return self.number()
+
+    def values(self) -> list:
+        """``( item, item, ... )``: one value per group."""
+        self.expect("(")
+        out = [self.item()]
+        while self.peek() is not None and self.peek().text == ",":
+            self.take()
+            out.append(self.item())
+        self.expect(")")
+        return out
+
+    def call_argument(self):
+        """Argument of start(), equal() or label(): a value or c(...) of values."""
+        self.expect("(")
+        tok, nxt = self.peek(), self.toks[self.i + 1] if self.i + 1 < len(self.toks) else None
+        if tok is not None and tok.text == "c" and nxt is not None and nxt.text == "(":
+            self.take()
+            value = self.values()
         else:
-            value = self.number()
-        if self.peek() is not None and self.peek().text == ",":
-            raise self.error(
-                f"{fname}() with several values gives one value per group; "
-                "multiple groups are not supported yet, so give a single value"
-            )
+            value = [self.item()]
         self.expect(")")
         return value
 
@@ -197,20 +242,21 @@ class _Parser:
             row.free_na = True
         elif tok.kind == "name" and self.i + 1 < len(self.toks) and self.toks[self.i + 1].text == "(":
             fname = self.take().text
-            value = self.call_argument(fname)
-            if fname == "start":
-                row.start = value
-            elif fname in ("label", "equal"):
-                if not isinstance(value, str):
-                    raise self.error(f'{fname}() takes a quoted label, e.g. {fname}("a")', tok)
-                row.label = value
-            elif fname == "c":
-                if value is None:
-                    row.free_na = True
-                elif isinstance(value, str):
-                    row.label = value
-                else:
-                    row.fixed = value
+            values = self.values() if fname == "c" else \
+                self.call_argument() if fname in ("start", "label", "equal") else None
+            numbers = all(v is None or isinstance(v, float) for v in values or [])
+            labels = all(isinstance(v, str) for v in values or [])
+            if fname == "start" and numbers and None not in values:
+                row.start = _per_group(values)
+            elif fname in ("label", "equal") and labels:
+                row.label = _per_group(values)
+            elif fname == "c" and labels:
+                row.label = _per_group(values)
+            elif fname == "c" and numbers:
+                row.fixed = _per_group(values)
+                row.free_na = _per_group([v is None for v in values])
+            elif values is not None:
+                raise self.error(_BAD_VALUES[fname], tok)
             else:
                 raise self.error(
                     f"unknown modifier {fname}(); use a number, NA, a label, "

@@ -28,7 +28,18 @@ def fit_case(case):
     fun = getattr(torchfit, case["fun"])
     return fun(model_text(case), DATASETS[case["dataset"]](), std_lv=bool(case["std_lv"]),
                orthogonal=bool(case["orthogonal"]), missing=case["missing"],
-               meanstructure=bool(case["meanstructure"]), **_robust_options(case))
+               meanstructure=bool(case["meanstructure"]), **_robust_options(case),
+               **_group_options(case))
+
+
+def _group_options(case) -> dict:
+    """group, group_equal and group_partial of a case (";"-separated lists)."""
+    group = case.get("group")
+    if not isinstance(group, str) or group == "":
+        return {}
+    split = lambda v: [x for x in str(v).split(";") if x] if isinstance(v, str) else []
+    return {"group": group, "group_equal": split(case.get("group_equal")),
+            "group_partial": split(case.get("group_partial"))}
 
 
 def _robust_options(case) -> dict:

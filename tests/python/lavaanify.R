@@ -11,6 +11,10 @@ for (i in seq_len(nrow(corpus))) {
                  auto.fix.single = TRUE, fixed.x = TRUE,
                  auto.var = TRUE, auto.cov.lv.x = TRUE, auto.cov.y = TRUE,
                  auto.th = TRUE, auto.delta = TRUE, auto.efa = TRUE)
+  # as lavaan(): several groups switch the mean structure on
+  if (!is.null(opts$ngroups) && opts$ngroups > 1 && is.null(opts$meanstructure)) {
+    opts$meanstructure <- TRUE
+  }
   call <- c(defaults[setdiff(names(defaults), names(opts))], opts)
   pt <- suppressWarnings(do.call(lavaanify, call))
   write.csv(pt, file.path(args[2], paste0(corpus$name[i], ".csv")), row.names = FALSE)

@@ -97,3 +97,36 @@ def test_callers_data_frame_is_not_modified(hs):
     before = data.copy()
     torchfit.cfa(HS_MODEL, data, missing="listwise")
     pd.testing.assert_frame_equal(data, before)
+
+
+def test_group_column_with_one_level(hs):
+    data = hs[hs["school"] == "Pasteur"]
+    with pytest.raises(DataError, match="'school' has a single value .*Pasteur"):
+        torchfit.cfa(HS_MODEL, data, group="school")
+
+
+def test_group_column_with_missing_values(hs):
+    data = hs.copy()
+    data.loc[[0, 5], "school"] = None
+    with pytest.raises(DataError, match="'school' is missing in 2 rows"):
+        torchfit.cfa(HS_MODEL, data, group="school")
+
+
+def test_grouping_variable_in_the_model(hs):
+    with pytest.raises(DataError, match="'grade' is both the grouping variable and a variable"):
+        torchfit.sem("visual =~ x1 + x2 + x3; visual ~ grade", hs.dropna(), group="grade")
+
+
+def test_missing_grouping_column_is_named(hs):
+    with pytest.raises(DataError, match="'School'.*did you mean 'school'"):
+        torchfit.cfa(HS_MODEL, hs, group="School")
+
+
+def test_per_group_modifier_of_the_wrong_length(hs):
+    with pytest.raises(ModelSyntaxError, match="c\\(\\) gives 3 values .* 2 group"):
+        torchfit.cfa("visual =~ x1 + c(a, b, c)*x2 + x3", hs, group="school")
+
+
+def test_unknown_group_equal_type(hs):
+    with pytest.raises(torchfit.TorchfitError, match="group_equal 'loading' is not known"):
+        torchfit.cfa(HS_MODEL, hs, group="school", group_equal=["loading"])

@@ -1,5 +1,6 @@
 """The Python parser against lavaan::lavaanify() on a corpus of models, and
 its errors (line and column)."""
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,10 +19,17 @@ COLUMNS = ["lhs", "op", "rhs", "user", "block", "group", "free", "ustart", "exo"
 
 
 def _options(text: str) -> dict:
+    """R's "std.lv = TRUE, ngroups = 2, group.equal = c("loadings")" as kwargs."""
     out = {}
-    for part in filter(None, (p.strip() for p in str(text).split(","))):
-        key, value = (s.strip() for s in part.split("="))
-        out[key.replace(".", "_")] = {"TRUE": True, "FALSE": False}[value]
+    for key, value in re.findall(r'([\w.]+)\s*=\s*(c\([^)]*\)|[^,]+)', str(text)):
+        value = value.strip()
+        if value.startswith("c("):
+            parsed = re.findall(r'"([^"]*)"', value)
+        elif value in ("TRUE", "FALSE"):
+            parsed = value == "TRUE"
+        else:
+            parsed = int(value)
+        out[key.replace(".", "_")] = parsed
     return out
 
 

@@ -36,9 +36,13 @@ for (i in seq_len(nrow(cases))) {
   model <- paste(readLines(file.path(here, "models", case$model_file)), collapse = "\n")
   data <- load_data(case$dataset)
   fun <- match.fun(case$fun)
+  split <- function(x) if (is.na(x) || x == "") "" else strsplit(x, ";")[[1]]
+  group <- if (is.na(case$group) || case$group == "") NULL else case$group
   fit <- fun(model, data = data, std.lv = case$std_lv, orthogonal = case$orthogonal,
              missing = case$missing, meanstructure = case$meanstructure,
-             estimator = estimator_of(case), information = information_of(case))
+             estimator = estimator_of(case), information = information_of(case),
+             group = group, group.equal = split(case$group_equal),
+             group.partial = split(case$group_partial))
   est <- parameterEstimates(fit, standardized = TRUE, remove.system.eq = FALSE,
                             remove.eq = FALSE, remove.ineq = FALSE, remove.def = FALSE,
                             remove.nonfree = FALSE)
@@ -56,6 +60,10 @@ for (i in seq_len(nrow(cases))) {
                file.path(out, paste0(case$name, "_summary.txt")))
   }
   scores <- lavPredict(fit)
+  if (is.list(scores)) {  # several groups: one matrix each, stacked with the group
+    scores <- do.call(rbind, lapply(seq_along(scores), function(g)
+      data.frame(group = lavInspect(fit, "group.label")[g], scores[[g]], check.names = FALSE)))
+  }
   if (ncol(scores) > 0) write_csv(as.data.frame(scores), paste0(case$name, "_scores.csv"))
 }
 cat("lavaan", as.character(packageVersion("lavaan")), "reference written for",

@@ -142,12 +142,16 @@ engine_start <- function() {
   helper <- reticulate::py_run_string(paste(
     "def call_capturing(fn, *args, **kwargs):",
     "    import warnings",
+    "    def plain(out):",
+    "        if type(out).__name__ == 'DataFrame' and hasattr(out, 'to_numpy'):",
+    "            return {'columns': [str(c) for c in out.columns],",
+    "                    'values': out.to_numpy(dtype=float)}",
+    "        if isinstance(out, dict) and any(type(v).__name__ == 'DataFrame' for v in out.values()):",
+    "            return {k: plain(v) for k, v in out.items()}",
+    "        return out",
     "    with warnings.catch_warnings(record=True) as caught:",
     "        warnings.simplefilter('always')",
-    "        out = fn(*args, **kwargs)",
-    "        if type(out).__name__ == 'DataFrame' and hasattr(out, 'to_numpy'):",
-    "            out = {'columns': [str(c) for c in out.columns],",
-    "                   'values': out.to_numpy(dtype=float)}",
+    "        out = plain(fn(*args, **kwargs))",
     "    return [out, [str(w.message) for w in caught]]",
     sep = "\n"
   ), local = TRUE, convert = TRUE)

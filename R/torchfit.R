@@ -16,11 +16,11 @@
 # Engine options accepted in `...` (R spelling; sent with "." -> "_"). The
 # engine may know more: its torchfit.bridge.ENGINE_OPTIONS is consulted for
 # names not listed here.
-.engine_options <- c("iter.max")
+.engine_options <- c("iter.max", "information")
 
 # Options torchfit() itself sends; not settable through `...`.
 .core_options <- c("estimator", "model_type", "std_lv", "orthogonal", "fixed_x",
-                   "missing", "nobs_total")
+                   "missing", "group")
 
 # The engine's own list of option names (snake case), or NULL.
 engine_option_names <- function() {
@@ -36,10 +36,17 @@ engine_option_names <- function() {
 #' @param model Model description in lavaan syntax (a character string).
 #' @param data A data frame holding the observed variables of the model.
 #'   Extra columns are ignored; the data frame itself is never modified.
-#' @param estimator Estimator; `"ML"` (maximum likelihood) for now.
-#' @param model.type `"sem"` or `"cfa"`, as in lavaan (same defaults).
+#' @param estimator `"ML"` (maximum likelihood), `"MLM"` (robust standard
+#'   errors and the Satorra-Bentler scaled test) or `"MLR"` (Huber-White
+#'   standard errors and the Yuan-Bentler scaled test), as in lavaan.
+#' @param model.type `"sem"`, `"cfa"` (the same defaults) or `"growth"`
+#'   (lavaan's growth(): latent means free, observed intercepts 0).
 #' @param missing `"default"`: stop when the model's variables have missing
 #'   values; `"listwise"`: drop rows with a missing value in any of them.
+#' @param group Name of a column of `data` whose values define groups: a
+#'   multiple-group model (lavaan's `group`). With `group.equal` (e.g.
+#'   `c("loadings", "intercepts")`) and `group.partial`, passed in `...`,
+#'   parameters are held equal across groups as in lavaan.
 #' @param ... Options of [lavaan::lavaanify()] (`std.lv`, `orthogonal`,
 #'   `fixed.x`, `meanstructure`, `int.ov.free`, ...) and engine options
 #'   (`iter.max`: the most optimizer iterations; further options the engine
@@ -58,7 +65,7 @@ engine_option_names <- function() {
 #' }
 #' @export
 torchfit <- function(model, data, estimator = "ML", model.type = "sem",
-                     missing = "default", ...) {
+                     missing = "default", group = NULL, ...) {
   mc <- match.call()
   t0 <- proc.time()[["elapsed"]]
   if (!is.character(model) || length(model) < 1L || anyNA(model)) {
@@ -95,21 +102,31 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
   lav_opts <- lavaan_options(dots[names(dots) %in% lav_args], model.type)
   eng_opts <- dots[names(dots) %in% eng_args]
 
-  # 1. the parameter table, from lavaan
+  # 1. the groups, then the parameter table, from lavaan
+  groups <- group_values(data, group)
+  if (!is.null(groups)) {
+    lav_opts$ngroups <- length(unique(groups))
+    # as lavaan(): several groups switch the mean structure on
+    if (!"meanstructure" %in% names(dots)) lav_opts$meanstructure <- TRUE
+  }
   partable <- build_partable(model, model.type, lav_opts,
                              user_meanstructure = "meanstructure" %in% names(dots))
   ov <- lavaan::lavNames(partable, "ov")
   lv <- lavaan::lavNames(partable, "lv")
+  if (!is.null(group) && group %in% ov) {
+    torchfit_stop(paste0('"', group, '" is both the grouping variable and a variable of ',
+                         "the model; group by another column or take it out of the model."),
+                  "torchfit_dataerror")
+  }
 
   # 2. the data
-  prep <- prepare_data(data, ov, missing)
+  prep <- prepare_data(data, ov)
 
   # 3. the engine, called once
   options <- list(
     estimator = estimator, model_type = model.type,
     std_lv = isTRUE(lav_opts$std.lv), orthogonal = isTRUE(lav_opts$orthogonal),
-    fixed_x = isTRUE(lav_opts$fixed.x),
-    missing = missing, nobs_total = prep$nobs.total
+    fixed_x = isTRUE(lav_opts$fixed.x), missing = missing, group = group
   )
   known <- engine_option_names()
   if (!is.null(known)) options <- options[names(options) %in% known]
@@ -117,15 +134,15 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
                                                        fixed = TRUE)))
   t1 <- proc.time()[["elapsed"]]
   res <- engine_call(engine()$fit_from_r, table_to_py(partable), prep$data,
-                     as.list(colnames(prep$data)), options, warn = FALSE)
+                     as.list(colnames(prep$data)), options, groups, warn = FALSE)
   t2 <- proc.time()[["elapsed"]]
 
   fit <- new_torchfit(res, call = mc, model = model, partable = partable,
                       ov = ov, lv = lv,
                       options = c(list(estimator = estimator,
                                        model.type = model.type,
-                                       missing = missing), lav_opts, eng_opts),
-                      nobs.total = prep$nobs.total)
+                                       missing = missing, group = group),
+                                  lav_opts, eng_opts))
   fit@timing <- c(prepare = t1 - t0, engine = t2 - t1,
                   total = proc.time()[["elapsed"]] - t0)
   fit
@@ -154,21 +171,13 @@ match_choice <- function(x, choices, what) {
   tolower(x)
 }
 
+# The engine knows the missing-data options ("default", "listwise", "ml"...)
+# and says which it supports.
 check_missing_option <- function(missing) {
-  if (!is.character(missing) || length(missing) != 1L) {
-    torchfit_stop('`missing` must be "default" or "listwise".')
+  if (!is.character(missing) || length(missing) != 1L || is.na(missing)) {
+    torchfit_stop('`missing` must be one string, e.g. "default" or "listwise".')
   }
-  m <- tolower(missing)
-  if (m %in% c("default", "listwise")) return(m)
-  if (m %in% c("ml", "fiml", "direct", "ml.x", "two.stage", "robust.two.stage")) {
-    torchfit_stop(paste0(
-      'missing = "', missing, '" (full-information ML) is not implemented in ',
-      'torchfit yet. Use missing = "listwise" to drop incomplete rows, or ',
-      "impute the data first."
-    ))
-  }
-  torchfit_stop(paste0('`missing` must be "default" or "listwise", not "',
-                       missing, '".'))
+  tolower(missing)
 }
 
 # lavaanify() with sem()/cfa() defaults; syntax errors located by the engine.
@@ -215,10 +224,10 @@ locate_syntax_error <- function(model) {
 }
 
 #' Check the data against the model's observed variables
-#' @return list(data = numeric matrix, nobs.total)
+#' @return list(data = numeric matrix)
 #' @keywords internal
 #' @noRd
-prepare_data <- function(data, ov, missing) {
+prepare_data <- function(data, ov) {
   if (!is.data.frame(data)) {
     torchfit_stop(paste0(
       "`data` must be a data.frame, not ", class(data)[1L],
@@ -263,7 +272,6 @@ prepare_data <- function(data, ov, missing) {
   X <- as.matrix(data[, ov, drop = FALSE])
   storage.mode(X) <- "double"
   dimnames(X) <- list(NULL, ov)
-  nobs.total <- nrow(X)
   bad <- !is.na(X) & !is.finite(X)
   if (any(bad)) {
     cols <- ov[colSums(bad) > 0]
@@ -272,25 +280,34 @@ prepare_data <- function(data, ov, missing) {
       ". Replace them (for example with NA and missing = \"listwise\")."
     ), "torchfit_dataerror")
   }
-  incomplete <- !stats::complete.cases(X)
-  if (any(incomplete)) {
-    n_na <- colSums(is.na(X))
-    n_na <- n_na[n_na > 0]
-    where <- paste0(names(n_na), " (", n_na, ")", collapse = ", ")
-    if (missing == "default") {
-      torchfit_stop(paste0(
-        "`data` has missing values (NA) in ", sum(incomplete), " of ",
-        nobs.total, " rows for the model's variables: ", where, ". ",
-        'Use missing = "listwise" to drop those rows, or impute them first.'
-      ), "torchfit_dataerror")
-    }
-    X <- X[!incomplete, , drop = FALSE]
+  # Missing values go to the engine as NaN: it drops incomplete rows
+  # (missing = "listwise") or says how many there are.
+  list(data = X)
+}
+
+# The grouping column as character values, checked; NULL without groups.
+group_values <- function(data, group) {
+  if (is.null(group)) return(NULL)
+  if (!is.character(group) || length(group) != 1L) {
+    torchfit_stop("`group` must be the name of one column of `data`.")
   }
-  if (nrow(X) == 0L) {
-    torchfit_stop("no complete rows left in `data` for the model's variables.",
+  if (!is.data.frame(data) || !group %in% names(data)) {
+    close <- if (is.data.frame(data)) suggest_names(group, names(data)) else character(0)
+    torchfit_stop(paste0('grouping column "', group, '" not found in `data`',
+                         if (length(close)) paste0(' (did you mean "', close[1L], '"?)'), "."),
                   "torchfit_dataerror")
   }
-  list(data = X, nobs.total = nobs.total)
+  values <- as.character(data[[group]])
+  if (anyNA(values)) {
+    torchfit_stop(paste0('the grouping column "', group, '" is missing in ', sum(is.na(values)),
+                         " rows; drop those rows or give them a group."), "torchfit_dataerror")
+  }
+  if (length(unique(values)) < 2L) {
+    torchfit_stop(paste0('the grouping column "', group, '" has a single value ("', values[1L],
+                         '"); a multiple-group model needs at least two groups: leave ',
+                         "`group` out."), "torchfit_dataerror")
+  }
+  values
 }
 
 suggest_names <- function(v, candidates) {

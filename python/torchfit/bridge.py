@@ -9,7 +9,7 @@ again (predict()).
 from __future__ import annotations
 
 import warnings
-from typing import Dict, Mapping, Sequence
+from typing import Dict, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ from .api import fit
 from .errors import ConvergenceWarning
 
 ENGINE_OPTIONS = ("estimator", "model_type", "std_lv", "orthogonal", "fixed_x", "missing",
-                  "iter_max")
+                  "iter_max", "information", "group")
 
 
 def _column(values) -> list:
@@ -26,7 +26,7 @@ def _column(values) -> list:
 
 
 def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
-               options: Mapping) -> Dict:
+               options: Mapping, group_values: Optional[Sequence[str]] = None) -> Dict:
     """Fit the model given by a lavaan parameter table to a numeric matrix.
 
     Parameters
@@ -39,12 +39,16 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         Column names of ``data``.
     options : mapping
         Engine options (see ``ENGINE_OPTIONS``); unknown names are an error.
+    group_values : sequence of str, optional
+        The grouping column (one value per row) of a multiple-group model,
+        named by ``options["group"]``.
 
     Returns
     -------
     dict
-        partable, fit_measures, coef_names, coef, vcov, implied, sample, info,
-        warnings and fit (the Fit object).
+        partable, fit_measures, coef_names, coef, vcov, implied and sample
+        (one entry per group), info, warnings, summary (the pieces of the
+        summary text, see ``Fit.summary_parts``) and fit (the Fit object).
 
     Examples
     --------
@@ -66,20 +70,30 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         opts["iter_max"] = int(opts["iter_max"])
     frame = pd.DataFrame(np.asarray(data, dtype=float).reshape(-1, len(columns)),
                          columns=list(columns))
+    if group_values is not None:
+        frame[opts["group"]] = list(group_values)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # sent to R as messages
         result = fit(pd.DataFrame({k: _column(v) for k, v in partable.items()}), frame, **opts)
     table = result.partable
-    names = result.model.ov_names
+    groups = result.groups
     return {
         "partable": {c: table[c].to_numpy() for c in table.columns},
         "fit_measures": result.fit_measures(),
         "coef_names": result.coef_names(),
         "coef": result.coef().to_numpy(),
         "vcov": result.vcov().to_numpy(),
-        "implied": {"cov": result.implied()["cov"].to_numpy(), "names": names},
-        "sample": {"cov": result.sample["cov"], "names": names, "nobs": result.nobs},
+        "implied": [_moments(g.implied, g) for g in groups],
+        "sample": [_moments(g.sample, g) for g in groups],
         "info": {k: v for k, v in result.info.items() if k != "warnings"},
         "warnings": list(result.info["warnings"]),
+        "summary": result.summary_parts(),
         "fit": result,
     }
+
+
+def _moments(moments: Dict, group) -> Dict:
+    """A group's moments as plain arrays, with the variable names and label."""
+    out = {k: v for k, v in moments.items() if v is not None}
+    out.update(names=group.model.ov_names, group=group.label)
+    return out

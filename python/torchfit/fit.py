@@ -178,6 +178,32 @@ class Fit:
         return {v for v in self.model.ov_names + self.model.lv_names
                 if v not in exo and v not in lv_x}
 
+    def _header_lines(self) -> List[str]:
+        if robust_report.applies(self.info):  # MLM, MLR or observed information
+            return robust_report.header(self.info, self._measures)
+        return report.header(self.info, self._measures)
+
+    def _fit_lines(self) -> List[str]:
+        if robust_report.applies(self.info):
+            return robust_report.fit_block(self.info, self._measures)
+        return report.fit_block(self._measures)
+
+    def _se_lines(self):
+        return robust_report.se_lines(self.info) if robust_report.applies(self.info) else None
+
+    def summary_parts(self) -> Dict[str, List[str]]:
+        """The pieces of the summary text: ``header``, ``fit`` (the fit
+        measures block), ``estimates`` and ``estimates_std`` (the parameter
+        sections without and with Std.lv/Std.all), which summary() joins;
+        R stores them, so its summary() needs no engine."""
+        return {"header": self._header_lines(), "fit": self._fit_lines(),
+                "estimates": self._sections(False), "estimates_std": self._sections(True)}
+
+    def _sections(self, standardized: bool) -> List[str]:
+        return report.parameter_sections(self.partable, self._endogenous(), standardized,
+                                         se_lines=self._se_lines(),
+                                         group_labels=self.info.get("group_labels"))
+
     def summary(self, fit_measures: bool = False, standardized: bool = False) -> str:
         """lavaan-style summary text (print it).
 
@@ -188,17 +214,11 @@ class Fit:
         >>> "Latent Variables:" in fit.summary()
         True
         """
-        if robust_report.applies(self.info):  # MLM, MLR or observed information
-            return robust_report.summary(self, fit_measures, standardized)
-        lines = report.header(self.info, self._measures)
-        if fit_measures:
-            lines += report.fit_block(self._measures)
-        lines += report.parameter_sections(self.partable, self._endogenous(), standardized,
-                                           group_labels=self.info.get("group_labels"))
-        return "\n".join(lines) + "\n"
+        lines = self._header_lines() + (self._fit_lines() if fit_measures else [])
+        return "\n".join(lines + self._sections(standardized)) + "\n"
 
     def __repr__(self) -> str:
-        return "\n".join(robust_report.header(self.info, self._measures)) + "\n"
+        return "\n".join(self._header_lines()) + "\n"
 
 
 def _scores(group: GroupView, data, missing: str, columns) -> pd.DataFrame:

@@ -94,8 +94,12 @@ def standardized(model: Model, mats: Dict[str, np.ndarray], sigma: np.ndarray,
 
 
 def constraint_differences(pt: pd.DataFrame, values: np.ndarray) -> None:
-    """Give each ``a == b`` row the value of a - b, as lavaan reports it."""
+    """Give each ``a == b`` row (labels or plabels) the value of a - b, as
+    lavaan reports it."""
     where = {p: i for i, p in enumerate(pt["plabel"]) if p}
+    for i, lab in enumerate(pt["label"]):
+        if lab and pt["op"].iat[i] not in ("==", "<", ">", ":="):
+            where.setdefault(lab, i)
     for i, (lhs, op, rhs) in enumerate(zip(pt["lhs"], pt["op"], pt["rhs"])):
         if op == "==":
             values[i] = values[where[lhs]] - values[where[rhs]] \

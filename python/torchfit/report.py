@@ -80,10 +80,10 @@ def fit_block(m: Dict) -> List[str]:
     ]
 
 
-def _section_key(row) -> str:
-    if row.op == "~~":
-        return "~~var" if row.lhs == row.rhs else "~~cov"
-    return row.op
+def _section_key(row: Dict) -> str:
+    if row["op"] == "~~":
+        return "~~var" if row["lhs"] == row["rhs"] else "~~cov"
+    return row["op"]
 
 
 def iwave_header(info: Dict) -> List[str]:
@@ -130,16 +130,30 @@ def parameter_sections(pt: pd.DataFrame, endogenous: set, standardized: bool,
                     ("Information saturated (h1) model", "Structured")]
     lines = ["", "Parameter Estimates:", ""] + [_line(k, v) for k, v in se_lines]
     if not group_labels:
-        return lines + _sections(shown_rows, pt, endogenous, standardized, shown_rows)
-    for g, label in enumerate(group_labels, start=1):
-        lines += ["", "", f"Group {g} [{label}]:"]
-        lines += _sections(shown_rows[shown_rows["group"] == g], pt, endogenous, standardized,
+        lines += _sections(shown_rows, endogenous, standardized, shown_rows)
+    else:
+        for g, label in enumerate(group_labels, start=1):
+            lines += ["", "", f"Group {g} [{label}]:"]
+            lines += _sections(shown_rows[shown_rows["group"] == g], endogenous, standardized,
+                               shown_rows)
+        lines += _sections(shown_rows[shown_rows["block"] == 0], endogenous, standardized,
                            shown_rows)
-    return lines + _sections(shown_rows[shown_rows["block"] == 0], pt, endogenous,
-                             standardized, shown_rows)
+    return lines + constraints(pt) + [""]
 
 
-def _sections(rows: pd.DataFrame, pt: pd.DataFrame, endogenous: set, standardized: bool,
+def constraints(pt: pd.DataFrame) -> List[str]:
+    """The user's constraints with their slack, as lavaan prints them."""
+    rows = pt[pt["op"].isin(["==", "<", ">"]) & (pt["user"] == 1)]
+    if rows.empty:
+        return []
+    lines = ["", "Constraints:", f"{'|Slack|':>54}"]
+    for lhs, op, rhs, est in zip(rows["lhs"], rows["op"], rows["rhs"], rows["est"]):
+        name = f"{rhs} - ({lhs})" if op == "<" else f"{lhs} - ({rhs})"
+        lines.append(f"    {name:<41}{_num(abs(est)):>9}")
+    return lines
+
+
+def _sections(rows: pd.DataFrame, endogenous: set, standardized: bool,
               all_rows: pd.DataFrame) -> List[str]:
     """Latent Variables, Regressions, ... for ``rows``, with the name column
     as wide as ``all_rows`` need."""
@@ -149,32 +163,33 @@ def _sections(rows: pd.DataFrame, pt: pd.DataFrame, endogenous: set, standardize
     width = max([18] + [len(name) + 6 + (len(lab) + 3 if lab else 0) for name, lab in shown])
     cols = ["Estimate", "Std.Err", "z-value", "P(>|z|)"] + (["Std.lv", "Std.all"] if standardized else [])
     head = f"{'':<{width}}" + "".join(f"{c:>9}" for c in cols)
+    records = rows.to_dict("records")
     lines = []
-    keys = [_section_key(r) for r in rows.itertuples()]
     for key, title in SECTIONS:
-        part = rows[[k == key for k in keys]]
-        if part.empty:
+        part = [r for r in records if _section_key(r) == key]
+        if not part:
             continue
         lines += ["", f"{title}:", head]
         last_lhs = None
-        for r in part.itertuples():
+        for r in part:
             if key in ("=~", "~", "~~cov"):
-                if r.lhs != last_lhs:
-                    dot = "." if key == "~~cov" and r.lhs in endogenous else ""
-                    name = f" {dot}{r.lhs} {r.op}" if dot else f"  {r.lhs} {r.op}"
+                if r["lhs"] != last_lhs:
+                    dot = "." if key == "~~cov" and r["lhs"] in endogenous else ""
+                    name = f" {dot}{r['lhs']} {r['op']}" if dot else f"  {r['lhs']} {r['op']}"
                     lines.append(f"{name:<{len(head)}}")
-                    last_lhs = r.lhs
-                var = r.rhs
+                    last_lhs = r["lhs"]
+                var = r["rhs"]
                 dotted = key == "~~cov" and var in endogenous
             else:
-                var = r.lhs
+                var = r["lhs"]
                 dotted = var in endogenous
             name = f"   .{var}" if dotted else f"    {var}"
-            if r.label and r.op != ":=":
-                name = f"{name:<{width - len(r.label) - 2}}({r.label})"
-            fixed = r.free == 0 and r.op != ":="
-            values = [_num(r.est)] + ([""] * 3 if fixed else [_num(r.se), _num(r.z), _num(r.pvalue)])
+            if r["label"] and r["op"] != ":=":
+                name = f"{name:<{width - len(r['label']) - 2}}({r['label']})"
+            fixed = r["free"] == 0 and r["op"] != ":="
+            values = [_num(r["est"])] + ([""] * 3 if fixed else
+                                         [_num(r["se"]), _num(r["z"]), _num(r["pvalue"])])
             if standardized:
-                values += [_num(pt.at[r.Index, "std.lv"]), _num(pt.at[r.Index, "std.all"])]
+                values += [_num(r["std.lv"]), _num(r["std.all"])]
             lines.append(f"{name:<{width}}" + "".join(f"{v:>9}" for v in values))
     return lines

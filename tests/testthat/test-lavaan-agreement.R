@@ -65,3 +65,33 @@ test_that("mean structures and growth models agree with lavaan", {
   expect_same_as_lavaan(torchfit(hs, data = HolzingerSwineford1939),
                lavaan::cfa(hs, data = HolzingerSwineford1939))
 })
+
+test_that("multiple groups with equality constraints agree with lavaan", {
+  skip_if_no_engine()
+  model <- "visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; speed =~ x7 + x8 + x9"
+  for (equal in list("", "loadings", c("loadings", "intercepts"))) {
+    ours <- torchfit(model, data = HolzingerSwineford1939, group = "school",
+                     group.equal = equal)
+    ref <- lavaan::cfa(model, data = HolzingerSwineford1939, group = "school",
+                       group.equal = equal)
+    expect_same_as_lavaan(ours, ref)
+  }
+  expect_output(summary(ours), "Group 2 [Grant-White]:", fixed = TRUE)
+  scores <- predict(ours, HolzingerSwineford1939)
+  expect_identical(names(scores), c("Pasteur", "Grant-White"))
+  expect_identical(dim(scores[["Pasteur"]]), c(156L, 3L))
+  expect_error(torchfit(model, data = HolzingerSwineford1939, group = "sex2"),
+               'grouping column "sex2" not found.*"sex"')
+})
+
+test_that("robust estimators MLM and MLR agree with lavaan", {
+  skip_if_no_engine()
+  model <- "visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; speed =~ x7 + x8 + x9"
+  for (estimator in c("MLM", "MLR")) {
+    ours <- torchfit(model, data = HolzingerSwineford1939, estimator = estimator)
+    ref <- lavaan::cfa(model, data = HolzingerSwineford1939, estimator = estimator)
+    expect_same_as_lavaan(ours, ref)
+    expect_output(summary(ours, fit.measures = TRUE), "Robust Comparative Fit Index (CFI)",
+                  fixed = TRUE)
+  }
+})

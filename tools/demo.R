@@ -21,8 +21,9 @@ print(side, digits = 6, row.names = FALSE)
 measures <- c("chisq", "df", "pvalue", "cfi", "tli", "logl", "aic", "bic", "rmsea",
               "rmsea.ci.lower", "rmsea.ci.upper", "srmr")
 cat("\n")
-print(data.frame(measure = measures, lavaan = unname(fitMeasures(ref, measures)),
-                 torchfit = unname(fitMeasures(fit, measures))), digits = 8, row.names = FALSE)
+print(data.frame(measure = measures,
+                 lavaan = round(unname(fitMeasures(ref, measures)), 6),
+                 torchfit = round(unname(fitMeasures(fit, measures)), 6)), row.names = FALSE)
 cat(sprintf("\nlargest |difference| in estimates: %.2e, in standard errors: %.2e\n",
             max(abs(side$lavaan.est - side$torchfit.est)),
             max(abs(side$lavaan.se - side$torchfit.se))))

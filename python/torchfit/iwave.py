@@ -481,7 +481,8 @@ class _Progress:
 
 def train(structure: Structure, encoder: Encoder, u0: torch.Tensor, data: Data, *,
           iw_samples: int = 10, batch_size: int = 256, lr: float = 0.005,
-          max_epochs: int = 100000, iter_max: Optional[int] = None, n_intervals: int = 20,
+          lr_model: Optional[float] = 0.05,
+          max_epochs: int = 100000, iter_max: Optional[int] = None, n_intervals: int = 10,
           seed: int = 0, quiet: bool = True) -> TrainResult:
     """Maximise the IW-ELBO with Adam (AMSGrad) on mini-batches.
 
@@ -495,7 +496,11 @@ def train(structure: Structure, encoder: Encoder, u0: torch.Tensor, data: Data, 
     gen = torch.Generator(device=device)
     gen.manual_seed(int(seed))
     u = u0.clone().requires_grad_(True)
-    opt = torch.optim.Adam([{"params": [u]}, {"params": encoder.parameters()}], lr=lr,
+    # The model parameters take larger steps than the encoder: their
+    # gradients are noisy but consistent in sign, and the averaging below
+    # removes the jitter that the larger steps leave.
+    opt = torch.optim.Adam([{"params": [u], "lr": lr if lr_model is None else lr_model},
+                            {"params": encoder.parameters()}], lr=lr,
                            amsgrad=True)
     n = data.n
     batch_size = max(1, min(int(batch_size), n))

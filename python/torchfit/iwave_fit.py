@@ -32,7 +32,8 @@ from .partable import build
 CATEGORICAL = ("graded", "binary", "gpcm")
 # Item types whose residual-variance row is not a parameter.
 FIXED_VARIANCE = ("graded", "binary", "gpcm", "poisson")
-IWAVE_OPTIONS = ("ordered", "item_types", "iw_samples", "batch_size", "lr", "hidden", "cov",
+IWAVE_OPTIONS = ("ordered", "item_types", "iw_samples", "batch_size", "lr", "lr_model",
+                 "hidden", "cov",
                  "max_epochs", "max_iterations", "n_intervals", "seed", "device", "quiet",
                  "se", "se_samples", "logl_samples")
 
@@ -42,9 +43,10 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
               missing: str = "default", ordered: Union[Sequence[str], bool, None] = None,
               item_types: Optional[Mapping[str, str]] = None, iw_samples: int = 10,
               batch_size: Optional[int] = None, lr: float = 0.005,
+              lr_model: Optional[float] = None,
               hidden: Sequence[int] = (100,), cov: str = "full",
               max_epochs: int = 100000, max_iterations: Optional[int] = None,
-              n_intervals: int = 20, seed: int = 0, device: str = "cpu", quiet: bool = True,
+              n_intervals: int = 10, seed: int = 0, device: str = "cpu", quiet: bool = True,
               se: str = "opg", se_samples: int = 100,
               logl_samples: int = 1000) -> "IWAVEFit":
     """Fit a latent variable model by importance-weighted amortized variational
@@ -70,7 +72,9 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     batch_size : int, optional
         Rows per mini-batch; by default 256 (all rows when fewer).
     lr : float
-        Adam (AMSGrad) learning rate.
+        Adam (AMSGrad) learning rate of the encoder.
+    lr_model : float, optional
+        Learning rate of the model parameters; by default ``10 * lr``.
     hidden : sequence of int
         Hidden layer sizes of the encoder (ELU).
     cov : {"full", "diagonal"}
@@ -182,9 +186,10 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         batch_size = 256
     with _threads(min(batch_size, n) * iw_samples * len(order)):
         result = train(structure, encoder, u0, tensors, iw_samples=iw_samples,
-                   batch_size=batch_size, lr=lr, max_epochs=max_epochs,
-                       iter_max=max_iterations, n_intervals=n_intervals, seed=seed,
-                       quiet=quiet)
+                       batch_size=batch_size, lr=lr,
+                       lr_model=10 * lr if lr_model is None else lr_model,
+                       max_epochs=max_epochs, iter_max=max_iterations,
+                       n_intervals=n_intervals, seed=seed, quiet=quiet)
     encoder.eval()
 
     # -- results -------------------------------------------------------------------------
@@ -208,6 +213,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         "nobs_total": n_total, "npar": int(free.max()) if len(free) else 0,
         "neq": int(free.max() - mod.n_free) if len(free) else 0,
         "iw_samples": int(iw_samples), "batch_size": int(min(batch_size, n)), "lr": lr,
+        "lr_model": 10 * lr if lr_model is None else lr_model,
         "final_loss": result.final_loss, "seconds": result.seconds,
         "se": "opg" if se == "opg" else "none", "se_samples": se_samples,
         "logl_samples": logl_samples, "item_types": dict(types), "missing": missing,
@@ -329,7 +335,8 @@ def _start(mod: Model, pt: pd.DataFrame, coded, keep, X, types, covariates) -> n
     Dc = D - D.mean(0)
     S = Dc.T @ Dc / len(D)
     S[np.diag_indices_from(S)] = np.maximum(np.diag(S), 1e-6)
-    values = start_values(mod, S)
+    values = start_values(mod, S, D.mean(0))
+    latent_var = _to_logistic_scale(mod, pt, values, types)
     for i, (lhs, op, rhs, fr, us) in enumerate(zip(pt["lhs"], pt["op"], pt["rhs"], pt["free"],
                                                    pt["ustart"])):
         if fr == 0 or not np.isnan(us) or lhs not in types:
@@ -346,11 +353,41 @@ def _start(mod: Model, pt: pd.DataFrame, coded, keep, X, types, covariates) -> n
                 p = np.bincount(y.astype(int)) / len(y)
                 values[i] = float(np.log(max(p[k - 1], 1e-4) / max(p[k], 1e-4)))
             else:
+                # The margin of a logistic item is flatter than its conditional
+                # curve: widen by the sd of the latent response (probit approx.).
                 prop = np.clip(np.mean(y >= k), 1e-4, 1 - 1e-4)
-                values[i] = -float(np.log(prop / (1 - prop)))
+                values[i] = -float(np.log(prop / (1 - prop))) * \
+                    np.sqrt(1 + latent_var.get(lhs, 0.0) * 3 / math.pi ** 2)
         elif op == "~~" and lhs == rhs:
             values[i] = {"negbinom": 0.5, "lognormal": 0.5 * np.var(y)}.get(kind, values[i])
     return values
+
+
+def _to_logistic_scale(mod: Model, pt: pd.DataFrame, values: np.ndarray, types) -> Dict:
+    """Move start loadings of categorical items from the standardized scale
+    (on which the ML heuristics found them) to the logistic one: lambda* /
+    sqrt(1 - h) * 1.7 for communality h.  A factor whose fixed marker is
+    categorical takes the marker's factor in its variance instead.  Returns
+    the common variance lambda' Psi lambda of each categorical item."""
+    lhs, op, rhs = pt["lhs"].to_numpy(), pt["op"].to_numpy(), pt["rhs"].to_numpy()
+    free, ustart = pt["free"].to_numpy(), pt["ustart"].to_numpy()
+    load = np.flatnonzero(op == "=~")
+    var_of = {l: values[i] for i, (l, o, r) in enumerate(zip(lhs, op, rhs))
+              if o == "~~" and l == r and l in mod.lv_names}
+    common = {}
+    for i in load:
+        if types.get(rhs[i]) in CATEGORICAL:
+            common[rhs[i]] = common.get(rhs[i], 0.0) + values[i] ** 2 * var_of.get(lhs[i], 1.0)
+    factor = {v: 1.7 / np.sqrt(1 - min(h, 0.9)) for v, h in common.items()}
+    marker = {lhs[i]: factor[rhs[i]] for i in load
+              if free[i] == 0 and rhs[i] in factor and lhs[i] in mod.lv_names}
+    for i in load:
+        if free[i] > 0 and np.isnan(ustart[i]):
+            values[i] *= factor.get(rhs[i], 1.0) / marker.get(lhs[i], 1.0)
+    for i in np.flatnonzero(op == "~~"):
+        if free[i] > 0 and np.isnan(ustart[i]) and (lhs[i] in marker or rhs[i] in marker):
+            values[i] *= marker.get(lhs[i], 1.0) * marker.get(rhs[i], 1.0)
+    return {v: h * factor[v] ** 2 for v, h in common.items()}
 
 
 def _opg_vcov(mod: Model, grads: np.ndarray) -> Optional[np.ndarray]:
@@ -492,24 +529,12 @@ class IWAVEFit(Fit):
         raise TorchfitError("model-implied moments are not defined for IWAVE fits with "
                             "non-normal items; use predict() or log_likelihood()")
 
-    def summary(self, fit_measures: bool = False, standardized: bool = False) -> str:
-        """lavaan-style summary with the IWAVE header.
+    def _header_lines(self) -> List[str]:
+        return report.iwave_header(self.info)
 
-        Examples
-        --------
-        >>> import torchfit
-        >>> fit = torchfit.cfa("f =~ x1 + x2 + x3", torchfit.datasets.holzinger_swineford(),
-        ...                    estimator="IWAVE", max_iterations=200, se="none")
-        >>> "Latent Variables:" in fit.summary()
-        True
-        """
-        lines = report.iwave_header(self.info)
-        if fit_measures:
-            lines += report.loglik_block(self._measures)
-        se = "Outer product of gradients" if self.info["se"] == "opg" else "None"
-        lines += report.parameter_sections(self.partable, self._endogenous(), standardized,
-                                           se_lines=[("Standard errors", se)])
-        return "\n".join(lines) + "\n"
+    def _fit_lines(self) -> List[str]:
+        return report.loglik_block(self._measures)
 
-    def __repr__(self) -> str:
-        return "\n".join(report.iwave_header(self.info)) + "\n"
+    def _se_lines(self):
+        return [("Standard errors",
+                 "Outer product of gradients" if self.info["se"] == "opg" else "None")]

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import check_moments, group_data, sample_moments
+from .data import Moments, check_moments, group_data, sample_moments
 from .defined import Definitions
+from . import fiml as fiml_mod
 from .errors import ConvergenceWarning, DataError, ModelError, TorchfitError
 from .fit import Fit, GroupView
 from .inference import constraint_differences, estimate_columns, standardized, vcov_free
@@ -77,8 +78,14 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         Fix covariances among exogenous latent variables to 0.
     fixed_x : bool
         Treat exogenous observed covariates as fixed (lavaan's default).
-    missing : {"default", "listwise"}
-        Rows with missing values are an error by default; "listwise" drops them.
+    missing : {"default", "listwise", "ml"}
+        Rows with missing values are an error by default; "listwise" drops
+        them; "ml" (also "fiml", "direct") fits every row by full-information
+        maximum likelihood over its observed values, with a mean structure,
+        lavaan's EM estimate of the unrestricted model for the test and the
+        observed information for the standard errors (see
+        :mod:`torchfit.fiml`); rows missing on every model variable are
+        dropped with a warning.
     iter_max : int
         Maximum number of optimiser iterations.
     columns : sequence of str, optional
@@ -125,6 +132,17 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
     if options:
         raise TypeError(f"option(s) {', '.join(options)} are for estimator='IWAVE', not "
                         f"{estimator!r}")
+    fiml = fiml_mod.is_fiml(missing)
+    if fiml:
+        missing = "ml"
+        if estimator.upper() != "ML":
+            # lavaan refuses MLM with missing = "ml": the Satorra-Bentler
+            # correction is defined for complete data only.
+            raise ModelError(f"estimator {estimator!r} with missing = 'ml' is not available: "
+                             "MLM needs complete data (use missing = 'listwise') and MLR "
+                             "with FIML is not supported yet; use estimator = 'ML'")
+        meanstructure = True  # as lavaan: FIML always fits the means
+        information = "observed" if information is None else information
     opts = robust_options(estimator, information)
     if opts.needs_raw_data:
         require_raw_data(data, opts.estimator)
@@ -146,6 +164,9 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         raise ModelError(f"the parameter table has {len(models)} group(s) but the data "
                          f"{len(labels)}; pass group= for a multiple-group table")
     definitions = Definitions(pt)
+    if fiml:
+        return _fit_fiml(pt, models, subsets, labels, definitions, data, columns, group,
+                         opts.information, iter_max)
     groups, moments = [], []
     for mod, subset in zip(models, subsets):
         mom = sample_moments(subset, mod.ov_names, missing=missing, columns=columns)
@@ -154,11 +175,7 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         groups.append(GroupMoments(mod, mom.cov, mom.mean if means else None, mom.n))
     exo = [exo_flags(pt, mod) for mod in models]
     ndat = sum(count_moments(len(m.ov_names), sum(e), means) for m, e in zip(models, exo))
-    if models[0].n_free > ndat:
-        raise ModelError(
-            f"the model has {models[0].n_free} free parameters but the data give only {ndat} "
-            f"sample moments (df = {ndat - models[0].n_free}); the model is not identified: "
-            "fix parameters, add equality constraints or drop paths")
+    _check_identified(models[0], ndat)
 
     values = start_all(groups)
     for mod in models:
@@ -173,6 +190,56 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
             robust = robust_inference(mod, result, mom.cov, mom.n, opts, exo[0], gamma)
         return _results(pt, groups, labels, definitions, values, result, moments, exo, data,
                         missing, columns, group, robust)
+
+
+def _fit_fiml(pt, models, subsets, labels, definitions, data, columns, group, information,
+              iter_max) -> Fit:
+    """missing = "ml": patterns and EM moments per group, then the FIML
+    discrepancy minimised by the ML optimiser (see :mod:`torchfit.fiml`)."""
+    if not (pt["op"] == "~1").any():
+        raise ModelError("missing = 'ml' needs a mean structure: give a parameter table with "
+                         "intercepts (lavaanify(..., meanstructure = TRUE)) or lavaan syntax")
+    exo = [exo_flags(pt, mod) for mod in models]
+    if any(any(e) for e in exo):
+        raise ModelError("fixed exogenous covariates (fixed.x) with missing = 'ml' are not "
+                         "supported yet; use fixed_x=False to model the covariates' "
+                         "(co)variances and means")
+    patterns, h1s, groups, moments = [], [], [], []
+    for mod, subset, label in zip(models, subsets, labels):
+        pm = fiml_mod.pattern_moments(subset, mod.ov_names, columns=columns, warn=False)
+        with one_thread():
+            h1 = fiml_mod.em_h1(pm)
+        check_moments(h1[1], pm.n, mod.ov_names)
+        patterns.append(pm)
+        h1s.append(h1)
+        groups.append(fiml_mod.group_moments(mod, pm, h1))
+        moments.append(Moments(pm.n, h1[0], h1[1], pm.n_total))
+    n_empty = sum(pm.n_empty for pm in patterns)
+    if n_empty:
+        warnings.warn(f"{n_empty} of {sum(pm.n_total for pm in patterns)} rows are missing on "
+                      "every model variable and were dropped (lavaan drops such empty cases "
+                      "too)", fiml_mod.EmptyRowsWarning, stacklevel=4)
+    ndat = sum(count_moments(len(m.ov_names), 0, True) for m in models)
+    _check_identified(models[0], ndat)
+    values = start_all(groups)
+    for mod in models:
+        mod.fixed_values(values)
+    objective = fiml_mod.FimlObjective(models, patterns, [h[2] for h in h1s])
+    with one_thread():
+        result = fit_ml(groups, reduced_start(models[0], values), iter_max=iter_max,
+                        objective=objective)
+        fit_data = fiml_mod.FimlFit(models, patterns, h1s, objective, result, information)
+        return _results(pt, groups, labels, definitions, values, result, moments, exo, data,
+                        "ml", columns, group, fit_data)
+
+
+def _check_identified(model: Model, ndat: int) -> None:
+    """Refuse a model with more free parameters than sample moments."""
+    if model.n_free > ndat:
+        raise ModelError(
+            f"the model has {model.n_free} free parameters but the data give only {ndat} "
+            f"sample moments (df = {ndat - model.n_free}); the model is not identified: "
+            "fix parameters, add equality constraints or drop paths")
 
 
 def exo_flags(pt: pd.DataFrame, model: Model) -> list:
@@ -235,6 +302,11 @@ def _results(pt, groups, labels, definitions, values, result, moments, exo, data
                     chisq_group=[group_chisq(f) for f in fits])
     if robust is not None:
         info.update(robust.info)
+    if getattr(robust, "patterns", None) is not None:  # FIML: lavaan's per-group statistic
+        info.update(npatterns=[len(pm.patterns) for pm in robust.patterns])
+        if group is not None:
+            info.update(chisq_group=robust.group_chisq(),
+                        nobs_total_group=[pm.n_total for pm in robust.patterns])
     for message in messages:
         warnings.warn(message, ConvergenceWarning, stacklevel=3)
     return Fit(table, info, measures, vcov, views, data, columns)

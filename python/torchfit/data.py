@@ -139,7 +139,8 @@ def group_data(data, group: Optional[str]):
 def _check_missing(missing: str) -> None:
     if missing not in MISSING_OPTIONS:
         raise DataError(f"missing = {missing!r} is not supported; use one of "
-                        f"{', '.join(repr(m) for m in MISSING_OPTIONS)}")
+                        f"{', '.join(repr(m) for m in MISSING_OPTIONS)}, or 'ml' "
+                        "(full-information ML, with the ML estimator)")
 
 
 def _complete(X: np.ndarray, names: Sequence[str]) -> np.ndarray:

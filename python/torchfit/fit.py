@@ -9,7 +9,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Union
 import numpy as np
 import pandas as pd
 
-from . import report, robust_report
+from . import fiml, report, robust_report
 from .data import group_data, select
 from .matrices import Model
 
@@ -224,6 +224,11 @@ class Fit:
 def _scores(group: GroupView, data, missing: str, columns) -> pd.DataFrame:
     """Regression factor scores of one group: E[eta] + Cov(eta, y) Sigma^-1 (y - mu)."""
     model, m = group.model, group.matrices
+    if fiml.is_fiml(missing):  # every row, each scored from its observed values
+        scores = fiml.factor_scores(model, m, group.implied["mean"], group.implied["cov"],
+                                    data, columns)
+        lv = [model.eta_names.index(v) for v in model.lv_names]
+        return pd.DataFrame(scores[:, lv], columns=model.lv_names)
     X = select(data, model.ov_names, missing=missing, columns=columns).X
     A = np.linalg.inv(np.eye(m["beta"].shape[0]) - m["beta"])
     weights = np.linalg.solve(group.implied["cov"], m["lambda"] @ A @ m["psi"] @ A.T)

@@ -132,7 +132,8 @@ def _group_pieces(g: GroupFit) -> Dict[str, float]:
     }
 
 
-def fit_measures(groups: Sequence[GroupFit], npar: int, fmin: float) -> Dict[str, float]:
+def fit_measures(groups: Sequence[GroupFit], npar: int, fmin: float,
+                 overrides: Optional[Sequence[Dict[str, float]]] = None) -> Dict[str, float]:
     """Every fit measure lavaan's fitMeasures() gives for ML, in its order.
 
     Parameters
@@ -143,6 +144,10 @@ def fit_measures(groups: Sequence[GroupFit], npar: int, fmin: float) -> Dict[str
         Free parameters minus equality constraints.
     fmin : float
         Minimum of lavaan's fit function, F_ML / 2 (weighted over groups).
+    overrides : sequence of dict, optional
+        Per group, pieces computed otherwise than from the sample moments
+        (keys "logl", "h1", "baseline_chisq", "gfi"): with missing data
+        (:mod:`torchfit.fiml`) the likelihoods come from the patterns.
 
     Examples
     --------
@@ -152,6 +157,8 @@ def fit_measures(groups: Sequence[GroupFit], npar: int, fmin: float) -> Dict[str
     (0.0, 0.0, 1.0)
     """
     pieces = [_group_pieces(g) for g in groups]
+    for piece, extra in zip(pieces, overrides or ()):
+        piece.update(extra)
     total = lambda key: float(sum(p[key] for p in pieces))
     n, G = sum(g.n for g in groups), len(groups)
     ndat = total("ndat")

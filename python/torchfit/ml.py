@@ -79,6 +79,11 @@ class _Group:
         F = float(logdet + (S * inv).sum()) - self.logdet_S - self.p
         return F, (sigma, inv, A, mats, S, d)
 
+    def moments(self, state):
+        """Implied covariance matrix and mean (None without a mean structure)."""
+        sigma, d = state[0], state[5]
+        return sigma.cpu().numpy(), None if d is None else (self.mean - d).cpu().numpy()
+
     def derivatives(self, state, gradient_only: bool = False):
         """Gradient g and expected Hessian H of F_ML (only g if asked)."""
         sigma, inv, A, mats, S, d = state
@@ -125,7 +130,7 @@ class _Objective:
 
 
 def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 500,
-           tol: float = 1e-14, switch: float = 1e-3) -> MLResult:
+           tol: float = 1e-14, switch: float = 1e-3, objective=None) -> MLResult:
     """Minimise F_ML from ``x0``.
 
     Parameters
@@ -145,6 +150,10 @@ def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 500,
         Below this decrement, BFGS updates of the Hessian replace the expected
         information: Fisher scoring converges only linearly when the model
         misfits, the secant updates make the last steps superlinear.
+    objective : optional
+        Another discrepancy with the interface of ``_Objective`` (``value``,
+        ``derivatives`` and per-group parts with ``moments``), e.g. the FIML
+        one of :mod:`torchfit.fiml`; by default F_ML of ``groups``.
 
     Examples
     --------
@@ -158,7 +167,7 @@ def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 500,
     >>> round(r.fmin, 10), r.converged
     (0.0, True)
     """
-    obj = _Objective(groups)
+    obj = _Objective(groups) if objective is None else objective
     model = groups[0].model
     x = torch.as_tensor(x0, dtype=model.dtype, device=model.device)
     state = obj.value(x)
@@ -203,11 +212,11 @@ def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 500,
             g, H = obj.derivatives(new)
         x, state = x_new, new
     _, H = obj.derivatives(state)
+    moments = [part.moments(st) for (part, _), st in zip(obj.parts, state[1])]
     return MLResult(
         x=x.cpu().numpy(), fmin=state[0] / 2.0, iterations=iterations, converged=converged,
-        sigma=[st[0].cpu().numpy() for st in state[1]], information=H.cpu().numpy() / 2.0,
-        mu=[None if part.mean is None else (part.mean - st[5]).cpu().numpy()
-            for (part, _), st in zip(obj.parts, state[1])],
+        sigma=[m[0] for m in moments], information=H.cpu().numpy() / 2.0,
+        mu=[m[1] for m in moments],
     )
 
 

@@ -44,13 +44,30 @@ def header(info: Dict, measures: Dict) -> List[str]:
 def observations(info: Dict) -> List[str]:
     """Number of observations: used (and total, when rows were dropped), per
     group for a multiple-group model."""
+    patterns = info.get("npatterns")  # FIML: missing-data patterns per group
     if info.get("group_labels"):
-        return [_line("Number of observations per group:", "")] + \
-            [f"    {label:<38}{n:>12}" for label, n in zip(info["group_labels"], info["nobs_group"])]
+        labels, used = info["group_labels"], info["nobs_group"]
+        total = info.get("nobs_total_group", used)
+        if list(used) != list(total):
+            lines = [f"  {'Number of observations per group:':<40}{'Used':>12}{'Total':>12}"] + \
+                [f"    {label:<38}{u:>12}{t:>12}" for label, u, t in zip(labels, used, total)]
+        else:
+            lines = [_line("Number of observations per group:", "")] + \
+                [f"    {label:<38}{n:>12}" for label, n in zip(labels, used)]
+        if patterns:
+            lines += [f"  {'Number of missing patterns per group:':<40}{'':>24}"] + \
+                [f"    {label:<38}{k:>12}{'':>12}" for label, k in zip(labels, patterns)]
+        return lines
     if info["nobs"] != info["nobs_total"]:
-        return [f"{'':<42}{'Used':>12}{'Total':>12}",
-                f"  {'Number of observations':<40}{info['nobs']:>12}{info['nobs_total']:>12}"]
-    return [_line("Number of observations", info["nobs"])]
+        lines = [f"{'':<42}{'Used':>12}{'Total':>12}",
+                 f"  {'Number of observations':<40}{info['nobs']:>12}{info['nobs_total']:>12}"]
+        if patterns:
+            lines.append(f"  {'Number of missing patterns':<40}{patterns[0]:>12}{'':>12}")
+        return lines
+    lines = [_line("Number of observations", info["nobs"])]
+    if patterns:
+        lines.append(_line("Number of missing patterns", patterns[0]))
+    return lines
 
 
 def fit_block(m: Dict) -> List[str]:
@@ -62,6 +79,8 @@ def fit_block(m: Dict) -> List[str]:
         "", "User Model versus Baseline Model:", "",
         _line("Comparative Fit Index (CFI)", _num(m["cfi"])),
         _line("Tucker-Lewis Index (TLI)", _num(m["tli"])),
+        *_robust_lines(m, (("Robust Comparative Fit Index (CFI)", "cfi.robust"),
+                           ("Robust Tucker-Lewis Index (TLI)", "tli.robust"))),
         "", "Loglikelihood and Information Criteria:", "",
         _line("Loglikelihood user model (H0)", _num(m["logl"])),
         _line("Loglikelihood unrestricted model (H1)", _num(m["unrestricted.logl"])),
@@ -75,9 +94,23 @@ def fit_block(m: Dict) -> List[str]:
         _line("90 Percent confidence interval - upper", _num(m["rmsea.ci.upper"])),
         _line("P-value H_0: RMSEA <= 0.050", _num(m["rmsea.pvalue"])),
         _line("P-value H_0: RMSEA >= 0.080", _num(m["rmsea.notclose.pvalue"])),
+        *_robust_lines(m, (("Robust RMSEA", "rmsea.robust"),
+                           ("90 Percent confidence interval - lower", "rmsea.ci.lower.robust"),
+                           ("90 Percent confidence interval - upper", "rmsea.ci.upper.robust"),
+                           ("P-value H_0: Robust RMSEA <= 0.050", "rmsea.pvalue.robust"),
+                           ("P-value H_0: Robust RMSEA >= 0.080",
+                            "rmsea.notclose.pvalue.robust"))),
         "", "Standardized Root Mean Square Residual:", "",
         _line("SRMR", _num(m["srmr"])),
     ]
+
+
+def _robust_lines(m: Dict, rows) -> List[str]:
+    """lavaan's "Robust" lines of an unscaled fit that has them (FIML: the
+    FIML-corrected CFI, TLI and RMSEA), after a blank line; none otherwise."""
+    if rows[0][1] not in m:
+        return []
+    return [" " * 54] + [_line(label, _num(m[key])) for label, key in rows]
 
 
 def _section_key(row: Dict) -> str:

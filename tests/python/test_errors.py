@@ -38,8 +38,8 @@ def test_missing_values_need_an_option_and_listwise_works(hs):
 
 
 def test_unknown_missing_option(hs):
-    with pytest.raises(DataError, match="missing = 'fiml' is not supported"):
-        torchfit.cfa(HS_MODEL, hs, missing="fiml")
+    with pytest.raises(DataError, match="missing = 'pairwise' is not supported"):
+        torchfit.cfa(HS_MODEL, hs, missing="pairwise")
 
 
 def test_fewer_rows_than_variables(hs):

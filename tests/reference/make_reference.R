@@ -16,6 +16,13 @@ X <- rnorm(100); M <- 0.5 * X + rnorm(100); Y <- 0.7 * M + rnorm(100)
 dir.create(file.path(here, "data"), showWarnings = FALSE)
 write.csv(data.frame(X = X, Y = Y, M = M), file.path(here, "data", "mediation.csv"),
           row.names = FALSE)
+# Holzinger-Swineford with values missing completely at random (12 % of each
+# of x1-x9) and two rows missing on all of them, for missing = "ml" (FIML).
+set.seed(4321)
+hs_mcar <- HolzingerSwineford1939
+for (v in paste0("x", 1:9)) hs_mcar[[v]][runif(nrow(hs_mcar)) < 0.12] <- NA
+hs_mcar[c(7, 150), paste0("x", 1:9)] <- NA
+write.csv(hs_mcar, file.path(here, "data", "hs_mcar.csv"), row.names = FALSE)
 load_data <- function(name) {
   if (exists(name, envir = asNamespace("lavaan"))) return(get(name, envir = asNamespace("lavaan")))
   read.csv(file.path(here, "data", paste0(name, ".csv")))
@@ -54,8 +61,8 @@ for (i in seq_len(nrow(cases))) {
   write_csv(data.frame(name = names(cf), value = as.numeric(cf)),
             paste0(case$name, "_coef.csv"))
   write_csv(parTable(fit), paste0(case$name, "_partable.csv"))
-  if (estimator_of(case) != "ML" || information_of(case) != "default") {
-    # the printout of robust / observed-information fits, for the summary() layout
+  if (estimator_of(case) != "ML" || information_of(case) != "default" || case$missing == "ml") {
+    # the printout of robust / observed-information / FIML fits, for the summary() layout
     writeLines(capture.output(summary(fit, fit.measures = TRUE)),
                file.path(out, paste0(case$name, "_summary.txt")))
   }

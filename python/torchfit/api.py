@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .data import Moments, check_moments, group_data, sample_moments
+from .data import Moments, check_moments, group_data, sample_moments, select
 from .defined import Definitions
 from . import fiml as fiml_mod
 from .errors import ConvergenceWarning, DataError, ModelError, TorchfitError
@@ -22,6 +22,7 @@ from .fit import Fit, GroupView
 from .inference import constraint_differences, estimate_columns, standardized, vcov_free
 from .matrices import Model
 from .measures import GroupFit, count_moments, fit_measures, group_chisq
+from .minibatch import MINIBATCH_OPTIONS, fit_minibatch
 from .ml import GroupMoments, fit_ml, one_thread
 from .partable import from_columns
 from .robust import gamma_adf, options as robust_options, require_raw_data, robust_inference
@@ -103,7 +104,10 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
     group_partial : sequence of str
         Parameters exempt from ``group_equal``, e.g. ``["visual =~ x2"]``.
     **options
-        Options of the IWAVE estimator (snake case, as in ``fit_iwave``).
+        Options of the IWAVE estimator (snake case, as in ``fit_iwave``), or,
+        for ML, ``batch_size`` (with ``lr``, ``max_epochs``, ``n_intervals``,
+        ``seed``, ``quiet``): ML on the raw data in mini-batches with Adam,
+        the tensorsem way (:mod:`torchfit.minibatch`).
 
     Returns
     -------
@@ -129,6 +133,7 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
                             f"known: {', '.join(IWAVE_OPTIONS)}")
         return fit_iwave(model, data, model_type=model_type, std_lv=std_lv,
                          orthogonal=orthogonal, fixed_x=fixed_x, missing=missing, **options)
+    minibatch = {k: options.pop(k) for k in MINIBATCH_OPTIONS if k in options}
     if options:
         raise TypeError(f"option(s) {', '.join(options)} are for estimator='IWAVE', not "
                         f"{estimator!r}")
@@ -180,6 +185,9 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
     values = start_all(groups)
     for mod in models:
         mod.fixed_values(values)
+    if minibatch:
+        return _fit_minibatch(pt, groups, labels, definitions, values, moments, exo, data,
+                              missing, columns, group, opts, minibatch)
     with one_thread():
         result = fit_ml(groups, reduced_start(models[0], values), iter_max=iter_max)
         robust = None
@@ -231,6 +239,25 @@ def _fit_fiml(pt, models, subsets, labels, definitions, data, columns, group, in
         fit_data = fiml_mod.FimlFit(models, patterns, h1s, objective, result, information)
         return _results(pt, groups, labels, definitions, values, result, moments, exo, data,
                         "ml", columns, group, fit_data)
+
+
+def _fit_minibatch(pt, groups, labels, definitions, values, moments, exo, data, missing,
+                   columns, group, opts, settings) -> Fit:
+    """ML by Adam on mini-batches of raw rows (``batch_size=``), then ML's
+    inference at the estimates."""
+    if len(groups) > 1 or not opts.default:
+        raise ModelError("batch_size= (mini-batch ML) works with one group and the standard "
+                         "ML standard errors; leave out group=, estimator= or information=")
+    model = groups[0].model
+    X = select(data, model.ov_names, missing=missing, columns=columns).X
+    result, trained = fit_minibatch(groups[0], X, reduced_start(model, values), **settings)
+    with one_thread():
+        out = _results(pt, groups, labels, definitions, values, result, moments, exo, data,
+                       missing, columns, group)
+    out.info.update(optimizer="Adam (mini-batch)", epochs=trained.epochs,
+                    batch_size=int(settings.get("batch_size", 1024)),
+                    loss_history=trained.history, seconds=trained.seconds)
+    return out
 
 
 def _check_identified(model: Model, ndat: int) -> None:

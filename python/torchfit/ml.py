@@ -211,6 +211,11 @@ def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 500,
         else:
             g, H = obj.derivatives(new)
         x, state = x_new, new
+    return _result(obj, x, state, iterations, converged)
+
+
+def _result(obj, x: torch.Tensor, state, iterations: int, converged: bool) -> MLResult:
+    """The fit at ``x``: F_ML, implied moments and the expected information."""
     _, H = obj.derivatives(state)
     moments = [part.moments(st) for (part, _), st in zip(obj.parts, state[1])]
     return MLResult(
@@ -218,6 +223,19 @@ def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 500,
         sigma=[m[0] for m in moments], information=H.cpu().numpy() / 2.0,
         mu=[m[1] for m in moments],
     )
+
+
+def result_at(groups: Sequence[GroupMoments], x: np.ndarray, iterations: int,
+              converged: bool) -> MLResult:
+    """The ML fit statistics at estimates found another way (e.g. by
+    mini-batch training), so inference and fit measures are those of ML."""
+    obj = _Objective(groups)
+    xt = torch.as_tensor(x, dtype=groups[0].model.dtype, device=groups[0].model.device)
+    state = obj.value(xt)
+    if state is None:
+        raise ModelError("the estimates give a model-implied covariance matrix that is not "
+                         "positive definite; train longer or with a smaller lr")
+    return _result(obj, xt, state, iterations, converged)
 
 
 def _bfgs(H: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

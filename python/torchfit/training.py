@@ -1,0 +1,150 @@
+"""The mini-batch training loop shared by the stochastic estimators (IWAVE and
+mini-batch ML): shuffled mini-batches, one optimiser step each, and the
+convergence rule of DeepIRTools.
+
+The rule: the mean loss over each window of 100 iterations is kept; the fit
+has converged when the best window mean has not improved for ``n_intervals``
+windows.  The estimates returned are the average of the tracked parameters
+over the last ``n_intervals`` windows, which removes most of the mini-batch
+noise that a constant step size leaves.  The loss is summed on the device and
+read once per window, so the loop does not wait on the device every step.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, List, Optional
+
+import torch
+
+from .errors import TorchfitError
+
+WINDOW = 100  # iterations per loss window of the convergence rule
+
+
+@dataclass
+class Trained:
+    params: torch.Tensor  # the tracked parameters, averaged over the last windows
+    iterations: int
+    epochs: int
+    converged: bool
+    history: List[float] = field(default_factory=list)  # mean loss per window
+    seconds: float = 0.0
+
+    @property
+    def final_loss(self) -> float:
+        return self.history[-1] if self.history else float("nan")
+
+
+class Progress:
+    """A tqdm bar with the current loss when tqdm is installed and not quiet."""
+
+    def __init__(self, quiet: bool, name: str):
+        self.bar = None
+        if not quiet:
+            try:
+                from tqdm.auto import tqdm
+                self.bar = tqdm(unit="it", desc=name, leave=False)
+            except ImportError:  # the loss history is still kept on the fit
+                self.bar = None
+
+    def update(self, n: int, loss: float, epoch: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+            self.bar.set_postfix(loss=f"{loss:.4f}", epoch=epoch, refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked: torch.Tensor,
+          optimizer: torch.optim.Optimizer, n: int, batch_size: int, *,
+          max_epochs: int = 100000, iter_max: Optional[int] = None, n_intervals: int = 10,
+          seed: int = 0, quiet: bool = True, name: str = "fit") -> Trained:
+    """Minimise ``batch_loss`` over shuffled mini-batches of ``n`` rows.
+
+    Parameters
+    ----------
+    batch_loss : callable
+        Loss of the rows ``idx`` (a tensor of row indices, or None for all
+        rows when one batch holds them all); differentiable in the
+        optimiser's parameters.
+    tracked : torch.Tensor
+        The parameters whose window averages are returned.
+    optimizer : torch.optim.Optimizer
+        Steps the parameters (``tracked`` among them).
+    n, batch_size : int
+        Rows of the data, rows per step.
+    max_epochs, iter_max : int
+        Limits on passes over the data and on steps.
+    n_intervals : int
+        Windows without a new best mean loss before stopping.
+    seed : int
+        Seeds the shuffling.
+    quiet : bool
+        No progress bar.
+    name : str
+        Name shown on the progress bar and in errors.
+
+    Examples
+    --------
+    >>> import torch
+    >>> w = torch.zeros(1, requires_grad=True)
+    >>> y = torch.linspace(0, 2, 100)
+    >>> out = train(lambda idx: ((y[idx] - w) ** 2).mean(), w,
+    ...             torch.optim.Adam([w], lr=0.05), 100, 10, n_intervals=3, max_epochs=500)
+    >>> out.converged, round(float(out.params), 1)
+    (True, 1.0)
+    """
+    device = tracked.device
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(seed))
+    batch_size = max(1, min(int(batch_size), n))
+    history: List[float] = []
+    best, since_best = float("inf"), 0
+    total = torch.zeros((), dtype=tracked.dtype, device=device)
+    running = torch.zeros_like(tracked)
+    windows: List[torch.Tensor] = []
+    it = epoch = 0
+    converged = False
+    progress = Progress(quiet, name)
+    started = time.perf_counter()
+    try:
+        while epoch < max_epochs and not converged and (iter_max is None or it < iter_max):
+            epoch += 1
+            perm = torch.randperm(n, generator=gen, device=device) if batch_size < n else None
+            for start in range(0, n, batch_size):
+                loss = batch_loss(None if perm is None else perm[start:start + batch_size])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                with torch.no_grad():
+                    total += loss.detach()
+                    running += tracked.detach()
+                it += 1
+                if it % WINDOW == 0:
+                    mean = float(total) / WINDOW  # the one host sync per window
+                    if not math.isfinite(mean):
+                        raise TorchfitError(
+                            f"the {name} loss became infinite or NaN after {it} iterations; "
+                            "lower lr, check for a variable with (nearly) no variance, or "
+                            "give start values")
+                    total.zero_()
+                    history.append(mean)
+                    windows = (windows + [running / WINDOW])[-n_intervals:]
+                    running = torch.zeros_like(tracked)
+                    progress.update(WINDOW, mean, epoch)
+                    if mean < best:
+                        best, since_best = mean, 0
+                    else:
+                        since_best += 1
+                        converged = since_best >= n_intervals
+                if converged or (iter_max is not None and it >= iter_max):
+                    break
+    finally:
+        progress.close()
+    with torch.no_grad():
+        params = torch.stack(windows).mean(0) if windows else tracked.detach().clone()
+    return Trained(params, it, epoch, converged, history, time.perf_counter() - started)

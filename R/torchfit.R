@@ -42,7 +42,8 @@ engine_option_names <- function() {
 #' @param model.type `"sem"`, `"cfa"` (the same defaults) or `"growth"`
 #'   (lavaan's growth(): latent means free, observed intercepts 0).
 #' @param missing `"default"`: stop when the model's variables have missing
-#'   values; `"listwise"`: drop rows with a missing value in any of them.
+#'   values; `"listwise"`: drop rows with a missing value in any of them;
+#'   `"ml"` (or `"fiml"`): full-information ML over the missingness patterns.
 #' @param group Name of a column of `data` whose values define groups: a
 #'   multiple-group model (lavaan's `group`). With `group.equal` (e.g.
 #'   `c("loadings", "intercepts")`) and `group.partial`, passed in `...`,
@@ -104,10 +105,11 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
 
   # 1. the groups, then the parameter table, from lavaan
   groups <- group_values(data, group)
-  if (!is.null(groups)) {
-    lav_opts$ngroups <- length(unique(groups))
-    # as lavaan(): several groups switch the mean structure on
-    if (!"meanstructure" %in% names(dots)) lav_opts$meanstructure <- TRUE
+  if (!is.null(groups)) lav_opts$ngroups <- length(unique(groups))
+  # as lavaan(): several groups or full-information ML switch the means on
+  if ((!is.null(groups) || missing %in% c("ml", "fiml", "direct")) &&
+      !"meanstructure" %in% names(dots)) {
+    lav_opts$meanstructure <- TRUE
   }
   partable <- build_partable(model, model.type, lav_opts,
                              user_meanstructure = "meanstructure" %in% names(dots))

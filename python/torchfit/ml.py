@@ -15,7 +15,7 @@ worker threads from starving NumPy's BLAS on a 2-core machine.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -44,6 +44,11 @@ class MLResult:
     sigma: List[np.ndarray]  # implied covariance matrix per group
     mu: List[Optional[np.ndarray]]  # implied mean per group, with a mean structure
     information: np.ndarray  # expected information per observation (reduced)
+    # general constraints: Jacobian of the equalities and active inequalities
+    constraint_jacobian: Optional[np.ndarray] = None
+    n_equalities: int = 0  # general equality constraints (each removes a parameter)
+    n_inequalities: int = 0
+    at_bound: List[int] = field(default_factory=list)  # reduced indices held at a bound
 
 
 class _Group:
@@ -130,7 +135,8 @@ class _Objective:
 
 
 def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 500,
-           tol: float = 1e-14, switch: float = 1e-3, objective=None) -> MLResult:
+           tol: float = 1e-14, switch: float = 1e-3, objective=None,
+           constraints=None) -> MLResult:
     """Minimise F_ML from ``x0``.
 
     Parameters
@@ -154,6 +160,9 @@ def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 500,
         Another discrepancy with the interface of ``_Objective`` (``value``,
         ``derivatives`` and per-group parts with ``moments``), e.g. the FIML
         one of :mod:`torchfit.fiml`; by default F_ML of ``groups``.
+    constraints : torchfit.constraints.Constraints, optional
+        General equality and inequality constraints; they switch to the
+        sequential quadratic programming loop of :func:`_fit_constrained`.
 
     Examples
     --------
@@ -174,6 +183,8 @@ def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 500,
     if state is None:
         raise ModelError("the start values give a model-implied covariance matrix that is not "
                          "positive definite; give start values with start() in the syntax")
+    if constraints:
+        return _fit_constrained(obj, x, state, constraints, iter_max, tol)
     converged = False
     iterations = 0
     g, H = obj.derivatives(state)
@@ -212,6 +223,75 @@ def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 500,
             g, H = obj.derivatives(new)
         x, state = x_new, new
     return _result(obj, x, state, iterations, converged)
+
+
+def _fit_constrained(obj, x: torch.Tensor, state, constraints, iter_max: int,
+                     tol: float) -> MLResult:
+    """Sequential quadratic programming with Fisher-scoring Hessians.
+
+    Each step solves the quadratic model of F_ML subject to the linearised
+    equalities and the inequalities of an active set (added when a step would
+    cross them, dropped when their multiplier turns negative); a backtracking
+    line search on F_ML + rho * violation keeps the iterates moving towards
+    the feasible optimum.
+    """
+    rho, active = 10.0, set()
+    converged, iterations = False, 0
+    for iterations in range(1, iter_max + 1):
+        g, H = obj.derivatives(state)
+        step, lam, active = _qp_step(H, g, x, constraints, active)
+        rho = max(rho, 2.0 * float(lam.abs().max()) if len(lam) else 0.0)
+        violation = constraints.violation(x)
+        decrement = float(-(g @ step)) + rho * violation
+        merit = state[0] + rho * violation
+        t, new = 1.0, None
+        for _ in range(40):
+            candidate = obj.value(x + t * step)
+            if candidate is not None and candidate[0] + rho * constraints.violation(x + t * step) \
+                    <= merit - 1e-4 * t * max(decrement, 0.0) + 1e-13 * max(1.0, abs(merit)):
+                new = candidate
+                break
+            t /= 2.0
+        if new is None:
+            break
+        x, state = x + t * step, new
+        if float(step @ H @ step) < tol and constraints.violation(x) < 1e-9:
+            converged = True
+            break
+    result = _result(obj, x, state, iterations, converged)
+    h, Jh, gi, Jg = constraints.jacobians(x)
+    binding = [i for i in range(len(gi)) if i in active or float(gi[i]) < 1e-8]
+    result.constraint_jacobian = torch.cat([Jh, Jg[binding]]).numpy()
+    result.n_equalities, result.n_inequalities = constraints.n_eq, constraints.n_in
+    result.at_bound = [constraints.bounds[i] for i in binding if constraints.bounds[i] is not None]
+    return result
+
+
+def _qp_step(H: torch.Tensor, g: torch.Tensor, x: torch.Tensor, constraints, active: set):
+    """The step of the constrained quadratic model and the multipliers."""
+    h, Jh, gi, Jg = constraints.jacobians(x)
+    H, g = H.to(torch.float64), g.to(torch.float64)
+    active = {i for i in active if i < len(gi)} | {i for i in range(len(gi)) if gi[i] < 0}
+    for _ in range(2 * len(gi) + 2):
+        rows = sorted(active)
+        A = torch.cat([Jh, Jg[rows]])
+        c = torch.cat([h, gi[rows]])
+        m = A.shape[0]
+        kkt = torch.cat([torch.cat([H, -A.T], 1),
+                         torch.cat([A, torch.zeros((m, m), dtype=H.dtype)], 1)])
+        sol = torch.linalg.lstsq(kkt, torch.cat([-g, -c])[:, None]).solution[:, 0]
+        step, lam = sol[:len(g)], sol[len(g):]
+        lam_in = lam[len(h):]
+        if len(lam_in) and float(lam_in.min()) < -1e-12:  # pulls away: release it
+            active.discard(rows[int(torch.argmin(lam_in))])
+            continue
+        crossed = [(float(gi[i] + Jg[i] @ step), i) for i in range(len(gi)) if i not in active]
+        crossed = [ci for ci in crossed if ci[0] < -1e-12]
+        if crossed:
+            active.add(min(crossed)[1])
+            continue
+        break
+    return step.to(x.dtype), lam, active
 
 
 def _result(obj, x: torch.Tensor, state, iterations: int, converged: bool) -> MLResult:

@@ -28,6 +28,8 @@ def header(info: Dict, measures: Dict) -> List[str]:
              _line("Number of model parameters", info["npar"])]
     if info.get("neq"):
         lines.append(_line("Number of equality constraints", info["neq"]))
+    if info.get("nin"):
+        lines.append(_line("Number of inequality constraints", info["nin"]))
     lines.append("")
     lines += observations(info)
     lines += ["", "Model Test User Model:", " " * 54,
@@ -213,6 +215,8 @@ def _sections(rows: pd.DataFrame, endogenous: set, standardized: bool,
                     last_lhs = r["lhs"]
                 var = r["rhs"]
                 dotted = key == "~~cov" and var in endogenous
+            elif key == "|":  # lavaan names thresholds y|t1, y|t2, ...
+                var, dotted = f"{r['lhs']}|{r['rhs']}", False
             else:
                 var = r["lhs"]
                 dotted = var in endogenous

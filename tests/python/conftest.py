@@ -12,6 +12,7 @@ DATASETS = {
     "PoliticalDemocracy": torchfit.datasets.political_democracy,
     "mediation": lambda: pd.read_csv(REFERENCE / "data" / "mediation.csv"),
     "Demo.growth": torchfit.datasets.demo_growth,
+    "constraints": lambda: pd.read_csv(REFERENCE / "data" / "constraints.csv"),
     # HS with values missing completely at random, written by make_reference.R
     "hs_mcar": lambda: pd.read_csv(REFERENCE / "data" / "hs_mcar.csv"),
 }

@@ -77,8 +77,20 @@ def test_unknown_estimator(hs):
 
 
 def test_unsupported_operator_is_refused_clearly(hs):
-    with pytest.raises(ModelError, match="does not support the operator.*'>'"):
-        torchfit.cfa("visual =~ x1 + x2 + x3; x1 ~~ v*x1; v > 0", hs)
+    with pytest.raises(ModelSyntaxError, match="operator '<~' is not supported"):
+        torchfit.cfa("visual =~ x1 + x2 + x3; f <~ x1 + x2", hs)
+
+
+def test_start_values_that_violate_an_inequality(hs):
+    with pytest.raises(ModelError, match="start values violate the constraint 'v > 0.2'"):
+        torchfit.cfa("visual =~ x1 + x2 + x3; x1 ~~ start(0.1)*v*x1; v > 0.2", hs)
+
+
+def test_unknown_label_in_a_definition_or_constraint(hs):
+    with pytest.raises(ModelError, match="'ab := a\*c' uses 'c', which is not the label"):
+        torchfit.sem("visual =~ x1 + a*x2 + b*x3; ab := a*c", hs)
+    with pytest.raises(ModelError, match="constraint 'a == 2\*bb' uses 'bb'.*did you mean 'b'"):
+        torchfit.sem("visual =~ x1 + a*x2 + b*x3; a == 2*bb", hs)
 
 
 def test_thresholds_need_the_iwave_estimator(hs):

@@ -23,6 +23,10 @@ hs_mcar <- HolzingerSwineford1939
 for (v in paste0("x", 1:9)) hs_mcar[[v]][runif(nrow(hs_mcar)) < 0.12] <- NA
 hs_mcar[c(7, 150), paste0("x", 1:9)] <- NA
 write.csv(hs_mcar, file.path(here, "data", "hs_mcar.csv"), row.names = FALSE)
+# The lavaan tutorial's data for constraints
+set.seed(1234)
+write.csv(data.frame(y = rnorm(100), x1 = rnorm(100), x2 = rnorm(100), x3 = rnorm(100)),
+          file.path(here, "data", "constraints.csv"), row.names = FALSE)
 load_data <- function(name) {
   if (exists(name, envir = asNamespace("lavaan"))) return(get(name, envir = asNamespace("lavaan")))
   read.csv(file.path(here, "data", paste0(name, ".csv")))

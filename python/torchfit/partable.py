@@ -191,7 +191,9 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
     if auto_cov_y:
         default += [(a, "~~", b) for a, b in combinations(names.lv_y + names.ov_y, 2)]
     default += [(ov_x[j], "~~", ov_x[i]) for j in range(len(ov_x)) for i in range(j, len(ov_x))]
-    default += [(v, "~*~", v) for v in names.ov if v in ordered]
+    # thresholds in the syntax make a variable ordinal too, as in lavaan
+    ordinal = set(ordered) | {f.lhs for f in model_rows if f.op == "|"}
+    default += [(v, "~*~", v) for v in names.ov if v in ordinal]
     if meanstructure:
         default += [(v, "~1", "") for v in names.ov + names.lv]
     user_keys = set()
@@ -203,7 +205,8 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
     settings = dict(std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x,
                     meanstructure=meanstructure, int_ov_free=int_ov_free,
                     int_lv_free=int_lv_free, auto_fix_first=auto_fix_first,
-                    auto_fix_single=auto_fix_single, auto_var=auto_var, ordered=ordered)
+                    auto_fix_single=auto_fix_single, auto_var=auto_var, ordered=ordered,
+                    ordinal=ordinal)
     parts = [_group_rows([f.for_group(g, ngroups) for f in model_rows], default, names,
                          **settings) for g in range(ngroups)]
     table = pd.DataFrame({k: np.concatenate([part[k] for part in parts]) for k in parts[0]})
@@ -227,7 +230,7 @@ def _group_rows(model_rows: List[FormulaRow], default: List[Tuple[str, str, str]
                 names: VariableNames, std_lv: bool, orthogonal: bool, fixed_x: bool,
                 meanstructure: bool, int_ov_free: bool, int_lv_free: bool,
                 auto_fix_first: bool, auto_fix_single: bool, auto_var: bool,
-                ordered: Mapping[str, int]) -> dict:
+                ordered: Mapping[str, int], ordinal: set) -> dict:
     """The rows of one group: the user's, then the defaults, with free/fixed
     status, start values and labels as lavaan's lavaanify() sets them."""
     ov_x = names.ov_x
@@ -284,9 +287,9 @@ def _group_rows(model_rows: List[FormulaRow], default: List[Tuple[str, str, str]
     for i in range(n_user, n):
         # Ordinal variables: the scale of the latent response is fixed (delta
         # parameterization), and thresholds take the place of the intercept.
-        if lhs[i] in ordered and ((op[i] == "~~" and rhs[i] == lhs[i]) or op[i] == "~*~"):
+        if lhs[i] in ordinal and ((op[i] == "~~" and rhs[i] == lhs[i]) or op[i] == "~*~"):
             fix(i, 1.0)
-        elif lhs[i] in ordered and op[i] == "~1":
+        elif lhs[i] in ordinal and op[i] == "~1":
             fix(i, 0.0)
     # The user's modifiers come last and override the defaults.
     for i, f in enumerate(model_rows):

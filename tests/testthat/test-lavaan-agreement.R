@@ -107,3 +107,17 @@ test_that("full-information ML with missing values agrees with lavaan", {
   expect_same_as_lavaan(ours, ref)
   expect_output(summary(ours), "Number of missing patterns", fixed = TRUE)
 })
+
+test_that("general equality and inequality constraints agree with lavaan", {
+  skip_if_no_engine()
+  set.seed(1234)
+  d <- data.frame(y = rnorm(100), x1 = rnorm(100), x2 = rnorm(100), x3 = rnorm(100))
+  model <- "y ~ b1*x1 + b2*x2 + b3*x3
+            b1 == (b2 + b3)^2
+            b1 > exp(b2 + b3)"
+  ours <- torchfit(model, data = d)
+  ref <- lavaan::sem(model, data = d)
+  expect_same_as_lavaan(ours, ref)
+  expect_output(summary(ours), "Number of inequality constraints", fixed = TRUE)
+  expect_output(summary(ours), "Constraints:", fixed = TRUE)
+})

@@ -483,14 +483,16 @@ def train(structure: Structure, encoder: Encoder, u0: torch.Tensor, data: Data, 
           iw_samples: int = 10, batch_size: int = 256, lr: float = 0.005,
           lr_model: Optional[float] = 0.05,
           max_epochs: int = 100000, iter_max: Optional[int] = None, n_intervals: int = 10,
-          seed: int = 0, quiet: bool = True) -> TrainResult:
+          seed: int = 0, quiet: bool = True, refine: bool = True) -> TrainResult:
     """Maximise the IW-ELBO with Adam (AMSGrad) on mini-batches.
 
     Convergence: the mean loss over each window of 100 iterations is kept;
     the fit has converged when the best window mean has not improved for
-    ``n_intervals`` windows.  The returned estimates are the average of the
-    parameters over the last ``n_intervals`` windows, which removes most of
-    the mini-batch noise that a constant step size leaves.
+    ``n_intervals`` windows.  With ``refine``, the rule is applied twice: the
+    second time after the step sizes are cut tenfold.  The returned
+    estimates are the average of the parameters over the last
+    ``n_intervals`` windows, which removes most of the mini-batch noise that
+    the step size leaves.
     """
     device = u0.device
     gen = torch.Generator(device=device)
@@ -510,7 +512,7 @@ def train(structure: Structure, encoder: Encoder, u0: torch.Tensor, data: Data, 
     u_sum = torch.zeros_like(u0)
     u_windows: List[torch.Tensor] = []
     it = epoch = 0
-    converged = False
+    converged = refined = False
     progress = _Progress(quiet)
     started = time.perf_counter()
     try:
@@ -545,7 +547,15 @@ def train(structure: Structure, encoder: Encoder, u0: torch.Tensor, data: Data, 
                         best, since_best = mean, 0
                     else:
                         since_best += 1
-                        if since_best >= n_intervals:
+                        if since_best >= n_intervals and refine and not refined:
+                            # Settled at this step size: take steps ten times
+                            # smaller until the rule holds again, averaging only
+                            # over that phase.
+                            refined, best, since_best = True, float("inf"), 0
+                            u_windows.clear()
+                            for group in opt.param_groups:
+                                group["lr"] *= 0.1
+                        elif since_best >= n_intervals:
                             converged = True
                             break
                 if iter_max is not None and it >= iter_max:

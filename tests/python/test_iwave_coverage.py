@@ -20,7 +20,7 @@ def coverage(reps: int, kind: str = "normal", n: int = 500, seed: int = 100) -> 
         data, truth = simulate(n, kind, n_factors=1, items_per_factor=4, seed=seed + r)
         options = {} if kind == "normal" else {"item_types": {c: kind for c in data.columns}}
         fit = torchfit.cfa(truth["syntax"], data, std_lv=True, estimator="IWAVE", seed=r,
-                           batch_size=n, n_intervals=5, **options)
+                           batch_size=n, n_intervals=5, refine=False, **options)
         pe = fit.parameter_estimates()
         for j in range(4):
             rows = [(pe[(pe["op"] == "=~") & (pe["rhs"] == f"y{j + 1}")], truth["loadings"][j, 0])]
@@ -36,8 +36,8 @@ def coverage(reps: int, kind: str = "normal", n: int = 500, seed: int = 100) -> 
 
 
 def test_confidence_intervals_cover_the_truth():
-    out = coverage(12)
-    # 96 intervals: the binomial sd of the share at 0.95 is 0.022
+    out = coverage(10)
+    # 80 intervals: the binomial sd of the share at 0.95 is 0.024
     assert 0.87 <= out["coverage"] <= 1.0, out
 
 

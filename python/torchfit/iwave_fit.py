@@ -24,7 +24,7 @@ from .inference import estimate_columns, standardized
 from .items import ItemModel, item_class
 from .iwave import Encoder, Structure, importance, make_data, train
 from .matrices import Model
-from .partable import from_columns, variable_names
+from .partable import COLUMNS, from_columns, variable_names
 from .start import reduced_start, start_values
 from .syntax import parse_formulas
 from .partable import build
@@ -143,8 +143,10 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         rows = [f for f in formulas if f.op not in ("==", "<", ">", ":=")]
         names = variable_names([f.lhs for f in rows], [f.op for f in rows], [f.rhs for f in rows])
     elif isinstance(model, (pd.DataFrame, Mapping)):
+        # Only the structure: a table from a fitted model brings est, se...
         pt = from_columns({c: list(model[c]) for c in
-                           (model.columns if isinstance(model, pd.DataFrame) else model.keys())})
+                           (model.columns if isinstance(model, pd.DataFrame) else model.keys())
+                           if c in COLUMNS})
         names = variable_names(pt["lhs"], pt["op"], pt["rhs"], pt["user"], pt["exo"])
     else:
         raise TorchfitError("model must be lavaan syntax (a string) or a parameter table "
@@ -153,6 +155,10 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     lhs_reg = set(pt_rows_lhs(model, formulas if isinstance(model, str) else None))
     covariates = [v for v in names.ov if v not in names.ov_ind and v not in lhs_reg]
     indicators = [v for v in names.ov if v not in covariates]
+    if not isinstance(model, str) and ordered is not True:
+        # A table with thresholds (lavaan's ordered=) says which items are ordinal.
+        ordered = list(dict.fromkeys(list(ordered or []) +
+                                     [v for v in pt.loc[pt["op"] == "|", "lhs"] if v in indicators]))
     types = _item_types(indicators, ordered, item_types)
     _check_columns([str(c) for c in frame.columns], names.ov)
 

@@ -197,3 +197,17 @@ def test_cuda_without_gpu_is_a_clear_error(counts):
         pytest.skip("a GPU is present")
     with pytest.raises(TorchfitError, match="cuda"):
         _fit(counts, device="cuda")
+
+
+def test_lavaan_table_with_thresholds_fits_like_the_syntax():
+    table = pd.read_csv(REFERENCE / "lavaan" / "iwave_hs_ordered_partable.csv",
+                        keep_default_na=False, na_values=["NA"])
+    data = pd.read_csv(REFERENCE / "data" / "iwave_hs_ordered.csv")
+    options = dict(estimator="IWAVE", se="none", seed=0, refine=False, max_iterations=300)
+    from_table = torchfit.cfa(table, data, **options)
+    from_syntax = torchfit.cfa("visual =~ x1 + x2 + x3\n textual =~ x4 + x5 + x6", data,
+                               std_lv=True, ordered=["x1", "x2", "x3"], **options)
+    a, b = from_table.parameter_estimates(), from_syntax.parameter_estimates()
+    assert a[["lhs", "op", "rhs"]].equals(b[["lhs", "op", "rhs"]])
+    assert np.allclose(a["est"], b["est"])
+    assert from_table.info["item_types"]["x1"] == "graded"

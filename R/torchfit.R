@@ -38,12 +38,18 @@ engine_option_names <- function() {
 #'   Extra columns are ignored; the data frame itself is never modified.
 #' @param estimator `"ML"` (maximum likelihood), `"MLM"` (robust standard
 #'   errors and the Satorra-Bentler scaled test) or `"MLR"` (Huber-White
-#'   standard errors and the Yuan-Bentler scaled test), as in lavaan.
+#'   standard errors and the Yuan-Bentler scaled test), as in lavaan, or
+#'   `"IWAVE"` (importance-weighted amortized variational estimation, for
+#'   ordinal and other non-normal items; its options, e.g. `iw_samples`,
+#'   `batch_size`, `lr`, `seed`, go in `...`).
 #' @param model.type `"sem"`, `"cfa"` (the same defaults) or `"growth"`
 #'   (lavaan's growth(): latent means free, observed intercepts 0).
 #' @param missing `"default"`: stop when the model's variables have missing
 #'   values; `"listwise"`: drop rows with a missing value in any of them;
 #'   `"ml"` (or `"fiml"`): full-information ML over the missingness patterns.
+#' @param ordered With `estimator = "IWAVE"`: the ordinal items (graded
+#'   response model), as lavaan's `ordered`; ordered factors are coded by
+#'   their levels. `TRUE` takes every ordered factor of `data`.
 #' @param group Name of a column of `data` whose values define groups: a
 #'   multiple-group model (lavaan's `group`). With `group.equal` (e.g.
 #'   `c("loadings", "intercepts")`) and `group.partial`, passed in `...`,
@@ -66,7 +72,7 @@ engine_option_names <- function() {
 #' }
 #' @export
 torchfit <- function(model, data, estimator = "ML", model.type = "sem",
-                     missing = "default", group = NULL, ...) {
+                     missing = "default", group = NULL, ordered = NULL, ...) {
   mc <- match.call()
   t0 <- proc.time()[["elapsed"]]
   if (!is.character(model) || length(model) < 1L || anyNA(model)) {
@@ -104,6 +110,14 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
   eng_opts <- dots[names(dots) %in% eng_args]
 
   # 1. the groups, then the parameter table, from lavaan
+  ordered <- ordered_items(data, ordered, estimator)
+  if (length(ordered)) {
+    # lavaan's thresholds need the number of categories, known from the data
+    lav_opts$nthresholds <- ordered - 1L
+  }
+  if (estimator == "IWAVE" && !"meanstructure" %in% names(dots)) {
+    lav_opts$meanstructure <- TRUE  # intercepts and thresholds of the items
+  }
   groups <- group_values(data, group)
   if (!is.null(groups)) lav_opts$ngroups <- length(unique(groups))
   # as lavaan(): several groups or full-information ML switch the means on
@@ -122,7 +136,7 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
   }
 
   # 2. the data
-  prep <- prepare_data(data, ov)
+  prep <- prepare_data(data, ov, names(ordered))
 
   # 3. the engine, called once
   options <- list(
@@ -130,6 +144,7 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
     std_lv = isTRUE(lav_opts$std.lv), orthogonal = isTRUE(lav_opts$orthogonal),
     fixed_x = isTRUE(lav_opts$fixed.x), missing = missing, group = group
   )
+  if (length(ordered)) options$ordered <- as.list(names(ordered))
   known <- engine_option_names()
   if (!is.null(known)) options <- options[names(options) %in% known]
   options <- c(options, stats::setNames(eng_opts, gsub(".", "_", names(eng_opts),
@@ -229,7 +244,7 @@ locate_syntax_error <- function(model) {
 #' @return list(data = numeric matrix)
 #' @keywords internal
 #' @noRd
-prepare_data <- function(data, ov) {
+prepare_data <- function(data, ov, ordered = character(0)) {
   if (!is.data.frame(data)) {
     torchfit_stop(paste0(
       "`data` must be a data.frame, not ", class(data)[1L],
@@ -253,12 +268,12 @@ prepare_data <- function(data, ov) {
   }
   for (v in ov) {
     col <- data[[v]]
+    if (v %in% ordered) next  # integer codes below
     if (is.factor(col) || !is.numeric(col)) {
       kind <- class(col)[1L]
       fix <- if (is.factor(col)) {
-        paste0("convert it with as.numeric(data$", v, ") if its levels are ",
-               "ordered categories (ordinal items will be supported with ",
-               'estimator = "IWAVE")')
+        paste0('name it in ordered = with estimator = "IWAVE" for an ordinal item, ',
+               "or convert it with as.numeric(data$", v, ")")
       } else if (is.character(col)) {
         paste0("convert it with as.numeric(data$", v, ") or leave it out of ",
                "the model")
@@ -271,7 +286,8 @@ prepare_data <- function(data, ov) {
       ), "torchfit_dataerror")
     }
   }
-  X <- as.matrix(data[, ov, drop = FALSE])
+  X <- as.matrix(as.data.frame(lapply(data[, ov, drop = FALSE], function(col)
+    if (is.factor(col)) as.integer(col) else col)))
   storage.mode(X) <- "double"
   dimnames(X) <- list(NULL, ov)
   bad <- !is.na(X) & !is.finite(X)
@@ -285,6 +301,27 @@ prepare_data <- function(data, ov) {
   # Missing values go to the engine as NaN: it drops incomplete rows
   # (missing = "listwise") or says how many there are.
   list(data = X)
+}
+
+# The ordinal items and their number of categories (named integer vector):
+# factor levels, or the distinct values of a numeric column.
+ordered_items <- function(data, ordered, estimator) {
+  if (is.null(ordered) || identical(ordered, FALSE)) return(integer(0))
+  if (estimator != "IWAVE") {
+    torchfit_stop(paste0("ordered = ... needs estimator = \"IWAVE\" (the graded response ",
+                         "model); ML treats the items as continuous: leave ordered out."))
+  }
+  if (!is.data.frame(data)) return(integer(0))
+  if (isTRUE(ordered)) ordered <- names(data)[vapply(data, is.ordered, TRUE)]
+  absent <- setdiff(ordered, names(data))
+  if (length(absent)) {
+    torchfit_stop(paste0("ordered names column(s) not in `data`: ",
+                         paste0('"', absent, '"', collapse = ", "), "."), "torchfit_dataerror")
+  }
+  stats::setNames(vapply(ordered, function(v) {
+    col <- data[[v]]
+    if (is.factor(col)) nlevels(col) else length(unique(stats::na.omit(col)))
+  }, 1L), ordered)
 }
 
 # The grouping column as character values, checked; NULL without groups.

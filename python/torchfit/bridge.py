@@ -16,9 +16,15 @@ import pandas as pd
 
 from .api import fit
 from .errors import ConvergenceWarning
+from .iwave_fit import IWAVE_OPTIONS
+from .minibatch import MINIBATCH_OPTIONS
 
-ENGINE_OPTIONS = ("estimator", "model_type", "std_lv", "orthogonal", "fixed_x", "missing",
-                  "iter_max", "information", "group")
+ENGINE_OPTIONS = tuple(dict.fromkeys(
+    ("estimator", "model_type", "std_lv", "orthogonal", "fixed_x", "missing", "iter_max",
+     "information", "group") + IWAVE_OPTIONS + MINIBATCH_OPTIONS))
+# R sends numbers as doubles; these options are counts.
+INTEGER_OPTIONS = ("iter_max", "iw_samples", "batch_size", "max_epochs", "max_iterations",
+                   "n_intervals", "seed", "se_samples", "logl_samples")
 
 
 def _column(values) -> list:
@@ -66,10 +72,19 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         raise TypeError(f"unknown option(s) {', '.join(unknown)} for the engine; "
                         f"known: {', '.join(ENGINE_OPTIONS)}")
     opts = dict(options)
-    if "iter_max" in opts:
-        opts["iter_max"] = int(opts["iter_max"])
-    frame = pd.DataFrame(np.asarray(data, dtype=float).reshape(-1, len(columns)),
-                         columns=list(columns))
+    for name in INTEGER_OPTIONS:
+        if opts.get(name) is not None:
+            opts[name] = int(opts[name])
+    if opts.get("hidden") is not None:
+        hidden = opts["hidden"]
+        opts["hidden"] = tuple(int(h) for h in (hidden if np.ndim(hidden) else [hidden]))
+    if isinstance(opts.get("ordered"), str):  # one ordinal column arrives as a string
+        opts["ordered"] = [opts["ordered"]]
+    values = np.array(data, dtype=float).reshape(-1, len(columns))
+    # R's NA is a NaN with a payload that sets NumPy's "invalid" flag in
+    # arithmetic; plain NaN is what the engine expects for missing values.
+    values[np.isnan(values)] = np.nan
+    frame = pd.DataFrame(values, columns=list(columns))
     if group_values is not None:
         frame[opts["group"]] = list(group_values)
     with warnings.catch_warnings():

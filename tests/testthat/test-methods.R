@@ -145,3 +145,24 @@ test_that("coef(), vcov(), nobs(), logLik() are consistent", {
   expect_identical(attr(ll, "nobs"), 301L)
   expect_equal(AIC(fit), -2 * as.numeric(ll) + 2 * 21)
 })
+
+test_that("IWAVE fits ordinal items from R and summary() prints its header", {
+  skip_if_no_engine()
+  skip_if_not_installed("psych")
+  data(bfi, package = "psych")
+  items <- c("A1", "A2", "A3", "C1", "C2", "C3")
+  d <- bfi[1:600, items]
+  for (v in items) d[[v]] <- factor(d[[v]], ordered = TRUE)
+  expect_warning(  # 300 iterations are too few to converge: said so
+    fit <- torchfit("A =~ A1 + A2 + A3\nC =~ C1 + C2 + C3", data = d, estimator = "IWAVE",
+                    ordered = TRUE, std.lv = TRUE, seed = 1, quiet = TRUE, se = "none",
+                    max.iterations = 300),
+    "before the loss stopped improving")
+  expect_output(summary(fit), "Importance-weighted samples", fixed = TRUE)
+  expect_output(summary(fit), "Thresholds:", fixed = TRUE)
+  pe <- parameterEstimates(fit)
+  expect_identical(sum(pe$op == "|"), 6L * 5L)
+  expect_true(all(c("logl", "aic", "bic") %in% names(fitMeasures(fit))))
+  expect_error(torchfit("A =~ A1 + A2 + A3", data = d, ordered = "A1"),
+               'needs estimator = "IWAVE"')
+})

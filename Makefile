@@ -11,7 +11,7 @@ R_SOURCES := DESCRIPTION NAMESPACE $(wildcard R/*.R) $(wildcard man/*.Rd)
 export TORCHFIT_PYTHON := $(abspath $(PY))
 export _R_CHECK_SYSTEM_CLOCK_ := 0
 
-.PHONY: setup demo test test-python test-r check-r apt reference bench clean
+.PHONY: setup demo test test-python test-r check-r vignettes apt reference bench clean
 
 setup: apt $(STAMP)/venv $(STAMP)/rpkg
 
@@ -32,7 +32,7 @@ $(STAMP)/venv: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
 	$(PY) -m pip install -q --disable-pip-version-check "numpy<2" "pandas<3" "pytest>=7" "setuptools>=64"
-	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation -e ".[test]" "numpy<2" "pandas<3"
+	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation -e ".[test,plots]" "numpy<2" "pandas<3"
 	@mkdir -p $(STAMP) && touch $@
 
 # The R package into R's site library; R is told where the engine's Python is.
@@ -44,7 +44,7 @@ $(STAMP)/rpkg: $(R_SOURCES) $(STAMP)/venv
 demo: setup
 	Rscript tools/demo.R
 
-test: setup test-python test-r check-r
+test: setup test-python test-r check-r vignettes
 
 test-python: $(STAMP)/venv
 	cd tests/python && ../../$(PY) -m pytest -q
@@ -56,10 +56,14 @@ test-r: $(STAMP)/rpkg
 check-r: $(STAMP)/rpkg
 	@rm -rf $(STAMP)/check && mkdir -p $(STAMP)/check
 	cd $(STAMP)/check && R CMD build --no-build-vignettes ../.. >build.log 2>&1 || (cat build.log; exit 1)
-	cd $(STAMP)/check && R CMD check --no-manual --no-build-vignettes torchfit_*.tar.gz >check.log 2>&1; \
+	cd $(STAMP)/check && R CMD check --no-manual --ignore-vignettes torchfit_*.tar.gz >check.log 2>&1; \
 		tail -n 25 check.log; \
 		status=$$(grep -E '^Status:' torchfit.Rcheck/00check.log); echo "R CMD check $$status"; \
 		! grep -qE 'ERROR|WARNING' <<<"$$status"
+
+# The R Markdown reports, rendered and checked for the numbers they report.
+vignettes: $(STAMP)/rpkg
+	Rscript tools/check_vignettes.R $(STAMP)/vignettes
 
 # Regenerate the lavaan reference results used by tests/python.
 reference:

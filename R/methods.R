@@ -16,7 +16,8 @@
 #' @slot sample Sample moments (list with `cov`, maybe `mean`, and `nobs`).
 #' @slot info List: estimator, optimizer, iterations, converged, nobs,
 #'   nobs.total, npar, neq, se, information, h1.information, test, version,
-#'   ov.names, lv.names, warnings.
+#'   ov.names, lv.names, loss.history (stochastic fits: the mean loss per
+#'   window, see [plot_loss()]), warnings.
 #' @slot options The options the model was fitted with.
 #' @slot summary The summary text in pieces (header, fit, estimates,
 #'   estimates_std), as the engine wrote it.
@@ -154,6 +155,7 @@ new_torchfit <- function(res, call, model, partable, ov, lv, options) {
     test = as.character(get("test", "standard")),
     version = as.character(get("version", utils::packageVersion("torchfit"))),
     ov.names = ov, lv.names = lv,
+    loss.history = as_num(res$loss_history),
     warnings = unique(c(attr(res, "py_warnings"), as_chr(res$warnings),
                         as_chr(info_in$warnings)))
   )

@@ -27,7 +27,6 @@ the table's own scale.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -38,9 +37,9 @@ import torch.nn.functional as F
 
 from .errors import ModelError, TorchfitError
 from .items import ItemModel
+from . import training
 from .matrices import Model
 
-WINDOW = 100  # iterations per loss window of the convergence rule
 
 
 # -- the structural part ---------------------------------------------------------------
@@ -457,119 +456,34 @@ class TrainResult:
     seconds: float = 0.0
 
 
-class _Progress:
-    """tqdm when it is installed, else nothing; the loss is shown per window."""
-
-    def __init__(self, quiet: bool):
-        self.bar = None
-        if not quiet:
-            try:
-                from tqdm.auto import tqdm
-                self.bar = tqdm(unit="it", desc="IWAVE", leave=False)
-            except ImportError:  # the loss history is still kept on the fit
-                self.bar = None
-
-    def update(self, n: int, loss: float, epoch: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
-            self.bar.set_postfix(loss=f"{loss:.4f}", epoch=epoch, refresh=False)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def train(structure: Structure, encoder: Encoder, u0: torch.Tensor, data: Data, *,
           iw_samples: int = 10, batch_size: int = 256, lr: float = 0.005,
           lr_model: Optional[float] = 0.05,
           max_epochs: int = 100000, iter_max: Optional[int] = None, n_intervals: int = 10,
           seed: int = 0, quiet: bool = True, refine: bool = True) -> TrainResult:
-    """Maximise the IW-ELBO with Adam (AMSGrad) on mini-batches.
-
-    Convergence: the mean loss over each window of 100 iterations is kept;
-    the fit has converged when the best window mean has not improved for
-    ``n_intervals`` windows.  With ``refine``, the rule is applied twice: the
-    second time after the step sizes are cut tenfold.  The returned
-    estimates are the average of the parameters over the last
-    ``n_intervals`` windows, which removes most of the mini-batch noise that
-    the step size leaves.
+    """Maximise the IW-ELBO with Adam (AMSGrad) on mini-batches, by the shared
+    loop and convergence rule of :mod:`torchfit.training` (with ``refine``,
+    the rule is applied twice: the second time after the step sizes are cut
+    tenfold); the estimates are the parameters averaged over the last
+    ``n_intervals`` windows.
     """
-    device = u0.device
-    gen = torch.Generator(device=device)
+    gen = torch.Generator(device=u0.device)
     gen.manual_seed(int(seed))
     u = u0.clone().requires_grad_(True)
     # The model parameters take larger steps than the encoder: their
-    # gradients are noisy but consistent in sign, and the averaging below
+    # gradients are noisy but consistent in sign, and the averaging
     # removes the jitter that the larger steps leave.
     opt = torch.optim.Adam([{"params": [u], "lr": lr if lr_model is None else lr_model},
-                            {"params": encoder.parameters()}], lr=lr,
-                           amsgrad=True)
-    n = data.n
-    batch_size = max(1, min(int(batch_size), n))
-    history: List[float] = []
-    best, since_best = float("inf"), 0
-    total = torch.zeros((), dtype=u.dtype, device=device)
-    u_sum = torch.zeros_like(u0)
-    u_windows: List[torch.Tensor] = []
-    it = epoch = 0
-    converged = refined = False
-    progress = _Progress(quiet)
-    started = time.perf_counter()
-    try:
-        while epoch < max_epochs and not converged:
-            epoch += 1
-            perm = torch.randperm(n, generator=gen, device=device) if batch_size < n else None
-            for start in range(0, n, batch_size):
-                idx = None if perm is None else perm[start:start + batch_size]
-                loss = -iw_elbo(structure, encoder, u, data, data.rows(idx), iw_samples, gen)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                with torch.no_grad():
-                    total += loss.detach()
-                    u_sum += u.detach()
-                it += 1
-                if it % WINDOW == 0:
-                    mean = float(total) / WINDOW  # the one host sync per window
-                    if not math.isfinite(mean):
-                        raise TorchfitError(
-                            "the IWAVE loss became infinite or NaN after "
-                            f"{it} iterations; lower lr, check for a variable with (nearly) "
-                            "no variance, or give start values")
-                    total.zero_()
-                    history.append(mean)
-                    u_windows.append(u_sum / WINDOW)
-                    u_sum = torch.zeros_like(u0)
-                    if len(u_windows) > n_intervals:
-                        u_windows.pop(0)
-                    progress.update(WINDOW, mean, epoch)
-                    if mean < best:
-                        best, since_best = mean, 0
-                    else:
-                        since_best += 1
-                        if since_best >= n_intervals and refine and not refined:
-                            # Settled at this step size: take steps ten times
-                            # smaller until the rule holds again, averaging only
-                            # over that phase.
-                            refined, best, since_best = True, float("inf"), 0
-                            u_windows.clear()
-                            for group in opt.param_groups:
-                                group["lr"] *= 0.1
-                        elif since_best >= n_intervals:
-                            converged = True
-                            break
-                if iter_max is not None and it >= iter_max:
-                    break
-            if iter_max is not None and it >= iter_max:
-                break
-    finally:
-        progress.close()
+                            {"params": encoder.parameters()}], lr=lr, amsgrad=True)
+    trained = training.train(
+        lambda idx: -iw_elbo(structure, encoder, u, data, data.rows(idx), iw_samples, gen),
+        u, opt, data.n, batch_size, max_epochs=max_epochs, iter_max=iter_max,
+        n_intervals=n_intervals, quiet=quiet, name="IWAVE", refine=refine, generator=gen)
     with torch.no_grad():
-        u_hat = torch.stack(u_windows).mean(0) if u_windows else u.detach()
-        x_hat = structure.values(u_hat)
-    return TrainResult(u_hat, x_hat.double().cpu().numpy(), it, epoch, converged, history,
-                       history[-1] if history else float("nan"),
-                       time.perf_counter() - started)
+        x_hat = structure.values(trained.params)
+    return TrainResult(trained.params, x_hat.double().cpu().numpy(), trained.iterations,
+                       trained.epochs, trained.converged, trained.history, trained.final_loss,
+                       trained.seconds)
 
 
 # -- importance sampling after the fit -----------------------------------------------------

@@ -62,7 +62,8 @@ class Progress:
 def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked: torch.Tensor,
           optimizer: torch.optim.Optimizer, n: int, batch_size: int, *,
           max_epochs: int = 100000, iter_max: Optional[int] = None, n_intervals: int = 10,
-          seed: int = 0, quiet: bool = True, name: str = "fit") -> Trained:
+          seed: int = 0, quiet: bool = True, name: str = "fit", refine: bool = False,
+          generator: Optional[torch.Generator] = None) -> Trained:
     """Minimise ``batch_loss`` over shuffled mini-batches of ``n`` rows.
 
     Parameters
@@ -87,6 +88,11 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
         No progress bar.
     name : str
         Name shown on the progress bar and in errors.
+    refine : bool
+        Once the rule holds, cut every step size tenfold and run until it holds
+        again, averaging over that second phase only.
+    generator : torch.Generator, optional
+        Shuffles the rows (seeded with ``seed`` when not given).
 
     Examples
     --------
@@ -99,8 +105,10 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
     (True, 1.0)
     """
     device = tracked.device
-    gen = torch.Generator(device=device)
-    gen.manual_seed(int(seed))
+    gen = generator
+    if gen is None:
+        gen = torch.Generator(device=device)
+        gen.manual_seed(int(seed))
     batch_size = max(1, min(int(batch_size), n))
     history: List[float] = []
     best, since_best = float("inf"), 0
@@ -108,7 +116,7 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
     running = torch.zeros_like(tracked)
     windows: List[torch.Tensor] = []
     it = epoch = 0
-    converged = False
+    converged = refined = False
     progress = Progress(quiet, name)
     started = time.perf_counter()
     try:
@@ -140,7 +148,13 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
                         best, since_best = mean, 0
                     else:
                         since_best += 1
-                        converged = since_best >= n_intervals
+                        if since_best >= n_intervals and refine and not refined:
+                            # settled at this step size: ten times smaller steps
+                            refined, best, since_best, windows = True, float("inf"), 0, []
+                            for group in optimizer.param_groups:
+                                group["lr"] *= 0.1
+                        else:
+                            converged = since_best >= n_intervals
                 if converged or (iter_max is not None and it >= iter_max):
                     break
     finally:

@@ -10,8 +10,9 @@ Examples
 """
 from . import datasets
 from .api import __version__, cfa, fit, growth, sem
+from .efa import EFA, efa, scree
 from .errors import ConvergenceWarning, DataError, ModelError, ModelSyntaxError, TorchfitError
 from .fit import Fit
 
 __all__ = ["sem", "cfa", "growth", "fit", "Fit", "datasets", "TorchfitError", "ModelSyntaxError",
-           "DataError", "ModelError", "ConvergenceWarning", "__version__"]
+           "DataError", "ModelError", "ConvergenceWarning", "efa", "scree", "EFA", "__version__"]

@@ -101,6 +101,10 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         "implied": [_moments(g.implied, g) for g in groups],
         "sample": [_moments(g.sample, g) for g in groups],
         "info": {k: v for k, v in result.info.items() if k != "warnings"},
+        # stochastic fits: the loss per window, for R's plot_loss()
+        "loss_history": np.asarray(result.info.get("loss_history", [])
+                                   if getattr(result, "loss_history", None) is None
+                                   else result.loss_history, dtype=float),
         "warnings": list(result.info["warnings"]),
         "summary": result.summary_parts(),
         "fit": result,

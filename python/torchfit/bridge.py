@@ -116,3 +116,29 @@ def _moments(moments: Dict, group) -> Dict:
     out = {k: v for k, v in moments.items() if v is not None}
     out.update(names=group.model.ov_names, group=group.label)
     return out
+
+
+DATASETS = ("simulate_big5", "load_ipip_ffm")
+
+
+def dataset(name: str, *args, **kwargs) -> Dict:
+    """One of the data sets of :mod:`torchfit.datasets`, as plain columns for R.
+
+    Returns ``{"columns": {name: numbers or strings}, "truth": dict or None}``
+    (simulators return a truth beside the data).
+
+    Examples
+    --------
+    >>> out = dataset("simulate_big5", 10, seed=1)
+    >>> len(out["columns"]), sorted(out["truth"])[:2]
+    (50, ['corr', 'loadings'])
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}")
+    from . import datasets
+
+    out = getattr(datasets, name)(*args, **kwargs)
+    frame, truth = out if isinstance(out, tuple) else (out, None)
+    columns = {c: (frame[c].to_numpy(dtype=float) if pd.api.types.is_numeric_dtype(frame[c])
+                   else frame[c].astype(str).tolist()) for c in frame.columns}
+    return {"columns": columns, "truth": truth}

@@ -92,10 +92,11 @@ class Definitions:
     """
 
     def __init__(self, pt: pd.DataFrame):
-        self.rows = np.flatnonzero(pt["op"].to_numpy() == ":=")
+        ops = pt["op"].to_numpy()
+        self.rows = np.flatnonzero(ops == ":=")
         self.sources: Dict[str, int] = {}
-        for i, (lab, plab) in enumerate(zip(pt["label"], pt["plabel"])):
-            if pt["op"].iat[i] in ("=~", "~", "~~", "~1", "|"):
+        for i, (lab, plab, op) in enumerate(zip(pt["label"], pt["plabel"], ops)):
+            if op in ("=~", "~", "~~", "~1", "|"):
                 for name in (lab, plab):
                     if name:
                         self.sources.setdefault(name, i)

@@ -160,9 +160,12 @@ class Model:
     def _count_thresholds(self, pt: pd.DataFrame) -> np.ndarray:
         """Thresholds per observed variable; they must be t1, t2, ... without gaps."""
         counts = np.zeros(len(self.ov_names), dtype=int)
+        numbers: Dict[str, List[int]] = {}
+        for l, o, r in zip(pt["lhs"], pt["op"], pt["rhs"]):
+            if o == "|":
+                numbers.setdefault(l, []).append(_threshold_number(r))
         for v in self.ov_names:
-            ks = sorted(_threshold_number(r) for l, o, r in zip(pt["lhs"], pt["op"], pt["rhs"])
-                        if o == "|" and l == v)
+            ks = sorted(numbers.get(v, []))
             if ks != list(range(1, len(ks) + 1)):
                 raise ModelError(f"the thresholds of '{v}' are {', '.join(f't{k}' for k in ks)}; "
                                  "they must be t1, t2, ... without gaps, one per category but "
@@ -232,6 +235,9 @@ class Model:
                      for a in (self.cells[m].r, self.cells[m].c, self.cells[m].x))
             for m in self.matrix_names
         }
+        self._no_beta = len(self._cell_index["beta"][2]) == 0 and \
+            not bool(self._base["beta"].any())
+        self._theta_jacobian = None
 
     # -- parameters -------------------------------------------------------------
     def expand(self, x: np.ndarray) -> np.ndarray:
@@ -267,8 +273,10 @@ class Model:
 
     def implied(self, mats: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
         """Sigma and (I - B)^-1 for the given matrices."""
-        m = mats["beta"].shape[0]
-        A = torch.linalg.inv(torch.eye(m, dtype=self.dtype, device=self.device) - mats["beta"])
+        m = mats["beta"].shape[-1]
+        eye = torch.eye(m, dtype=mats["beta"].dtype, device=self.device)
+        # no regressions (a CFA): B = 0, and the inverse is I
+        A = eye if self._no_beta else torch.linalg.inv(eye - mats["beta"])
         G = mats["lambda"] @ A
         return G @ mats["psi"] @ G.T + mats["theta"], A
 
@@ -280,27 +288,38 @@ class Model:
         transpose, a (co)variance in Psi by G[:, r] G[:, c]^T (+ transpose), a
         residual (co)variance by a unit cell (+ transpose).
         """
-        p = mats["lambda"].shape[0]
         G = mats["lambda"] @ A
         M = A @ mats["psi"] @ G.T
-        D = torch.zeros((self.n_free, p, p), dtype=self.dtype, device=self.device)
-        eye = torch.eye(p, dtype=self.dtype, device=self.device)
-        for m in MATRICES:
-            r, c, k = self._cell_index[m]
-            if len(k) == 0:
-                continue
-            if m == "lambda":
-                part = eye[r][:, :, None] * M[c][:, None, :]
-            elif m == "beta":
-                part = G[:, r].T[:, :, None] * M[c][:, None, :]
-            elif m == "psi":
-                part = G[:, r].T[:, :, None] * G[:, c].T[:, None, :]
-                part = torch.where((r == c)[:, None, None], part / 2, part)
-            else:
-                part = eye[r][:, :, None] * eye[c][:, None, :]
-                part = torch.where((r == c)[:, None, None], part / 2, part)
-            D.index_add_(0, k, part + part.transpose(1, 2))
+        if self._theta_jacobian is None:  # residual (co)variances: constant cells
+            self._theta_jacobian = self._add_cells("theta", None, None)
+        D = self._theta_jacobian.clone()
+        for m in ("lambda", "beta", "psi"):
+            self._add_cells(m, G, M, D)
         return D
+
+    def _add_cells(self, m: str, G, M, out: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Add the free cells of matrix ``m`` to d Sigma / d x (``out``, zeros
+        by default)."""
+        r, c, k = self._cell_index[m]
+        p = len(self.ov_names)
+        if out is None:
+            out = torch.zeros((self.n_free, p, p), dtype=self.dtype, device=self.device)
+        if len(k) == 0:
+            return out
+        if m == "lambda":
+            eye = torch.eye(p, dtype=self.dtype, device=self.device)
+            part = eye[r][:, :, None] * M[c][:, None, :]
+        elif m == "beta":
+            part = G[:, r].T[:, :, None] * M[c][:, None, :]
+        elif m == "psi":
+            part = G[:, r].T[:, :, None] * G[:, c].T[:, None, :]
+            part = torch.where((r == c)[:, None, None], part / 2, part)
+        else:
+            eye = torch.eye(p, dtype=self.dtype, device=self.device)
+            part = eye[r][:, :, None] * eye[c][:, None, :]
+            part = torch.where((r == c)[:, None, None], part / 2, part)
+        out.index_add_(0, k, part + part.transpose(1, 2))
+        return out
 
     def implied_mean(self, mats: Dict[str, torch.Tensor], A: torch.Tensor) -> torch.Tensor:
         """mu = nu + Lambda (I - B)^-1 alpha (needs the mean structure)."""

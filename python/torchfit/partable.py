@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from itertools import combinations
-from typing import Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -209,20 +209,22 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
                     ordinal=ordinal)
     parts = [_group_rows([f.for_group(g, ngroups) for f in model_rows], default, names,
                          **settings) for g in range(ngroups)]
-    table = pd.DataFrame({k: np.concatenate([part[k] for part in parts]) for k in parts[0]})
-    table.insert(4, "block", np.repeat(np.arange(1, ngroups + 1), [len(p["lhs"]) for p in parts]))
-    table.insert(5, "group", table["block"])
+    # plain arrays until the end: one DataFrame built once is much cheaper
+    cols = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+    cols["group"] = np.repeat(np.arange(1, ngroups + 1), [len(p["lhs"]) for p in parts])
     if ngroups > 1:
-        _equal_across_groups(table, names, group_equal, group_partial)
-    n = len(table)
-    free = table["free"].to_numpy() > 0
-    table["free"] = np.where(free, np.cumsum(free), 0)
-    table.insert(0, "id", np.arange(1, n + 1))
-    table["plabel"] = [f".p{i}." for i in range(1, n + 1)]
-    for i in np.flatnonzero(table["equal_to"].to_numpy() >= 0):
-        table.at[i, "label"] = table.at[i, "label"] or \
-            f".p{table['equal_to'].iat[i] + 1}."
-    table = table.drop(columns="equal_to")
+        _equal_across_groups(cols, names, group_equal, group_partial)
+    n = len(cols["lhs"])
+    free = cols["free"] > 0
+    label = cols["label"].astype(object)
+    for i in np.flatnonzero(cols["equal_to"] >= 0):
+        label[i] = label[i] or f".p{cols['equal_to'][i] + 1}."
+    table = pd.DataFrame({
+        "id": np.arange(1, n + 1), "lhs": cols["lhs"], "op": cols["op"], "rhs": cols["rhs"],
+        "user": cols["user"], "block": cols["group"], "group": cols["group"],
+        "free": np.where(free, np.cumsum(free), 0), "ustart": cols["ustart"],
+        "exo": cols["exo"], "label": label, "plabel": [f".p{i}." for i in range(1, n + 1)],
+    })
     return append_constraints(table, [f for f in formulas if f.op in CONSTRAINT_OPS])
 
 
@@ -305,30 +307,28 @@ def _group_rows(model_rows: List[FormulaRow], default: List[Tuple[str, str, str]
             "exo": exo, "label": label, "equal_to": np.full(n, -1)}
 
 
-def _equal_across_groups(table: pd.DataFrame, names: VariableNames,
+def _equal_across_groups(cols: Dict[str, np.ndarray], names: VariableNames,
                          group_equal: Sequence[str], group_partial: Sequence[str]) -> None:
     """lavaan's group.equal: the free parameters of the chosen types are tied
     to their group-1 twins (``equal_to`` holds the twin's row); with equal
     intercepts but free means, latent means become free beyond group 1."""
     partial = {p.replace(" ", "") for p in group_partial}
-    lhs, op, rhs = table["lhs"].to_numpy(), table["op"].to_numpy(), table["rhs"].to_numpy()
-    group, user = table["group"].to_numpy(), table["user"].to_numpy()
-    free, equal_to = table["free"].to_numpy(), table["equal_to"].to_numpy()
+    lhs, op, rhs, group, user = (cols[k] for k in ("lhs", "op", "rhs", "group", "user"))
+    free, equal_to, ustart = cols["free"], cols["equal_to"], cols["ustart"]
     first = {(l, o, r): i for i, (l, o, r, g) in enumerate(zip(lhs, op, rhs, group)) if g == 1}
     types = [GROUP_EQUAL[t] for t in group_equal]
-    for i in range(len(table)):
+    for i in range(len(lhs)):
         if group[i] == 1:
             continue
         if "intercepts" in group_equal and "means" not in group_equal and op[i] == "~1" \
                 and lhs[i] in names.lv and user[i] == 0:
-            free[i], table.at[i, "ustart"] = 1, np.nan
+            free[i], ustart[i] = 1, np.nan
         twin = first.get((lhs[i], op[i], rhs[i]))
         if twin is None or not free[i] or not free[twin] or \
                 f"{lhs[i]}{op[i]}{rhs[i]}" in partial:
             continue
         if any(t(op[i], lhs[i], rhs[i], names) for t in types):
             equal_to[i], equal_to[twin] = twin, twin
-    table["free"], table["equal_to"] = free, equal_to
 
 
 def _check_names(rows: List[FormulaRow]) -> None:

@@ -46,4 +46,4 @@ def demo_growth() -> pd.DataFrame:
 from .ipip import load_ipip_ffm  # noqa: E402  (kept last: it imports torchfit.errors)
 
 
-from .simulate import simulate, simulate_grm  # noqa: E402  (simulated data with a truth)
+from .simulate import simulate, simulate_big5, simulate_grm  # noqa: E402  (simulated data with a truth)

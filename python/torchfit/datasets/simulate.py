@@ -139,3 +139,118 @@ def simulate_grm(n: int, n_factors: int = 5, items_per_factor: int = 10, n_categ
     ((1000, 50), 4)
     """
     return simulate(n, "graded", n_factors, items_per_factor, n_categories, seed)
+
+
+BIG5_FACTORS = ("EXT", "EST", "AGR", "CSN", "OPN")
+BIG5_ITEMS = [f"{f}{k}" for f in BIG5_FACTORS for k in range(1, 11)]
+# Factor correlations of the size reported for the IPIP-FFM scales after the
+# reverse coding of load_ipip_ffm (EST is keyed towards neuroticism, so it
+# correlates negatively with the other four).
+BIG5_CORR = np.array([
+    # EXT    EST    AGR    CSN    OPN
+    [1.00, -0.25, 0.30, 0.10, 0.20],
+    [-0.25, 1.00, -0.10, -0.25, -0.10],
+    [0.30, -0.10, 1.00, 0.20, 0.15],
+    [0.10, -0.25, 0.20, 1.00, 0.05],
+    [0.20, -0.10, 0.15, 0.05, 1.00],
+])
+
+
+def big5_parameters() -> Dict:
+    """The fixed item parameters of :func:`simulate_big5` (they do not depend
+    on its seed): ten loadings per factor spread evenly over 0.7-2.6 in a
+    shuffled order, and four ordered thresholds per item whose difficulties
+    (threshold / loading) scatter around -2.2, -0.9, 0.1 and 1.4 latent
+    standard deviations, so that responses lean to the upper categories as
+    Big-Five responses do and every category is used.
+
+    Examples
+    --------
+    >>> p = big5_parameters()
+    >>> p["loadings"].shape, p["thresholds"].shape
+    ((50, 5), (50, 4))
+    """
+    rng = np.random.default_rng(20211)
+    p, m = len(BIG5_ITEMS), len(BIG5_FACTORS)
+    loadings = np.zeros((p, m))
+    for f in range(m):
+        loadings[f * 10:(f + 1) * 10, f] = rng.permutation(np.linspace(0.7, 2.6, 10))
+    a = loadings.sum(1)
+    difficulty = np.array([-2.2, -0.9, 0.1, 1.4])[None, :] + rng.uniform(-0.5, 0.4, (p, 1)) \
+        + rng.uniform(-0.2, 0.2, (p, 4))
+    difficulty = np.sort(difficulty, axis=1)
+    return {"loadings": loadings, "thresholds": a[:, None] * difficulty,
+            "corr": BIG5_CORR.copy()}
+
+
+def simulate_big5(n: int = 621_307, seed: int = 0, dtype=np.float64,
+                  chunk_rows: int = 1 << 16) -> Tuple[pd.DataFrame, Dict]:
+    """Responses of ``n`` people to 50 Big-Five items (EXT1..EXT10, EST1..,
+    AGR1.., CSN1.., OPN1..OPN10; ten per factor), drawn from a confirmatory
+    five-factor logistic graded response model with published-like
+    parameters (loadings 0.7-2.6, correlated factors; see
+    :func:`big5_parameters`): the shape of the IPIP-FFM data that
+    :func:`load_ipip_ffm` returns (about 621K people, categories 1-5 with 5 the
+    keyed direction), with a known truth.
+
+    The model: Pr(y_j >= k + 1 | eta) = 1 / (1 + exp(-(lambda_j' eta - tau_jk)))
+    for k = 1..4, eta ~ N(0, corr); torchfit's ``ordered=`` codes the
+    categories 1-5 as 0-4 by their smallest value, so the thresholds of the
+    fit are ``truth["thresholds"]``.  Drawn in chunks of ``chunk_rows`` rows,
+    so memory stays near that of the result.
+
+    Parameters
+    ----------
+    n : int
+        People (rows).
+    seed : int
+        Seeds the factor scores and responses (the parameters are fixed).
+    dtype : numpy dtype
+        Of the returned columns: float64 (as ``load_ipip_ffm``) or a small
+        integer type (int8) to save memory at large ``n``.
+    chunk_rows : int
+        Rows drawn at a time.
+
+    Returns
+    -------
+    data : pandas.DataFrame
+        ``n`` x 50, values 1..5.
+    truth : dict
+        ``syntax`` (lavaan, ``EXT =~ EXT1 + ... + EXT10`` ..., to be fitted
+        with ``std_lv=True``), ``loadings`` (50 x 5), ``corr`` (5 x 5),
+        ``thresholds`` (50 x 4), ``scores`` (n x 5), ``items``, ``factors``,
+        ``item_type`` ("graded").
+
+    Examples
+    --------
+    >>> data, truth = simulate_big5(1000, seed=1)
+    >>> data.shape, int(data.min().min()), int(data.max().max())
+    ((1000, 50), 1, 5)
+    >>> truth["syntax"].splitlines()[0]
+    'EXT =~ EXT1 + EXT2 + EXT3 + EXT4 + EXT5 + EXT6 + EXT7 + EXT8 + EXT9 + EXT10'
+    """
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n = {n!r} must be a positive integer")
+    par = big5_parameters()
+    loadings, tau, corr = par["loadings"], par["thresholds"], par["corr"]
+    p, m = loadings.shape
+    chol = np.linalg.cholesky(corr)
+    rng = np.random.default_rng(seed)
+    y = np.empty((n, p), dtype=dtype)
+    eta = np.empty((n, m))
+    for start in range(0, n, chunk_rows):
+        rows = min(chunk_rows, n - start)
+        e = rng.standard_normal((rows, m)) @ chol.T
+        eta[start:start + rows] = e
+        lp = e @ loadings.T
+        # Inverse-cdf draw: y - 1 = #{k : u < Pr(y >= k + 1)}, as
+        # logit(u) < lp - tau_k.
+        u = rng.uniform(size=(rows, p))
+        logit_u = np.log(u) - np.log1p(-u)
+        y[start:start + rows] = 1 + ((lp - logit_u)[..., None] > tau[None]).sum(-1)
+    syntax = "\n".join(f"{f} =~ " + " + ".join(f"{f}{k}" for k in range(1, 11))
+                       for f in BIG5_FACTORS)
+    truth: Dict = {"syntax": syntax, "loadings": loadings, "corr": corr, "thresholds": tau,
+                   "scores": eta, "items": list(BIG5_ITEMS), "factors": list(BIG5_FACTORS),
+                   "item_type": "graded"}
+    return pd.DataFrame(y, columns=BIG5_ITEMS), truth

@@ -83,13 +83,7 @@ def fit_block(m: Dict) -> List[str]:
         _line("Tucker-Lewis Index (TLI)", _num(m["tli"])),
         *_robust_lines(m, (("Robust Comparative Fit Index (CFI)", "cfi.robust"),
                            ("Robust Tucker-Lewis Index (TLI)", "tli.robust"))),
-        "", "Loglikelihood and Information Criteria:", "",
-        _line("Loglikelihood user model (H0)", _num(m["logl"])),
-        _line("Loglikelihood unrestricted model (H1)", _num(m["unrestricted.logl"])),
-        " " * 54,
-        _line("Akaike (AIC)", _num(m["aic"])),
-        _line("Bayesian (BIC)", _num(m["bic"])),
-        _line("Sample-size adjusted Bayesian (SABIC)", _num(m["bic2"])),
+        *loglik_block(m, unrestricted=True),
         "", "Root Mean Square Error of Approximation:", "",
         _line("RMSEA", _num(m["rmsea"])),
         _line("90 Percent confidence interval - lower", _num(m["rmsea.ci.lower"])),
@@ -140,10 +134,13 @@ def iwave_header(info: Dict) -> List[str]:
     return lines + observations(info)
 
 
-def loglik_block(m: Dict) -> List[str]:
-    """Log-likelihood and information criteria (no model test)."""
+def loglik_block(m: Dict, unrestricted: bool = False) -> List[str]:
+    """Log-likelihood and information criteria (with the H1 model's
+    log-likelihood when there is one)."""
     return ["", "Loglikelihood and Information Criteria:", "",
             _line("Loglikelihood user model (H0)", _num(m["logl"])),
+            *([_line("Loglikelihood unrestricted model (H1)", _num(m["unrestricted.logl"]))]
+              if unrestricted else []),
             " " * 54,
             _line("Akaike (AIC)", _num(m["aic"])),
             _line("Bayesian (BIC)", _num(m["bic"])),

@@ -295,8 +295,8 @@ def _check_identified(model: Model, ndat: int) -> None:
 
 def exo_flags(pt: pd.DataFrame, model: Model) -> list:
     """Which observed variables of the model's group are fixed covariates."""
-    mine = pt.loc[model.in_block & (pt["exo"] == 1).to_numpy(), "lhs"]
-    return [v in set(mine) for v in model.ov_names]
+    exo = set(pt["lhs"].to_numpy()[model.in_block & (pt["exo"].to_numpy() == 1)])
+    return [v in exo for v in model.ov_names]
 
 
 def _results(pt, groups, labels, definitions, values, result, moments, exo, data, missing,

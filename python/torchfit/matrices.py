@@ -346,7 +346,8 @@ class Model:
 
 def block_numbers(pt: pd.DataFrame) -> List[int]:
     """The blocks (groups) that hold model parameters, in order."""
-    return sorted(set(pt.loc[pt["block"] > 0, "block"])) or [1]
+    blocks = pt["block"].to_numpy()
+    return sorted(set(blocks[blocks > 0].tolist())) or [1]
 
 
 def _threshold_number(rhs: str) -> int:

@@ -129,7 +129,6 @@ def pattern_moments(data, names: Sequence[str], columns: Optional[Sequence[str]]
     >>> pm.n, [(p.observed.tolist(), p.n) for p in pm.patterns]
     (4, [([0, 1], 2), ([0], 1), ([1], 1)])
     """
-    p = len(names)
     acc: Dict[bytes, list] = {}
     n_total = n_empty = 0
     for X in _chunks(data, names, columns, chunk_rows):

@@ -21,7 +21,7 @@ from .data import _as_frame, _check_columns
 from .errors import DataError, ModelError, TorchfitError
 from .fit import Fit, GroupView
 from .inference import estimate_columns, standardized
-from .items import ItemModel, item_class
+from .items import item_class
 from .iwave import Encoder, Structure, importance, make_data, train
 from .matrices import Model
 from .partable import COLUMNS, from_columns, variable_names

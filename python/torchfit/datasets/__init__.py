@@ -6,6 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from .ipip import load_ipip_ffm
+from .simulate import simulate, simulate_big5, simulate_grm
+
+__all__ = ["holzinger_swineford", "political_democracy", "demo_growth", "load_ipip_ffm",
+           "simulate", "simulate_big5", "simulate_grm"]
 _DATA = Path(__file__).parent / "data"
 
 
@@ -41,9 +46,3 @@ def demo_growth() -> pd.DataFrame:
     (400, 10)
     """
     return pd.read_csv(_DATA / "Demo.growth.csv")
-
-
-from .ipip import load_ipip_ffm  # noqa: E402  (kept last: it imports torchfit.errors)
-
-
-from .simulate import simulate, simulate_big5, simulate_grm  # noqa: E402  (simulated data with a truth)

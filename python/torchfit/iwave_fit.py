@@ -9,7 +9,6 @@ start values, the estimate columns and the report with the ML estimator.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -24,6 +23,7 @@ from .inference import estimate_columns, standardized
 from .items import item_class
 from .iwave import Encoder, Structure, importance, make_data, train
 from .matrices import Model
+from .ml import one_thread
 from .partable import COLUMNS, from_columns, variable_names
 from .start import reduced_start, start_values
 from .syntax import parse_formulas
@@ -199,7 +199,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         encoder = Encoder(tensors.n_input, len(mod.lv_names), hidden, cov).to(device)
     if batch_size is None:
         batch_size = 256
-    with _threads(min(batch_size, n) * iw_samples * len(order)):
+    with one_thread(min(batch_size, n) * iw_samples * len(order)):
         result = train(structure, encoder, u0, tensors, iw_samples=iw_samples,
                        batch_size=batch_size, lr=lr,
                        lr_model=10 * lr if lr_model is None else lr_model,
@@ -249,19 +249,6 @@ def pt_rows_lhs(model, formulas) -> List[str]:
         return [f.lhs for f in formulas if f.op == "~"]
     ops = model["op"] if isinstance(model, (pd.DataFrame, Mapping)) else []
     return [l for l, o in zip(model["lhs"], ops) if o == "~"]
-
-
-@contextmanager
-def _threads(elements: int):
-    """One torch thread when a step's tensors are small: then the work is
-    dominated by per-operation overhead, which more threads only add to."""
-    before = torch.get_num_threads()
-    if elements < 2_000_000:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _version() -> str:

@@ -337,10 +337,14 @@ def _solve(H: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
 
 
 @contextmanager
-def one_thread():
-    """Run torch single-threaded for the block, restoring the setting after."""
+def one_thread(elements: Optional[int] = None):
+    """Run torch single-threaded for the block, restoring the setting after;
+    with ``elements`` (the size of a step's tensors), only when they are
+    small, where per-operation overhead dominates and more threads only add
+    to it."""
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    if elements is None or elements < 2_000_000:
+        torch.set_num_threads(1)
     try:
         yield
     finally:

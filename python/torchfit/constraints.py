@@ -27,20 +27,6 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def simple_equality(lhs: str, rhs: str, free_names: set) -> bool:
-    """Whether ``lhs == rhs`` ties two free parameters (solved by reduction)."""
-    return lhs in free_names and rhs in free_names
-
-
-def free_names(pt: pd.DataFrame) -> set:
-    """Labels and plabels of the free parameters of a table."""
-    names = set()
-    for lab, plab, fr in zip(pt["label"], pt["plabel"], pt["free"]):
-        if fr > 0:
-            names.update(n for n in (lab, plab) if n)
-    return names
-
-
 class Constraints:
     """The general constraints of a table, as functions of the reduced vector.
 
@@ -62,11 +48,12 @@ class Constraints:
         self.pt, self.model = pt, model
         self.definitions = Definitions(pt)
         known = self.definitions.names
-        ties = free_names(pt)
+        named = model.free_index  # free parameters by label or plabel
         self.equalities: List[Tuple[str, object, object]] = []
         self.inequalities: List[Tuple[str, object, object]] = []
         for lhs, op, rhs in zip(pt["lhs"], pt["op"], pt["rhs"]):
-            if op not in ("==", "<", ">") or (op == "==" and simple_equality(lhs, rhs, ties)):
+            # two labels tied by '==' are already one entry of x (Model._reduce)
+            if op not in ("==", "<", ">") or (op == "==" and lhs in named and rhs in named):
                 continue
             text = f"{lhs} {op} {rhs}"
             where = f"the constraint '{text}'"
@@ -77,8 +64,7 @@ class Constraints:
                 self.inequalities.append((text, left, right) if op == ">" else
                                          (text, right, left))
         free = pt["free"].to_numpy()
-        reduced = {name: int(model.x_index[f - 1]) for lab, plab, f in
-                   zip(pt["label"], pt["plabel"], free) if f > 0 for name in (lab, plab) if name}
+        reduced = {name: int(model.x_index[i]) for name, i in named.items()}
         # 'v < 0.3' bounds one parameter: at the bound it has no standard error
         self.bounds = [reduced.get(lhs) if _is_number(rhs) else
                        reduced.get(rhs) if _is_number(lhs) else None

@@ -153,6 +153,8 @@ class Model:
                 continue
             a, b = find(by_name[lhs]), find(by_name[rhs])
             parent[max(a, b)] = min(a, b)
+        # labels and plabels of the free parameters, for the other constraints
+        self.free_index = by_name
         roots = [find(i) for i in range(npar)]
         order = {r: k for k, r in enumerate(dict.fromkeys(roots))}
         return np.array([order[r] for r in roots], dtype=int), len(order)

@@ -20,18 +20,22 @@ def _num(value: float, digits: int = 3) -> str:
     return "NA" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
 
-def header(info: Dict, measures: Dict) -> List[str]:
+def _opening(info: Dict, method: List[str]) -> List[str]:
+    """The first lines of every summary: state, estimator, how it was fitted
+    (``method``), parameters, constraints and observations."""
     state = "ended normally" if info["converged"] else "did NOT end normally"
     lines = [f"torchfit {info['version']} {state} after {info['iterations']} iterations", "",
-             _line("Estimator", info["estimator"]),
-             _line("Optimization method", info["optimizer"].upper()),
+             _line("Estimator", info["estimator"]), *method,
              _line("Number of model parameters", info["npar"])]
     if info.get("neq"):
         lines.append(_line("Number of equality constraints", info["neq"]))
     if info.get("nin"):
         lines.append(_line("Number of inequality constraints", info["nin"]))
-    lines.append("")
-    lines += observations(info)
+    return lines + [""] + observations(info)
+
+
+def header(info: Dict, measures: Dict) -> List[str]:
+    lines = _opening(info, [_line("Optimization method", info["optimizer"].upper())])
     lines += ["", "Model Test User Model:", " " * 54,
               _line("Test statistic", _num(measures["chisq"])),
               _line("Degrees of freedom", int(measures["df"])),
@@ -117,21 +121,14 @@ def _section_key(row: Dict) -> str:
 
 def iwave_header(info: Dict) -> List[str]:
     """The header of an IWAVE fit: how the IW-ELBO was maximised."""
-    state = "ended normally" if info["converged"] else "did NOT end normally"
-    lines = [f"torchfit {info['version']} {state} after {info['iterations']} iterations", "",
-             _line("Estimator", info["estimator"]),
-             _line("Optimization method", info["optimizer"]),
-             _line("Importance-weighted samples", info["iw_samples"]),
-             _line("Batch size", info["batch_size"]),
-             _line("Epochs", info["epochs"]),
-             _line("Iterations", info["iterations"]),
-             _line("Final loss (-IW-ELBO per row)", _num(info["final_loss"], 4)),
-             _line("Converged", "yes" if info["converged"] else "no"),
-             _line("Number of model parameters", info["npar"])]
-    if info.get("neq"):
-        lines.append(_line("Number of equality constraints", info["neq"]))
-    lines.append("")
-    return lines + observations(info)
+    return _opening(info, [
+        _line("Optimization method", info["optimizer"]),
+        _line("Importance-weighted samples", info["iw_samples"]),
+        _line("Batch size", info["batch_size"]),
+        _line("Epochs", info["epochs"]),
+        _line("Iterations", info["iterations"]),
+        _line("Final loss (-IW-ELBO per row)", _num(info["final_loss"], 4)),
+        _line("Converged", "yes" if info["converged"] else "no")])
 
 
 def loglik_block(m: Dict, unrestricted: bool = False) -> List[str]:

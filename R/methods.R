@@ -96,8 +96,8 @@ group_moments <- function(x) {
 
 result_partable <- function(res_pt, partable) {
   if (is.data.frame(res_pt)) res_pt <- as.list(res_pt)
-  n <- nrow(partable)
-  pt <- partable
+  pt <- append_engine_rows(partable, res_pt)
+  n <- nrow(pt)
   for (nm in setdiff(names(res_pt), names(partable))) {
     col <- res_pt[[nm]]
     col <- if (nm %in% .chr_cols) as_chr(col) else as_num(col)
@@ -120,6 +120,21 @@ result_partable <- function(res_pt, partable) {
     if (!is.null(pt$ci.upper)) pt$ci.upper[zero] <- pt$est[zero]
   }
   pt
+}
+
+# Rows the engine added after lavaan's (the category scores of nominal
+# items), with lavaan's columns taken from the engine's table.
+append_engine_rows <- function(partable, res_pt) {
+  n <- nrow(partable)
+  extra <- seq_len(max(0L, length(res_pt$lhs) - n)) + n
+  if (!length(extra)) return(partable)
+  rows <- as.data.frame(lapply(stats::setNames(names(partable), names(partable)), function(nm) {
+    col <- res_pt[[nm]]
+    if (is.null(col)) return(rep(NA, length(extra)))
+    col <- col[extra]
+    if (nm %in% .chr_cols) as_chr(col) else as_num(col)
+  }), stringsAsFactors = FALSE)
+  rbind(partable, rows)
 }
 
 new_torchfit <- function(res, call, model, partable, ov, lv, options) {

@@ -27,6 +27,11 @@ engine_option_names <- function() {
   tryCatch(as.character(unlist(engine()$ENGINE_OPTIONS)), error = function(e) NULL)
 }
 
+# The IWAVE item types whose responses are categories (they get thresholds).
+categorical_item_types <- function() {
+  tryCatch(as.character(unlist(engine()$CATEGORICAL_ITEM_TYPES)), error = function(e) NULL)
+}
+
 #' Fit a structural equation model with the torchfit engine
 #'
 #' Builds lavaan's parameter table from `model` (with the same defaults as
@@ -49,7 +54,12 @@ engine_option_names <- function() {
 #'   `"ml"` (or `"fiml"`): full-information ML over the missingness patterns.
 #' @param ordered With `estimator = "IWAVE"`: the ordinal items (graded
 #'   response model), as lavaan's `ordered`; ordered factors are coded by
-#'   their levels. `TRUE` takes every ordered factor of `data`.
+#'   their levels. `TRUE` takes every ordered factor of `data`. Other item
+#'   types are chosen per column with the option `item.types` in `...`, e.g.
+#'   `item.types = list(y1 = "nominal", y2 = "gpcm", y3 = "poisson")`
+#'   (normal, graded, binary, gpcm, nominal, lognormal, poisson, negbinom);
+#'   categorical ones (factors or integer codes) get thresholds as ordered
+#'   items do, and nominal ones also category scores (`y1 | s1`, ...).
 #' @param group Name of a column of `data` whose values define groups: a
 #'   multiple-group model (lavaan's `group`). With `group.equal` (e.g.
 #'   `c("loadings", "intercepts")`) and `group.partial`, passed in `...`,
@@ -110,7 +120,15 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
   eng_opts <- dots[names(dots) %in% eng_args]
 
   # 1. the groups, then the parameter table, from lavaan
-  ordered <- ordered_items(data, ordered, estimator)
+  type_opt <- intersect(c("item.types", "item_types"), names(eng_opts))
+  if (length(type_opt)) {
+    eng_opts[type_opt] <- list(check_item_types(eng_opts[[type_opt[1L]]]))
+  }
+  categorical <- if (length(type_opt)) {
+    types <- eng_opts[[type_opt[1L]]]
+    names(types)[unlist(types) %in% categorical_item_types()]
+  }
+  ordered <- ordered_items(data, ordered, estimator, categorical)
   if (length(ordered)) {
     # lavaan's thresholds need the number of categories, known from the data
     lav_opts$nthresholds <- ordered - 1L
@@ -304,24 +322,51 @@ prepare_data <- function(data, ov, ordered = character(0)) {
 }
 
 # The ordinal items and their number of categories (named integer vector):
-# factor levels, or the distinct values of a numeric column.
-ordered_items <- function(data, ordered, estimator) {
-  if (is.null(ordered) || identical(ordered, FALSE)) return(integer(0))
-  if (estimator != "IWAVE") {
-    torchfit_stop(paste0("ordered = ... needs estimator = \"IWAVE\" (the graded response ",
-                         "model); ML treats the items as continuous: leave ordered out."))
+# factor levels, or the range of the codes of a numeric column (as the
+# engine codes it). `categorical` adds the items whose IWAVE item type is
+# categorical (gpcm, nominal, ...).
+ordered_items <- function(data, ordered, estimator, categorical = NULL) {
+  if (is.null(ordered) || identical(ordered, FALSE)) ordered <- character(0)
+  if (estimator != "IWAVE" && (isTRUE(ordered) || length(ordered) || length(categorical))) {
+    torchfit_stop(paste0("ordered = ... and categorical item.types need estimator = ",
+                         "\"IWAVE\" (the graded response model and its kin); ML treats the ",
+                         "items as continuous: leave them out."))
   }
   if (!is.data.frame(data)) return(integer(0))
   if (isTRUE(ordered)) ordered <- names(data)[vapply(data, is.ordered, TRUE)]
+  ordered <- union(as.character(ordered), categorical)
   absent <- setdiff(ordered, names(data))
   if (length(absent)) {
-    torchfit_stop(paste0("ordered names column(s) not in `data`: ",
+    torchfit_stop(paste0("ordered/item.types name column(s) not in `data`: ",
                          paste0('"', absent, '"', collapse = ", "), "."), "torchfit_dataerror")
   }
   stats::setNames(vapply(ordered, function(v) {
     col <- data[[v]]
-    if (is.factor(col)) nlevels(col) else length(unique(stats::na.omit(col)))
+    if (!is.factor(col)) {
+      seen <- stats::na.omit(col)
+      return(if (length(seen) && is.numeric(seen)) as.integer(max(seen) - min(seen) + 1) else 0L)
+    }
+    unused <- setdiff(levels(col), as.character(unique(stats::na.omit(col))))
+    if (length(unused)) {
+      torchfit_stop(paste0('column "', v, '" has no responses in level(s) ',
+                           paste0('"', unused, '"', collapse = ", "), "; its thresholds ",
+                           "cannot be estimated: drop the level(s) with droplevels(data$", v,
+                           ") or merge them with a neighbouring level."), "torchfit_dataerror")
+    }
+    nlevels(col)
   }, 1L), ordered)
+}
+
+# item.types as a named list of strings (what the engine takes as a dict).
+check_item_types <- function(types) {
+  ok <- (is.list(types) || is.character(types)) && length(types) &&
+    !is.null(names(types)) && all(nzchar(names(types))) &&
+    all(vapply(types, function(t) is.character(t) && length(t) == 1L, TRUE))
+  if (!ok) {
+    torchfit_stop(paste0("`item.types` must name one item type per column, e.g. ",
+                         'item.types = list(y1 = "nominal", y2 = "poisson").'))
+  }
+  as.list(types)
 }
 
 # The grouping column as character values, checked; NULL without groups.

@@ -16,12 +16,15 @@ import pandas as pd
 
 from .api import fit
 from .errors import ConvergenceWarning
+from .items import CATEGORICAL
 from .iwave_fit import IWAVE_OPTIONS
 from .minibatch import MINIBATCH_OPTIONS
 
 ENGINE_OPTIONS = tuple(dict.fromkeys(
     ("estimator", "model_type", "std_lv", "orthogonal", "fixed_x", "missing", "iter_max",
      "information", "group") + IWAVE_OPTIONS + MINIBATCH_OPTIONS))
+# The IWAVE item types that R codes as categories (thresholds, integer codes).
+CATEGORICAL_ITEM_TYPES = CATEGORICAL
 # R sends numbers as doubles; these options are counts.
 INTEGER_OPTIONS = ("iter_max", "iw_samples", "batch_size", "max_epochs", "max_iterations",
                    "n_intervals", "seed", "se_samples", "logl_samples")

@@ -26,10 +26,10 @@ import scipy.linalg
 from .data import _as_frame, _check_columns, _check_numeric
 from .errors import ConvergenceWarning, DataError, ModelError, TorchfitError
 from .fit import Fit
+from .items import CATEGORICAL
 from .rotation import ROTATIONS, Rotation, rotate
 
 ESTIMATORS = ("ML", "IWAVE")
-CATEGORICAL = ("graded", "binary", "gpcm")
 # Options of efa() that go to the rotation rather than to the estimator.
 ROTATION_OPTIONS = ("orthogonal", "normalize", "random_starts", "rotation_seed", "epsilon",
                     "gamma", "kappa", "sort")

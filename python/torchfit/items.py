@@ -16,7 +16,10 @@ type       p(y | eta)                        ``y | tk`` rows           ``y ~~ y`
 normal     N(lp, theta)                      --                        residual variance
 graded     Pr(y >= k) = sigmoid(lp - tau_k)  increasing thresholds     fixed
 binary     graded with two categories        one threshold             fixed
-gpcm       Pr(y = k) ~ exp(sum_j<=k lp-tau_j) step parameters          fixed
+gpcm       Pr(y = k) ~ exp(k lp - sum_j<=k    step parameters          fixed
+           tau_j)
+nominal    Pr(y = k) ~ exp(s_k lp - sum_j<=k  step parameters; scores   fixed
+           tau_j)                            ``y | sk`` (1 <= k <= K-2)
 lognormal  log y ~ N(lp, theta)              --                        variance of log y
 poisson    Poisson(exp(lp))                  --                        fixed
 negbinom   mean exp(lp), var mu + theta mu^2 --                        dispersion theta
@@ -53,13 +56,15 @@ class ItemModel:
     n_categories : array of int, optional
         Categories per item (categorical types only).
 
-    Subclasses set ``name``, ``categorical`` (uses thresholds) and
-    ``free_variance`` (its ``y ~~ y`` row is a parameter), and implement
-    ``_check`` and ``_log_prob``.
+    Subclasses set ``name``, ``categorical`` (uses thresholds),
+    ``ordered_thresholds`` (they must increase) and ``free_variance`` (its
+    ``y ~~ y`` row is a parameter), and implement ``_check`` and
+    ``_log_prob``.
     """
 
     name = ""
     categorical = False
+    ordered_thresholds = False
     free_variance = False
     dtype = torch.float32
 
@@ -344,6 +349,7 @@ class Graded(_Categorical):
     """
 
     name = "graded"
+    ordered_thresholds = True
 
     def _log_prob(self, lp, y, mats):
         tau = self._thresholds(mats)
@@ -393,17 +399,63 @@ class GPCM(_Categorical):
         steps = self._thresholds(mats)  # (..., n_items, T)
         zero = torch.zeros_like(steps[..., :1])
         cum = torch.cat([zero, torch.cumsum(steps, -1)], -1)  # (..., n_items, T + 1)
-        k = torch.arange(cum.shape[-1], device=lp.device, dtype=lp.dtype)
-        logits = lp.unsqueeze(-1) * k - cum
+        logits = lp.unsqueeze(-1) * self._scores(mats, lp) - cum
         valid = torch.cat([torch.ones_like(self._exists[:, :1]), self._exists], -1)
         logits = logits.masked_fill(~valid, -BIG)
         picked = logits.gather(-1, y.long().unsqueeze(-1).expand(lp.shape + (1,))).squeeze(-1)
         return picked - torch.logsumexp(logits, -1)
 
+    def _scores(self, mats, lp):
+        """The scoring function s_k of each category: k for the GPCM."""
+        return torch.arange(self._exists.shape[1] + 1, device=lp.device, dtype=lp.dtype)
+
+
+class Nominal(GPCM):
+    """Nominal response model (Bock, 1972) in the parametrisation of Thissen,
+    Cai and Bock (2010), as in mirt's ``itemtype = "nominal"``:
+    Pr(y = k | eta) proportional to exp(s_k lp - sum_{j <= k} tau_j), with
+    category scores s_0 = 0 and s_{K-1} = K - 1 fixed (they set the scale
+    of the loadings) and s_1 .. s_{K-2} free (the ``y | sk`` rows).  The
+    categories need not be ordered: the scores say how they line up along
+    the factor.  All scores at s_k = k give the GPCM (e.g. ``y | 1*s1 +
+    2*s2``); the ``y | tk`` rows are its step parameters.
+
+    Examples
+    --------
+    >>> import torch
+    >>> m = Nominal([0], [3]).to("cpu")
+    >>> mats = {"tau": torch.zeros(1, 2), "score": torch.tensor([[2.0]])}
+    >>> ll = m.log_prob(torch.ones(1, 1, 1), torch.tensor([[1]]), None, mats)
+    >>> round(float(ll.exp()), 4)  # exp(2) / (1 + exp(2) + exp(2))
+    0.4683
+    """
+
+    name = "nominal"
+
+    def to(self, device, where=None):
+        super().to(device, where)
+        k = np.arange(int(self.n_categories.max()))
+        self._free_score = torch.as_tensor((k[None, :] >= 1) &
+                                           (k[None, :] <= self.n_categories[:, None] - 2),
+                                           device=device)
+        return self
+
+    def _scores(self, mats, lp):
+        k = super()._scores(mats, lp)  # s_0 = 0, s_{K-1} = K - 1
+        raw = mats["score"][..., self._where, :]  # (..., n_items, S): s_1 .. s_S
+        width = self._free_score.shape[1]
+        raw = F.pad(raw, (1, max(0, width - 1 - raw.shape[-1])))[..., :width]
+        return torch.where(self._free_score, raw.to(lp.dtype), k)
+
 
 ITEM_TYPES: Dict[str, Type[ItemModel]] = {
-    cls.name: cls for cls in (Normal, Graded, Binary, GPCM, LogNormal, Poisson, NegBinom)
+    cls.name: cls for cls in (Normal, Graded, Binary, GPCM, Nominal, LogNormal, Poisson,
+                              NegBinom)
 }
+# Types whose responses are categories 0..K-1 with ``y | tk`` rows.
+CATEGORICAL = tuple(k for k, c in ITEM_TYPES.items() if c.categorical)
+# Types whose ``y ~~ y`` row is not a parameter (fixed at 1).
+FIXED_VARIANCE = tuple(k for k, c in ITEM_TYPES.items() if not c.free_variance)
 
 
 def item_class(kind: str, column: str) -> Type[ItemModel]:

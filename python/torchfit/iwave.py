@@ -20,8 +20,8 @@ densities then cancel to N(w; 0, I) / N(eps; 0, I), and the encoder needs no
 knowledge of the scale the identification constraints give the factors.
 
 Free parameters are optimised on an unconstrained scale: variances as logs,
-and each threshold as the previous one plus a softplus, so that thresholds
-stay increasing.  Estimates, standard errors and log-likelihoods are all on
+and each threshold of a graded item as the previous one plus a softplus, so
+that its thresholds stay increasing.  Estimates, standard errors and log-likelihoods are all on
 the table's own scale.
 """
 from __future__ import annotations
@@ -103,8 +103,12 @@ class Structure:
     # -- unconstrained parametrisation ------------------------------------------------
     def _parametrisation(self) -> None:
         """Which reduced parameters are variances (log scale) and which
-        thresholds follow another one (previous + softplus)."""
+        thresholds follow another one (previous + softplus: the graded
+        response model's thresholds increase; GPCM steps and nominal
+        intercepts need not)."""
         pt, m = self.model.partable, self.model
+        ordered = {v for it, sl in zip(self.items, self.slices) if it.ordered_thresholds
+                   for v in self.item_names[sl]}
         free = pt["free"].to_numpy()
         kinds: Dict[int, set] = {}
         preds: Dict[int, set] = {}
@@ -112,7 +116,12 @@ class Structure:
         for i in np.flatnonzero(free > 0):
             k = int(m.x_index[free[i] - 1])
             lhs, op, rhs = pt.at[i, "lhs"], pt.at[i, "op"], pt.at[i, "rhs"]
-            kind = "var" if op == "~~" and lhs == rhs else ("thr" if op == "|" else "lin")
+            if op == "~~" and lhs == rhs:
+                kind = "var"
+            elif op == "|" and rhs.startswith("t") and lhs in ordered:
+                kind = "thr"
+            else:
+                kind = "lin"
             kinds.setdefault(k, set()).add(kind)
             if kind == "thr":
                 n = int(rhs[1:])
@@ -175,14 +184,15 @@ class Structure:
         so that a parameter vector is put in place by a single scatter.
 
         Pieces: lambda (items x latent), nu, var (the ``y ~~ y`` rows of the
-        items), tau (items x thresholds), alpha, beta (latent x latent), bx
-        (latent x covariates), psi (latent x latent, both triangles).
+        items), tau (items x thresholds), score (items x category scores),
+        alpha, beta (latent x latent), bx (latent x covariates), psi (latent
+        x latent, both triangles).
         """
         model = self.model
         p, m, q = len(self.item_pos), len(self.latent), len(self.phantom)
-        T = int(model.dims["tau"][1]) if model.mean_structure else 0
-        shapes = {"lambda": (p, m), "nu": (p,), "var": (p,), "tau": (p, T), "alpha": (m,),
-                  "beta": (m, m), "bx": (m, q), "psi": (m, m)}
+        T, S = (int(model.dims[k][1]) for k in ("tau", "score"))
+        shapes = {"lambda": (p, m), "nu": (p,), "var": (p,), "tau": (p, T), "score": (p, S),
+                  "alpha": (m,), "beta": (m, m), "bx": (m, q), "psi": (m, m)}
         offsets, start = {}, 0
         for k, shp in shapes.items():
             offsets[k] = start
@@ -207,8 +217,8 @@ class Structure:
                     put("nu", (item_of[r],), cell)
                 elif name == "theta" and r == c and r in item_of:
                     put("var", (item_of[r],), cell)
-                elif name == "tau" and r in item_of:
-                    put("tau", (item_of[r], c), cell)
+                elif name in ("tau", "score") and r in item_of:
+                    put(name, (item_of[r], c), cell)
                 elif name == "alpha" and r in lat_of:
                     put("alpha", (lat_of[r],), cell)
                 elif name == "beta" and r in lat_of and c in lat_of:

@@ -20,18 +20,14 @@ from .data import _as_frame, _check_columns
 from .errors import DataError, ModelError, TorchfitError
 from .fit import Fit, GroupView
 from .inference import estimate_columns, standardized
-from .items import item_class
+from .items import CATEGORICAL, FIXED_VARIANCE, item_class
 from .iwave import Encoder, Structure, importance, make_data, train
 from .matrices import Model
 from .ml import one_thread
-from .partable import COLUMNS, from_columns, variable_names
+from .partable import COLUMNS, add_category_scores, build, from_columns, variable_names
 from .start import reduced_start, start_values
 from .syntax import parse_formulas
-from .partable import build
 
-CATEGORICAL = ("graded", "binary", "gpcm")
-# Item types whose residual-variance row is not a parameter.
-FIXED_VARIANCE = ("graded", "binary", "gpcm", "poisson")
 IWAVE_OPTIONS = ("ordered", "item_types", "iw_samples", "batch_size", "lr", "lr_model",
                  "hidden", "cov",
                  "max_epochs", "max_iterations", "n_intervals", "seed", "device", "quiet",
@@ -65,8 +61,10 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         Ordinal columns (graded response model, or binary with two
         categories), as lavaan's ``ordered=``; True: all indicators.
     item_types : dict, optional
-        Column -> "normal", "graded", "binary", "gpcm", "lognormal",
-        "poisson" or "negbinom"; overrides ``ordered``.  Default "normal".
+        Column -> "normal", "graded", "binary", "gpcm", "nominal",
+        "lognormal", "poisson" or "negbinom" (see :mod:`torchfit.items`);
+        overrides ``ordered``.  Default "normal".  A nominal item gets free
+        category scores ``y | s1`` .. ``y | s{K-2}`` besides its thresholds.
     iw_samples : int
         Importance samples K per row.
     batch_size : int, optional
@@ -174,6 +172,8 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
                       if types[v] in CATEGORICAL}
         pt = build(formulas, meanstructure=True, ordered=thresholds, **options)
     _check_thresholds(pt, indicators, types, codings)
+    pt = add_category_scores(pt, {v: codings[v]["n_categories"] - 2 for v in indicators
+                                  if types[v] == "nominal"})
     pt = _fix_variances(pt, [v for v in indicators if types[v] in FIXED_VARIANCE])
 
     # -- model, data and start values ------------------------------------------------------
@@ -290,8 +290,11 @@ def _covariates(frame: pd.DataFrame, covariates: List[str]) -> Optional[np.ndarr
 
 
 def _check_thresholds(pt, indicators, types, codings) -> None:
+    bar = (pt["op"] == "|").to_numpy()
+    kind = pt["rhs"].str[:1].to_numpy()
     for v in indicators:
-        n_thr = int(((pt["lhs"] == v) & (pt["op"] == "|")).sum())
+        mine = bar & (pt["lhs"] == v).to_numpy()
+        n_thr = int((mine & (kind == "t")).sum())
         want = codings[v]["n_categories"] - 1 if types[v] in CATEGORICAL else 0
         if n_thr != want:
             raise ModelError(
@@ -299,6 +302,16 @@ def _check_thresholds(pt, indicators, types, codings) -> None:
                 f"but the data ask for {want}; build the table with ordered = the categorical "
                 "columns (lavaan's ordered=) so that it has one threshold per category but "
                 "the first")
+        scores = sorted(int(r[1:]) for r in pt.loc[mine & (kind == "s"), "rhs"])
+        if scores and types[v] != "nominal":
+            raise ModelError(f"'{v} | s{scores[0]}' is a category score, which only nominal "
+                             f"items have, but '{v}' is {types[v]}; remove the row or give "
+                             f"it item type 'nominal'")
+        if scores and scores[-1] > want - 1:
+            raise ModelError(
+                f"'{v} | s{scores[-1]}': item '{v}' has {want + 1} categories, so its free "
+                f"scores are s1 .. s{want - 1} (s0 = 0 and s{want} = {want} set the scale); "
+                "remove the row")
         has_int = ((pt["lhs"] == v) & (pt["op"] == "~1")).any()
         if not has_int:
             raise ModelError(f"the parameter table has no intercept row '{v} ~1'; build it "
@@ -349,9 +362,11 @@ def _start(mod: Model, pt: pd.DataFrame, coded, keep, X, types, covariates) -> n
         if op == "~1":
             values[i] = {"normal": np.mean(y), "lognormal": np.mean(y)}.get(
                 kind, np.log(max(np.mean(y), 1e-3)))
+        elif op == "|" and rhs.startswith("s"):  # nominal: start at the GPCM
+            values[i] = float(rhs[1:])
         elif op == "|":
             k = int(rhs[1:])
-            if kind == "gpcm":
+            if kind in ("gpcm", "nominal"):
                 p = np.bincount(y.astype(int)) / len(y)
                 values[i] = float(np.log(max(p[k - 1], 1e-4) / max(p[k], 1e-4)))
             else:

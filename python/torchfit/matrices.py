@@ -11,8 +11,10 @@ the free ones are filled from a parameter vector.
 
 With ``mean_structure=True`` (the IWAVE estimator) the table may also hold
 intercepts (``~1``: nu for observed variables, alpha for latent and phantom
-ones) and thresholds (``y | t1``, ``y | t2``, ...: row y, column k-1 of tau);
-lavaan's scaling rows (``~*~``) are accepted when fixed.
+ones), thresholds (``y | t1``, ``y | t2``, ...: row y, column k-1 of tau) and
+the category scores of nominal items (``y | s1``, ``y | s2``, ...: row y,
+column k-1 of score; see :class:`torchfit.items.Nominal`); lavaan's scaling
+rows (``~*~``) are accepted when fixed.
 
 Labels shared by several parameters (lavaan's ``.p2. == .p5.`` rows) are
 solved here: such parameters share one entry of the *reduced* vector ``x``
@@ -32,7 +34,7 @@ from .errors import ModelError
 from .partable import variable_names
 
 MATRICES = ("lambda", "beta", "psi", "theta")
-MEAN_MATRICES = ("nu", "alpha", "tau")
+MEAN_MATRICES = ("nu", "alpha", "tau", "score")
 SYMMETRIC = {"psi", "theta"}
 
 
@@ -96,7 +98,8 @@ class Model:
         self.ov_names: List[str] = names.ov
         self.lv_names: List[str] = names.lv
         self.eta_names = self.lv_names + self._phantoms(pt, names)
-        self.n_thresholds = self._count_thresholds(pt)
+        self.n_thresholds = self._count_rows(pt, "t")
+        self.n_scores = self._count_rows(pt, "s")
         self.cells = self._place(pt)
 
     @classmethod
@@ -159,19 +162,21 @@ class Model:
         order = {r: k for k, r in enumerate(dict.fromkeys(roots))}
         return np.array([order[r] for r in roots], dtype=int), len(order)
 
-    def _count_thresholds(self, pt: pd.DataFrame) -> np.ndarray:
-        """Thresholds per observed variable; they must be t1, t2, ... without gaps."""
+    def _count_rows(self, pt: pd.DataFrame, prefix: str) -> np.ndarray:
+        """Thresholds (prefix "t") or category scores ("s") per observed
+        variable; they must be numbered 1, 2, ... without gaps."""
         counts = np.zeros(len(self.ov_names), dtype=int)
         numbers: Dict[str, List[int]] = {}
         for l, o, r in zip(pt["lhs"], pt["op"], pt["rhs"]):
-            if o == "|":
-                numbers.setdefault(l, []).append(_threshold_number(r))
+            if o == "|" and _bar_row(r)[0] == prefix:
+                numbers.setdefault(l, []).append(_bar_row(r)[1])
+        what = {"t": "thresholds", "s": "category scores"}[prefix]
         for v in self.ov_names:
             ks = sorted(numbers.get(v, []))
             if ks != list(range(1, len(ks) + 1)):
-                raise ModelError(f"the thresholds of '{v}' are {', '.join(f't{k}' for k in ks)}; "
-                                 "they must be t1, t2, ... without gaps, one per category but "
-                                 "the first")
+                raise ModelError(f"the {what} of '{v}' are "
+                                 f"{', '.join(f'{prefix}{k}' for k in ks)}; they must be "
+                                 f"{prefix}1, {prefix}2, ... without gaps")
             counts[self.ov_names.index(v)] = len(ks)
         return counts
 
@@ -195,7 +200,8 @@ class Model:
             elif op == "~1":
                 where = ("alpha", eta[lhs], 0) if lhs in eta else ("nu", ov[lhs], 0)
             elif op == "|":
-                where = ("tau", ov[lhs], _threshold_number(rhs) - 1)
+                kind, k = _bar_row(rhs)
+                where = ("tau" if kind == "t" else "score", ov[lhs], k - 1)
             elif op == "~*~" and fr > 0:
                 raise ModelError(f"the scaling factor '{lhs} ~*~ {rhs}' must be fixed")
             else:
@@ -214,7 +220,8 @@ class Model:
         dims = {"lambda": (p, m), "beta": (m, m), "psi": (m, m), "theta": (p, p)}
         if self.mean_structure:
             dims.update(nu=(p, 1), alpha=(m, 1),
-                        tau=(p, int(self.n_thresholds.max()) if p else 0))
+                        tau=(p, int(self.n_thresholds.max()) if p else 0),
+                        score=(p, int(self.n_scores.max()) if p else 0))
         return dims
 
     def fixed_values(self, values: np.ndarray) -> None:
@@ -352,8 +359,10 @@ def block_numbers(pt: pd.DataFrame) -> List[int]:
     return sorted(set(blocks[blocks > 0].tolist())) or [1]
 
 
-def _threshold_number(rhs: str) -> int:
-    """k of lavaan's threshold name ``tk``."""
-    if not (rhs.startswith("t") and rhs[1:].isdigit() and int(rhs[1:]) > 0):
-        raise ModelError(f"threshold '{rhs}' is not named t1, t2, ... as lavaan names them")
-    return int(rhs[1:])
+def _bar_row(rhs: str) -> Tuple[str, int]:
+    """("t", k) for lavaan's threshold ``tk``, ("s", k) for the category score
+    ``sk`` of a nominal item."""
+    if not (rhs[:1] in ("t", "s") and rhs[1:].isdigit() and int(rhs[1:]) > 0):
+        raise ModelError(f"'| {rhs}' is neither a threshold (t1, t2, ... as lavaan names "
+                         "them) nor a category score of a nominal item (s1, s2, ...)")
+    return rhs[0], int(rhs[1:])

@@ -378,6 +378,42 @@ def append_constraints(table: pd.DataFrame, constraints: List[FormulaRow]) -> pd
     return pd.concat([table, rows], ignore_index=True)
 
 
+def add_category_scores(table: pd.DataFrame, scores: Mapping[str, int]) -> pd.DataFrame:
+    """Append the category-score rows ``y | s1``, ``y | s2``, ... (free) of
+    nominal items that the table lacks, after all other rows so that no
+    existing row changes its id, plabel or free number.
+
+    ``scores`` maps an item to its number of free scores (categories - 2).
+    Rows the user wrote (e.g. ``y | 1*s1``) are kept as they are.
+
+    Examples
+    --------
+    >>> from torchfit.syntax import parse
+    >>> pt = add_category_scores(parse("f =~ y1 + y2 + y3"), {"y1": 2})
+    >>> pt[["lhs", "op", "rhs", "free"]].tail(2).values.tolist()
+    [['y1', '|', 's1', 7], ['y1', '|', 's2', 8]]
+    """
+    have = set(zip(table["lhs"], table["op"], table["rhs"], table["block"]))
+    blocks = [b for b in dict.fromkeys(table["block"]) if b > 0]
+    new = [(v, f"s{k}", b, g) for b in blocks
+           for g in [int(table.loc[table["block"] == b, "group"].iloc[0])]
+           for v, n in scores.items() for k in range(1, int(n) + 1)
+           if (v, "|", f"s{k}", b) not in have]
+    if not new:
+        return table
+    start, free0 = int(table["id"].max()) + 1, int(table["free"].max())
+    plabels = [p for p in table["plabel"] if isinstance(p, str) and p.startswith(".p")]
+    p0 = max([int(p[2:-1]) for p in plabels if p[2:-1].isdigit()] or [len(table)]) + 1
+    rows = pd.DataFrame({
+        "id": np.arange(start, start + len(new)), "lhs": [r[0] for r in new], "op": "|",
+        "rhs": [r[1] for r in new], "user": 0, "block": [r[2] for r in new],
+        "group": [r[3] for r in new], "free": np.arange(free0 + 1, free0 + 1 + len(new)),
+        "ustart": np.nan, "exo": 0, "label": "",
+        "plabel": [f".p{p0 + i}." for i in range(len(new))],
+    })
+    return pd.concat([table, rows], ignore_index=True)
+
+
 def from_columns(columns: Mapping[str, Sequence]) -> pd.DataFrame:
     """A parameter table from a mapping of columns (e.g. sent from R).
 

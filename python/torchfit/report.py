@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 SECTIONS = (("=~", "Latent Variables"), ("~", "Regressions"), ("~~cov", "Covariances"),
-            ("~1", "Intercepts"), ("|", "Thresholds"), ("~~var", "Variances"),
+            ("~1", "Intercepts"), ("|", "Thresholds"), ("|s", "Category Scores"),
+            ("~~var", "Variances"),
             (":=", "Defined Parameters"))
 
 
@@ -116,6 +117,8 @@ def _robust_lines(m: Dict, rows) -> List[str]:
 def _section_key(row: Dict) -> str:
     if row["op"] == "~~":
         return "~~var" if row["lhs"] == row["rhs"] else "~~cov"
+    if row["op"] == "|" and row["rhs"].startswith("s"):  # of a nominal item
+        return "|s"
     return row["op"]
 
 
@@ -209,7 +212,7 @@ def _sections(rows: pd.DataFrame, endogenous: set, standardized: bool,
                     last_lhs = r["lhs"]
                 var = r["rhs"]
                 dotted = key == "~~cov" and var in endogenous
-            elif key == "|":  # lavaan names thresholds y|t1, y|t2, ...
+            elif key in ("|", "|s"):  # lavaan names thresholds y|t1, y|t2, ...
                 var, dotted = f"{r['lhs']}|{r['rhs']}", False
             else:
                 var = r["lhs"]

@@ -64,7 +64,9 @@ def start_values(model: Model, S: np.ndarray, mean: Optional[np.ndarray] = None)
     exo = pt["exo"].to_numpy()
     mine = model.in_block  # only this group's rows: S belongs to it
     dependent = set(lhs[(op == "~") & mine])
-    for i in np.flatnonzero((exo == 1) & mine):  # fixed covariates take the sample values
+    # Fixed covariates take the sample moments (lavaan's conditional.x also
+    # marks the regressions on them exo, which are parameters).
+    for i in np.flatnonzero((exo == 1) & (op != "~") & mine):
         values[i] = mean[ov[lhs[i]]] if op[i] == "~1" else S[ov[lhs[i]], ov[rhs[i]]]
     for f in model.lv_names:
         rows = [i for i in np.flatnonzero((op == "=~") & (lhs == f) & mine) if rhs[i] in ov]

@@ -12,7 +12,7 @@ from torchfit.syntax import parse
 
 # item type -> (rows, loading RMSE bound); binary items carry the least information
 RECOVERY = {"normal": (2000, 0.1), "graded": (2000, 0.15), "binary": (2000, 0.25),
-            "gpcm": (2000, 0.15), "lognormal": (2000, 0.1), "poisson": (2000, 0.1),
+            "gpcm": (2000, 0.15), "nominal": (2000, 0.15), "lognormal": (2000, 0.1), "poisson": (2000, 0.1),
             "negbinom": (2000, 0.15)}
 
 
@@ -44,10 +44,16 @@ def test_recovery(kind):
         var = pt[(pt["op"] == "~~") & pt["lhs"].isin(names)].set_index("lhs")["est"][names]
         assert _rmse(var, truth["variances"]) < 0.12
     if "thresholds" in truth:
-        thr = pt[pt["op"] == "|"]
+        thr = pt[(pt["op"] == "|") & pt["rhs"].str.startswith("t")]
         want = [truth["thresholds"][int(l[1:]) - 1, int(t[1:]) - 1]
                 for l, t in zip(thr["lhs"], thr["rhs"])]
         assert _rmse(thr["est"], want) < 0.25
+    if "category_scores" in truth:  # nominal: y | s1 .. s{K-2}, after the thresholds
+        sc = pt[(pt["op"] == "|") & pt["rhs"].str.startswith("s")]
+        want = [truth["category_scores"][int(l[1:]) - 1, int(s[1:]) - 1]
+                for l, s in zip(sc["lhs"], sc["rhs"])]
+        assert len(sc) == truth["category_scores"].size
+        assert _rmse(sc["est"], want) < 0.25
     assert np.isfinite(fit.fit_measures()["logl"])
 
 
@@ -87,6 +93,25 @@ def test_covariates_and_marker_identification():
     assert pe.loc[(pe["op"] == "=~") & (pe["rhs"] == "y1"), "se"].iloc[0] == 0  # the marker
 
 
+def test_graded_items_regressed_on_a_covariate():
+    """Ordinal items with a covariate: lavaan's table marks the regression
+    exo (conditional.x), yet it is a parameter to estimate."""
+    rng = np.random.default_rng(4)
+    n = 3000
+    x = rng.normal(size=n)
+    eta = 0.6 * x + rng.normal(size=n)  # std.lv: residual variance 1
+    lam, tau = np.array([1.5, 1.0, 2.0, 1.2]), np.array([-1.0, 0.0, 1.0])
+    logit_u = np.log(rng.uniform(size=(n, 4)))
+    logit_u -= np.log1p(-np.exp(logit_u))
+    y = ((eta[:, None] * lam - logit_u)[..., None] > tau).sum(-1)
+    data = pd.DataFrame(np.column_stack([y, x]), columns=["y1", "y2", "y3", "y4", "x"])
+    fit = torchfit.sem("f =~ y1 + y2 + y3 + y4\nf ~ x", data, std_lv=True, estimator="IWAVE",
+                       ordered=["y1", "y2", "y3", "y4"], seed=0, se="none", quiet=True)
+    pe = fit.parameter_estimates().set_index(["lhs", "op", "rhs"])["est"]
+    assert abs(pe[("f", "~", "x")] - 0.6) < 0.1
+    assert _rmse(pe[[("f", "=~", f"y{j}") for j in range(1, 5)]], lam) < 0.2
+
+
 def test_equal_loadings_by_label():
     data, truth = simulate(1500, "normal", n_factors=1, items_per_factor=4, seed=8)
     fit = torchfit.cfa("F1 =~ a*y1 + a*y2 + y3 + y4", data, std_lv=True, estimator="IWAVE",
@@ -109,6 +134,37 @@ def test_ordered_table_matches_lavaan():
     for c in ("user", "free", "exo"):
         assert ours[c].tolist() == ref[c].tolist(), c
     assert np.allclose(ours["ustart"], ref["ustart"], equal_nan=True)
+
+
+def test_nominal_with_gpcm_scores_is_the_gpcm():
+    """Fixing every category score at k (y | 1*s1 + 2*s2 + 3*s3) turns the
+    nominal model into the GPCM: the same likelihood, so the same fit."""
+    data, truth = simulate(600, "gpcm", n_factors=1, items_per_factor=4, seed=4)
+    options = dict(std_lv=True, estimator="IWAVE", se="none", seed=0, refine=False,
+                   max_iterations=400)
+    gpcm = torchfit.cfa(truth["syntax"], data, item_types={c: "gpcm" for c in data}, **options)
+    fixed = "\n".join(f"{c} | 1*s1 + 2*s2 + 3*s3" for c in data)
+    nominal = torchfit.cfa(truth["syntax"] + "\n" + fixed, data,
+                           item_types={c: "nominal" for c in data}, **options)
+    a = gpcm.parameter_estimates().set_index(["lhs", "op", "rhs"])["est"]
+    b = nominal.parameter_estimates().set_index(["lhs", "op", "rhs"])["est"]
+    assert np.allclose(a, b[a.index], atol=1e-4)
+    scores = b[[(c, "|", f"s{k}") for c in data for k in (1, 2, 3)]]
+    assert scores.tolist() == [1.0, 2.0, 3.0] * 4
+    assert nominal.info["npar"] == gpcm.info["npar"]
+
+
+def test_nominal_rows_and_summary():
+    data, truth = simulate(300, "nominal", n_factors=1, items_per_factor=4, n_categories=3,
+                           seed=2)
+    fit = torchfit.cfa(truth["syntax"], data, std_lv=True, estimator="IWAVE", se="none",
+                       item_types={"y1": "nominal", "y2": "nominal"}, ordered=["y3", "y4"],
+                       max_iterations=50)
+    pt = fit.partable
+    bars = pt[pt["op"] == "|"]
+    assert sorted(bars.loc[bars["rhs"].str.startswith("s"), "lhs"]) == ["y1", "y2"]
+    assert (bars.loc[bars["rhs"].str.startswith("s"), "free"] > 0).all()
+    assert "Category Scores:" in fit.summary() and "y1|s1" in fit.summary()
 
 
 def test_ml_still_refuses_thresholds():
@@ -184,6 +240,15 @@ def test_iw_samples_below_one(counts, k):
 def test_unknown_option(counts):
     with pytest.raises(TypeError, match="iw_sample"):
         _fit(counts, iw_sample=5)
+
+
+def test_category_scores_only_for_nominal_items(ordinal):
+    with pytest.raises(ModelError, match=r"'y1 \| s1' is a category score.*'nominal'"):
+        torchfit.cfa(MODEL + "\ny1 | s1", ordinal, std_lv=True, estimator="IWAVE",
+                     ordered=["y1"], max_iterations=1)
+    with pytest.raises(ModelError, match=r"'y1 \| s4'.*5 categories.*s1 .. s3"):
+        torchfit.cfa(MODEL + "\ny1 | s4", ordinal, std_lv=True, estimator="IWAVE",
+                     item_types={"y1": "nominal"}, max_iterations=1)
 
 
 def test_binary_needs_two_categories(counts):

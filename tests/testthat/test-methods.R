@@ -164,5 +164,35 @@ test_that("IWAVE fits ordinal items from R and summary() prints its header", {
   expect_identical(sum(pe$op == "|"), 6L * 5L)
   expect_true(all(c("logl", "aic", "bic") %in% names(fitMeasures(fit))))
   expect_error(torchfit("A =~ A1 + A2 + A3", data = d, ordered = "A1"),
-               'needs estimator = "IWAVE"')
+               'need estimator = "IWAVE"')
+})
+
+test_that("item.types chooses nominal, gpcm and count items from R", {
+  skip_if_no_engine()
+  skip_if_not_installed("psych")
+  data(bfi, package = "psych")
+  d <- stats::na.omit(bfi[1:800, c("A1", "A2", "A3", "A4", "education")])
+  d$A1 <- factor(d$A1)  # unordered: a nominal item
+  expect_warning(  # 200 iterations are too few to converge
+    fit <- torchfit("A =~ A1 + A2 + A3 + A4", data = d, estimator = "IWAVE", std.lv = TRUE,
+                    item.types = list(A1 = "nominal", A2 = "gpcm", A3 = "poisson"),
+                    ordered = "A4", seed = 1, quiet = TRUE, se = "none",
+                    max.iterations = 200),
+    "before the loss stopped improving")
+  pe <- parameterEstimates(fit)
+  scores <- pe[pe$op == "|" & startsWith(pe$rhs, "s"), ]
+  expect_identical(scores$lhs, rep("A1", 4L))  # 6 categories: s1 .. s4
+  expect_identical(scores$rhs, paste0("s", 1:4))
+  expect_identical(sum(pe$op == "|" & pe$lhs == "A2"), 5L)
+  expect_identical(sum(pe$op == "|" & pe$lhs == "A3"), 0L)
+  expect_output(summary(fit), "Category Scores:", fixed = TRUE)
+  d$A2 <- factor(d$A2, levels = 0:6)
+  expect_error(torchfit("A =~ A1 + A2 + A3 + A4", data = d, estimator = "IWAVE",
+                        item.types = list(A1 = "nominal", A2 = "gpcm")),
+               'column "A2" has no responses in level\\(s\\) "0".*droplevels')
+  expect_error(torchfit("A =~ A1 + A2 + A3 + A4", data = d, item.types = list(A1 = "gpcm")),
+               'need estimator = "IWAVE"')
+  expect_error(torchfit("A =~ A1 + A2 + A3 + A4", data = d, estimator = "IWAVE",
+                        item.types = c("nominal")),
+               "`item.types` must name one item type per column")
 })

@@ -13,7 +13,8 @@ from typing import Dict, Tuple
 import numpy as np
 import pandas as pd
 
-ITEM_TYPES = ("normal", "graded", "binary", "gpcm", "lognormal", "poisson", "negbinom")
+ITEM_TYPES = ("normal", "graded", "binary", "gpcm", "nominal", "lognormal", "poisson",
+              "negbinom")
 
 
 def _structure(rng, n_factors: int, items_per_factor: int, low: float, high: float):
@@ -47,12 +48,12 @@ def simulate(n: int, item_type: str = "graded", n_factors: int = 5, items_per_fa
     n : int
         Rows.
     item_type : str
-        One of "normal", "graded", "binary", "gpcm", "lognormal", "poisson",
-        "negbinom" (as in ``item_types=`` of the IWAVE estimator).
+        One of "normal", "graded", "binary", "gpcm", "nominal", "lognormal",
+        "poisson", "negbinom" (as in ``item_types=`` of the IWAVE estimator).
     n_factors, items_per_factor : int
         Items y1, y2, ... load on factors F1, F2, ... in blocks.
     n_categories : int
-        Categories of graded and gpcm items (binary: 2).
+        Categories of graded, gpcm and nominal items (binary: 2).
     seed : int
     missing : float
         Share of responses set to NaN completely at random.
@@ -64,7 +65,8 @@ def simulate(n: int, item_type: str = "graded", n_factors: int = 5, items_per_fa
     truth : dict
         ``syntax`` (lavaan, to be fitted with std_lv=True), ``loadings``
         (p x m), ``corr`` (m x m), ``intercepts``, ``thresholds`` (p x
-        K-1) and ``variances`` as they apply, ``scores`` (the factors).
+        K-1), ``category_scores`` (p x K-2, nominal: s_1 .. s_{K-2}) and
+        ``variances`` as they apply, ``scores`` (the factors).
 
     Examples
     --------
@@ -76,6 +78,7 @@ def simulate(n: int, item_type: str = "graded", n_factors: int = 5, items_per_fa
         raise ValueError(f"item_type must be one of {', '.join(ITEM_TYPES)}")
     rng = np.random.default_rng(seed)
     low, high = {"graded": (0.7, 2.6), "binary": (0.7, 2.6), "gpcm": (0.5, 1.8),
+                 "nominal": (0.5, 1.8),
                  "normal": (0.4, 1.2), "lognormal": (0.2, 0.6), "poisson": (0.2, 0.5),
                  "negbinom": (0.2, 0.5)}[item_type]
     loadings, corr = _structure(rng, n_factors, items_per_factor, low, high)
@@ -93,11 +96,15 @@ def simulate(n: int, item_type: str = "graded", n_factors: int = 5, items_per_fa
         prob_ge = 1 / (1 + np.exp(-(lp[..., None] - tau[None])))
         y = (rng.uniform(size=(n, p))[..., None] < prob_ge).sum(-1).astype(float)
         truth["thresholds"] = tau
-    elif item_type == "gpcm":
+    elif item_type in ("gpcm", "nominal"):
         steps = np.linspace(-1.0, 1.0, n_categories - 1)[None, :] + \
             rng.uniform(-0.5, 0.5, (p, n_categories - 1))
         cum = np.concatenate([np.zeros((p, 1)), np.cumsum(steps, 1)], 1)
-        logits = lp[..., None] * np.arange(n_categories) - cum[None]
+        score = np.tile(np.arange(n_categories, dtype=float), (p, 1))
+        if item_type == "nominal":  # interior categories off the GPCM's equal spacing
+            score[:, 1:-1] += rng.uniform(-0.7, 0.7, (p, n_categories - 2))
+            truth["category_scores"] = score[:, 1:-1]
+        logits = lp[..., None] * score[None] - cum[None]
         prob = np.exp(logits - logits.max(-1, keepdims=True))
         prob /= prob.sum(-1, keepdims=True)
         u = rng.uniform(size=(n, p, 1))

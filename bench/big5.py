@@ -54,7 +54,7 @@ import torchfit  # noqa: E402
 from torchfit.datasets import simulate_big5  # noqa: E402
 
 # torchfit IWAVE settings chosen for 2 CPU cores (see the README / report):
-IWAVE_DEFAULTS = dict(batch_size=256, lr=0.005, iw_samples=10, hidden=(100,), n_intervals=10)
+IWAVE_DEFAULTS = dict(batch_size=256, lr=0.01, iw_samples=10, hidden=(100,), n_intervals=5)
 
 LAVAAN = r"""
 suppressPackageStartupMessages(library(lavaan))

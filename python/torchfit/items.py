@@ -96,10 +96,8 @@ class ItemModel:
     def tensor(self, data: np.ndarray, device) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
         """Responses of this type's items (rows x items) and the mask of
         observed responses (None when none is missing)."""
-        observed = ~np.isnan(data)
-        values = torch.as_tensor(np.where(observed, data, 0.0), dtype=self.dtype, device=device)
-        mask = None if observed.all() else torch.as_tensor(observed, device=device)
-        return values, mask
+        values, mask = _compact(data, np.float32, device)
+        return torch.as_tensor(values, dtype=self.dtype, device=device), mask
 
     # -- likelihood ----------------------------------------------------------------
     def to(self, device, where: slice = None) -> "ItemModel":
@@ -137,6 +135,18 @@ class ItemModel:
 
     def _variance(self, mats):
         return mats["var"][..., self._where]
+
+
+def _compact(data: np.ndarray, dtype, device) -> Tuple[np.ndarray, Optional[torch.Tensor]]:
+    """A row-major copy of ``data`` in ``dtype`` with 0 where missing, made in
+    one pass (``data`` may be column-major float64 with NaN), and the mask of
+    observed values (None when all are)."""
+    observed = ~np.isnan(data)
+    out = np.zeros(data.shape, dtype=dtype)
+    np.copyto(out, data, casting="unsafe", where=observed)
+    mask = None if observed.all() else torch.as_tensor(np.ascontiguousarray(observed),
+                                                       device=device)
+    return out, mask
 
 
 def _numeric(values, name: str, kind: str) -> np.ndarray:
@@ -316,9 +326,7 @@ class _Categorical(ItemModel):
         return codes
 
     def tensor(self, data, device):
-        observed = ~np.isnan(data)
-        codes = np.where(observed, data, 0).astype(np.int16)
-        mask = None if observed.all() else torch.as_tensor(observed, device=device)
+        codes, mask = _compact(data, np.int16, device)
         return torch.as_tensor(codes, device=device), mask
 
     def to(self, device, where=None):

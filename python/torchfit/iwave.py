@@ -39,6 +39,7 @@ from .errors import ModelError, TorchfitError
 from .items import ItemModel
 from . import training
 from .matrices import Model
+from .optim import Adam
 
 
 
@@ -236,33 +237,50 @@ class Structure:
         free = red >= 0
         self._free_pos = torch.as_tensor(pos[free], dtype=torch.long, device=self.device)
         self._free_red = torch.as_tensor(red[free], dtype=torch.long, device=self.device)
-        self._base = torch.zeros(self._size, dtype=torch.float64, device=self.device)
         self._eye = torch.eye(m, dtype=torch.float64, device=self.device)
+        beta = offsets["beta"] + np.arange(m * m)
+        self._beta_free = bool(np.isin(pos[free], beta).any())
+        self.set_fixed(np.zeros(len(model.partable)))
 
     def set_fixed(self, values: np.ndarray) -> None:
         """Fixed cells from one value per table row."""
         base = np.zeros(self._size)
         base[self._fixed_pos] = values[self._fixed_rows]
+        o, m = self._offsets["beta"], len(self.latent)
+        # Without regressions among the factors (I - B) is I: no solves needed.
+        self.has_beta = self._beta_free or bool(base[o:o + m * m].any())
         self._base = torch.as_tensor(base, dtype=torch.float64, device=self.device)
+        self._cast = {}  # base and identity in the estimator's precision
+
+    def _constants(self, dtype):
+        if dtype not in self._cast:
+            self._cast[dtype] = (self._base.to(dtype), self._eye.to(dtype))
+        return self._cast[dtype]
 
     def parts(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
         """The pieces of the model at x (x may have a leading batch dimension)."""
         batch = tuple(x.shape[:-1])
-        base = self._base.to(x.dtype)
+        base, eye = self._constants(x.dtype)
         flat = base.expand(batch + base.shape).clone()
         flat[..., self._free_pos] = x[..., self._free_red]
         out = {}
         for k, shp in self._shapes.items():
             o = self._offsets[k]
-            out[k] = flat[..., o:o + int(np.prod(shp))].reshape(batch + shp)
-        out["ib"] = self._eye.to(x.dtype) - out["beta"]
+            out[k] = flat[..., o:o + math.prod(shp)].reshape(batch + shp)
+        out["ib"] = eye - out["beta"]
         return out
+
+    def scale(self, parts, chol: torch.Tensor) -> torch.Tensor:
+        """(I - B)^-1 chol(Psi): eta = E[eta | x] + scale w for standard normal w."""
+        return torch.linalg.solve(parts["ib"], chol) if self.has_beta else chol
 
     def prior_mean(self, parts, xc: Optional[torch.Tensor]) -> torch.Tensor:
         """E[eta | x] for the rows of xc (or the one mean without covariates)."""
         rhs = parts["alpha"]
         if xc is not None and len(self.phantom):
             rhs = rhs + _lin(xc, parts["bx"])
+        if not self.has_beta:
+            return rhs
         return torch.linalg.solve(parts["ib"], rhs.unsqueeze(-1)).squeeze(-1)
 
     def log_lik(self, z: torch.Tensor, data: "Batch", parts) -> torch.Tensor:
@@ -448,7 +466,7 @@ def iw_elbo(structure: Structure, encoder: Encoder, u: torch.Tensor, data: Data,
     parts = structure.parts(x)
     w, log_ratio, _ = encoder.sample(data.encoder_input(batch, u.dtype), k, generator)
     chol = torch.linalg.cholesky(parts["psi"])
-    scale = torch.linalg.solve(parts["ib"], chol)
+    scale = structure.scale(parts, chol)
     z = structure.prior_mean(parts, batch.covariates) + w @ scale.T
     logw = structure.log_lik(z, batch, parts) + log_ratio
     return (torch.logsumexp(logw, 0) - math.log(k)).mean()
@@ -467,9 +485,9 @@ class TrainResult:
 
 
 def train(structure: Structure, encoder: Encoder, u0: torch.Tensor, data: Data, *,
-          iw_samples: int = 10, batch_size: int = 256, lr: float = 0.005,
-          lr_model: Optional[float] = 0.05,
-          max_epochs: int = 100000, iter_max: Optional[int] = None, n_intervals: int = 10,
+          iw_samples: int = 10, batch_size: int = 256, lr: float = 0.01,
+          lr_model: Optional[float] = 0.1,
+          max_epochs: int = 100000, iter_max: Optional[int] = None, n_intervals: int = 5,
           seed: int = 0, quiet: bool = True, refine: bool = True) -> TrainResult:
     """Maximise the IW-ELBO with Adam (AMSGrad) on mini-batches, by the shared
     loop and convergence rule of :mod:`torchfit.training` (with ``refine``,
@@ -483,8 +501,8 @@ def train(structure: Structure, encoder: Encoder, u0: torch.Tensor, data: Data, 
     # The model parameters take larger steps than the encoder: their
     # gradients are noisy but consistent in sign, and the averaging
     # removes the jitter that the larger steps leave.
-    opt = torch.optim.Adam([{"params": [u], "lr": lr if lr_model is None else lr_model},
-                            {"params": encoder.parameters()}], lr=lr, amsgrad=True)
+    opt = Adam([{"params": [u], "lr": lr if lr_model is None else lr_model},
+                {"params": encoder.parameters()}], lr=lr, amsgrad=True)
     trained = training.train(
         lambda idx: -iw_elbo(structure, encoder, u, data, data.rows(idx), iw_samples, gen),
         u, opt, data.n, batch_size, max_epochs=max_epochs, iter_max=iter_max,
@@ -506,7 +524,7 @@ def draws(structure: Structure, encoder: Encoder, x: torch.Tensor, data: Data, b
         inp = data.encoder_input(batch, structure.dtype)
         w, log_ratio, eps = encoder.sample(inp, n_samples, generator)
         chol = torch.linalg.cholesky(parts["psi"])
-        scale = torch.linalg.solve(parts["ib"], chol)
+        scale = structure.scale(parts, chol)
         z = structure.prior_mean(parts, batch.covariates) + w @ scale.T
         # log q(z) = log N(eps) - log|L| - log|scale|
         m = z.shape[-1]

@@ -24,6 +24,7 @@ from .items import CATEGORICAL, FIXED_VARIANCE, item_class
 from .iwave import Encoder, Structure, importance, make_data, train
 from .matrices import Model
 from .ml import one_thread
+from .training import batch_bounds
 from .partable import COLUMNS, add_category_scores, build, from_columns, variable_names
 from .start import reduced_start, start_values
 from .syntax import parse_formulas
@@ -38,11 +39,11 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
               std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
               missing: str = "default", ordered: Union[Sequence[str], bool, None] = None,
               item_types: Optional[Mapping[str, str]] = None, iw_samples: int = 10,
-              batch_size: Optional[int] = None, lr: float = 0.005,
+              batch_size: Optional[int] = None, lr: float = 0.01,
               lr_model: Optional[float] = None,
               hidden: Sequence[int] = (100,), cov: str = "full",
               max_epochs: int = 100000, max_iterations: Optional[int] = None,
-              n_intervals: int = 10, seed: int = 0, device: str = "cpu", quiet: bool = False,
+              n_intervals: int = 5, seed: int = 0, device: str = "cpu", quiet: bool = False,
               se: str = "opg", se_samples: int = 100,
               logl_samples: int = 1000, refine: bool = True) -> "IWAVEFit":
     """Fit a latent variable model by importance-weighted amortized variational
@@ -68,13 +69,17 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     iw_samples : int
         Importance samples K per row.
     batch_size : int, optional
-        Rows per mini-batch; 256 by default (all rows when fewer).  With
+        Rows per mini-batch, 256 by default; an epoch is cut into
+        round(n / batch_size) batches of equal size (one batch of all rows
+        when n < 1.5 batch_size; ``info["batch_size"]`` says how many).  With
         the parameter averaging of the convergence rule small batches settle
         well and each step is cheap (621K x 50 GRM, bench/big5.py: loading
         RMSE 0.010 in about 26 s of training with 256; 0.007 in about three
         times as long with 1024).
     lr : float
-        Adam (AMSGrad) learning rate of the encoder.
+        Adam (AMSGrad) learning rate of the encoder; the default works on
+        the HS data (301 rows, one batch) and on 621K rows in batches of
+        256 (bench/hs_compare.py, bench/big5.py).
     lr_model : float, optional
         Learning rate of the model parameters; by default ``10 * lr``.
     hidden : sequence of int
@@ -101,9 +106,11 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     logl_samples : int
         Draws per row for the log-likelihood of ``fit_measures()``.
     refine : bool
-        Once the convergence rule holds, cut the step sizes tenfold and run
-        until it holds again (HS: loadings within 0.007 of ML instead of
-        0.02; about 1.5 times the iterations).
+        Once the loss has not improved for ``n_intervals // 2`` windows, cut
+        the step sizes tenfold and run until the convergence rule holds
+        (HS: loadings within 0.003 of ML instead of 0.01-0.02, in fewer
+        iterations than the rule alone takes at the large steps; see
+        :func:`torchfit.training.train`).
 
     Returns
     -------
@@ -184,7 +191,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
                                    if types[v] == kind] if kind in CATEGORICAL else None)
              for kind in _type_order(types)]
     structure = Structure(mod, items, order, covariates, device=device)
-    blocks = [np.column_stack([coded[v][keep] for v in order if types[v] == kind])
+    blocks = [_columns([coded[v] for v in order if types[v] == kind], keep)
               for kind in _type_order(types)]
     tensors = make_data(blocks, items, None if X is None else X[keep], device)
     n = tensors.n
@@ -199,7 +206,8 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         encoder = Encoder(tensors.n_input, len(mod.lv_names), hidden, cov).to(device)
     if batch_size is None:
         batch_size = 256
-    with one_thread(min(batch_size, n) * iw_samples * len(order)):
+    rows_per_step = int(np.diff(batch_bounds(n, batch_size)).max())
+    with one_thread(rows_per_step * iw_samples * len(order)):
         result = train(structure, encoder, u0, tensors, iw_samples=iw_samples,
                        batch_size=batch_size, lr=lr,
                        lr_model=10 * lr if lr_model is None else lr_model,
@@ -227,7 +235,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         "epochs": result.epochs, "converged": result.converged, "nobs": n,
         "nobs_total": n_total, "npar": int(free.max()) if len(free) else 0,
         "neq": int(free.max() - mod.n_free) if len(free) else 0,
-        "iw_samples": int(iw_samples), "batch_size": int(min(batch_size, n)), "lr": lr,
+        "iw_samples": int(iw_samples), "batch_size": rows_per_step, "lr": lr,
         "lr_model": 10 * lr if lr_model is None else lr_model,
         "final_loss": result.final_loss, "refine": bool(refine), "seconds": result.seconds,
         "se": "opg" if se == "opg" else "none", "se_samples": se_samples,
@@ -289,6 +297,17 @@ def _covariates(frame: pd.DataFrame, covariates: List[str]) -> Optional[np.ndarr
     return np.column_stack(cols)
 
 
+def _columns(arrays: List[np.ndarray], keep: np.ndarray) -> np.ndarray:
+    """The kept rows of equal-length columns as one column-major matrix
+    (filling columns of a column-major matrix is cheap; the item types
+    make their own row-major copies in their compact dtypes)."""
+    rows = slice(None) if keep.all() else keep
+    out = np.empty((int(keep.sum()), len(arrays)), order="F")
+    for j, a in enumerate(arrays):
+        out[:, j] = a[rows]
+    return out
+
+
 def _check_thresholds(pt, indicators, types, codings) -> None:
     bar = (pt["op"] == "|").to_numpy()
     kind = pt["rhs"].str[:1].to_numpy()
@@ -335,48 +354,49 @@ def _fix_variances(pt: pd.DataFrame, names: List[str]) -> pd.DataFrame:
 def _start(mod: Model, pt: pd.DataFrame, coded, keep, X, types, covariates) -> np.ndarray:
     """Start values: the ML heuristics on a covariance matrix of the coded
     data (categorical items standardized), then intercepts and thresholds
-    from the margins of each item."""
-    cols = []
-    for v in mod.ov_names:
-        if v in covariates:
-            col = X[keep, covariates.index(v)]
-        else:
-            col = coded[v][keep].astype(float)
+    from the margins of each item (one pass over each column)."""
+    rows = slice(None) if keep.all() else keep
+    D = np.empty((int(keep.sum()), len(mod.ov_names)), order="F")  # columns are contiguous
+    margins = {}  # item -> (mean, variance, category shares)
+    for j, v in enumerate(mod.ov_names):
+        col = X[rows, covariates.index(v)] if v in covariates else coded[v][rows]
+        seen = ~np.isnan(col)
+        y = col[seen]
+        mean, var = float(y.mean()), float(y.var())
+        fill = mean
+        if v not in covariates:
+            shares = np.bincount(y.astype(int)) / len(y) if types[v] in CATEGORICAL else None
+            margins[v] = (mean, var, shares)
             if types[v] in CATEGORICAL:
-                sd = np.nanstd(col)
-                col = (col - np.nanmean(col)) / (sd if sd > 0 else 1.0)
-        cols.append(np.where(np.isnan(col), np.nanmean(col), col))
-    D = np.column_stack(cols)
-    Dc = D - D.mean(0)
-    S = Dc.T @ Dc / len(D)
+                col, fill = (col - mean) / (math.sqrt(var) if var > 0 else 1.0), 0.0
+        D[:, j] = np.where(seen, col, fill)
+    centre = D.mean(0)
+    S = (D.T @ D) / len(D) - np.outer(centre, centre)
     S[np.diag_indices_from(S)] = np.maximum(np.diag(S), 1e-6)
-    values = start_values(mod, S, D.mean(0))
+    values = start_values(mod, S, centre)
     latent_var = _to_logistic_scale(mod, pt, values, types)
     for i, (lhs, op, rhs, fr, us) in enumerate(zip(pt["lhs"], pt["op"], pt["rhs"], pt["free"],
                                                    pt["ustart"])):
         if fr == 0 or not np.isnan(us) or lhs not in types:
             continue
-        y = coded[lhs][keep]
-        y = y[~np.isnan(y)]
+        mean, var, shares = margins[lhs]
         kind = types[lhs]
         if op == "~1":
-            values[i] = {"normal": np.mean(y), "lognormal": np.mean(y)}.get(
-                kind, np.log(max(np.mean(y), 1e-3)))
+            values[i] = mean if kind in ("normal", "lognormal") else np.log(max(mean, 1e-3))
         elif op == "|" and rhs.startswith("s"):  # nominal: start at the GPCM
             values[i] = float(rhs[1:])
         elif op == "|":
             k = int(rhs[1:])
             if kind in ("gpcm", "nominal"):
-                p = np.bincount(y.astype(int)) / len(y)
-                values[i] = float(np.log(max(p[k - 1], 1e-4) / max(p[k], 1e-4)))
+                values[i] = float(np.log(max(shares[k - 1], 1e-4) / max(shares[k], 1e-4)))
             else:
                 # The margin of a logistic item is flatter than its conditional
                 # curve: widen by the sd of the latent response (probit approx.).
-                prop = np.clip(np.mean(y >= k), 1e-4, 1 - 1e-4)
+                prop = np.clip(shares[k:].sum(), 1e-4, 1 - 1e-4)
                 values[i] = -float(np.log(prop / (1 - prop))) * \
                     np.sqrt(1 + latent_var.get(lhs, 0.0) * 3 / math.pi ** 2)
         elif op == "~~" and lhs == rhs:
-            values[i] = {"negbinom": 0.5, "lognormal": 0.5 * np.var(y)}.get(kind, values[i])
+            values[i] = {"negbinom": 0.5, "lognormal": 0.5 * var}.get(kind, values[i])
     return values
 
 

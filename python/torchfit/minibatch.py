@@ -14,6 +14,7 @@ import torch
 
 from .errors import TorchfitError
 from .ml import GroupMoments, one_thread, result_at
+from .optim import Adam
 from .training import train
 
 MINIBATCH_OPTIONS = ("batch_size", "lr", "max_epochs", "n_intervals", "seed", "quiet")
@@ -78,7 +79,7 @@ def fit_minibatch(group: GroupMoments, X: np.ndarray, x0: np.ndarray, batch_size
         return 2.0 * torch.log(torch.diagonal(L)).sum() + (z * z).sum(0).mean()
 
     with one_thread(min(batch_size, data.shape[0]) * data.shape[1]):
-        trained = train(batch_loss, x, torch.optim.Adam([x], lr=lr), data.shape[0],
+        trained = train(batch_loss, x, Adam([x], lr=lr), data.shape[0],
                         batch_size, max_epochs=max_epochs, n_intervals=n_intervals, seed=seed,
                         quiet=quiet, name="mini-batch ML")
     result = result_at([group], trained.params.cpu().numpy(), trained.iterations,

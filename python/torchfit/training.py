@@ -59,6 +59,21 @@ class Progress:
             self.bar.close()
 
 
+def batch_bounds(n: int, batch_size: int) -> List[int]:
+    """Where the mini-batches of an epoch start and stop: round(n / batch_size)
+    batches (at least one) whose sizes differ by at most one, so that no
+    epoch ends with a small, noisy remainder batch (301 rows at 256 make one
+    batch of 301, not 256 + 45).
+
+    Examples
+    --------
+    >>> batch_bounds(301, 256), batch_bounds(1000, 300)
+    ([0, 301], [0, 333, 667, 1000])
+    """
+    k = max(1, round(n / max(1, int(batch_size))))
+    return [round(i * n / k) for i in range(k + 1)]
+
+
 def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked: torch.Tensor,
           optimizer: torch.optim.Optimizer, n: int, batch_size: int, *,
           max_epochs: int = 100000, iter_max: Optional[int] = None, n_intervals: int = 10,
@@ -77,7 +92,7 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
     optimizer : torch.optim.Optimizer
         Steps the parameters (``tracked`` among them).
     n, batch_size : int
-        Rows of the data, rows per step.
+        Rows of the data, rows per step (see :func:`batch_bounds`).
     max_epochs, iter_max : int
         Limits on passes over the data and on steps.
     n_intervals : int
@@ -89,8 +104,12 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
     name : str
         Name shown on the progress bar and in errors.
     refine : bool
-        Once the rule holds, cut every step size tenfold and run until it holds
-        again, averaging over that second phase only.
+        Once the loss has not improved for ``n_intervals // 2`` windows (at
+        least one), cut every step size tenfold and run until the rule holds,
+        averaging over that second phase only.  The large steps only have to
+        bring the parameters near the optimum; waiting for the full rule at
+        that step size spends most of the iterations on creeping
+        improvements that the small steps make at once.
     generator : torch.Generator, optional
         Shuffles the rows (seeded with ``seed`` when not given).
 
@@ -109,7 +128,7 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
     if gen is None:
         gen = torch.Generator(device=device)
         gen.manual_seed(int(seed))
-    batch_size = max(1, min(int(batch_size), n))
+    bounds = batch_bounds(n, batch_size)
     history: List[float] = []
     best, since_best = float("inf"), 0
     total = torch.zeros((), dtype=tracked.dtype, device=device)
@@ -117,14 +136,15 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
     windows: List[torch.Tensor] = []
     it = epoch = 0
     converged = refined = False
+    patience = max(1, n_intervals // 2) if refine else n_intervals
     progress = Progress(quiet, name)
     started = time.perf_counter()
     try:
         while epoch < max_epochs and not converged and (iter_max is None or it < iter_max):
             epoch += 1
-            perm = torch.randperm(n, generator=gen, device=device) if batch_size < n else None
-            for start in range(0, n, batch_size):
-                loss = batch_loss(None if perm is None else perm[start:start + batch_size])
+            perm = torch.randperm(n, generator=gen, device=device) if len(bounds) > 2 else None
+            for start, stop in zip(bounds[:-1], bounds[1:]):
+                loss = batch_loss(None if perm is None else perm[start:stop])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -148,7 +168,7 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
                         best, since_best = mean, 0
                     else:
                         since_best += 1
-                        if since_best >= n_intervals and refine and not refined:
+                        if since_best >= patience and refine and not refined:
                             # settled at this step size: ten times smaller steps
                             refined, best, since_best, windows = True, float("inf"), 0, []
                             for group in optimizer.param_groups:

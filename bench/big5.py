@@ -207,7 +207,7 @@ def run_iwave(syntax: str, frame: pd.DataFrame, settings: Dict, seed: int, ll_sa
 
 def run_deepirtools(train_codes: Path, hold_codes: Optional[Path], batch: int, args, tmp: Path):
     out = tmp / f"dit_{batch}.json"
-    cmd = [str(DIT_PY), str(BENCH / "big5_deepirtools.py"), "--train", str(train_codes),
+    cmd = [str(DIT_PY), str(BENCH / "deepirtools_fit.py"), "--train", str(train_codes),
            "--batch-size", str(batch), "--lr", str(args.dit_lr),
            "--iw-samples", str(args.dit_iw_samples), "--hidden", *map(str, args.dit_hidden),
            "--ll-samples", str(args.ll_samples), "--seed", str(args.seed), "--out", str(out)]

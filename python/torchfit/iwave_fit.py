@@ -74,8 +74,8 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         when n < 1.5 batch_size; ``info["batch_size"]`` says how many).  With
         the parameter averaging of the convergence rule small batches settle
         well and each step is cheap (621K x 50 GRM, bench/big5.py: loading
-        RMSE 0.010 in about 26 s of training with 256; 0.007 in about three
-        times as long with 1024).
+        RMSE 0.013 in 8 s of training with 256 on 2 CPU cores; on a GPU,
+        bench/gpu.py, larger batches are nearly free and more accurate).
     lr : float
         Adam (AMSGrad) learning rate of the encoder; the default works on
         the HS data (301 rows, one batch) and on 621K rows in batches of

@@ -1,7 +1,7 @@
 """IWAVE on a CUDA GPU gives the fit it gives on the CPU (the random streams
 differ, so the estimates agree to sampling noise, not to the digit).  Runs
-where torch sees a GPU (``bench/cuda.py`` runs it on a GPU machine); the
-CPU-only error for device="cuda" is tested in test_iwave_items.py."""
+where torch sees a GPU (on a GPU machine: ``pytest tests/python/test_iwave_device.py``);
+the CPU-only error for device="cuda" is tested in test_iwave_items.py."""
 import numpy as np
 import pytest
 import torch

@@ -1,13 +1,15 @@
-"""Fit the confirmatory five-factor GRM with DeepIRTools 0.2.1 (run by
-bench/big5.py in DeepIRTools' own environment, bench/.venv-deepirtools).
+"""Fit a confirmatory simple-structure factor model with DeepIRTools 0.2.1
+in DeepIRTools' own environment (bench/.venv-deepirtools): the five-factor
+GRM of bench/big5.py (``--model-type grm``, responses coded 0..K-1) or the
+three-factor normal model of bench/hs_compare.py (``--model-type normal``).
 
-Reads responses coded 0..K-1 from .npy files, fits IWAVE with the given
-settings, and writes a JSON with the fit time, iterations, epochs, the loss
-per 100 iterations, the loadings (factor signs aligned so that loadings sum
+Reads the responses from a .npy file, fits IWAVE with the given settings,
+and writes a JSON with the fit time, iterations, epochs, the loss per 100
+iterations, the loadings (factor signs aligned so that loadings sum
 positive, as DeepIRTools' own invert_factors does), the factor correlations
 and the approximate held-out log-likelihood.
 
-    bench/.venv-deepirtools/bin/python bench/big5_deepirtools.py \
+    bench/.venv-deepirtools/bin/python bench/deepirtools_fit.py \
         --train train.npy --holdout hold.npy --items-per-factor 10 --out dit.json
 """
 from __future__ import annotations
@@ -24,6 +26,7 @@ import torch
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--train", required=True)
+    ap.add_argument("--model-type", choices=["grm", "normal"], default="grm")
     ap.add_argument("--holdout")
     ap.add_argument("--items-per-factor", type=int, default=10)
     ap.add_argument("--n-factors", type=int, default=5)
@@ -48,11 +51,12 @@ def main() -> None:
     deepirtools.manual_seed(args.seed)
     y = torch.from_numpy(np.load(args.train).astype(np.float32))
     n, p = y.shape
-    n_cats = [int(y[:, j].max().item()) + 1 for j in range(p)]
+    size = ({"n_cats": [int(y[:, j].max().item()) + 1 for j in range(p)]}
+            if args.model_type == "grm" else {"n_items": p})
     Q = torch.block_diag(*[torch.ones([args.items_per_factor, 1])] * args.n_factors)
     started = time.perf_counter()
-    model = IWAVE(model_type="grm", learning_rate=args.lr, latent_size=args.n_factors,
-                  n_cats=n_cats, Q=Q, correlated_factors=list(range(args.n_factors)),
+    model = IWAVE(model_type=args.model_type, learning_rate=args.lr, latent_size=args.n_factors,
+                  **size, Q=Q, correlated_factors=list(range(args.n_factors)),
                   inference_net_sizes=list(args.hidden), verbose=False,
                   log_interval=10 ** 12, n_intervals=args.n_intervals)
     init_s = time.perf_counter() - started

@@ -6,9 +6,9 @@
                                         factor-correlation RMSE vs the truth,
                                         held-out log-likelihood per person
 
-    python bench/cuda.py --out DIR [--batches 256,1024,4096] [--cpu-big5]
+    python bench/gpu.py --out DIR [--batches 256,1024,4096] [--cpu-big5]
 
-Writes DIR/cuda.json and DIR/cuda.md and prints the table.  Needs torch with
+Writes DIR/gpu.json and DIR/gpu.md and prints the table.  Needs torch with
 CUDA; the engine is imported from python/ of this checkout.
 """
 from __future__ import annotations
@@ -105,7 +105,7 @@ def main() -> None:
     ap.add_argument("--cpu-big5", action="store_true", help="also fit Big5 on the CPU")
     args = ap.parse_args()
     if not torch.cuda.is_available():
-        sys.exit("bench/cuda.py needs a CUDA GPU (torch.cuda.is_available() is False)")
+        sys.exit("bench/gpu.py needs a CUDA GPU (torch.cuda.is_available() is False)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     env = {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -118,8 +118,8 @@ def main() -> None:
     def record(row):
         rows.append(row)
         print(row, flush=True)
-        (out / "cuda.json").write_text(json.dumps({"env": env, "rows": rows}, indent=1))
-        (out / "cuda.md").write_text(
+        (out / "gpu.json").write_text(json.dumps({"env": env, "rows": rows}, indent=1))
+        (out / "gpu.md").write_text(
             f"Date {env['date']}; {env['gpu']}; torch {env['torch']}; {env['cpus']} CPUs "
             f"({env['threads']} torch threads); torchfit {env['torchfit']}.\n\n"
             + table(rows) + "\n")

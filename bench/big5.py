@@ -533,7 +533,7 @@ def main() -> None:
         for batch in [int(b) for b in args.dit_batches.split(",") if b.strip()]:
             log(f"DeepIRTools, batch {batch} ...")
             dit, err = run_deepirtools(codes, hold_codes, batch, args, tmp)
-            name = f"DeepIRTools 0.2.1 IWAVE GRM"
+            name = "DeepIRTools 0.2.1 IWAVE GRM"
             setting = (f"batch {batch}, lr {args.dit_lr}, {args.dit_iw_samples} IW samples, "
                        f"encoder {args.dit_hidden}" + (" (its tutorial setting)"
                                                        if batch == 32 else ""))
@@ -596,7 +596,7 @@ def main() -> None:
     targets = []
     ml_secs = [r_["seconds"] for r_ in rows if r_["method"] == "torchfit ML, moments"
                and r_.get("seconds")]
-    targets.append(f"- ML: torchfit ML on moments / numpy S = "
+    targets.append("- ML: torchfit ML on moments / numpy S = "
                    + ", ".join(f"{s / s_np:.2f}" for s in ml_secs)
                    + " (frame, memory-mapped .npy); target <= 2")
     dits = [r_ for r_ in rows if r_["method"].startswith("DeepIRTools") and r_.get("seconds")]

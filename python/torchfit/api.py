@@ -154,9 +154,6 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
     if opts.needs_raw_data:
         require_raw_data(data, opts.estimator)
     labels, subsets = group_data(data, group)
-    if group is not None and opts.estimator != "ML":
-        raise ModelError(f"estimator {opts.estimator!r} with several groups is not supported "
-                         "yet; use estimator='ML'")
     pt = _table(model, model_type, std_lv, orthogonal, fixed_x, meanstructure,
                 ngroups=len(labels), group_equal=group_equal, group_partial=group_partial)
     if (pt["op"] == "|").any():
@@ -202,10 +199,11 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         result = fit_ml(groups, x0, iter_max=iter_max, constraints=constraints or None)
         robust = None
         if not opts.default:  # robust (MLM, MLR) or observed-information standard errors
-            mod, mom = models[0], moments[0]
-            gamma = gamma_adf(data, mod.ov_names, mom.mean, mom.cov, missing, columns) \
+            gammas = [gamma_adf(subset, mod.ov_names, mom.mean, mom.cov, missing, columns,
+                                meanstructure=means)
+                      for mod, mom, subset in zip(models, moments, subsets)] \
                 if opts.needs_raw_data else None
-            robust = robust_inference(mod, result, mom.cov, mom.n, opts, exo[0], gamma)
+            robust = robust_inference(groups, result, opts, exo, gammas)
         return _results(pt, groups, labels, definitions, values, result, moments, exo, data,
                         missing, columns, group, robust)
 

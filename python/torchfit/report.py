@@ -185,11 +185,54 @@ def constraints(pt: pd.DataFrame) -> List[str]:
     return lines
 
 
+def _abbreviate_one(text: str, minlength: int) -> str:
+    """R's abbreviate() of one word (no spaces), method "left.kept": drop
+    lower-case vowels from the end, then any but the first, then lower-case
+    letters likewise, then anything from the right, until short enough."""
+    chars = list(text)
+    if len(chars) <= minlength:
+        return text
+    last = lambda i: i == len(chars) - 1
+    rules = (lambda i: chars[i] in "aeiou" and last(i), lambda i: chars[i] in "aeiou",
+             lambda i: chars[i].islower() and last(i), lambda i: chars[i].islower(),
+             lambda i: True)
+    for rule in rules:
+        for i in range(len(chars) - 1, 0, -1):
+            if i < len(chars) and rule(i):
+                del chars[i]
+                if len(chars) <= minlength:
+                    return "".join(chars)
+    return "".join(chars)
+
+
+def abbreviate(labels: List[str], minlength: int = 4) -> List[str]:
+    """Labels as lavaan prints them: R's ``abbreviate(labels, 4)``, which
+    lengthens the abbreviations of labels that would otherwise coincide.
+
+    Examples
+    --------
+    >>> abbreviate([".p25.", "lamb1", "lamb2", "a", ""])
+    ['.25.', 'lmb1', 'lmb2', 'a', '']
+    """
+    unique = list(dict.fromkeys(labels))
+    out = {u: _abbreviate_one(u, minlength) for u in unique}
+    while True:
+        counts = pd.Series(list(out.values())).value_counts()
+        clash = [u for u in unique if counts[out[u]] > 1]
+        if not clash:
+            break
+        minlength += 1
+        out.update({u: _abbreviate_one(u, minlength) for u in clash})
+    return [out[label] for label in labels]
+
+
 def _sections(rows: pd.DataFrame, endogenous: set, standardized: bool,
               all_rows: pd.DataFrame) -> List[str]:
     """Latent Variables, Regressions, ... for ``rows``, with the name column
     as wide as ``all_rows`` need."""
-    shown = [(l if o in (":=", "~1") or (o == "~~" and l == r) else r, "" if o == ":=" else lab)
+    short = dict(zip(all_rows["label"], abbreviate(list(all_rows["label"]))))
+    shown = [(l if o in (":=", "~1") or (o == "~~" and l == r) else r,
+              "" if o == ":=" else short[lab])
              for l, o, r, lab in zip(all_rows["lhs"], all_rows["op"], all_rows["rhs"],
                                      all_rows["label"])]
     width = max([18] + [len(name) + 6 + (len(lab) + 3 if lab else 0) for name, lab in shown])
@@ -218,8 +261,9 @@ def _sections(rows: pd.DataFrame, endogenous: set, standardized: bool,
                 var = r["lhs"]
                 dotted = var in endogenous
             name = f"   .{var}" if dotted else f"    {var}"
-            if r["label"] and r["op"] != ":=":
-                name = f"{name:<{width - len(r['label']) - 2}}({r['label']})"
+            label = short.get(r["label"], r["label"])
+            if label and r["op"] != ":=":
+                name = f"{name:<{width - len(label) - 2}}({label})"
             fixed = r["free"] == 0 and r["op"] != ":="
             values = [_num(r["est"])] + ([""] * 3 if fixed else
                                          [_num(r["se"]), _num(r["z"]), _num(r["pvalue"])])

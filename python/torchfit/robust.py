@@ -26,8 +26,11 @@ The baseline (independence) model gets the same treatment, which gives the
 scaled baseline test and with it the scaled and robust CFI/TLI/...; the robust
 RMSEA and CFI use lavaan's formulas with the scaling factor ("c.hat").
 
-Everything here is one group, complete (or listwise-deleted) data and no
-mean structure, what the ML estimator supports.
+With a mean structure the moments are (mean, vech S): W gains the block
+Sigma^-1 for the means, Delta the mean Jacobian, Gamma the means' rows (third
+moments) and r the mean residual.  Several groups are weighted by N_g / N
+(see :func:`robust_inference`).  Data are complete (or listwise-deleted);
+fixed covariates are not supported yet.
 """
 from __future__ import annotations
 
@@ -164,13 +167,15 @@ def ml_weight(sigma: torch.Tensor, I, J) -> torch.Tensor:
 
 def gamma_adf(data, names: Sequence[str], mean: np.ndarray, cov: np.ndarray,
               missing: str = "default", columns: Optional[Sequence[str]] = None,
-              chunk_rows: int = 1 << 14) -> np.ndarray:
-    """The N-normalised asymptotic covariance matrix of vech(S) (lavaan's NACOV).
+              chunk_rows: int = 1 << 14, meanstructure: bool = False) -> np.ndarray:
+    """The N-normalised asymptotic covariance matrix of vech(S) (lavaan's NACOV),
+    of (mean, vech(S)) with ``meanstructure``.
 
     Gamma = 1/N sum_i (v_i - vech S)(v_i - vech S)' with v_i = vech(d_i d_i'),
-    d_i = x_i - mean; accumulated block by block in float64 (the centring by
-    the known mean and vech S avoids the cancellation of a raw-moment formula),
-    so only p*^2 numbers are held whatever the number of rows.
+    d_i = x_i - mean (with the means, d_i is prepended to v_i - vech S);
+    accumulated block by block in float64 (the centring by the known mean and
+    vech S avoids the cancellation of a raw-moment formula), so only p*^2
+    numbers are held whatever the number of rows.
 
     Parameters
     ----------
@@ -191,7 +196,8 @@ def gamma_adf(data, names: Sequence[str], mean: np.ndarray, cov: np.ndarray,
     I, J = vech_index(p)
     s = torch.as_tensor(cov[I, J], dtype=torch.float64)
     m = torch.as_tensor(mean, dtype=torch.float64)
-    acc = torch.zeros((len(I), len(I)), dtype=torch.float64)
+    k = len(I) + (p if meanstructure else 0)
+    acc = torch.zeros((k, k), dtype=torch.float64)
     n = 0
     for X in _chunks(data, names, columns, chunk_rows):
         keep = _complete(X, names)
@@ -201,6 +207,8 @@ def gamma_adf(data, names: Sequence[str], mean: np.ndarray, cov: np.ndarray,
             continue
         d = torch.as_tensor(X, dtype=torch.float64) - m
         V = d[:, I] * d[:, J] - s
+        if meanstructure:
+            V = torch.cat([d, V], dim=1)
         acc += V.T @ V
         n += X.shape[0]
     if n == 0:
@@ -211,41 +219,66 @@ def gamma_adf(data, names: Sequence[str], mean: np.ndarray, cov: np.ndarray,
 
 # -- the pieces at the estimates ----------------------------------------------------
 
+def _weight(sigma: torch.Tensor, I, J, means: bool) -> torch.Tensor:
+    """The normal-theory h1 information of the moments (mean, vech Sigma):
+    Sigma^-1 for the means (with a mean structure) and W for vech Sigma."""
+    W = ml_weight(sigma, I, J)
+    if not means:
+        return W
+    inv = torch.linalg.inv(sigma)
+    return torch.block_diag((inv + inv.T) / 2, W)
+
+
 def _delta(model: Model, x: torch.Tensor, I, J) -> torch.Tensor:
-    """Delta = d vech(Sigma) / d x, (p*, q)."""
+    """Delta = d (mu, vech Sigma) / d x, (p + p*, q); without a mean
+    structure d vech(Sigma) / d x, (p*, q)."""
     mats = model.matrices(x)
     _, A = model.implied(mats)
-    D = model.jacobian(mats, A)
-    return D[:, torch.as_tensor(I), torch.as_tensor(J)].T
+    D = model.jacobian(mats, A)[:, torch.as_tensor(I), torch.as_tensor(J)].T
+    if not model.mean_structure:
+        return D
+    return torch.cat([model.mean_jacobian(mats, A).T, D])
 
 
-def observed_information(model: Model, S: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """The Hessian of lavaan's fmin = F_ML / 2 at x: the observed information
-    per observation (lavaan's ``information = "observed"``, "hessian").
+def _fmin(groups, x: torch.Tensor) -> torch.Tensor:
+    """lavaan's fmin = sum_g (N_g / N) F_ML,g / 2 up to a constant, differentiable."""
+    n = sum(g.nobs for g in groups)
+    total = 0.0
+    for g in groups:
+        mats = g.model.matrices(x)
+        sigma, A = g.model.implied(mats)
+        L = torch.linalg.cholesky(sigma)
+        S = torch.as_tensor(g.cov, dtype=x.dtype)
+        if g.mean is not None:
+            d = torch.as_tensor(g.mean, dtype=x.dtype) - g.model.implied_mean(mats, A)
+            S = S + torch.outer(d, d)
+        F = 2 * torch.log(torch.diagonal(L)).sum() + (S * torch.cholesky_inverse(L)).sum()
+        total = total + g.nobs / n * F / 2
+    return total
+
+
+def observed_information(groups, x: np.ndarray) -> np.ndarray:
+    """The Hessian of lavaan's fmin at x over all groups (with the means when
+    the model has them): the observed information per observation (lavaan's
+    ``information = "observed"``, "hessian").
 
     Exact, by torch autograd (lavaan differentiates its analytic gradient
     numerically; the two agree to about 1e-9).
 
     Examples
     --------
+    >>> from torchfit.ml import GroupMoments
     >>> from torchfit.syntax import parse
     >>> from torchfit.start import start_values, reduced_start
     >>> m = Model(parse("f =~ x1 + x2 + x3", std_lv=True))
     >>> S = np.array([[2.0, 1.0, 1.0], [1.0, 2.0, 1.0], [1.0, 1.0, 2.0]])
     >>> v = start_values(m, S); m.fixed_values(v)
-    >>> observed_information(m, S, reduced_start(m, v)).shape
+    >>> observed_information([GroupMoments(m, S, None, 100)], reduced_start(m, v)).shape
     (6, 6)
     """
-    St = torch.as_tensor(S, dtype=model.dtype)
-
-    def fmin(x):
-        sigma, _ = model.implied(model.matrices(x))
-        L = torch.linalg.cholesky(sigma)
-        return torch.log(torch.diagonal(L)).sum() + 0.5 * (St * torch.cholesky_inverse(L)).sum()
-
-    H = torch.autograd.functional.hessian(fmin, torch.as_tensor(x, dtype=model.dtype))
-    H = (H + H.T) / 2
-    return H.detach().numpy()
+    xt = torch.as_tensor(x, dtype=groups[0].model.dtype)
+    H = torch.autograd.functional.hessian(lambda v: _fmin(groups, v), xt)
+    return ((H + H.T) / 2).detach().numpy()
 
 
 def _inv(a: torch.Tensor) -> Optional[torch.Tensor]:
@@ -281,13 +314,14 @@ class Robust:
     test: Optional[ScaledTest] = None
     baseline: Optional[ScaledTest] = None
     info: Dict = field(default_factory=dict)
+    groups: int = 1
 
     def measures(self, standard: Callable[[], Dict[str, float]]) -> Dict[str, float]:
         """The standard fit measures (computed by ``standard()``) with the
         scaled and robust ones added in lavaan's order."""
         if self.test is None:
             return standard()
-        return scaled_measures(standard(), self.test, self.baseline)
+        return scaled_measures(standard(), self.test, self.baseline, self.groups)
 
 
 def _scaled(test: str, chisq: float, df: float, trace: float, h1=np.nan, h0=np.nan) -> ScaledTest:
@@ -300,27 +334,97 @@ def _scaled(test: str, chisq: float, df: float, trace: float, h1=np.nan, h0=np.n
     return ScaledTest(test, stat, df, float(stats.chi2.sf(stat, df)), c, trace, h1, h0)
 
 
-def robust_inference(model: Model, result, S: np.ndarray, n: int, opts: Options,
-                     exo: Sequence[bool], gamma: Optional[np.ndarray] = None) -> Robust:
-    """Robust standard errors and scaled tests at the ML estimates.
+@dataclass
+class _GroupPieces:
+    """One group at the estimates, in the coordinates (mean, vech S): its share
+    f = N_g / N, the weights W (at Sigma) and W_S (at S), Delta, the residual
+    r = sample - implied moments, Gamma, and the same pieces of the baseline
+    model (variances, and means when the model has them, free)."""
+
+    f: float
+    W: torch.Tensor
+    W_S: torch.Tensor
+    Delta: torch.Tensor
+    r: torch.Tensor
+    G: Optional[torch.Tensor]
+    G_scores: Optional[torch.Tensor]  # Gamma of the casewise scores' moments (MLR)
+    r_scores: torch.Tensor  # their mean residual
+    Wb: torch.Tensor
+    Deltab: torch.Tensor
+    rb: torch.Tensor
+    Hb_obs: torch.Tensor  # the baseline's observed h1 information (moments)
+
+
+def _group_pieces(g, x: torch.Tensor, f: float, gamma) -> _GroupPieces:
+    model, p = g.model, g.cov.shape[0]
+    means = g.mean is not None
+    I, J = vech_index(p)
+    S = torch.as_tensor(g.cov, dtype=torch.float64)
+    mats = model.matrices(x)
+    sigma, A = model.implied(mats)
+    r = S[I, J] - sigma[I, J]
+    G = None if gamma is None else torch.as_tensor(gamma, dtype=torch.float64)
+    G_scores, r_scores = G, r
+    if means:
+        m = torch.as_tensor(g.mean, dtype=torch.float64)
+        rm = m - model.implied_mean(mats, A)
+        r = torch.cat([rm, r])
+        # The casewise scores are taken around the implied mean: with
+        # x_i - mu = d_i + rm their second moments are d_i d_i' + d_i rm' +
+        # rm d_i' + rm rm', so the covariance part gains a term linear in d_i
+        # (T below) and its mean residual becomes vech(S + rm rm' - Sigma).
+        r_scores = torch.cat([rm, (S + torch.outer(rm, rm) - sigma)[I, J]])
+        if G is not None:
+            L = torch.zeros((len(I), p), dtype=torch.float64)
+            k = torch.arange(len(I))
+            L[k, torch.as_tensor(I)] += rm[torch.as_tensor(J)]
+            L[k, torch.as_tensor(J)] += rm[torch.as_tensor(I)]
+            T = torch.eye(p + len(I), dtype=torch.float64)
+            T[p:, :p] = L
+            G_scores = T @ G @ T.T
+    # baseline: Sigma_b = diag(S) (variances only), saturated means
+    sig_b = torch.diag(torch.diagonal(S))
+    inv_b = torch.diag(1.0 / torch.diagonal(S))
+    Db = torch.zeros((len(I), p), dtype=torch.float64)
+    diag = np.flatnonzero(I == J)
+    Db[torch.as_tensor(diag), torch.as_tensor(I[diag])] = 1.0
+    rb = S[I, J] - sig_b[I, J]
+    # The Hessian of the baseline's F / 2 in vech Sigma: linear in its
+    # variances, so no second-order term; the means' block is Sigma_b^-1.
+    Hb = 0.5 * dup_pre_post(inv_b, inv_b @ (2 * S - sig_b) @ inv_b, I, J)
+    if means:
+        Db = torch.block_diag(torch.eye(p, dtype=torch.float64), Db)
+        rb = torch.cat([torch.zeros(p, dtype=torch.float64), rb])
+        Hb = torch.block_diag(inv_b, Hb)
+    return _GroupPieces(f, _weight(sigma, I, J, means), _weight(S, I, J, means),
+                        _delta(model, x, I, J), r, G, G_scores, r_scores,
+                        _weight(sig_b, I, J, means), Db, rb, Hb)
+
+
+def robust_inference(groups, result, opts: Options, exo: Sequence[Sequence[bool]],
+                     gammas: Optional[Sequence[np.ndarray]] = None) -> Robust:
+    """Robust standard errors and scaled tests at the ML estimates, over one
+    or more groups, with or without a mean structure.
+
+    With several groups the moments of each group are weighted by its share
+    f_g = N_g / N, as in lavaan: E = sum_g f_g Delta_g' W_g Delta_g, B0 =
+    sum_g f_g Delta_g' B1_g Delta_g, and tr(U Gamma) = sum_g tr(W_g Gamma_g)
+    - tr(E^-1 sum_g f_g Delta_g' W_g Gamma_g W_g Delta_g).  The baseline
+    model has its own variances (and means) in every group.
 
     Parameters
     ----------
-    model : Model
-        With its fixed values set.
+    groups : sequence of GroupMoments
+        The groups' models (with their fixed values set) and sample moments.
     result : MLResult
-        The ML fit (``fit_ml``): estimates x, fmin and the expected
-        information per observation.
-    S : ndarray
-        N-normalised sample covariance matrix.
-    n : int
-        Number of observations.
+        The ML fit (``fit_ml``): estimates x and fmin.
     opts : Options
         From :func:`options`.
-    exo : sequence of bool
-        Fixed covariates (not supported with robust estimators yet).
-    gamma : ndarray, optional
-        :func:`gamma_adf` of the data; needed for MLM and MLR.
+    exo : sequence of sequence of bool
+        Fixed covariates per group (not supported with robust estimators yet).
+    gammas : sequence of ndarray, optional
+        :func:`gamma_adf` of each group's data (with the means when the model
+        has a mean structure); needed for MLM and MLR.
 
     Returns
     -------
@@ -335,25 +439,24 @@ def robust_inference(model: Model, result, S: np.ndarray, n: int, opts: Options,
     >>> round(fit.fit_measures()["chisq.scaling.factor"], 3) > 0
     True
     """
-    what = opts.estimator if opts.estimator in ROBUST else "information='observed'"
-    if any(exo) and opts.estimator in ROBUST:
+    if any(any(e) for e in exo) and opts.estimator in ROBUST:
         raise ModelError(f"estimator {opts.estimator!r} with fixed exogenous covariates "
                          "(fixed.x) is not supported yet; use fixed_x=False or estimator='ML'")
-    if model.mean_structure:
-        raise ModelError(f"{what} is not supported with a mean structure yet; drop the "
-                         "intercepts (meanstructure=False) or use the default ML")
-    x, expected = result.x, result.information
-    p = S.shape[0]
-    ndat = p * (p + 1) // 2
-    chisq, df = 2.0 * n * result.fmin, float(ndat - model.n_free)
-    # the independence model: variances only, chi-square N (log|diag S| - log|S|)
-    baseline_chisq = float(n * (np.sum(np.log(np.diag(S))) - np.linalg.slogdet(S)[1]))
-    baseline_df = float(ndat - p)
-    K = torch.as_tensor(model.reduce_matrix())
+    model = groups[0].model
+    n = sum(g.nobs for g in groups)
+    x = result.x
     xt = torch.as_tensor(x, dtype=torch.float64)
-    I, J = vech_index(p)
-    E = torch.as_tensor(expected, dtype=torch.float64)
-    H = torch.as_tensor(observed_information(model, S, x)) if opts.information == "observed" else E
+    parts = [_group_pieces(g, xt, g.nobs / n, None if gammas is None else gammas[k])
+             for k, g in enumerate(groups)]
+    ndat = sum(len(pc.r) for pc in parts)
+    chisq, df = 2.0 * n * result.fmin, float(ndat - model.n_free)
+    baseline_chisq = float(sum(
+        g.nobs * (np.sum(np.log(np.diag(g.cov))) - np.linalg.slogdet(g.cov)[1]) for g in groups))
+    baseline_df = float(sum(pc.Deltab.shape[0] - pc.Deltab.shape[1] for pc in parts))
+    K = torch.as_tensor(model.reduce_matrix())
+    E = sum(pc.f * pc.Delta.T @ pc.W @ pc.Delta for pc in parts)
+    H = torch.as_tensor(observed_information(groups, x)) \
+        if opts.information == "observed" else E
     bread = _inv(H)
     info = {"se": opts.se, "test": opts.test, "information": opts.information,
             "h1_information": "structured",
@@ -362,59 +465,48 @@ def robust_inference(model: Model, result, S: np.ndarray, n: int, opts: Options,
         vcov = None if bread is None else (K @ bread @ K.T / n).numpy()
         return Robust(opts, vcov, info=info)
 
-    G = torch.as_tensor(gamma, dtype=torch.float64)
-    sigma, _ = model.implied(model.matrices(xt))
-    W = ml_weight(sigma, I, J)
-    Delta = _delta(model, xt, I, J)
-    WD = W @ Delta
-    St = torch.as_tensor(S, dtype=torch.float64)
-    W_S = ml_weight(St, I, J)
-    trace_h1 = float((W_S * G).sum())  # tr(A1^-1 B1) with A1 = W_S, B1 = W_S G W_S
+    trace_h1 = sum(float((pc.W_S * pc.G).sum()) for pc in parts)  # tr(A1^-1 B1) at S
     if opts.estimator == "MLM":
-        meat = WD.T @ G @ WD
+        meat = sum(pc.f * pc.Delta.T @ pc.W @ pc.G @ pc.W @ pc.Delta for pc in parts)
         Einv = _inv(E)
         vcov = None if Einv is None else (K @ (Einv @ meat @ Einv) @ K.T / n).numpy()
-        test = _satorra_bentler(W, Delta, Einv, G, chisq, df)
-        bW, bDelta = _baseline_pieces(St, I, J)
-        bE = bDelta.T @ bW @ bDelta
-        baseline = _satorra_bentler(bW, bDelta, _inv(bE), G, baseline_chisq, baseline_df)
+        test = _satorra_bentler([(pc.W, pc.Delta, pc.G) for pc in parts], Einv, meat,
+                                chisq, df)
+        # The baseline's parameters are its own in each group: its trace is a
+        # sum over the groups.
+        trace_b = 0.0
+        for pc in parts:
+            bE = pc.Deltab.T @ pc.Wb @ pc.Deltab
+            bmeat = pc.Deltab.T @ pc.Wb @ pc.G @ pc.Wb @ pc.Deltab
+            trace_b += _satorra_bentler([(pc.Wb, pc.Deltab, pc.G)], _inv(bE), bmeat,
+                                        baseline_chisq, baseline_df).trace_ugamma
+        baseline = _scaled("satorra.bentler", baseline_chisq, baseline_df, trace_b)
     else:
-        r = torch.as_tensor(S[I, J], dtype=torch.float64) - sigma[I, J]
-        B1 = W @ (G + torch.outer(r, r)) @ W
-        B0 = Delta.T @ B1 @ Delta
+        B0 = sum(pc.f * pc.Delta.T @ (pc.W @ (pc.G_scores + torch.outer(pc.r_scores,
+                                                                       pc.r_scores)) @ pc.W)
+                 @ pc.Delta for pc in parts)
         vcov = None if bread is None else (K @ (bread @ B0 @ bread) @ K.T / n).numpy()
         test = _yuan_bentler(B0, bread, trace_h1, ndat, len(model.x_index), chisq, df)
-        # baseline: Sigma_b = diag(S) is linear in its variances, so its
-        # Hessian is Delta_b' A1_obs Delta_b without a second-order term.
-        bW, bDelta = _baseline_pieces(St, I, J)
-        sig_b = torch.diag(torch.diagonal(St))
-        inv_b = torch.diag(1.0 / torch.diagonal(St))
-        A1_obs = 0.5 * dup_pre_post(inv_b, inv_b @ (2 * St - sig_b) @ inv_b, I, J)
-        bH = bDelta.T @ (A1_obs if opts.information == "observed" else bW) @ bDelta
-        rb = torch.as_tensor(S[I, J], dtype=torch.float64) - sig_b[I, J]
-        bB0 = bDelta.T @ (bW @ (G + torch.outer(rb, rb)) @ bW) @ bDelta
-        baseline = _yuan_bentler(bB0, _inv(bH), trace_h1, ndat, bDelta.shape[1],
-                                 baseline_chisq, baseline_df)
-    return Robust(opts, vcov, test, baseline, info)
+        trace_h0b, npar_b = 0.0, 0
+        for pc in parts:
+            hb = pc.Hb_obs if opts.information == "observed" else pc.Wb
+            bread_b = _inv(pc.Deltab.T @ hb @ pc.Deltab)
+            bB0 = pc.Deltab.T @ (pc.Wb @ (pc.G + torch.outer(pc.rb, pc.rb)) @ pc.Wb) \
+                @ pc.Deltab
+            trace_h0b += np.nan if bread_b is None else float((bB0 * bread_b).sum())
+            npar_b += pc.Deltab.shape[1]
+        baseline = _scaled("yuan.bentler.mplus", baseline_chisq, baseline_df,
+                           trace_h1 - trace_h0b, trace_h1 / ndat, trace_h0b / npar_b)
+    return Robust(opts, vcov, test, baseline, info, len(groups))
 
 
-def _baseline_pieces(S: torch.Tensor, I, J) -> Tuple[torch.Tensor, torch.Tensor]:
-    """W and Delta of the independence model (variances only) at diag(S)."""
-    p = S.shape[0]
-    sig_b = torch.diag(torch.diagonal(S))
-    W = ml_weight(sig_b, I, J)
-    Delta = torch.zeros((len(I), p), dtype=torch.float64)
-    diag = np.flatnonzero(I == J)
-    Delta[torch.as_tensor(diag), torch.as_tensor(I[diag])] = 1.0
-    return W, Delta
-
-
-def _satorra_bentler(W, Delta, Einv, G, chisq, df) -> ScaledTest:
+def _satorra_bentler(blocks, Einv, meat, chisq, df) -> ScaledTest:
+    """tr(U Gamma) = sum_g tr(W_g Gamma_g) - tr(E^-1 meat) over the groups'
+    (W, Delta, Gamma) ``blocks``."""
     if Einv is None:
         return ScaledTest("satorra.bentler", chisq, df, np.nan, np.nan, np.nan)
-    WD = W @ Delta
-    U = W - WD @ Einv @ WD.T
-    return _scaled("satorra.bentler", chisq, df, float((U * G).sum()))
+    trace = sum(float((W * G).sum()) for W, _, G in blocks) - float((Einv * meat).sum())
+    return _scaled("satorra.bentler", chisq, df, trace)
 
 
 def _yuan_bentler(B0, bread, trace_h1, ndat, npar, chisq, df) -> ScaledTest:
@@ -426,7 +518,7 @@ def _yuan_bentler(B0, bread, trace_h1, ndat, npar, chisq, df) -> ScaledTest:
 
 
 def scaled_measures(standard: Dict[str, float], test: ScaledTest,
-                    baseline: ScaledTest) -> Dict[str, float]:
+                    baseline: ScaledTest, groups: int = 1) -> Dict[str, float]:
     """lavaan's fitMeasures() of a robust fit: the standard measures with the
     scaled (``.scaled``) and robust (``.robust``) versions inserted where
     lavaan puts them.
@@ -460,19 +552,20 @@ def scaled_measures(standard: Dict[str, float], test: ScaledTest,
         sc["scaling.factor.h0"] = test.scaling_factor_h0
     tr = test.trace_ugamma if np.isfinite(test.trace_ugamma) and test.trace_ugamma != 0 \
         else np.nan
-    lo_s, hi_s = rmsea_ci(X2, tr, N)
-    lo_r, hi_r = rmsea_ci(Xs, df, N, c)
+    G = groups
+    lo_s, hi_s = rmsea_ci(X2, tr, N, groups=G)
+    lo_r, hi_r = rmsea_ci(Xs, df, N, c, groups=G)
     sc.update({
-        "rmsea.scaled": rmsea(X2, tr, N), "rmsea.ci.lower.scaled": lo_s,
+        "rmsea.scaled": rmsea(X2, tr, N, groups=G), "rmsea.ci.lower.scaled": lo_s,
         "rmsea.ci.upper.scaled": hi_s,
-        "rmsea.pvalue.scaled": rmsea_p(X2, tr, N, standard["rmsea.close.h0"]),
+        "rmsea.pvalue.scaled": rmsea_p(X2, tr, N, standard["rmsea.close.h0"], groups=G),
         "rmsea.notclose.pvalue.scaled": rmsea_p(X2, tr, N, standard["rmsea.notclose.h0"],
-                                                 close=False),
-        "rmsea.robust": rmsea(X2, df, N, c), "rmsea.ci.lower.robust": lo_r,
+                                                 close=False, groups=G),
+        "rmsea.robust": rmsea(X2, df, N, c, groups=G), "rmsea.ci.lower.robust": lo_r,
         "rmsea.ci.upper.robust": hi_r,
-        "rmsea.pvalue.robust": rmsea_p(Xs, df, N, standard["rmsea.close.h0"], c),
+        "rmsea.pvalue.robust": rmsea_p(Xs, df, N, standard["rmsea.close.h0"], c, groups=G),
         "rmsea.notclose.pvalue.robust": rmsea_p(Xs, df, N, standard["rmsea.notclose.h0"], c,
-                                                 close=False),
+                                                 close=False, groups=G),
     })
     # lavaan's order: each scaled/robust group follows its standard group.
     after = {

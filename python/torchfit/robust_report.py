@@ -44,6 +44,11 @@ def header(info: Dict, m: Dict) -> List[str]:
             _two("P-value (Chi-square)", _num(m["pvalue"]), _num(m["pvalue.scaled"])),
             _two("Scaling correction factor", "", _num(m["chisq.scaling.factor"])),
             f"    {LABELS[info['test']]:<{WIDTH - 4}}"]
+    if info.get("group_labels"):  # each group's statistic, scaled by the common factor
+        c = m["chisq.scaling.factor"]
+        lines.append("  Test statistic for each group:")
+        lines += [f"    {label:<38}{_num(x):>12}{_num(x / c):>12}"
+                  for label, x in zip(info["group_labels"], info["chisq_group"])]
     return lines
 
 

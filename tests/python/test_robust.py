@@ -51,7 +51,28 @@ def test_summary_is_lavaans_from_the_model_test_on(pair):
         want.pop()
     while got and not got[-1]:
         got.pop()
-    assert got == want
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g == w or _same_to_last_digit(g, w), (g, w)
+
+
+def _same_to_last_digit(got: str, want: str) -> bool:
+    """Lines equal but for numbers one unit apart in their last printed digit:
+    values that agree to 1e-5 can round apart (lavaan's Hessian is a numerical
+    derivative of its gradient, torchfit's is exact)."""
+    a, b = got.split(), want.split()
+    if len(a) != len(b) or len(got) != len(want):
+        return False
+    for x, y in zip(a, b):
+        if x == y:
+            continue
+        try:
+            digits = len(y.split(".")[1]) if "." in y else 0
+            if abs(float(x) - float(y)) > 1.01 * 10 ** -digits:
+                return False
+        except ValueError:
+            return False
+    return True
 
 
 def test_repr_shows_both_columns():

@@ -96,6 +96,23 @@ test_that("robust estimators MLM and MLR agree with lavaan", {
   }
 })
 
+test_that("MLM and MLR with means and with groups (measurement invariance) agree with lavaan", {
+  skip_if_no_engine()
+  model <- "visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; speed =~ x7 + x8 + x9"
+  hs <- HolzingerSwineford1939
+  for (estimator in c("MLM", "MLR")) {
+    ours <- torchfit(model, data = hs, estimator = estimator, meanstructure = TRUE)
+    ref <- lavaan::cfa(model, data = hs, estimator = estimator, meanstructure = TRUE)
+    expect_same_as_lavaan(ours, ref)
+    ours <- torchfit(model, data = hs, estimator = estimator, group = "school",
+                     group.equal = c("loadings", "intercepts"))
+    ref <- lavaan::cfa(model, data = hs, estimator = estimator, group = "school",
+                       group.equal = c("loadings", "intercepts"))
+    expect_same_as_lavaan(ours, ref)
+    expect_output(summary(ours), "Test statistic for each group:", fixed = TRUE)
+  }
+})
+
 test_that("full-information ML with missing values agrees with lavaan", {
   skip_if_no_engine()
   set.seed(11)

@@ -199,9 +199,9 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         result = fit_ml(groups, x0, iter_max=iter_max, constraints=constraints or None)
         robust = None
         if not opts.default:  # robust (MLM, MLR) or observed-information standard errors
-            gammas = [gamma_adf(subset, mod.ov_names, mom.mean, mom.cov, missing, columns,
-                                meanstructure=means)
-                      for mod, mom, subset in zip(models, moments, subsets)] \
+            gammas = [[gamma_adf(subset, mod.ov_names, mom.mean, mom.cov, missing, columns,
+                                 meanstructure=means, fixed=f) for f in (e, None)]
+                      for mod, mom, subset, e in zip(models, moments, subsets, exo)] \
                 if opts.needs_raw_data else None
             robust = robust_inference(groups, result, opts, exo, gammas)
         return _results(pt, groups, labels, definitions, values, result, moments, exo, data,

@@ -29,8 +29,8 @@ RMSEA and CFI use lavaan's formulas with the scaling factor ("c.hat").
 With a mean structure the moments are (mean, vech S): W gains the block
 Sigma^-1 for the means, Delta the mean Jacobian, Gamma the means' rows (third
 moments) and r the mean residual.  Several groups are weighted by N_g / N
-(see :func:`robust_inference`).  Data are complete (or listwise-deleted);
-fixed covariates are not supported yet.
+(see :func:`robust_inference`); fixed covariates (fixed.x) as in lavaan.  Data
+are complete (or listwise-deleted).
 """
 from __future__ import annotations
 
@@ -43,9 +43,10 @@ import torch
 from scipy import stats
 
 from .data import _check_missing, _chunks, _complete
-from .errors import DataError, ModelError, TorchfitError
+from .errors import DataError, TorchfitError
 from .indices import cfi, ifi, nfi, pnfi, rfi, rmsea, rmsea_ci, rmsea_p, rni, tli
 from .matrices import Model
+from .measures import baseline_sigma, count_moments
 
 #: estimator -> (lavaan's se, lavaan's test, default information)
 ROBUST = {"MLM": ("robust.sem", "satorra.bentler", "expected"),
@@ -167,7 +168,8 @@ def ml_weight(sigma: torch.Tensor, I, J) -> torch.Tensor:
 
 def gamma_adf(data, names: Sequence[str], mean: np.ndarray, cov: np.ndarray,
               missing: str = "default", columns: Optional[Sequence[str]] = None,
-              chunk_rows: int = 1 << 14, meanstructure: bool = False) -> np.ndarray:
+              chunk_rows: int = 1 << 14, meanstructure: bool = False,
+              fixed: Optional[Sequence[bool]] = None) -> np.ndarray:
     """The N-normalised asymptotic covariance matrix of vech(S) (lavaan's NACOV),
     of (mean, vech(S)) with ``meanstructure``.
 
@@ -177,12 +179,22 @@ def gamma_adf(data, names: Sequence[str], mean: np.ndarray, cov: np.ndarray,
     vech S avoids the cancellation of a raw-moment formula), so only p*^2
     numbers are held whatever the number of rows.
 
+    With ``fixed`` covariates (lavaan's fixed.x) the part that the covariates
+    explain is taken out, as lavaan does: with h_i = d_i M, the covariates'
+    own deviations and the other variables' least-squares predictions from
+    them, v_i becomes vech(d_i d_i' - h_i h_i') - vech(S - M'SM) (and the
+    means part d_i - h_i), so the rows of the covariates' moments are zero.
+
     Parameters
     ----------
     data, names, missing, columns
         As for :func:`torchfit.data.sample_moments` (same rows are used).
     mean, cov : ndarray
         The sample mean and N-normalised covariance matrix of those rows.
+    meanstructure : bool
+        Include the means.
+    fixed : sequence of bool, optional
+        Which of ``names`` are fixed covariates.
 
     Examples
     --------
@@ -194,6 +206,15 @@ def gamma_adf(data, names: Sequence[str], mean: np.ndarray, cov: np.ndarray,
     _check_missing(missing)
     p = len(names)
     I, J = vech_index(p)
+    M = None
+    if fixed is not None and any(fixed):
+        x = np.flatnonzero(fixed)
+        y = np.flatnonzero(~np.asarray(fixed, dtype=bool))
+        M = np.zeros((p, p))
+        M[np.ix_(x, y)] = np.linalg.solve(cov[np.ix_(x, x)], cov[np.ix_(x, y)])
+        M[x, x] = 1.0
+        cov = cov - M.T @ cov @ M  # the centre of vech(d d' - h h')
+        M = torch.as_tensor(M, dtype=torch.float64)
     s = torch.as_tensor(cov[I, J], dtype=torch.float64)
     m = torch.as_tensor(mean, dtype=torch.float64)
     k = len(I) + (p if meanstructure else 0)
@@ -207,6 +228,10 @@ def gamma_adf(data, names: Sequence[str], mean: np.ndarray, cov: np.ndarray,
             continue
         d = torch.as_tensor(X, dtype=torch.float64) - m
         V = d[:, I] * d[:, J] - s
+        if M is not None:
+            h = d @ M
+            V = V - h[:, I] * h[:, J]
+            d = d - h
         if meanstructure:
             V = torch.cat([d, V], dim=1)
         acc += V.T @ V
@@ -346,8 +371,9 @@ class _GroupPieces:
     W_S: torch.Tensor
     Delta: torch.Tensor
     r: torch.Tensor
-    G: Optional[torch.Tensor]
-    G_scores: Optional[torch.Tensor]  # Gamma of the casewise scores' moments (MLR)
+    G: Optional[torch.Tensor]  # without what fixed covariates explain (lavaan's NACOV)
+    G_full: Optional[torch.Tensor]  # of all the moments, covariates' included
+    G_scores: Optional[torch.Tensor]  # of the moments of the casewise scores (MLR)
     r_scores: torch.Tensor  # their mean residual
     Wb: torch.Tensor
     Deltab: torch.Tensor
@@ -355,16 +381,18 @@ class _GroupPieces:
     Hb_obs: torch.Tensor  # the baseline's observed h1 information (moments)
 
 
-def _group_pieces(g, x: torch.Tensor, f: float, gamma) -> _GroupPieces:
+def _group_pieces(g, x: torch.Tensor, f: float, gamma, exo: Sequence[bool]) -> _GroupPieces:
     model, p = g.model, g.cov.shape[0]
     means = g.mean is not None
+    exo = np.asarray(exo, dtype=bool)
     I, J = vech_index(p)
     S = torch.as_tensor(g.cov, dtype=torch.float64)
     mats = model.matrices(x)
     sigma, A = model.implied(mats)
     r = S[I, J] - sigma[I, J]
-    G = None if gamma is None else torch.as_tensor(gamma, dtype=torch.float64)
-    G_scores, r_scores = G, r
+    G, G_full = (None, None) if gamma is None else \
+        (torch.as_tensor(a, dtype=torch.float64) for a in gamma)
+    G_scores, r_scores = G_full, r
     if means:
         m = torch.as_tensor(g.mean, dtype=torch.float64)
         rm = m - model.implied_mean(mats, A)
@@ -374,30 +402,34 @@ def _group_pieces(g, x: torch.Tensor, f: float, gamma) -> _GroupPieces:
         # rm d_i' + rm rm', so the covariance part gains a term linear in d_i
         # (T below) and its mean residual becomes vech(S + rm rm' - Sigma).
         r_scores = torch.cat([rm, (S + torch.outer(rm, rm) - sigma)[I, J]])
-        if G is not None:
+        if G_scores is not None:
             L = torch.zeros((len(I), p), dtype=torch.float64)
             k = torch.arange(len(I))
             L[k, torch.as_tensor(I)] += rm[torch.as_tensor(J)]
             L[k, torch.as_tensor(J)] += rm[torch.as_tensor(I)]
             T = torch.eye(p + len(I), dtype=torch.float64)
             T[p:, :p] = L
-            G_scores = T @ G @ T.T
-    # baseline: Sigma_b = diag(S) (variances only), saturated means
-    sig_b = torch.diag(torch.diagonal(S))
-    inv_b = torch.diag(1.0 / torch.diagonal(S))
-    Db = torch.zeros((len(I), p), dtype=torch.float64)
-    diag = np.flatnonzero(I == J)
-    Db[torch.as_tensor(diag), torch.as_tensor(I[diag])] = 1.0
+            G_scores = T @ G_scores @ T.T
+    # baseline: the variances (and saturated means) of the variables that
+    # are not fixed covariates; the covariates' block stays at its sample values
+    sig_b = torch.as_tensor(baseline_sigma(g.cov, exo), dtype=torch.float64)
+    inv_b = torch.linalg.inv(sig_b)
+    inv_b = (inv_b + inv_b.T) / 2
+    own = np.flatnonzero(~exo)
+    Db = torch.zeros((len(I), len(own)), dtype=torch.float64)
+    for k, v in enumerate(own):
+        Db[int(np.flatnonzero((I == v) & (J == v))[0]), k] = 1.0
     rb = S[I, J] - sig_b[I, J]
     # The Hessian of the baseline's F / 2 in vech Sigma: linear in its
     # variances, so no second-order term; the means' block is Sigma_b^-1.
     Hb = 0.5 * dup_pre_post(inv_b, inv_b @ (2 * S - sig_b) @ inv_b, I, J)
     if means:
-        Db = torch.block_diag(torch.eye(p, dtype=torch.float64), Db)
+        Dm = torch.eye(p, dtype=torch.float64)[:, torch.as_tensor(own)]
+        Db = torch.block_diag(Dm, Db)
         rb = torch.cat([torch.zeros(p, dtype=torch.float64), rb])
         Hb = torch.block_diag(inv_b, Hb)
     return _GroupPieces(f, _weight(sigma, I, J, means), _weight(S, I, J, means),
-                        _delta(model, x, I, J), r, G, G_scores, r_scores,
+                        _delta(model, x, I, J), r, G, G_full, G_scores, r_scores,
                         _weight(sig_b, I, J, means), Db, rb, Hb)
 
 
@@ -421,10 +453,14 @@ def robust_inference(groups, result, opts: Options, exo: Sequence[Sequence[bool]
     opts : Options
         From :func:`options`.
     exo : sequence of sequence of bool
-        Fixed covariates per group (not supported with robust estimators yet).
-    gammas : sequence of ndarray, optional
-        :func:`gamma_adf` of each group's data (with the means when the model
-        has a mean structure); needed for MLM and MLR.
+        Fixed covariates per group (lavaan's fixed.x): their moments are
+        given, Gamma leaves out what they explain (:func:`gamma_adf`).
+    gammas : sequence of (ndarray, ndarray), optional
+        Per group, :func:`gamma_adf` of its data (with the means when the
+        model has a mean structure) without and with the part its fixed
+        covariates explain: lavaan takes the first for the Satorra-Bentler
+        trace and the h1 trace, the second for the casewise scores of MLR.
+        Needed for MLM and MLR.
 
     Returns
     -------
@@ -439,20 +475,20 @@ def robust_inference(groups, result, opts: Options, exo: Sequence[Sequence[bool]
     >>> round(fit.fit_measures()["chisq.scaling.factor"], 3) > 0
     True
     """
-    if any(any(e) for e in exo) and opts.estimator in ROBUST:
-        raise ModelError(f"estimator {opts.estimator!r} with fixed exogenous covariates "
-                         "(fixed.x) is not supported yet; use fixed_x=False or estimator='ML'")
     model = groups[0].model
     n = sum(g.nobs for g in groups)
     x = result.x
     xt = torch.as_tensor(x, dtype=torch.float64)
-    parts = [_group_pieces(g, xt, g.nobs / n, None if gammas is None else gammas[k])
+    parts = [_group_pieces(g, xt, g.nobs / n, None if gammas is None else gammas[k], exo[k])
              for k, g in enumerate(groups)]
-    ndat = sum(len(pc.r) for pc in parts)
+    # the moments of fixed covariates are given, not fitted
+    ndat = sum(count_moments(g.cov.shape[0], int(np.sum(e)), g.mean is not None)
+               for g, e in zip(groups, exo))
     chisq, df = 2.0 * n * result.fmin, float(ndat - model.n_free)
     baseline_chisq = float(sum(
-        g.nobs * (np.sum(np.log(np.diag(g.cov))) - np.linalg.slogdet(g.cov)[1]) for g in groups))
-    baseline_df = float(sum(pc.Deltab.shape[0] - pc.Deltab.shape[1] for pc in parts))
+        g.nobs * (np.linalg.slogdet(baseline_sigma(g.cov, e))[1] - np.linalg.slogdet(g.cov)[1])
+        for g, e in zip(groups, exo)))
+    baseline_df = float(ndat - sum(pc.Deltab.shape[1] for pc in parts))
     K = torch.as_tensor(model.reduce_matrix())
     E = sum(pc.f * pc.Delta.T @ pc.W @ pc.Delta for pc in parts)
     H = torch.as_tensor(observed_information(groups, x)) \
@@ -491,7 +527,7 @@ def robust_inference(groups, result, opts: Options, exo: Sequence[Sequence[bool]
         for pc in parts:
             hb = pc.Hb_obs if opts.information == "observed" else pc.Wb
             bread_b = _inv(pc.Deltab.T @ hb @ pc.Deltab)
-            bB0 = pc.Deltab.T @ (pc.Wb @ (pc.G + torch.outer(pc.rb, pc.rb)) @ pc.Wb) \
+            bB0 = pc.Deltab.T @ (pc.Wb @ (pc.G_full + torch.outer(pc.rb, pc.rb)) @ pc.Wb) \
                 @ pc.Deltab
             trace_h0b += np.nan if bread_b is None else float((bB0 * bread_b).sum())
             npar_b += pc.Deltab.shape[1]

@@ -11,7 +11,7 @@ import torch
 
 import torchfit
 from conftest import REFERENCE, fit_case, lavaan_csv, load_cases
-from torchfit.errors import DataError, ModelError, TorchfitError
+from torchfit.errors import DataError, TorchfitError
 from torchfit.robust import dup_pre_post, gamma_adf, vech_index
 
 ROBUST_CASES = [c for c in load_cases()
@@ -159,10 +159,23 @@ def test_robust_needs_raw_data_not_a_covariance_matrix(estimator):
         torchfit.cfa(HS_MODEL, None, estimator=estimator)
 
 
-def test_robust_with_fixed_covariates_says_so():
+def test_gamma_leaves_out_what_fixed_covariates_explain():
+    """lavaan's NACOV under fixed.x: the covariates' own moments (mean and
+    variance) have no sampling variance (their rows are zero) and the other
+    moments lose the part the covariates predict."""
     hs = torchfit.datasets.holzinger_swineford()
-    with pytest.raises(ModelError, match="fixed exogenous covariates"):
-        torchfit.sem("visual =~ x1 + x2 + x3; visual ~ ageyr", hs, estimator="MLR")
+    names = ["x1", "x2", "ageyr"]
+    X = hs[names].to_numpy()
+    mean, S = X.mean(0), np.cov(X.T, bias=True)
+    full = gamma_adf(hs, names, mean, S, meanstructure=True)
+    fixed = gamma_adf(hs, names, mean, S, meanstructure=True, fixed=[False, False, True])
+    I, J = vech_index(3)
+    covariate = [2] + [3 + k for k in range(len(I)) if I[k] == 2 and J[k] == 2]
+    assert np.allclose(fixed[covariate], 0, atol=1e-9)
+    assert np.allclose(fixed[:, covariate], 0, atol=1e-9)
+    other = [k for k in range(fixed.shape[0]) if k not in covariate]
+    assert np.all(np.diag(fixed)[other] > 0)
+    assert not np.allclose(fixed[np.ix_(other, other)], full[np.ix_(other, other)])
 
 
 def test_listwise_deletion_uses_the_same_rows():

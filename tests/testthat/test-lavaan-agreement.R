@@ -96,7 +96,7 @@ test_that("robust estimators MLM and MLR agree with lavaan", {
   }
 })
 
-test_that("MLM and MLR with means and with groups (measurement invariance) agree with lavaan", {
+test_that("MLM and MLR with means, groups (measurement invariance) and fixed covariates agree with lavaan", {
   skip_if_no_engine()
   model <- "visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; speed =~ x7 + x8 + x9"
   hs <- HolzingerSwineford1939
@@ -110,6 +110,10 @@ test_that("MLM and MLR with means and with groups (measurement invariance) agree
                        group.equal = c("loadings", "intercepts"))
     expect_same_as_lavaan(ours, ref)
     expect_output(summary(ours), "Test statistic for each group:", fixed = TRUE)
+    mimic <- "visual =~ x1 + x2 + x3; visual ~ ageyr + grade"  # fixed covariates
+    ours <- torchfit(mimic, data = hs, estimator = estimator, missing = "listwise")
+    ref <- lavaan::sem(mimic, data = hs, estimator = estimator, missing = "listwise")
+    expect_same_as_lavaan(ours, ref)
   }
 })
 

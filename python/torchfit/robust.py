@@ -362,15 +362,14 @@ def _scaled(test: str, chisq: float, df: float, trace: float, h1=np.nan, h0=np.n
 @dataclass
 class _GroupPieces:
     """One group at the estimates, in the coordinates (mean, vech S): its share
-    f = N_g / N, the weights W (at Sigma) and W_S (at S), Delta, the residual
-    r = sample - implied moments, Gamma, and the same pieces of the baseline
-    model (variances, and means when the model has them, free)."""
+    f = N_g / N, the weights W (at Sigma) and W_S (at S), Delta, the Gammas,
+    the residual of the casewise scores' moments, and the same pieces of the
+    baseline model (variances, and means when the model has them, free)."""
 
     f: float
     W: torch.Tensor
     W_S: torch.Tensor
     Delta: torch.Tensor
-    r: torch.Tensor
     G: Optional[torch.Tensor]  # without what fixed covariates explain (lavaan's NACOV)
     G_full: Optional[torch.Tensor]  # of all the moments, covariates' included
     G_scores: Optional[torch.Tensor]  # of the moments of the casewise scores (MLR)
@@ -389,14 +388,12 @@ def _group_pieces(g, x: torch.Tensor, f: float, gamma, exo: Sequence[bool]) -> _
     S = torch.as_tensor(g.cov, dtype=torch.float64)
     mats = model.matrices(x)
     sigma, A = model.implied(mats)
-    r = S[I, J] - sigma[I, J]
     G, G_full = (None, None) if gamma is None else \
         (torch.as_tensor(a, dtype=torch.float64) for a in gamma)
-    G_scores, r_scores = G_full, r
+    G_scores, r_scores = G_full, S[I, J] - sigma[I, J]
     if means:
         m = torch.as_tensor(g.mean, dtype=torch.float64)
         rm = m - model.implied_mean(mats, A)
-        r = torch.cat([rm, r])
         # The casewise scores are taken around the implied mean: with
         # x_i - mu = d_i + rm their second moments are d_i d_i' + d_i rm' +
         # rm d_i' + rm rm', so the covariance part gains a term linear in d_i
@@ -429,12 +426,13 @@ def _group_pieces(g, x: torch.Tensor, f: float, gamma, exo: Sequence[bool]) -> _
         rb = torch.cat([torch.zeros(p, dtype=torch.float64), rb])
         Hb = torch.block_diag(inv_b, Hb)
     return _GroupPieces(f, _weight(sigma, I, J, means), _weight(S, I, J, means),
-                        _delta(model, x, I, J), r, G, G_full, G_scores, r_scores,
+                        _delta(model, x, I, J), G, G_full, G_scores, r_scores,
                         _weight(sig_b, I, J, means), Db, rb, Hb)
 
 
 def robust_inference(groups, result, opts: Options, exo: Sequence[Sequence[bool]],
-                     gammas: Optional[Sequence[np.ndarray]] = None) -> Robust:
+                     gammas: Optional[Sequence[Tuple[np.ndarray, np.ndarray]]] = None
+                     ) -> Robust:
     """Robust standard errors and scaled tests at the ML estimates, over one
     or more groups, with or without a mean structure.
 

@@ -352,17 +352,6 @@ class FimlObjective(_Objective):
                       for m, pm, h1 in zip(models, patterns, h1_logl)]
         self.n = n
 
-    def observed_information(self, x: np.ndarray) -> np.ndarray:
-        """The Hessian of fmin = -logl / N at x (lavaan's observed information
-        for missing = "ml"), exact by autograd."""
-        xt = torch.as_tensor(x, dtype=self.parts[0][0].model.dtype)
-
-        def fmin(v):
-            return sum(w * part.fmin_torch(v) for part, w in self.parts)
-
-        H = torch.autograd.functional.hessian(fmin, xt, vectorize=True)
-        return ((H + H.T) / 2).detach().cpu().numpy()
-
 
 def group_moments(model: Model, pm: PatternMoments, h1: Tuple[np.ndarray, np.ndarray, float]
                   ) -> GroupMoments:

@@ -47,6 +47,7 @@ from .errors import DataError, TorchfitError
 from .indices import cfi, ifi, nfi, pnfi, rfi, rmsea, rmsea_ci, rmsea_p, rni, tli
 from .matrices import Model
 from .measures import baseline_sigma, count_moments
+from .ml import _Objective
 
 #: estimator -> (lavaan's se, lavaan's test, default information)
 ROBUST = {"MLM": ("robust.sem", "satorra.bentler", "expected"),
@@ -265,47 +266,6 @@ def _delta(model: Model, x: torch.Tensor, I, J) -> torch.Tensor:
     return torch.cat([model.mean_jacobian(mats, A).T, D])
 
 
-def _fmin(groups, x: torch.Tensor) -> torch.Tensor:
-    """lavaan's fmin = sum_g (N_g / N) F_ML,g / 2 up to a constant, differentiable."""
-    n = sum(g.nobs for g in groups)
-    total = 0.0
-    for g in groups:
-        mats = g.model.matrices(x)
-        sigma, A = g.model.implied(mats)
-        L = torch.linalg.cholesky(sigma)
-        S = torch.as_tensor(g.cov, dtype=x.dtype)
-        if g.mean is not None:
-            d = torch.as_tensor(g.mean, dtype=x.dtype) - g.model.implied_mean(mats, A)
-            S = S + torch.outer(d, d)
-        F = 2 * torch.log(torch.diagonal(L)).sum() + (S * torch.cholesky_inverse(L)).sum()
-        total = total + g.nobs / n * F / 2
-    return total
-
-
-def observed_information(groups, x: np.ndarray) -> np.ndarray:
-    """The Hessian of lavaan's fmin at x over all groups (with the means when
-    the model has them): the observed information per observation (lavaan's
-    ``information = "observed"``, "hessian").
-
-    Exact, by torch autograd (lavaan differentiates its analytic gradient
-    numerically; the two agree to about 1e-9).
-
-    Examples
-    --------
-    >>> from torchfit.ml import GroupMoments
-    >>> from torchfit.syntax import parse
-    >>> from torchfit.start import start_values, reduced_start
-    >>> m = Model(parse("f =~ x1 + x2 + x3", std_lv=True))
-    >>> S = np.array([[2.0, 1.0, 1.0], [1.0, 2.0, 1.0], [1.0, 1.0, 2.0]])
-    >>> v = start_values(m, S); m.fixed_values(v)
-    >>> observed_information([GroupMoments(m, S, None, 100)], reduced_start(m, v)).shape
-    (6, 6)
-    """
-    xt = torch.as_tensor(x, dtype=groups[0].model.dtype)
-    H = torch.autograd.functional.hessian(lambda v: _fmin(groups, v), xt)
-    return ((H + H.T) / 2).detach().numpy()
-
-
 def _inv(a: torch.Tensor) -> Optional[torch.Tensor]:
     w = torch.linalg.eigvalsh(a)
     if w[0] <= 1e-12 * max(float(w[-1]), 1e-300):
@@ -489,7 +449,7 @@ def robust_inference(groups, result, opts: Options, exo: Sequence[Sequence[bool]
     baseline_df = float(ndat - sum(pc.Deltab.shape[1] for pc in parts))
     K = torch.as_tensor(model.reduce_matrix())
     E = sum(pc.f * pc.Delta.T @ pc.W @ pc.Delta for pc in parts)
-    H = torch.as_tensor(observed_information(groups, x)) \
+    H = torch.as_tensor(_Objective(groups).observed_information(x)) \
         if opts.information == "observed" else E
     bread = _inv(H)
     info = {"se": opts.se, "test": opts.test, "information": opts.information,

@@ -38,7 +38,7 @@ from scipy.linalg import block_diag
 
 from .data import _chunks
 from .errors import DataError
-from .indices import cfi, rmsea, rmsea_ci, rmsea_p, rni, tli
+from .indices import insert_after, robust_indices
 from .matrices import Model
 from .ml import GroupMoments, _Objective, one_thread
 from .robust import ml_weight, vech_index
@@ -559,31 +559,13 @@ def add_robust(measures: Dict[str, float], test: CorrectedTest, groups: int) -> 
     X2, df, N = test.XX3, measures["df"], measures["ntotal"]
     X2n, dfn = test.XX3_null, measures["baseline.df"]
     c, cn = test.c_hat3, test.c_hat3_null
-    scaled = X2 / c
-    lo, hi = rmsea_ci(scaled, test.df3, N, c, groups=groups)
-    robust = {
-        "cfi.robust": cfi(X2, df, X2n, dfn, c, cn, True),
-        "tli.robust": tli(X2, df, X2n, dfn, c, cn, True),
-        "nnfi.robust": tli(X2, df, X2n, dfn, c, cn, True),
-        "rni.robust": rni(X2, df, X2n, dfn, c, cn, True),
-        "rmsea.robust": rmsea(X2, test.df3, N, c, groups=groups),
-        "rmsea.ci.lower.robust": lo, "rmsea.ci.upper.robust": hi,
-        "rmsea.pvalue.robust": rmsea_p(scaled, test.df3, N, measures["rmsea.close.h0"], c,
-                                       groups=groups),
-        "rmsea.notclose.pvalue.robust": rmsea_p(scaled, test.df3, N,
-                                                measures["rmsea.notclose.h0"], c,
-                                                close=False, groups=groups),
-    }
+    robust = robust_indices(X2, df, X2n, dfn, c, cn, N, X2 / c, measures["rmsea.close.h0"],
+                            measures["rmsea.notclose.h0"], groups, df_rmsea=test.df3)
     after = {"tli": ["cfi.robust", "tli.robust"], "rni": ["nnfi.robust", "rni.robust"],
              "rmsea.notclose.h0": ["rmsea.robust", "rmsea.ci.lower.robust",
                                    "rmsea.ci.upper.robust", "rmsea.pvalue.robust",
                                    "rmsea.notclose.pvalue.robust"]}
-    out: Dict[str, float] = {}
-    for key, value in measures.items():
-        out[key] = value
-        for extra in after.get(key, []):
-            out[extra] = float(robust[extra])
-    return out
+    return insert_after(measures, robust, after)
 
 
 class FimlFit:

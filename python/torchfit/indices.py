@@ -5,6 +5,8 @@ the model and baseline tests for the robust versions (1 for plain ML).
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 from scipy import optimize, stats
 
@@ -115,3 +117,50 @@ def rmsea_p(X2, df, n, h0, c=1.0, close=True, groups: int = 1):
         return np.nan
     ncp = n * df / c * h0 ** 2 / groups
     return float(stats.ncx2.sf(X2, df, ncp) if close else stats.ncx2.cdf(X2, df, ncp))
+
+
+def robust_indices(X2: float, df: float, X2n: float, dfn: float, c: float, cn: float,
+                   n: int, scaled: float, close_h0: float, notclose_h0: float,
+                   groups: int = 1, df_rmsea: Optional[float] = None) -> dict:
+    """lavaan's ``.robust`` CFI, TLI, NNFI, RNI and RMSEA (with its interval
+    and tests of close and not-close fit): the unscaled statistics ``X2`` and
+    ``X2n`` with the scaling factors ``c`` and ``cn`` ("c.hat"; Brosseau-Liard &
+    Savalei), the RMSEA's interval and tests from the ``scaled`` statistic on
+    ``df_rmsea`` degrees of freedom (default ``df``).
+
+    Examples
+    --------
+    >>> out = robust_indices(85.0, 24, 900.0, 36, 1.1, 1.2, 301, 85.0 / 1.1, 0.05, 0.08)
+    >>> round(out["cfi.robust"], 3), round(out["rmsea.robust"], 3)
+    (0.932, 0.09)
+    """
+    dfr = df if df_rmsea is None else df_rmsea
+    lo, hi = rmsea_ci(scaled, dfr, n, c, groups=groups)
+    return {
+        "cfi.robust": cfi(X2, df, X2n, dfn, c, cn, True),
+        "tli.robust": tli(X2, df, X2n, dfn, c, cn, True),
+        "nnfi.robust": tli(X2, df, X2n, dfn, c, cn, True),
+        "rni.robust": rni(X2, df, X2n, dfn, c, cn, True),
+        "rmsea.robust": rmsea(X2, dfr, n, c, groups=groups),
+        "rmsea.ci.lower.robust": lo, "rmsea.ci.upper.robust": hi,
+        "rmsea.pvalue.robust": rmsea_p(scaled, dfr, n, close_h0, c, groups=groups),
+        "rmsea.notclose.pvalue.robust": rmsea_p(scaled, dfr, n, notclose_h0, c, close=False,
+                                                groups=groups),
+    }
+
+
+def insert_after(measures: dict, extra: dict, after: dict) -> dict:
+    """``measures`` with the ``extra`` ones placed where lavaan's fitMeasures()
+    puts them: ``after[key]`` lists the names that follow ``key``.
+
+    Examples
+    --------
+    >>> insert_after({"a": 1, "b": 2}, {"a.x": 3}, {"a": ["a.x"]})
+    {'a': 1, 'a.x': 3.0, 'b': 2}
+    """
+    out = {}
+    for key, value in measures.items():
+        out[key] = value
+        for name in after.get(key, []):
+            out[name] = float(extra[name])
+    return out

@@ -44,7 +44,8 @@ from scipy import stats
 
 from .data import _check_missing, _chunks, _complete
 from .errors import DataError, TorchfitError
-from .indices import cfi, ifi, nfi, pnfi, rfi, rmsea, rmsea_ci, rmsea_p, rni, tli
+from .indices import (cfi, ifi, insert_after, nfi, pnfi, rfi, rmsea, rmsea_ci, rmsea_p, rni,
+                      robust_indices, tli)
 from .matrices import Model
 from .measures import baseline_sigma, count_moments
 from .ml import _Objective
@@ -533,33 +534,24 @@ def scaled_measures(standard: Dict[str, float], test: ScaledTest,
         "baseline.pvalue.scaled": baseline.pvalue,
         "baseline.chisq.scaling.factor": cn,
         "cfi.scaled": cfi(Xs, df, Xns, dfn), "tli.scaled": tli(Xs, df, Xns, dfn),
-        "cfi.robust": cfi(X2, df, X2n, dfn, c, cn, True),
-        "tli.robust": tli(X2, df, X2n, dfn, c, cn, True),
         "nnfi.scaled": tli(Xs, df, Xns, dfn), "rfi.scaled": rfi(Xs, df, Xns, dfn),
         "nfi.scaled": nfi(Xs, df, Xns, dfn), "pnfi.scaled": pnfi(Xs, df, Xns, dfn),
         "ifi.scaled": ifi(Xs, df, Xns, dfn), "rni.scaled": rni(Xs, df, Xns, dfn),
-        "nnfi.robust": tli(X2, df, X2n, dfn, c, cn, True),
-        "rni.robust": rni(X2, df, X2n, dfn, c, cn, True),
+        **robust_indices(X2, df, X2n, dfn, c, cn, N, Xs, standard["rmsea.close.h0"],
+                         standard["rmsea.notclose.h0"], groups),
     }
     if test.test == "yuan.bentler.mplus" and np.isfinite(test.scaling_factor_h1):
         sc["scaling.factor.h1"] = test.scaling_factor_h1
         sc["scaling.factor.h0"] = test.scaling_factor_h0
     tr = test.trace_ugamma if np.isfinite(test.trace_ugamma) and test.trace_ugamma != 0 \
         else np.nan
-    G = groups
-    lo_s, hi_s = rmsea_ci(X2, tr, N, groups=G)
-    lo_r, hi_r = rmsea_ci(Xs, df, N, c, groups=G)
+    lo_s, hi_s = rmsea_ci(X2, tr, N, groups=groups)
     sc.update({
-        "rmsea.scaled": rmsea(X2, tr, N, groups=G), "rmsea.ci.lower.scaled": lo_s,
+        "rmsea.scaled": rmsea(X2, tr, N, groups=groups), "rmsea.ci.lower.scaled": lo_s,
         "rmsea.ci.upper.scaled": hi_s,
-        "rmsea.pvalue.scaled": rmsea_p(X2, tr, N, standard["rmsea.close.h0"], groups=G),
+        "rmsea.pvalue.scaled": rmsea_p(X2, tr, N, standard["rmsea.close.h0"], groups=groups),
         "rmsea.notclose.pvalue.scaled": rmsea_p(X2, tr, N, standard["rmsea.notclose.h0"],
-                                                 close=False, groups=G),
-        "rmsea.robust": rmsea(X2, df, N, c, groups=G), "rmsea.ci.lower.robust": lo_r,
-        "rmsea.ci.upper.robust": hi_r,
-        "rmsea.pvalue.robust": rmsea_p(Xs, df, N, standard["rmsea.close.h0"], c, groups=G),
-        "rmsea.notclose.pvalue.robust": rmsea_p(Xs, df, N, standard["rmsea.notclose.h0"], c,
-                                                 close=False, groups=G),
+                                                 close=False, groups=groups),
     })
     # lavaan's order: each scaled/robust group follows its standard group.
     after = {
@@ -576,9 +568,4 @@ def scaled_measures(standard: Dict[str, float], test: ScaledTest,
                               "rmsea.ci.upper.robust", "rmsea.pvalue.robust",
                               "rmsea.notclose.pvalue.robust"],
     }
-    out: Dict[str, float] = {}
-    for key, value in standard.items():
-        out[key] = value
-        for extra in after.get(key, []):
-            out[extra] = float(sc[extra])
-    return out
+    return insert_after(standard, sc, after)

@@ -136,7 +136,7 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
     windows: List[torch.Tensor] = []
     it = epoch = 0
     converged = refined = False
-    patience = max(1, n_intervals // 2) if refine else n_intervals
+    patience = max(1, n_intervals // 2)  # windows before the refinement
     progress = Progress(quiet, name)
     started = time.perf_counter()
     try:

@@ -242,22 +242,6 @@ build_partable <- function(model, model.type, lav_opts, user_meanstructure = FAL
   pt
 }
 
-# The engine's parser reports line and column; NULL when it finds no error.
-locate_syntax_error <- function(model) {
-  cond <- tryCatch({
-    syntax <- tryCatch(reticulate::import("torchfit.syntax"),
-                       error = function(e) NULL)
-    if (is.null(syntax)) {
-      engine()
-      syntax <- reticulate::import("torchfit.syntax")
-    }
-    engine_call(syntax$parse, model)
-    NULL
-  }, torchfit_modelsyntaxerror = function(e) e,
-     error = function(e) NULL)
-  cond
-}
-
 #' Check the data against the model's observed variables
 #' @return list(data = numeric matrix)
 #' @keywords internal

@@ -35,10 +35,11 @@ $(STAMP)/venv: pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation -e ".[test,plots]" "numpy<2" "pandas<3"
 	@mkdir -p $(STAMP) && touch $@
 
-# The R package into R's site library; R is told where the engine's Python is.
-$(STAMP)/rpkg: $(R_SOURCES) $(STAMP)/venv
+# The R package into R's site library; R is told where the engine's Python is
+# (tools/record_python.R says so when it replaces a path recorded before).
+$(STAMP)/rpkg: $(R_SOURCES) $(STAMP)/venv tools/record_python.R
 	R CMD INSTALL --no-multiarch --no-test-load . >$(STAMP)/rinstall.log 2>&1 || (cat $(STAMP)/rinstall.log; exit 1)
-	Rscript -e 'd <- tools::R_user_dir("torchfit", "config"); dir.create(d, recursive = TRUE, showWarnings = FALSE); writeLines(Sys.getenv("TORCHFIT_PYTHON"), file.path(d, "python"))'
+	Rscript tools/record_python.R
 	@touch $@
 
 demo: setup

@@ -12,7 +12,9 @@
 .fix_hint <- paste0(
   "To fix it, run `make demo` in the torchfit repository (it creates .venv ",
   "with the engine), or set the environment variable TORCHFIT_PYTHON to a ",
-  "Python in which `pip install torchfit` has been done, then restart R."
+  "Python in which `pip install torchfit` has been done; ",
+  "Sys.setenv(TORCHFIT_PYTHON = ...) takes effect in this R session as long ",
+  "as no Python has started in it (torchfit_sitrep() tells)."
 )
 
 #' Where torchfit looks for its Python
@@ -21,7 +23,8 @@
 #' `TORCHFIT_PYTHON`; the option `torchfit.python`; the path recorded in
 #' `file.path(tools::R_user_dir("torchfit", "config"), "python")` (written by
 #' `make demo` / `make test`); a `.venv/bin/python` in the working directory or
-#' one of its parents.
+#' one of its parents. The first two are explicit: when one is set to a path
+#' that is not a Python, choose_python() stops rather than using the next.
 #'
 #' @return A data.frame with columns `source`, `path` and `exists`, one row per
 #'   place looked at, in order.
@@ -68,7 +71,9 @@ describe_candidates <- function(cand) {
   paste0(
     "  - ", cand$source, ": ",
     ifelse(is.na(cand$path), "not set",
-           ifelse(cand$exists, cand$path, paste0(cand$path, " (does not exist)"))),
+           ifelse(cand$exists, cand$path,
+                  paste0(cand$path, ifelse(dir.exists(cand$path), " (a directory, not a Python)",
+                                           " (does not exist)")))),
     collapse = "\n"
   )
 }
@@ -82,24 +87,116 @@ torchfit_stop <- function(msg, class = NULL) {
   stop(cond)
 }
 
+# Explicit choices (the environment variable, the option) are final: when the
+# path they name is not a Python, torchfit stops instead of using another.
+.explicit_sources <- c("environment variable TORCHFIT_PYTHON", "option torchfit.python")
+
+#' The Python torchfit's engine should run in
+#'
+#' @return `list(path, source)` for the first candidate that exists; stops
+#'   (class `torchfit_no_python`) when `TORCHFIT_PYTHON` or the option
+#'   `torchfit.python` names a path that is not a Python, or when no
+#'   candidate exists.
+#' @keywords internal
+#' @noRd
+choose_python <- function(cand = python_candidates()) {
+  for (k in seq_len(nrow(cand))) {
+    if (cand$exists[k]) return(list(path = cand$path[k], source = cand$source[k]))
+    if (cand$source[k] %in% .explicit_sources && !is.na(cand$path[k])) {
+      what <- if (cand$source[k] == .explicit_sources[1L]) {
+        paste0("the environment variable TORCHFIT_PYTHON is set to \"", cand$path[k], "\"")
+      } else {
+        paste0("the option torchfit.python is set to \"", cand$path[k], "\"")
+      }
+      why <- if (dir.exists(cand$path[k])) {
+        paste0(", a directory, not a Python executable; point it at the ",
+               "Python inside, e.g. \"", file.path(cand$path[k], "bin", "python"), "\"")
+      } else {
+        paste0(", which does not exist; correct it or unset it (torchfit ",
+               "does not fall back to another Python when told which one to use)")
+      }
+      torchfit_stop(paste0(
+        "torchfit needs its Python engine, but no Python was found: ",
+        what, why, ".\nWhere torchfit looks:\n", describe_candidates(cand), "\n",
+        .fix_hint
+      ), c("torchfit_bad_python_path", "torchfit_no_python"))
+    }
+  }
+  torchfit_stop(paste0(
+    "torchfit needs its Python engine, but no Python was found. Tried:\n",
+    describe_candidates(cand), "\n", .fix_hint
+  ), "torchfit_no_python")
+}
+
+# Are two Python paths the same Python environment? The same interpreter
+# binary in the same bin directory (a virtual environment's python is a link
+# to its base interpreter, which is another environment).
+same_python <- function(a, b) {
+  if (is.null(a) || is.null(b) || is.na(a) || is.na(b)) return(FALSE)
+  norm <- function(p) normalizePath(p, winslash = "/", mustWork = FALSE)
+  identical(norm(dirname(a)), norm(dirname(b))) && identical(norm(a), norm(b))
+}
+
+# Why Python is not the engine's: what happened, and how to get out of it.
+explain_started_python <- function(running, wanted, source) {
+  load <- .torchfit$load
+  head <- paste0(
+    "This R session already runs Python ", running, ", not torchfit's engine ",
+    "Python ", wanted, " (", source, "), and reticulate cannot switch Python ",
+    "once it has started. "
+  )
+  how <- if (is.null(load) || isTRUE(load$started)) {
+    paste0(
+      "That Python was started before torchfit was loaded (by a ```{python}``` ",
+      "chunk of an R Markdown report, reticulate::import() or another package ",
+      "using reticulate), so torchfit could not choose its own.\nTo fix it, ",
+      "restart R and load torchfit before anything uses Python: ",
+      "library(torchfit) first in a script, or in the setup chunk of an R ",
+      "Markdown report, before its first ```{python}``` chunk."
+    )
+  } else if (!is.null(load$user_reticulate_python)) {
+    paste0(
+      "When torchfit was loaded, RETICULATE_PYTHON was already set to \"",
+      load$user_reticulate_python, "\", so torchfit left reticulate's choice ",
+      "to it.\nTo fix it, restart R with RETICULATE_PYTHON unset or set to \"",
+      wanted, "\", or set TORCHFIT_PYTHON to that Python if torchfit is ",
+      "installed there."
+    )
+  } else {
+    paste0(
+      "torchfit had pointed RETICULATE_PYTHON at its Python when it was loaded, ",
+      "but Python was then started with another one (RETICULATE_PYTHON changed, ",
+      "or a chunk's engine.path, or use_python() with another path).\nTo fix ",
+      "it, restart R, load torchfit and leave the choice of Python to it."
+    )
+  }
+  paste0(head, how)
+}
+
 # Start Python and import the bridge; NULL-free: returns the module or stops.
 engine_start <- function() {
   cand <- python_candidates()
-  chosen <- cand[cand$exists, , drop = FALSE]
-  initialised <- reticulate::py_available(initialize = FALSE)
+  initialised <- python_started()
   if (initialised) {
-    # reticulate is bound to one Python per R session; try to use it.
+    # reticulate is bound to one Python per R session; use it if it has the
+    # engine, and say so when it is not the one torchfit would have chosen.
     python <- reticulate::py_config()$python
     source <- "the Python reticulate had already started in this R session"
-  } else {
-    if (nrow(chosen) == 0L) {
-      torchfit_stop(paste0(
-        "torchfit needs its Python engine, but no Python was found. Tried:\n",
-        describe_candidates(cand), "\n", .fix_hint
-      ), "torchfit_no_python")
+    chosen <- tryCatch(choose_python(cand), torchfit_no_python = function(e) e)
+    if (inherits(chosen, "error")) {
+      # an explicit choice that is not a Python stays an error; with no
+      # candidate at all, the running Python may have the engine
+      if (any(cand$source %in% .explicit_sources & !is.na(cand$path))) stop(chosen)
+      chosen <- NULL
     }
-    python <- chosen$path[1L]
-    source <- chosen$source[1L]
+    mismatch <- if (!is.null(chosen) && !same_python(python, chosen$path)) {
+      explain_started_python(python, chosen$path, chosen$source)
+    }
+  } else {
+    chosen <- choose_python(cand)
+    python <- chosen$path
+    source <- chosen$source
+    mismatch <- NULL
     # reticulate consults RETICULATE_PYTHON and project files (a Poetry
     # pyproject.toml, a Pipfile) before use_python(); pin the choice while
     # Python starts so that torchfit's Python is the one that starts.
@@ -127,18 +224,30 @@ engine_start <- function() {
       } else {
         first_line(conditionMessage(e))
       }
+      if (!is.null(mismatch)) {
+        torchfit_stop(paste0(
+          mismatch, "\n(`import torchfit.bridge` failed in ", python, ": ", why, ")"
+        ), "torchfit_no_python")
+      }
       torchfit_stop(paste0(
         "torchfit found Python ", python, " (", source, ") but ",
         "`import torchfit.bridge` failed there: ", why,
         if (initialised) paste0(
-          "\nreticulate had already started that Python before torchfit was ",
-          "used, so torchfit could not choose its own; restart R and load ",
-          "torchfit first."
+          "\nreticulate had already started that Python before torchfit's ",
+          "engine was needed, and no other Python was found for it; restart ",
+          "R, load torchfit first, and set TORCHFIT_PYTHON to a Python with ",
+          "the engine."
         ) else "",
         "\nTried:\n", describe_candidates(cand), "\n", .fix_hint
       ), "torchfit_no_python")
     }
   )
+  if (!is.null(mismatch)) {
+    warning(paste0(
+      "torchfit uses Python ", python, ", which was already running and has ",
+      "the engine, instead of ", chosen$path, " (", chosen$source, ")."
+    ), call. = FALSE)
+  }
   helper <- reticulate::py_run_string(paste(
     "def call_capturing(fn, *args, **kwargs):",
     "    import warnings",
@@ -170,8 +279,11 @@ engine <- function() {
   # Once Python has started, reticulate cannot switch to another one: a
   # failure then is final for this R session, so report the first reason.
   if (!is.null(.torchfit$failure)) stop(.torchfit$failure)
+  # (A TORCHFIT_PYTHON naming no Python can still be corrected in the session.)
   tryCatch(engine_start(), torchfit_error = function(e) {
-    if (reticulate::py_available(initialize = FALSE)) .torchfit$failure <- e
+    if (python_started() && !inherits(e, "torchfit_bad_python_path")) {
+      .torchfit$failure <- e
+    }
     stop(e)
   })
 }
@@ -221,64 +333,4 @@ engine_call <- function(fun, ..., warn = TRUE) {
     attr(out, "py_warnings") <- msgs
   }
   out
-}
-
-#' Is the torchfit engine ready?
-#'
-#' Reports, in one call, which Python torchfit uses and why, the versions of
-#' Python, torch, numpy and the torchfit engine, and whether everything is
-#' ready; when it is not, the reason and what to do. Calling it starts Python
-#' (like `greta_sitrep()`).
-#'
-#' @return Invisibly, a list with elements `ready` (logical), `reason`
-#'   (character or `NULL`), `python`, `source` and `versions` (named character).
-#' @examples
-#' \dontrun{
-#' torchfit_sitrep()
-#' }
-#' @export
-torchfit_sitrep <- function() {
-  out <- list(ready = FALSE, reason = NULL, python = NA_character_,
-              source = NA_character_,
-              versions = c(python = NA_character_, torch = NA_character_,
-                           numpy = NA_character_, torchfit = NA_character_))
-  cand <- python_candidates()
-  cat("torchfit ", as.character(utils::packageVersion("torchfit")),
-      " (R package)\n\nPython candidates, in order:\n",
-      describe_candidates(cand), "\n\n", sep = "")
-  ok <- tryCatch({
-    engine()
-    TRUE
-  }, error = function(e) conditionMessage(e))
-  if (reticulate::py_available(initialize = FALSE)) {
-    cfg <- reticulate::py_config()
-    out$python <- cfg$python
-    out$versions["python"] <- as.character(cfg$version)
-    for (mod in c("torch", "numpy", "torchfit")) {
-      v <- tryCatch(
-        as.character(reticulate::import(mod)$`__version__`),
-        error = function(e) NA_character_
-      )
-      out$versions[mod] <- v
-    }
-  }
-  out$source <- if (!is.null(.torchfit$source)) .torchfit$source else NA_character_
-  if (isTRUE(ok)) {
-    out$ready <- TRUE
-  } else {
-    out$reason <- ok
-  }
-  cat("Python:   ", ifelse(is.na(out$python), "(not started)", out$python), "\n",
-      "Found by: ", ifelse(is.na(out$source), "-", out$source), "\n", sep = "")
-  for (mod in names(out$versions)) {
-    cat(sprintf("%-10s%s\n", paste0(mod, ":"),
-                ifelse(is.na(out$versions[[mod]]), "not available",
-                       out$versions[[mod]])))
-  }
-  if (out$ready) {
-    cat("\ntorchfit is ready.\n")
-  } else {
-    cat("\ntorchfit is NOT ready:\n", out$reason, "\n", sep = "")
-  }
-  invisible(out)
 }

@@ -16,7 +16,8 @@ import pandas as pd
 import torch
 
 from .constraints import Constraints
-from .data import Moments, check_moments, group_data, sample_moments, select
+from .data import (Moments, check_latent_names, check_moments, group_data, sample_moments,
+                   select)
 from .defined import Definitions
 from . import fiml as fiml_mod
 from .errors import ConvergenceWarning, DataError, ModelError, TorchfitError
@@ -26,7 +27,7 @@ from .matrices import Model
 from .measures import GroupFit, count_moments, fit_measures, group_chisq
 from .minibatch import MINIBATCH_OPTIONS, fit_minibatch
 from .ml import GroupMoments, fit_ml, one_thread
-from .partable import from_columns
+from .partable import from_columns, option_strings
 from .robust import gamma_adf, options as robust_options, require_raw_data, robust_inference
 from .start import reduced_start, start_all
 from .syntax import parse
@@ -41,6 +42,14 @@ def _table(model, model_type, std_lv, orthogonal, fixed_x, meanstructure=None,
         return parse(model, model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
                      fixed_x=fixed_x, meanstructure=meanstructure, **groups)
     if isinstance(model, (pd.DataFrame, Mapping)):
+        given = [k for k in ("group_equal", "group_partial")
+                 if option_strings(groups.get(k), k)]
+        if given:
+            raise TorchfitError(f"{' and '.join(given)} appl{'y' if len(given) > 1 else 'ies'} "
+                                "to lavaan syntax; a parameter "
+                                "table carries its equality constraints already (make it with "
+                                "lavaan::lavaanify(..., group.equal = ...)) or pass the model "
+                                "as syntax")
         return from_columns({c: model[c] for c in model.keys()} if isinstance(model, Mapping)
                             else {c: model[c].tolist() for c in model.columns})
     raise TorchfitError("model must be lavaan syntax (a string) or a parameter table "
@@ -51,8 +60,8 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
         missing: str = "default", iter_max: int = 500, columns=None,
         meanstructure: Optional[bool] = None, information: Optional[str] = None,
-        group: Optional[str] = None, group_equal: Sequence[str] = (),
-        group_partial: Sequence[str] = (), **options) -> Fit:
+        group: Optional[str] = None, group_equal: Union[str, Sequence[str]] = (),
+        group_partial: Union[str, Sequence[str]] = (), **options) -> Fit:
     """Fit a structural equation model.
 
     Parameters
@@ -99,12 +108,15 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
     group : str, optional
         Column of ``data`` whose values split the rows into groups, each with
         its own parameters (a multiple-group model; lavaan's ``group=``).
-    group_equal : sequence of str
+    group_equal : str or sequence of str
         Parameter types equal across groups (lavaan's ``group.equal``):
         "loadings", "intercepts", "means", "thresholds", "regressions",
-        "residuals", "residual.covariances", "lv.variances", "lv.covariances".
-    group_partial : sequence of str
-        Parameters exempt from ``group_equal``, e.g. ``["visual =~ x2"]``.
+        "residuals", "residual.covariances", "lv.variances", "lv.covariances";
+        one type can be a plain string (``group_equal="loadings"``).
+    group_partial : str or sequence of str
+        Parameters exempt from ``group_equal``, written ``lhs op rhs``, e.g.
+        ``["visual =~ x2", "x3 ~ 1"]``; whitespace does not matter, and an
+        entry that names no parameter of the model is an error.
     **options
         Options of the IWAVE estimator (snake case, as in ``fit_iwave``), or,
         for ML, ``batch_size`` (with ``lr``, ``max_epochs``, ``n_intervals``,
@@ -133,6 +145,9 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         if unknown:
             raise TypeError(f"unknown option(s) {', '.join(unknown)} for estimator 'IWAVE'; "
                             f"known: {', '.join(IWAVE_OPTIONS)}")
+        if group is not None:
+            raise ModelError("estimator='IWAVE' fits a single group; leave group= out or use "
+                             "estimator='ML' for a multiple-group model")
         return fit_iwave(model, data, model_type=model_type, std_lv=std_lv,
                          orthogonal=orthogonal, fixed_x=fixed_x, missing=missing, **options)
     minibatch = {k: options.pop(k) for k in MINIBATCH_OPTIONS if k in options}
@@ -161,6 +176,7 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
                          "as continuous: fit them with estimator='IWAVE' and ordered=[...]")
     means = bool((pt["op"] == "~1").any())
     models = Model.per_block(pt, mean_structure=means)
+    check_latent_names(data, models[0].lv_names, columns)
     if group is not None and group in models[0].ov_names:
         raise DataError(f"'{group}' is both the grouping variable and a variable of the model; "
                         "group by another column or take it out of the model")

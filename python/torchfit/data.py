@@ -31,17 +31,74 @@ class Selected:
 
 
 def _as_frame(data) -> pd.DataFrame:
+    """The data as a DataFrame (a dict of columns is wrapped, never copied
+    into the caller's object); empty data are an error."""
     if isinstance(data, pd.DataFrame):
-        return data
-    if isinstance(data, dict):
-        return pd.DataFrame(data)
-    raise DataError(f"data must be a pandas DataFrame (or a dict of columns), not "
-                    f"{type(data).__name__}; e.g. pandas.read_csv('file.csv')")
+        frame = data
+    elif isinstance(data, dict):
+        frame = pd.DataFrame(data)
+    else:
+        raise DataError(f"data must be a pandas DataFrame (or a dict of columns), not "
+                        f"{type(data).__name__}; e.g. pandas.read_csv('file.csv')")
+    _check_not_empty(*frame.shape)
+    return frame
+
+
+def _check_not_empty(n_rows: int, n_columns: int) -> None:
+    """Data without rows (or without columns) cannot be fitted."""
+    if n_rows == 0 or n_columns == 0:
+        raise DataError(f"the data are empty ({n_rows} rows, {n_columns} columns); pass one "
+                        "row per observation and one column per observed variable")
+
+
+def _column_names(data, columns: Optional[Sequence[str]] = None) -> List[str]:
+    """The column names of ``data`` as ``_chunks`` reads it (a CSV file's
+    header as written in the file, duplicates included)."""
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        if path.suffix == ".npy" or not path.exists():
+            return [str(c) for c in columns or []]
+        sep = "\t" if path.suffix in (".tsv", ".tab") else ","
+        header = pd.read_csv(path, sep=sep, nrows=1, header=None, dtype=str)
+        return [str(c) for c in header.iloc[0]] if len(header) else []
+    if isinstance(data, np.ndarray):
+        return [str(c) for c in columns or []]
+    return [str(c) for c in _as_frame(data).columns]
+
+
+def check_latent_names(data, latent: Sequence[str],
+                       columns: Optional[Sequence[str]] = None) -> None:
+    """A latent variable may not share its name with a column of the data
+    (lavaan: "some latent variable names collide with observed variable
+    names"), whether or not the model uses that column.
+
+    Examples
+    --------
+    >>> check_latent_names(pd.DataFrame({"x1": [1.0], "f": [2.0]}), ["f"])
+    Traceback (most recent call last):
+    ...
+    torchfit.errors.DataError: some latent variable names collide with observed variable names: f; rename the latent variable(s) in the model or the column(s) of the data
+    """
+    names = set(_column_names(data, columns))
+    clash = [v for v in latent if v in names]
+    if clash:
+        raise DataError("some latent variable names collide with observed variable names: "
+                        f"{', '.join(clash)}; rename the latent variable(s) in the model or "
+                        "the column(s) of the data")
 
 
 def _check_columns(columns: Sequence[str], names: Sequence[str]) -> None:
-    """Every model variable must be a column; suggest close names if not."""
-    absent = [v for v in names if v not in columns]
+    """Every model variable must be a column, once; suggest close names if
+    it is not there."""
+    counts = {}
+    for c in columns:
+        counts[c] = counts.get(c, 0) + 1
+    twice = [v for v in dict.fromkeys(names) if counts.get(v, 0) > 1]
+    if twice:
+        which = " and ".join(f"{counts[v]} columns named {v!r}" for v in twice)
+        raise DataError(f"the data have {which}; each variable must be one column: rename or "
+                        "drop the duplicates")
+    absent = [v for v in names if v not in counts]
     if not absent:
         return
     hints = []
@@ -79,17 +136,23 @@ def _chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
             yield from _chunks(np.load(path, mmap_mode="r"), names, columns, chunk_rows)
             return
         sep = "\t" if path.suffix in (".tsv", ".tab") else ","
-        header = [str(c) for c in pd.read_csv(path, sep=sep, nrows=0).columns]
+        header = _column_names(path)
         _check_columns(header, names)
+        rows = 0
         for chunk in pd.read_csv(path, sep=sep, usecols=list(names), chunksize=chunk_rows):
+            if not len(chunk):
+                continue
             for v in names:
                 _check_numeric(v, chunk[v].dtype)
+            rows += len(chunk)
             yield chunk[list(names)].to_numpy(dtype=np.float64)
+        _check_not_empty(rows, len(header))
         return
     if isinstance(data, np.ndarray):
         if data.ndim != 2 or columns is None or len(columns) != data.shape[1]:
             raise DataError("a data array must be 2-D and come with `columns`, one name per "
                             "column, e.g. fit(model, array, columns=['x1', 'x2', ...])")
+        _check_not_empty(*data.shape)
         _check_columns([str(c) for c in columns], names)
         _check_numeric("array", data.dtype)
         idx = [list(columns).index(v) for v in names]

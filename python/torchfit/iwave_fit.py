@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from . import report
-from .data import _as_frame, _check_columns
+from .data import _as_frame, _check_columns, check_latent_names
 from .errors import DataError, ModelError, TorchfitError
 from .fit import Fit, GroupView
 from .inference import estimate_columns, standardized
@@ -167,6 +167,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
                                      [v for v in pt.loc[pt["op"] == "|", "lhs"] if v in indicators]))
     types = _item_types(indicators, ordered, item_types)
     _check_columns([str(c) for c in frame.columns], names.ov)
+    check_latent_names(frame, names.lv)
 
     coded, codings = {}, {}
     for v in indicators:

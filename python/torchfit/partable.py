@@ -9,6 +9,8 @@ variables of a table the way lavaan does, for the builder and the estimators.
 """
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -137,13 +139,17 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
         Number of groups: every group gets its own rows (block = group = g);
         ``c(a, b)*x`` gives per-group modifiers.  Several groups switch the
         mean structure on, as in lavaan.
-    group_equal : sequence of str
+    group_equal : str or sequence of str
         Parameter types held equal across groups: "loadings", "intercepts",
         "means", "thresholds", "regressions", "residuals",
-        "residual.covariances", "lv.variances", "lv.covariances".  With equal
-        intercepts the latent means are free in all groups but the first.
-    group_partial : sequence of str
-        Parameters exempt from ``group_equal``, e.g. ``"visual =~ x2"``.
+        "residual.covariances", "lv.variances", "lv.covariances"; one type
+        can be a plain string.  With equal intercepts the latent means are
+        free in all groups but the first.
+    group_partial : str or sequence of str
+        Parameters exempt from ``group_equal``, written ``lhs op rhs`` as in
+        the table, e.g. ``"visual =~ x2"`` or ``"x3 ~ 1"``; whitespace does
+        not matter (lavaan removes it).  An entry that names no parameter of
+        the model is an error.
 
     Returns
     -------
@@ -166,6 +172,8 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
     ordered = dict(ordered or {})
     if meanstructure is None:
         meanstructure = ngroups > 1 or bool(ordered) or any(f.op == "~1" for f in model_rows)
+    group_equal = option_strings(group_equal, "group_equal")
+    group_partial = option_strings(group_partial, "group_partial")
     unknown_types = [t for t in group_equal if t not in GROUP_EQUAL]
     if unknown_types:
         raise TorchfitError(f"group_equal {', '.join(map(repr, unknown_types))} is not known; "
@@ -307,13 +315,66 @@ def _group_rows(model_rows: List[FormulaRow], default: List[Tuple[str, str, str]
             "exo": exo, "label": label, "equal_to": np.full(n, -1)}
 
 
+def option_strings(value, option: str) -> List[str]:
+    """An option that takes one or several strings (lavaan's ``group.equal``,
+    ``group.partial``) as a list: a plain string is one entry, not a sequence
+    of letters; None and empty strings are no entry.
+
+    Examples
+    --------
+    >>> option_strings("loadings", "group_equal")
+    ['loadings']
+    >>> option_strings(("loadings", "intercepts"), "group_equal")
+    ['loadings', 'intercepts']
+    """
+    if value is None:
+        return []
+    values = [value] if isinstance(value, str) else value
+    try:
+        values = list(values)
+    except TypeError:
+        raise TorchfitError(f"{option} must be a string or a list of strings, not "
+                            f"{type(value).__name__}") from None
+    wrong = [v for v in values if not isinstance(v, str)]
+    if wrong:
+        raise TorchfitError(f"{option} must be a string or a list of strings; {wrong[0]!r} "
+                            f"is a {type(wrong[0]).__name__}")
+    return [v for v in values if v.strip()]
+
+
+def _without_space(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def _check_partial(group_partial: Sequence[str], rows: Sequence[Tuple[str, str, str]]) -> None:
+    """Every ``group_partial`` entry must name a row of the table (lavaan
+    would ignore it silently and fit another model)."""
+    shown = {f"{l}{o}{r}": f"{l} ~ 1" if o == "~1" else f"{l} {o} {r}" for l, o, r in rows}
+    for entry in group_partial:
+        key = _without_space(entry)
+        if key in shown:
+            continue
+        parts = key.split("~~")
+        if len(parts) == 2 and f"{parts[1]}~~{parts[0]}" in shown:
+            hint = f" (did you mean '{parts[1]} ~~ {parts[0]}'? the table writes this " \
+                   "covariance in that order)"
+        else:
+            close = difflib.get_close_matches(key, sorted(shown), n=3, cutoff=0.6)
+            hint = f" (did you mean {', '.join(repr(shown[c]) for c in close)}?)" if close else ""
+        raise TorchfitError(f"group_partial entry {entry!r} names no parameter of the model"
+                            f"{hint}; write each entry as lhs op rhs of a row of the "
+                            "parameter table, e.g. 'visual =~ x2' or 'x3 ~ 1', or remove it")
+
+
 def _equal_across_groups(cols: Dict[str, np.ndarray], names: VariableNames,
                          group_equal: Sequence[str], group_partial: Sequence[str]) -> None:
     """lavaan's group.equal: the free parameters of the chosen types are tied
     to their group-1 twins (``equal_to`` holds the twin's row); with equal
     intercepts but free means, latent means become free beyond group 1."""
-    partial = {p.replace(" ", "") for p in group_partial}
     lhs, op, rhs, group, user = (cols[k] for k in ("lhs", "op", "rhs", "group", "user"))
+    keys = [f"{l}{o}{r}" for l, o, r in zip(lhs, op, rhs)]
+    _check_partial(group_partial, list(zip(lhs, op, rhs)))
+    partial = {_without_space(p) for p in group_partial}
     free, equal_to, ustart = cols["free"], cols["equal_to"], cols["ustart"]
     first = {(l, o, r): i for i, (l, o, r, g) in enumerate(zip(lhs, op, rhs, group)) if g == 1}
     types = [GROUP_EQUAL[t] for t in group_equal]
@@ -324,8 +385,7 @@ def _equal_across_groups(cols: Dict[str, np.ndarray], names: VariableNames,
                 and lhs[i] in names.lv and user[i] == 0:
             free[i], ustart[i] = 1, np.nan
         twin = first.get((lhs[i], op[i], rhs[i]))
-        if twin is None or not free[i] or not free[twin] or \
-                f"{lhs[i]}{op[i]}{rhs[i]}" in partial:
+        if twin is None or not free[i] or not free[twin] or keys[i] in partial:
             continue
         if any(t(op[i], lhs[i], rhs[i], names) for t in types):
             equal_to[i], equal_to[twin] = twin, twin

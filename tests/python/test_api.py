@@ -2,8 +2,10 @@
 vcov, implied moments, scores."""
 import numpy as np
 import pandas as pd
+import pytest
 
 import torchfit
+from conftest import REFERENCE
 
 HS_MODEL = "visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; speed =~ x7 + x8 + x9"
 
@@ -71,3 +73,28 @@ def test_numpy_2d_and_pandas_work_together(hs):
     arr = hs[fit.model.ov_names].to_numpy()
     assert np.allclose(fit.predict(arr).to_numpy(), fit.predict().to_numpy())
     assert isinstance(fit.fit_measures(["cfi", "tli"]), dict)
+
+
+def _group_option_cases():
+    ref = pd.read_csv(REFERENCE / "lavaan" / "group_options_npar.csv", keep_default_na=False)
+    return [row._asdict() for row in ref.itertuples(index=False)]
+
+
+@pytest.mark.parametrize("case", _group_option_cases(), ids=lambda c: c["name"])
+def test_group_equal_and_partial_as_users_write_them_match_lavaan(hs, case):
+    """group_equal/group_partial as lavaan reads them: a plain string is one
+    entry and whitespace inside an entry does not matter; npar from lavaan
+    (tests/reference/make_group_options_reference.R)."""
+    equal = [x for x in case["group_equal"].split(";") if x]
+    partial = [x for x in case["group_partial"].split(";") if x]
+    if case["as_string"]:
+        assert len(equal) == 1 and len(partial) <= 1
+        equal = equal[0]
+        partial = partial[0] if partial else ()
+    given = (list(equal) if isinstance(equal, list) else equal,
+             list(partial) if isinstance(partial, list) else partial)
+    fit = torchfit.cfa((REFERENCE / "models" / "hs_cfa.lav").read_text(), hs, group="school",
+                       group_equal=equal, group_partial=partial)
+    assert fit.converged
+    assert int(fit.fit_measures()["npar"]) == case["npar"]
+    assert (equal, partial) == given  # the caller's lists are not modified

@@ -57,3 +57,29 @@ def test_array_without_column_names_is_refused(hs):
 def test_missing_file_is_named():
     with pytest.raises(DataError, match="no data file 'nowhere.csv'"):
         torchfit.cfa(HS_MODEL, "nowhere.csv")
+
+
+def test_csv_with_a_duplicated_header_is_refused(hs, tmp_path):
+    # pandas would rename the second 'x1' to 'x1.1'; the file's own header counts
+    path = tmp_path / "dup.csv"
+    hs[NAMES + ["x1"]].to_csv(path, index=False)
+    with pytest.raises(DataError, match="the data have 2 columns named 'x1'"):
+        torchfit.cfa(HS_MODEL, str(path))
+
+
+def test_csv_and_array_without_rows_say_they_are_empty(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text(",".join(NAMES) + "\n")
+    with pytest.raises(DataError, match=r"the data are empty \(0 rows, 9 columns\)"):
+        torchfit.cfa(HS_MODEL, str(path))
+    with pytest.raises(DataError, match=r"the data are empty \(0 rows, 9 columns\)"):
+        torchfit.cfa(HS_MODEL, np.empty((0, 9)), columns=NAMES)
+
+
+def test_latent_names_are_checked_against_array_and_csv_columns(hs, tmp_path):
+    data = hs[NAMES].assign(speed=hs["x9"])
+    path = tmp_path / "clash.csv"
+    data.to_csv(path, index=False)
+    for d, cols in ((str(path), None), (data.to_numpy(), list(data.columns))):
+        with pytest.raises(DataError, match="collide with observed variable names: speed"):
+            torchfit.cfa(HS_MODEL, d, columns=cols)

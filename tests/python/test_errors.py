@@ -87,9 +87,9 @@ def test_start_values_that_violate_an_inequality(hs):
 
 
 def test_unknown_label_in_a_definition_or_constraint(hs):
-    with pytest.raises(ModelError, match="'ab := a\*c' uses 'c', which is not the label"):
+    with pytest.raises(ModelError, match=r"'ab := a\*c' uses 'c', which is not the label"):
         torchfit.sem("visual =~ x1 + a*x2 + b*x3; ab := a*c", hs)
-    with pytest.raises(ModelError, match="constraint 'a == 2\*bb' uses 'bb'.*did you mean 'b'"):
+    with pytest.raises(ModelError, match=r"constraint 'a == 2\*bb' uses 'bb'.*did you mean 'b'"):
         torchfit.sem("visual =~ x1 + a*x2 + b*x3; a == 2*bb", hs)
 
 
@@ -142,3 +142,76 @@ def test_per_group_modifier_of_the_wrong_length(hs):
 def test_unknown_group_equal_type(hs):
     with pytest.raises(torchfit.TorchfitError, match="group_equal 'loading' is not known"):
         torchfit.cfa(HS_MODEL, hs, group="school", group_equal=["loading"])
+
+
+def test_latent_name_that_is_also_a_column_is_refused(hs):
+    # lavaan: "some latent variable names collide with observed variable names"
+    data = hs.assign(visual=hs["x1"])
+    for estimator, extra in (("ML", {}), ("IWAVE", {"max_epochs": 1})):
+        with pytest.raises(DataError, match="latent variable names collide with observed "
+                                            "variable names: visual; rename"):
+            torchfit.cfa(HS_MODEL, data, estimator=estimator, **extra)
+
+
+def test_duplicate_column_names_are_named(hs):
+    data = pd.concat([hs, hs[["x4"]]], axis=1)
+    before = data.copy()
+    for estimator in ("ML", "IWAVE"):
+        with pytest.raises(DataError, match="the data have 2 columns named 'x4'; .* rename or "
+                                            "drop the duplicates"):
+            torchfit.cfa(HS_MODEL, data, estimator=estimator)
+    pd.testing.assert_frame_equal(data, before)
+
+
+def test_duplicate_grouping_column_is_named(hs):
+    data = pd.concat([hs, hs[["school"]]], axis=1)
+    with pytest.raises(DataError, match="2 columns named 'school'"):
+        torchfit.cfa(HS_MODEL, data, group="school")
+
+
+def test_duplicate_column_the_model_does_not_use_is_ignored(hs):
+    # extra columns are ignored, duplicates among them too
+    data = pd.concat([hs, hs[["ageyr"]]], axis=1)
+    assert torchfit.cfa(HS_MODEL, data).converged
+
+
+@pytest.mark.parametrize("estimator", ["ML", "IWAVE"])
+def test_empty_data_say_they_are_empty(hs, estimator):
+    with pytest.raises(DataError, match=r"the data are empty \(0 rows, 15 columns\)"):
+        torchfit.cfa(HS_MODEL, hs.iloc[:0], estimator=estimator)
+    with pytest.raises(DataError, match=r"the data are empty \(0 rows, 0 columns\)"):
+        torchfit.cfa(HS_MODEL, pd.DataFrame(), estimator=estimator)
+
+
+def test_group_partial_entry_that_names_no_parameter(hs):
+    with pytest.raises(torchfit.TorchfitError,
+                       match=r"group_partial entry 'x99 ~ 1' names no parameter of the model "
+                             r"\(did you mean 'x9 ~ 1'"):
+        torchfit.cfa(HS_MODEL, hs, group="school", group_equal=["loadings", "intercepts"],
+                     group_partial=["x3 ~ 1", "x99 ~ 1"])
+
+
+def test_group_partial_covariance_in_the_other_order_gets_a_hint(hs):
+    with pytest.raises(torchfit.TorchfitError,
+                       match=r"'textual ~~ visual' names no parameter of the model \(did you "
+                             r"mean 'visual ~~ textual'\? the table writes"):
+        torchfit.cfa(HS_MODEL, hs, group="school", group_equal="lv.covariances",
+                     group_partial="textual ~~ visual")
+
+
+def test_group_equal_of_the_wrong_type(hs):
+    with pytest.raises(torchfit.TorchfitError, match="group_equal must be a string or a list "
+                                                     "of strings, not int"):
+        torchfit.cfa(HS_MODEL, hs, group="school", group_equal=3)
+
+
+def test_group_options_with_a_parameter_table_are_refused(hs):
+    pt = torchfit.syntax.parse(HS_MODEL, ngroups=2, meanstructure=True)
+    with pytest.raises(torchfit.TorchfitError, match="group_equal applies to lavaan syntax; a "
+                                                     "parameter table carries"):
+        torchfit.cfa(pt, hs, group="school", group_equal="loadings")
+
+
+def test_iwave_refuses_groups(hs):
+    with pytest.raises(ModelError, match="estimator='IWAVE' fits a single group"):
+        torchfit.cfa(HS_MODEL, hs, group="school", estimator="IWAVE")

@@ -47,8 +47,10 @@ demo: setup
 
 test: setup test-python test-r check-r vignettes
 
+# The tests and the docstring examples (--doctest-modules, set in pyproject.toml);
+# plots draw off-screen.
 test-python: $(STAMP)/venv
-	cd tests/python && ../../$(PY) -m pytest -q
+	cd tests/python && MPLBACKEND=Agg ../../$(PY) -m pytest -q . ../../python/torchfit
 
 test-r: $(STAMP)/rpkg
 	Rscript -e 'testthat::test_dir("tests/testthat", package = "torchfit", load_package = "installed", stop_on_failure = TRUE)'

@@ -6,7 +6,14 @@ Examples
 >>> hs = torchfit.datasets.holzinger_swineford()
 >>> fit = torchfit.cfa("visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; "
 ...                    "speed =~ x7 + x8 + x9", hs)
->>> print(fit.summary(fit_measures=True, standardized=True))  # doctest: +SKIP
+>>> print(fit.summary(fit_measures=True, standardized=True))  # doctest: +ELLIPSIS
+torchfit ... ended normally after ... iterations
+...
+Model Test User Model:
+...
+  Test statistic                                85.306
+  Degrees of freedom                                24
+...
 """
 from . import datasets
 from .api import __version__, cfa, fit, growth, sem

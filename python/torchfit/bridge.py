@@ -133,8 +133,8 @@ def dataset(name: str, *args, **kwargs) -> Dict:
     Examples
     --------
     >>> out = dataset("simulate_big5", 10, seed=1)
-    >>> len(out["columns"]), sorted(out["truth"])[:2]
-    (50, ['corr', 'loadings'])
+    >>> len(out["columns"]), len(out["columns"]["EXT1"]), out["truth"]["loadings"].shape
+    (50, 10, (50, 5))
     """
     if name not in DATASETS:
         raise ValueError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}")

@@ -293,7 +293,15 @@ def efa(data, n_factors: int, rotation: str = "geomin", estimator: str = "ML",
     ...                    columns=[f"x{i}" for i in range(1, 10)])
     >>> res.factor_correlations.shape
     (3, 3)
-    >>> print(res.summary(cutoff=0.3))  # doctest: +SKIP
+    >>> print(res.summary(cutoff=0.3))  # doctest: +ELLIPSIS
+    torchfit 3-factor exploratory analysis (ML)
+      Rotation                oblimin (oblique)
+      Number of observations  301
+      Test statistic          22.897  df 12  p-value 0.029
+    ...
+    Rotated standardized loadings:
+             f1     f2     f3     h2     u2
+    ...
     """
     items = _columns(data, columns)
     _check(n_factors, rotation, estimator, items)

@@ -1,45 +1,5 @@
 # The TorchFit class and its methods (lavaan's generics and names).
 
-#' The TorchFit class: a model fitted by torchfit
-#'
-#' Everything the engine returned is stored as ordinary R values, so the
-#' object works after [saveRDS()]/[readRDS()] and in an R session without
-#' Python; only [predict()][predict.TorchFit] needs the Python fit object.
-#'
-#' @slot call The matched call.
-#' @slot model The model syntax.
-#' @slot partable The parameter table with estimates (lavaan's columns).
-#' @slot fit Named numeric vector of fit measures (lavaan's names).
-#' @slot coef Named numeric vector of free parameters.
-#' @slot vcov Covariance matrix of the free parameters.
-#' @slot implied Model-implied moments (list with `cov`, maybe `mean`).
-#' @slot sample Sample moments (list with `cov`, maybe `mean`, and `nobs`).
-#' @slot info List: estimator, optimizer, iterations, converged, nobs,
-#'   nobs.total, npar, neq, se, information, h1.information, test, version,
-#'   ov.names, lv.names, loss.history (stochastic fits: the mean loss per
-#'   window, see [plot_loss()]), warnings.
-#' @slot options The options the model was fitted with.
-#' @slot summary The summary text in pieces (header, fit, estimates,
-#'   estimates_std), as the engine wrote it.
-#' @slot timing Seconds spent (prepare, engine, total).
-#' @slot pyfit The Python `Fit` object, or `NULL`.
-#' @exportClass TorchFit
-setClass("TorchFit", representation(
-  call = "call",
-  model = "character",
-  partable = "data.frame",
-  fit = "numeric",
-  coef = "numeric",
-  vcov = "matrix",
-  implied = "list",
-  sample = "list",
-  info = "list",
-  options = "list",
-  summary = "list",
-  timing = "numeric",
-  pyfit = "ANY"
-))
-
 # ---------------------------------------------------------------------------
 # turning the engine's answer into R values
 
@@ -137,26 +97,18 @@ append_engine_rows <- function(partable, res_pt) {
   rbind(partable, rows)
 }
 
-new_torchfit <- function(res, call, model, partable, ov, lv, options) {
+# The engine's report on the fit, as R values.
+engine_info <- function(res, estimator, coef, ov, lv) {
   info_in <- if (is.null(res$info)) list() else res$info
-  pt <- result_partable(res$partable, partable)
-  fm <- res$fit_measures
-  fit <- stats::setNames(as_num(fm), names(fm))
-  coef_names <- as_chr(res$coef_names)
-  coef <- stats::setNames(as_num(res$coef), coef_names)
-  V <- as_mat(res$vcov)
-  if (length(coef_names) == nrow(V) && nrow(V) == ncol(V)) {
-    dimnames(V) <- list(coef_names, coef_names)
-  }
   get <- function(name, default) {
     v <- info_in[[name]]
     if (is.null(v) || length(v) == 0L) default else v
   }
   nobs <- as.integer(get("nobs", NA_integer_))
-  info <- list(
-    estimator = as.character(get("estimator", options$estimator)),
+  list(
+    estimator = as.character(get("estimator", estimator)),
     optimizer = as.character(get("optimizer", NA_character_)),
-    iterations = as.integer(get("iterations", NA_integer_)),
+    iterations = as.integer(get("iterations", 0L)),
     converged = isTRUE(as.logical(get("converged", FALSE))),
     nobs = nobs,
     nobs.total = as.integer(get("nobs_total", nobs)),
@@ -174,14 +126,37 @@ new_torchfit <- function(res, call, model, partable, ov, lv, options) {
     warnings = unique(c(attr(res, "py_warnings"), as_chr(res$warnings),
                         as_chr(info_in$warnings)))
   )
+}
+
+# The TorchFit object: lavaan's dry run of the same table and data, filled
+# with the engine's solution, plus the engine's own report.
+new_torchfit <- function(res, call, model, partable, data, model.type, lav_args, ov, lv) {
+  pt <- result_partable(res$partable, partable)
+  fm <- res$fit_measures
+  measures <- stats::setNames(as_num(fm), names(fm))
+  coef <- as_num(res$coef)
+  V <- as_mat(res$vcov)
+  info <- engine_info(res, lav_args$estimator, coef, ov, lv)
   for (w in info$warnings) warning(w, call. = FALSE)
-  methods::new("TorchFit",
-    call = call, model = model, partable = pt, fit = fit, coef = coef,
-    vcov = V, implied = group_moments(res$implied), sample = group_moments(res$sample),
-    info = info, options = options,
-    summary = lapply(res$summary, as_chr), timing = numeric(0),
-    pyfit = res$fit
-  )
+  iwave <- identical(info$estimator, "IWAVE")
+  # lavaan has no rows for nominal category scores ("y | s1"): its model holds
+  # the rest, and its table becomes the engine's
+  lavaan_rows <- !(pt$op == "|" & !grepl("^t[0-9]+$", pt$rhs))
+  mine <- pt$free[lavaan_rows]
+  keep <- sort(mine[mine > 0L])
+  skel <- lavaan_skeleton(pt[lavaan_rows, , drop = FALSE], if (iwave) NULL else data,
+                          model.type, lav_args)
+  fit <- lavaan_fill(skel, coef[keep], if (length(V)) V[keep, keep, drop = FALSE] else NULL,
+                     info, measures, lav_args)
+  if (iwave) {
+    fit@ParTable <- as.list(pt)  # the engine's estimates of a model lavaan lacks
+    fit <- with_sample_moments(fit, data, lav_args$group)
+  }
+  fit <- methods::new("TorchFit", fit, model.syntax = model, info = info,
+                      measures = measures, report = lapply(res$summary, as_chr),
+                      pyfit = res$fit)
+  fit@call <- call
+  fit
 }
 
 #' @describeIn TorchFit-class Short lavaan-like description: header, number
@@ -189,122 +164,90 @@ new_torchfit <- function(res, call, model, partable, ov, lv, options) {
 #' @param object A [TorchFit-class] object.
 #' @export
 setMethod("show", "TorchFit", function(object) {
-  cat(object@summary$header, sep = "\n")
+  if (!is_ml_family(object)) {
+    cat(object@report$header, sep = "\n")
+  } else {
+    print(torchfit_summary(lav_internal("lav_object_summary")(
+      as_lavaan(object), fit.measures = FALSE, estimates = FALSE, modindices = FALSE), object))
+  }
   invisible(object)
 })
 
 #' Summary of a torchfit model, in lavaan's layout
 #'
-#' @param object A [TorchFit-class] object.
-#' @param fit.measures Logical; print the fit measures block (baseline model,
-#'   CFI/TLI, log-likelihood and information criteria, RMSEA, SRMR).
-#' @param standardized Logical; add the `Std.lv` and `Std.all` columns.
-#' @param ... Ignored.
-#' @return The object, invisibly.
-#' @export
-setMethod("summary", "TorchFit",
-          function(object, fit.measures = FALSE, standardized = FALSE, ...) {
-  # The engine wrote the text (one layout for every estimator and both
-  # languages); the object keeps it, so no engine is needed here.
-  parts <- object@summary
-  cat(c(parts$header, if (isTRUE(fit.measures)) parts$fit,
-        if (isTRUE(standardized)) parts$estimates_std else parts$estimates), sep = "\n")
-  invisible(object)
-})
-
-#' Coefficients, covariance matrix, observations and log-likelihood
-#'
-#' `coef()` returns the free parameters, named as lavaan names them (the label
-#' when there is one, otherwise `lhs op rhs`); `vcov()` their covariance
-#' matrix; `nobs()` the number of observations used; `logLik()` an object of
-#' class `"logLik"` (so [AIC()] and [BIC()] work).
+#' For ML, MLM, MLR and FIML fits this is lavaan's own `summary()` (every
+#' argument of it works: `fit.measures`, `standardized`, `rsquare`, `ci`,
+#' `modindices`, ...), headed by torchfit's version and optimizer. For IWAVE
+#' fits it is the engine's report (`fit.measures` and `standardized`).
 #'
 #' @param object A [TorchFit-class] object.
-#' @param ... Ignored.
-#' @name TorchFit-stats
-NULL
-
-#' @rdname TorchFit-stats
-#' @method coef TorchFit
+#' @param ... Arguments of lavaan's `summary()` method.
+#' @return A `lavaan.summary` object, as lavaan's (printed when not
+#'   assigned); for IWAVE fits the engine's report (printed the same way).
 #' @export
-coef.TorchFit <- function(object, ...) {
-  x <- object@coef
-  class(x) <- c("lavaan.vector", "numeric")
-  x
+setMethod("summary", "TorchFit", function(object, ...) {
+  if (!is_ml_family(object)) return(summary_iwave(object, ...))
+  # on the plain lavaan object: lavaan's tables leave out the standard errors
+  # of classes that extend its own
+  torchfit_summary(lavaan::summary(as_lavaan(object), ...), object)
+})
+
+# lavaan's summary object, headed by torchfit's version and optimizer.
+torchfit_summary <- function(res, object) {
+  attr(res, "torchfit") <- object@info[c("version", "optimizer")]
+  class(res) <- c("torchfit.summary", class(res))
+  res
 }
 
-#' @rdname TorchFit-stats
-#' @method vcov TorchFit
 #' @export
-vcov.TorchFit <- function(object, ...) object@vcov
-
-#' @rdname TorchFit-stats
-#' @method nobs TorchFit
-#' @export
-nobs.TorchFit <- function(object, ...) object@info$nobs
-
-#' @rdname TorchFit-stats
-#' @method logLik TorchFit
-#' @export
-logLik.TorchFit <- function(object, ...) {
-  ll <- if ("logl" %in% names(object@fit)) object@fit[["logl"]] else NA_real_
-  df <- if ("npar" %in% names(object@fit)) object@fit[["npar"]] else length(object@coef)
-  structure(ll, df = as.integer(df), nobs = object@info$nobs, class = "logLik")
+print.torchfit.summary <- function(x, ...) {
+  tf <- attr(x, "torchfit")
+  lines <- utils::capture.output(NextMethod())
+  lines <- sub("^lavaan [0-9.-]+ ", paste0("torchfit ", tf$version, " "), lines)
+  # the engine's optimizer in lavaan's column (lavaan's layout is kept)
+  at <- grep("^  Optimization method +[A-Z0-9]+$", lines)
+  name <- toupper(tf$optimizer)
+  lines[at] <- paste0(substr(lines[at], 1L, nchar(lines[at]) - nchar(name)), name)
+  cat(lines, sep = "\n")
+  invisible(x)
 }
 
-#' Parameter estimates as a data frame
-#'
-#' A generic whose default is [lavaan::parameterEstimates()], so it keeps
-#' working on lavaan fits; the method for [TorchFit-class] objects returns
-#' the same columns as lavaan: `lhs op rhs` (`label` when any parameter has
-#' one) `est se z pvalue ci.lower ci.upper`, plus `std.lv std.all` when
-#' `standardized = TRUE`. Like lavaan, equality constraints (`==` rows) are
-#' left out.
-#'
-#' @param object A fitted model.
-#' @param ... Passed to [lavaan::parameterEstimates()] for other objects.
-#' @return A data frame (class `lavaan.data.frame`).
-#' @export
-setGeneric("parameterEstimates", function(object, ...) {
-  standardGeneric("parameterEstimates")
-})
+summary_iwave <- function(object, fit.measures = FALSE, standardized = FALSE, ...) {
+  refuse_arguments(list(...), "summary() of an IWAVE fit",
+                   "fit.measures and standardized")
+  parts <- object@report
+  structure(c(parts$header, if (isTRUE(fit.measures)) parts$fit,
+              if (isTRUE(standardized)) parts$estimates_std else parts$estimates),
+            class = "torchfit.report")
+}
 
-#' @rdname parameterEstimates
 #' @export
-setMethod("parameterEstimates", "ANY", function(object, ...) {
-  lavaan::parameterEstimates(object, ...)
-})
+print.torchfit.report <- function(x, ...) {
+  cat(unclass(x), sep = "\n")
+  invisible(x)
+}
 
-#' @rdname parameterEstimates
-#' @param standardized Logical; add `std.lv` and `std.all`.
-#' @param ci Logical; include `ci.lower` and `ci.upper`.
-#' @export
-setMethod("parameterEstimates", "TorchFit",
-          function(object, standardized = FALSE, ci = TRUE, ...) {
-  pt <- object@partable
-  keep <- !pt$op %in% c("==", "<", ">")
-  cols <- c("lhs", "op", "rhs")
-  if (length(object@info$group.labels)) cols <- c(cols, "block", "group")
-  if (!is.null(pt$label) && any(nzchar(pt$label[keep]))) cols <- c(cols, "label")
-  cols <- c(cols, "est", "se", "z", "pvalue")
-  if (ci) cols <- c(cols, "ci.lower", "ci.upper")
-  if (standardized) cols <- c(cols, "std.lv", "std.all")
-  for (cl in setdiff(cols, names(pt))) pt[[cl]] <- NA_real_
-  out <- pt[keep, cols, drop = FALSE]
-  class(out) <- c("lavaan.data.frame", "data.frame")
-  out
-})
+# Arguments a method cannot honour are an error naming them, never ignored.
+refuse_arguments <- function(args, where, supported) {
+  if (length(args)) {
+    torchfit_stop(paste0("argument", if (length(args) > 1L) "s", " ",
+                         paste0("`", names(args), "`", collapse = ", "), " not available in ",
+                         where, "; it takes ", supported, "."), "torchfit_option_error")
+  }
+}
 
 #' Fit measures of a torchfit model
 #'
-#' Methods for lavaan's `fitMeasures()`/`fitmeasures()` generics.
+#' Methods for lavaan's `fitMeasures()`/`fitmeasures()` generics: the
+#' engine's fit measures, with lavaan's names and values. With `fm.args`,
+#' `baseline.model` or `output = "text"`, lavaan's own `fitMeasures()`
+#' computes them from the object.
 #'
 #' @param object A [TorchFit-class] object.
 #' @param fit.measures `"all"` or a character vector of lavaan names
 #'   (`"chisq"`, `"cfi"`, `"rmsea"`, ...).
-#' @param baseline.model,fm.args,output Accepted for compatibility with
-#'   lavaan's generic and ignored.
-#' @param ... Ignored.
+#' @param baseline.model,fm.args,output As in lavaan (ML-family fits).
+#' @param ... Passed to lavaan.
 #' @return A named numeric vector of class `lavaan.vector`.
 #' @name fitMeasures-TorchFit
 #' @aliases fitMeasures,TorchFit-method fitmeasures,TorchFit-method
@@ -315,7 +258,15 @@ NULL
 fit_measures_torchfit <- function(object, fit.measures = "all",
                                   baseline.model = NULL, fm.args = list(),
                                   output = "vector", ...) {
-  x <- object@fit
+  if (!is.null(baseline.model) || length(fm.args) || !identical(output, "vector")) {
+    if (!is_ml_family(object)) {
+      torchfit_stop("baseline.model, fm.args and output are for ML-family fits; an IWAVE fit has the engine's measures only.")
+    }
+    return(lavaan::fitMeasures(as_lavaan(object), fit.measures = fit.measures,
+                               baseline.model = baseline.model, fm.args = fm.args,
+                               output = output, ...))
+  }
+  x <- object@measures
   fm <- tolower(fit.measures)
   if (!(length(fm) == 1L && fm == "all")) {
     unknown <- setdiff(fm, names(x))
@@ -335,41 +286,48 @@ fit_measures_torchfit <- function(object, fit.measures = "all",
 setMethod("fitMeasures", "TorchFit", fit_measures_torchfit)
 setMethod("fitmeasures", "TorchFit", fit_measures_torchfit)
 
+# The plain lavaan object inside a TorchFit (for lavaan's own methods).
+as_lavaan <- function(object) methods::as(object, "lavaan", strict = TRUE)
+
 #' Factor scores from a torchfit model
 #'
-#' Calls the engine's `Fit.predict()`; needs the Python fit object, so it
-#' does not work on an object restored with [readRDS()] (refit the model).
+#' For ML-family fits this is lavaan's [lavaan::lavPredict()] (every argument
+#' works: `method = "Bartlett"`, `type = "ov"`, `se`, ...), on the data the
+#' model was fitted on or on `newdata`. For IWAVE fits the engine computes
+#' importance-weighted posterior means; that needs the Python fit object, so
+#' it does not work on an object restored with [readRDS()] (refit the model).
 #'
 #' @param object A [TorchFit-class] object.
-#' @param newdata A data frame with the model's observed variables; defaults
-#'   to the data the model was fitted on (not stored in the object: required).
-#' @param ... Ignored.
-#' @return A numeric matrix with one column per latent variable; for a
-#'   multiple-group model a list of them, one per group (`newdata` must hold
-#'   the grouping column).
-#' @method predict TorchFit
+#' @param newdata Optional data frame with the model's observed variables (and
+#'   the grouping column of a multiple-group model).
+#' @param ... Arguments of [lavaan::lavPredict()] (ML-family fits).
+#' @return As lavaan's `lavPredict()`: a matrix with one column per latent
+#'   variable, or a list of them, one per group.
 #' @export
-predict.TorchFit <- function(object, newdata, ...) {
+setMethod("predict", "TorchFit", function(object, newdata = NULL, ...) {
+  if (is_ml_family(object)) {
+    return(lavaan::lavPredict(object, newdata = newdata, ...))
+  }
+  refuse_arguments(list(...), "predict() of an IWAVE fit", "newdata only")
   py <- object@pyfit
   if (is.null(py) || !inherits(py, "python.builtin.object") ||
       reticulate::py_is_null_xptr(py)) {
     torchfit_stop(paste0(
       "the engine's fit object is gone (the model was saved and restored, or ",
-      "fitted in another R session), so predict() cannot compute factor ",
+      "fitted in another R session), so predict() cannot compute IWAVE factor ",
       "scores. Refit the model with torchfit() in this session."
     ))
   }
-  if (missing(newdata)) {
-    torchfit_stop("predict() needs `newdata`: a data frame with the model's observed variables.")
-  }
-  prep <- prepare_data(newdata, object@info$ov.names)
-  frame <- as.data.frame(prep$data)
   group <- object@info$group
-  if (!is.null(group)) frame[[group]] <- group_values(newdata, group)
-  scores <- engine_call(py$predict, frame)
+  scores <- if (is.null(newdata)) engine_call(py$predict) else {
+    prep <- prepare_data(newdata, object@info$ov.names)
+    frame <- as.data.frame(prep$data)
+    if (!is.null(group)) frame[[group]] <- group_values(newdata, group)
+    engine_call(py$predict, frame)
+  }
   if (!is.null(group)) return(lapply(scores, score_matrix))
   score_matrix(scores)
-}
+})
 
 # The engine's factor scores (columns and values) as a numeric matrix.
 score_matrix <- function(scores) {
@@ -378,3 +336,167 @@ score_matrix <- function(scores) {
   storage.mode(m) <- "double"
   m
 }
+
+#' Parameter estimates and standardized solution, as lavaan's
+#'
+#' Generics whose default is lavaan's function, so they keep working on
+#' lavaan fits. lavaan's own `parameterEstimates()` and
+#' `standardizedSolution()` leave out standard errors for classes that extend
+#' lavaan's (they take them for Bayesian fits, as blavaan's); the methods for
+#' [TorchFit-class] objects call them on the fit as a plain lavaan object, so
+#' every argument (`level`, `rsquare`, `standardized`, `ci`, `remove.nonfree`,
+#' `output = "text"`, ...) works and the numbers are lavaan's. The same is
+#' `lavaan::parameterEstimates(as(fit, "lavaan"))`. For IWAVE fits with
+#' categorical (logistic) items, `standardizedSolution()` gives the engine's
+#' standardized values, which scale the latent responses by the logistic
+#' variance, without standard errors.
+#'
+#' @param object A fitted model.
+#' @param ... Arguments of [lavaan::parameterEstimates()] or
+#'   [lavaan::standardizedSolution()].
+#' @return As lavaan's.
+#' @name lavaan-tables
+#' @export
+setGeneric("parameterEstimates", function(object, ...) {
+  standardGeneric("parameterEstimates")
+})
+
+#' @rdname lavaan-tables
+#' @export
+setMethod("parameterEstimates", "ANY", function(object, ...) {
+  lavaan::parameterEstimates(object, ...)
+})
+
+#' @rdname lavaan-tables
+#' @export
+setMethod("parameterEstimates", "TorchFit", function(object, ...) {
+  lavaan::parameterEstimates(as_lavaan(object), ...)
+})
+
+#' @rdname lavaan-tables
+#' @export
+setGeneric("standardizedSolution", function(object, ...) {
+  standardGeneric("standardizedSolution")
+})
+
+#' @rdname lavaan-tables
+#' @export
+setMethod("standardizedSolution", "ANY", function(object, ...) {
+  lavaan::standardizedSolution(object, ...)
+})
+
+#' @rdname lavaan-tables
+#' @export
+setMethod("standardizedSolution", "TorchFit", function(object, type = "std.all", ...) {
+  out <- lavaan::standardizedSolution(as_lavaan(object), type = type, ...)
+  if (is_ml_family(object) || !any(object@ParTable$op == "|")) return(out)
+  # Categorical IWAVE items are logistic: lavaan would scale their latent
+  # responses to variance 1 (probit). The engine's standardized values use
+  # the logistic variance; they have no delta-method standard errors.
+  pt <- object@ParTable
+  key <- function(x) paste(x$lhs, x$op, x$rhs, if (is.null(x$group)) 1L else x$group)
+  col <- if (identical(type, "std.lv")) "std.lv" else "std.all"
+  out$est.std <- pt[[col]][match(key(out), key(pt))]
+  out[intersect(c("se", "z", "pvalue", "ci.lower", "ci.upper"), names(out))] <- NA_real_
+  out
+})
+
+# broom's tidy() and glance() for lavaan fits, on the fit as a plain lavaan
+# object (registered with broom's generics when broom is loaded).
+
+#' @exportS3Method broom::tidy
+tidy.TorchFit <- function(x, ...) {
+  utils::getS3method("tidy", "lavaan", envir = asNamespace("broom"))(as_lavaan(x), ...)
+}
+
+#' @exportS3Method broom::glance
+glance.TorchFit <- function(x, ...) {
+  utils::getS3method("glance", "lavaan", envir = asNamespace("broom"))(as_lavaan(x), ...)
+}
+
+# lavaan's functions that need its likelihood of the data: on IWAVE fits they
+# stop with a message instead of failing inside lavaan.
+require_ml_family <- function(object, what) {
+  if (!is_ml_family(object)) {
+    torchfit_stop(paste0(
+      what, " is for ML-family fits (ML, MLM, MLR, FIML): it needs lavaan's likelihood ",
+      "of the data, which an IWAVE fit does not have. parameterEstimates(), ",
+      "standardizedSolution(), coef(), vcov(), lavTestWald() and predict() work on it."))
+  }
+}
+
+# A generic masking lavaan's function `name`: lavaan's function for every
+# object, after the check for a TorchFit.
+ml_only_generic <- function(name) {
+  fun <- getExportedValue("lavaan", name)
+  generic <- eval(substitute(function(object, ...) standardGeneric(NAME), list(NAME = name)))
+  methods::setGeneric(name, generic, where = topenv(parent.frame()))
+  methods::setMethod(name, "ANY", function(object, ...) fun(object, ...),
+                     where = topenv(parent.frame()))
+  methods::setMethod(name, "TorchFit", function(object, ...) {
+    require_ml_family(object, paste0(name, "()"))
+    fun(object, ...)
+  }, where = topenv(parent.frame()))
+}
+
+#' lavaan's tests and diagnostics on torchfit fits
+#'
+#' The same functions as lavaan's (`modindices()`, `modificationIndices()`,
+#' `lavTestLRT()`, `lavTestScore()`, `lavResiduals()`), as generics: on ML,
+#' MLM, MLR and FIML fits they are lavaan's; on IWAVE fits, which lavaan has
+#' no likelihood for, they stop with a message saying so.
+#'
+#' @param object A fitted model.
+#' @param ... Arguments of lavaan's function.
+#' @return As lavaan's.
+#' @name lavaan-tests
+#' @aliases modindices modificationIndices lavTestLRT lavTestScore lavResiduals
+#' @export modindices modificationIndices lavTestLRT lavTestScore lavResiduals
+NULL
+for (name in c("modindices", "modificationIndices", "lavTestLRT", "lavTestScore",
+               "lavResiduals")) {
+  ml_only_generic(name)
+}
+
+#' @rdname lavaan-tests
+#' @export
+setMethod("residuals", "TorchFit", function(object, ...) {
+  require_ml_family(object, "residuals()")
+  methods::callNextMethod()
+})
+
+#' @rdname lavaan-tests
+#' @export
+setMethod("resid", "TorchFit", function(object, ...) {
+  require_ml_family(object, "resid()")
+  methods::callNextMethod()
+})
+
+#' @rdname lavaan-tests
+#' @export
+setMethod("anova", "TorchFit", function(object, ...) {
+  require_ml_family(object, "anova()")
+  methods::callNextMethod()
+})
+
+#' @rdname lavaan-tests
+#' @export
+setMethod("fitted", "TorchFit", function(object, ...) {
+  # lavaan's method, defined for the class itself: semTools looks it up with
+  # getMethod(), which does not follow inheritance
+  methods::callNextMethod()
+})
+
+#' @rdname lavaan-tests
+#' @export
+setMethod("nobs", "TorchFit", function(object, ...) object@info$nobs)
+
+#' @rdname lavaan-tests
+#' @export
+setMethod("logLik", "TorchFit", function(object, ...) {
+  if (is_ml_family(object)) return(methods::callNextMethod())
+  # the engine's importance-sampled log-likelihood (lavaan warns for any
+  # estimator but ML)
+  structure(object@loglik$loglik, df = object@loglik$npar, nobs = object@info$nobs,
+            class = "logLik")
+})

@@ -76,7 +76,11 @@ plot_loss <- function(fit, log = NULL, main = NULL, xlab = NULL, ylab = NULL, ..
 #' @export
 plot_loadings <- function(fit, standardized = TRUE, digits = 2, main = "Loadings", ...) {
   check_torchfit(fit, "plot_loadings")
-  L <- loadings_matrix(fit@partable, standardized)
+  # IWAVE's standardized loadings are the engine's (a logistic item's latent
+  # response has variance pi^2/3, not lavaan's probit 1)
+  pt <- if (is_ml_family(fit)) lavaan::parameterEstimates(fit, standardized = TRUE) else
+    fit@ParTable
+  L <- loadings_matrix(pt, standardized)
   p <- nrow(L)
   k <- ncol(L)
   lim <- if (standardized) max(1, abs(L), na.rm = TRUE) else max(abs(L), na.rm = TRUE)

@@ -11,6 +11,6 @@
 #' @name torchfit-package
 #' @aliases torchfit-package
 #' @import methods
-#' @importFrom stats coef vcov nobs logLik predict
+#' @importMethodsFrom lavaan coef vcov nobs logLik predict update anova fitted residuals resid
 #' @importMethodsFrom lavaan summary
 NULL

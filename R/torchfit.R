@@ -85,10 +85,13 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
                      missing = "default", group = NULL, ordered = NULL, ...) {
   mc <- match.call()
   t0 <- proc.time()[["elapsed"]]
-  if (!is.character(model) || length(model) < 1L || anyNA(model)) {
-    torchfit_stop("`model` must be a character string with lavaan model syntax.")
+  if (is.list(model)) {
+    model_text <- character(0)  # a parameter table (lavaan's update() passes one)
+  } else if (!is.character(model) || length(model) < 1L || anyNA(model)) {
+    torchfit_stop("`model` must be a character string with lavaan model syntax, or a parameter table.")
+  } else {
+    model <- model_text <- paste(model, collapse = "\n")
   }
-  model <- paste(model, collapse = "\n")
   model.type <- match_choice(model.type, c("sem", "cfa", "growth"), "model.type")
   estimator <- toupper(as.character(estimator)[1L])
   missing <- check_missing_option(missing)
@@ -143,8 +146,9 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
       !"meanstructure" %in% names(dots)) {
     lav_opts$meanstructure <- TRUE
   }
-  partable <- build_partable(model, model.type, lav_opts,
-                             user_meanstructure = "meanstructure" %in% names(dots))
+  partable <- if (is.list(model)) user_partable(model) else
+    build_partable(model, model.type, lav_opts,
+                   user_meanstructure = "meanstructure" %in% names(dots))
   ov <- lavaan::lavNames(partable, "ov")
   lv <- lavaan::lavNames(partable, "lv")
   if (!is.null(group) && group %in% ov) {
@@ -172,15 +176,32 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
                      as.list(colnames(prep$data)), options, groups, warn = FALSE)
   t2 <- proc.time()[["elapsed"]]
 
-  fit <- new_torchfit(res, call = mc, model = model, partable = partable,
-                      ov = ov, lv = lv,
-                      options = c(list(estimator = estimator,
-                                       model.type = model.type,
-                                       missing = missing, group = group),
-                                  lav_opts, eng_opts))
-  fit@timing <- c(prepare = t1 - t0, engine = t2 - t1,
-                  total = proc.time()[["elapsed"]] - t0)
+  user_lav <- dots[names(dots) %in% names(lavaan::lavOptions())]
+  lav_args <- c(list(estimator = estimator, missing = lavaan_missing(missing), group = group),
+                user_lav[setdiff(names(user_lav), c("estimator", "missing", "group"))])
+  if (estimator == "IWAVE") lav_args$estimator <- NULL
+  fit <- new_torchfit(res, call = mc, model = model_text, partable = partable, data = data,
+                      model.type = model.type, lav_args = lav_args, ov = ov, lv = lv)
+  fit@timing <- c(fit@timing, list(engine = t2 - t1, total = proc.time()[["elapsed"]] - t0))
   fit
+}
+
+# lavaan's name for torchfit's missing-data option.
+lavaan_missing <- function(missing) {
+  if (missing %in% c("ml", "fiml", "direct")) "ml" else if (missing == "default") "default" else missing
+}
+
+# A parameter table given as `model` (lavaan's update() sends one): its model
+# columns, as lavaanify() would have made them.
+user_partable <- function(model) {
+  pt <- as.data.frame(model, stringsAsFactors = FALSE)
+  missing_cols <- setdiff(c("lhs", "op", "rhs"), names(pt))
+  if (length(missing_cols)) {
+    torchfit_stop(paste0("`model` as a parameter table needs the columns ",
+                         paste(missing_cols, collapse = ", "), " (see lavaan::lavaanify())."))
+  }
+  pt <- as.data.frame(lavaan::lav_partable_complete(as.list(pt)), stringsAsFactors = FALSE)
+  pt[, intersect(names(pt), .lavaan_table_columns), drop = FALSE]
 }
 
 # sem()/cfa()/growth() defaults plus the user's lavaanify options, with the
@@ -195,6 +216,11 @@ lavaan_options <- function(user, model.type = "sem") {
   ec <- opts$effect.coding
   effect_coding <- isTRUE(ec) || (is.character(ec) && any(nzchar(ec)))
   if (isTRUE(opts$std.lv) || effect_coding) opts$auto.fix.first <- FALSE
+  # lavaan's lav_options_set() strips white space from group.partial
+  # ("x3 ~ 1" is "x3~1"); lavaanify() alone does not
+  if (is.character(opts$group.partial)) {
+    opts$group.partial <- gsub("[[:space:]]+", "", opts$group.partial)
+  }
   opts
 }
 

@@ -108,7 +108,7 @@ test_that("non-convergence is a warning, reported in the summary", {
     "converge"
   )
   expect_false(fit@info$converged)
-  expect_output(summary(fit), "did NOT end normally after 1 iterations", fixed = TRUE)
+  expect_output(print(summary(fit)), "did NOT end normally after 1 iteration", fixed = TRUE)
 })
 
 test_that("the engine hint names both fixes", {

@@ -33,10 +33,10 @@ test_that("PoliticalDemocracy SEM with labels and residual covariances agrees wi
   ref <- lavaan::sem(PD_MODEL, data = PoliticalDemocracy)
   expect_same_as_lavaan(fit, ref)
   expect_identical(fit@info$neq, 3L)
-  expect_output(summary(fit), "Number of equality constraints                     3",
+  expect_output(print(summary(fit)), "Number of equality constraints                     3",
                 fixed = TRUE)
-  expect_output(summary(fit), "    y2         (a)", fixed = TRUE)
-  expect_output(summary(fit), " .y1 ~~", fixed = TRUE)
+  expect_output(print(summary(fit)), "    y2         (a)", fixed = TRUE)
+  expect_output(print(summary(fit)), " .y1 ~~", fixed = TRUE)
 })
 
 test_that("the parameter table handed to the engine is lavaan's", {
@@ -76,12 +76,24 @@ test_that("multiple groups with equality constraints agree with lavaan", {
                        group.equal = equal)
     expect_same_as_lavaan(ours, ref)
   }
-  expect_output(summary(ours), "Group 2 [Grant-White]:", fixed = TRUE)
+  expect_output(print(summary(ours)), "Group 2 [Grant-White]:", fixed = TRUE)
   scores <- predict(ours, HolzingerSwineford1939)
   expect_identical(names(scores), c("Pasteur", "Grant-White"))
   expect_identical(dim(scores[["Pasteur"]]), c(156L, 3L))
   expect_error(torchfit(model, data = HolzingerSwineford1939, group = "sex2"),
                'grouping column "sex2" not found.*"sex"')
+})
+
+test_that("group.partial written with spaces frees the same parameters as lavaan", {
+  skip_if_no_engine()
+  model <- "visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; speed =~ x7 + x8 + x9"
+  partial <- c("x3 ~ 1", "x7 ~ 1")
+  ours <- torchfit(model, data = HolzingerSwineford1939, group = "school",
+                   group.equal = c("loadings", "intercepts"), group.partial = partial)
+  ref <- lavaan::cfa(model, data = HolzingerSwineford1939, group = "school",
+                     group.equal = c("loadings", "intercepts"), group.partial = partial)
+  expect_equal(fitMeasures(ours, "npar"), lavaan::fitMeasures(ref, "npar"))
+  expect_same_as_lavaan(ours, ref)
 })
 
 test_that("robust estimators MLM and MLR agree with lavaan", {
@@ -91,7 +103,7 @@ test_that("robust estimators MLM and MLR agree with lavaan", {
     ours <- torchfit(model, data = HolzingerSwineford1939, estimator = estimator)
     ref <- lavaan::cfa(model, data = HolzingerSwineford1939, estimator = estimator)
     expect_same_as_lavaan(ours, ref)
-    expect_output(summary(ours, fit.measures = TRUE), "Robust Comparative Fit Index (CFI)",
+    expect_output(print(summary(ours, fit.measures = TRUE)), "Robust Comparative Fit Index (CFI)",
                   fixed = TRUE)
   }
 })
@@ -109,7 +121,7 @@ test_that("MLM and MLR with means, groups (measurement invariance) and fixed cov
     ref <- lavaan::cfa(model, data = hs, estimator = estimator, group = "school",
                        group.equal = c("loadings", "intercepts"))
     expect_same_as_lavaan(ours, ref)
-    expect_output(summary(ours), "Test statistic for each group:", fixed = TRUE)
+    expect_output(print(summary(ours)), "Test statistic for each group:", fixed = TRUE)
     mimic <- "visual =~ x1 + x2 + x3; visual ~ ageyr + grade"  # fixed covariates
     ours <- torchfit(mimic, data = hs, estimator = estimator, missing = "listwise")
     ref <- lavaan::sem(mimic, data = hs, estimator = estimator, missing = "listwise")
@@ -126,7 +138,7 @@ test_that("full-information ML with missing values agrees with lavaan", {
   ours <- torchfit(model, data = d, missing = "ml")
   ref <- lavaan::cfa(model, data = d, missing = "ml")
   expect_same_as_lavaan(ours, ref)
-  expect_output(summary(ours), "Number of missing patterns", fixed = TRUE)
+  expect_output(print(summary(ours)), "Number of missing patterns", fixed = TRUE)
 })
 
 test_that("general equality and inequality constraints agree with lavaan", {
@@ -139,6 +151,6 @@ test_that("general equality and inequality constraints agree with lavaan", {
   ours <- torchfit(model, data = d)
   ref <- lavaan::sem(model, data = d)
   expect_same_as_lavaan(ours, ref)
-  expect_output(summary(ours), "Number of inequality constraints", fixed = TRUE)
-  expect_output(summary(ours), "Constraints:", fixed = TRUE)
+  expect_output(print(summary(ours)), "Number of inequality constraints", fixed = TRUE)
+  expect_output(print(summary(ours)), "Constraints:", fixed = TRUE)
 })

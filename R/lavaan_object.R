@@ -1,0 +1,169 @@
+# The fit as a lavaan object: lavaan's own constructors build every slot from
+# the same parameter table and data (a "dry run", do.fit = FALSE), and the
+# engine's estimates and their covariance matrix are placed in it. What lavaan
+# derives from estimates (implied moments, log-likelihood, the test statistics
+# with their scaling quantities, the Fit slot) is then computed by lavaan's own
+# functions at the engine's estimates, so every lavaan function that reads the
+# object finds what it would find after lavaan::cfa().
+
+lav_internal <- function(name) utils::getFromNamespace(name, "lavaan")
+
+
+# The dry-run lavaan object: Options, ParTable, Data, SampleStats, Model,
+# Cache and h1, as lavaan builds them for `partable` and `data`. `data` is
+# NULL for fits lavaan has no likelihood for (IWAVE): then only the table and
+# the model matrices are built.
+lavaan_skeleton <- function(partable, data, model.type, lav_args) {
+  pt <- partable[, intersect(names(partable), .lavaan_table_columns), drop = FALSE]
+  args <- c(list(model = pt, data = data, do.fit = FALSE, warn = FALSE), lav_args)
+  # cfa(), sem() and growth() set the Options they would set for the user; they
+  # read their own name from the call, so they are called by name.
+  constructor <- if (model.type %in% c("cfa", "growth")) model.type else "sem"
+  suppressWarnings(do.call(constructor, args, envir = asNamespace("lavaan")))
+}
+
+# The columns of a parameter table that describe the model (not results).
+.lavaan_table_columns <- c("id", "lhs", "op", "rhs", "user", "block", "group", "level",
+                           "free", "ustart", "exo", "label", "plabel", "efa")
+
+# The Options lavaan would hold after fitting: the dry run sets se and test to
+# "none"; the engine says which it computed (lavaan's names), and lavaan's own
+# defaults follow from them.
+fitted_options <- function(options, info, user) {
+  options$do.fit <- TRUE
+  options$se <- info$se
+  options$test <- info$test
+  if (is.null(user$information)) options$information <- rep(info$information, 2L)
+  if (is.null(user$omega.information)) options$omega.information <- options$information[2L]
+  if (is.null(user$observed.information) &&
+      any(info$test %in% c("satorra.bentler", "yuan.bentler", "mean.var.adjusted",
+                           "scaled.shifted"))) {
+    options$observed.information[2L] <- "h1"
+  }
+  options
+}
+
+# lavaan's optim slot for the engine's solution.
+optim_slot <- function(x, fx, info) {
+  fx_value <- fx
+  attributes(fx_value) <- NULL
+  list(x = x, dx = numeric(0L), npar = length(x), iterations = info$iterations,
+       converged = info$converged, warn.txt = "", parscale = rep(1, length(x)),
+       fx = fx_value, fx.group = attr(fx, "fx.group"), logl.group = NA_real_,
+       logl = NA_real_, control = list())
+}
+
+# lavaan's baseline slot from the engine's fit measures: the independence
+# model's test statistics (standard, and scaled where there is one).
+baseline_slot <- function(measures, test_names) {
+  get <- function(name) if (name %in% names(measures)) measures[[name]] else NA_real_
+  if (is.na(get("baseline.chisq"))) return(list())
+  tests <- list(standard = list(test = "standard", stat = get("baseline.chisq"),
+                                stat.group = get("baseline.chisq"),
+                                df = get("baseline.df"), refdistr = "chisq",
+                                pvalue = get("baseline.pvalue")))
+  scaled <- setdiff(test_names, "standard")
+  if (length(scaled) && !is.na(get("baseline.chisq.scaled"))) {
+    tests[[scaled[1L]]] <- list(test = scaled[1L], stat = get("baseline.chisq.scaled"),
+                                stat.group = get("baseline.chisq.scaled"),
+                                df = get("baseline.df.scaled"), refdistr = "chisq",
+                                pvalue = get("baseline.pvalue.scaled"),
+                                scaling.factor = get("baseline.chisq.scaling.factor"))
+  }
+  list(test = tests)
+}
+
+# The sample moments of the observed variables (ordinal items by their codes)
+# in lavaan's SampleStats slot, for a fit lavaan computes no statistics for
+# (IWAVE): lavInspect(fit, "sampstat") and semPlot read them.
+with_sample_moments <- function(skel, data, group) {
+  ov <- lavaan::lavNames(skel@ParTable, "ov")
+  X <- vapply(data[ov], function(col) as.numeric(if (is.factor(col)) as.integer(col) else col),
+              numeric(nrow(data)))
+  X <- matrix(X, nrow(data), dimnames = list(NULL, ov))
+  rows <- if (is.null(group)) list(seq_len(nrow(X))) else
+    unname(split(seq_len(nrow(X)), factor(data[[group]], levels = unique(data[[group]]))))
+  pt <- skel@ParTable
+  moments <- lapply(seq_along(rows), function(b) {
+    i <- rows[[b]]
+    S <- stats::cov(X[i, , drop = FALSE], use = "pairwise.complete.obs")
+    n <- length(i)
+    # lavaan's sample thresholds: normal quantiles of the cumulative proportions
+    th <- which(pt$op == "|" & grepl("^t[0-9]+$", pt$rhs) & pt$block == b)
+    codes <- X[i, pt$lhs[th], drop = FALSE]
+    codes <- sweep(codes, 2L, apply(codes, 2L, min, na.rm = TRUE) - 1)
+    k <- as.integer(sub("^t", "", pt$rhs[th]))
+    list(cov = S * (n - 1) / n, mean = colMeans(X[i, , drop = FALSE], na.rm = TRUE), n = n,
+         th = stats::qnorm(colMeans(sweep(codes, 2L, k, `<=`), na.rm = TRUE)))
+  })
+  ss <- skel@SampleStats
+  ss@th <- lapply(moments, `[[`, "th")
+  ss@cov <- lapply(moments, `[[`, "cov")
+  ss@var <- lapply(ss@cov, diag)
+  ss@mean <- lapply(moments, `[[`, "mean")
+  ss@nobs <- lapply(moments, `[[`, "n")
+  ss@ntotal <- sum(vapply(moments, `[[`, 1L, "n"))
+  skel@SampleStats <- ss
+  skel
+}
+
+# lavaan's loglik slot for a fit without lavaan's likelihood (IWAVE): the
+# engine's importance-sampled log-likelihood and information criteria.
+engine_loglik <- function(measures, info) {
+  get <- function(name) if (name %in% names(measures)) measures[[name]] else NA_real_
+  list(loglik = get("logl"), loglik.group = get("logl"), npar = as.integer(get("npar")),
+       ntotal = info$nobs, AIC = get("aic"), BIC = get("bic"), BIC2 = get("bic2"),
+       estimator = info$estimator, conditional.x = FALSE, fixed.x = FALSE)
+}
+
+# Place the engine's solution (free parameters `x` in lavaan's order, their
+# covariance matrix `V`) in the dry-run object and let lavaan derive the rest.
+lavaan_fill <- function(skel, x, V, info, measures, user) {
+  options <- fitted_options(skel@Options, info, user)
+  model <- lav_internal("lav_model_set_parameters")(skel@Model, x = x)
+  pt <- skel@ParTable
+  pt$est <- lav_internal("lav_model_get_parameters")(model, type = "user", extra = TRUE)
+  likelihood <- !identical(info$estimator, "IWAVE")  # lavaan has this likelihood
+  implied <- lav_internal("lav_model_implied")(model)
+  fx <- if (likelihood) {
+    lav_internal("lav_model_objective")(lavmodel = model, lavsamplestats = skel@SampleStats,
+                                        lavdata = skel@Data, lavcache = skel@Cache)
+  } else structure(NA_real_, fx.group = NA_real_)
+  loglik <- if (likelihood) {
+    lav_internal("lav_model_loglik")(lavdata = skel@Data, lavsamplestats = skel@SampleStats,
+                                     lavimplied = implied, lavmodel = model,
+                                     lavoptions = options)
+  } else engine_loglik(measures, info)
+  if (likelihood && "npar" %in% names(measures)) {
+    # the engine counts the parameters as lavaan does after fitting (active
+    # inequality constraints included), which the dry run cannot know
+    loglik[c("npar", "AIC", "BIC", "BIC2")] <- as.list(measures[c("npar", "aic", "bic", "bic2")])
+  }
+  pt$se <- lav_internal("lav_model_vcov_se")(lavmodel = model, lavpartable = pt, VCOV = V)
+  xa <- structure(x, fx = fx, converged = info$converged, iterations = info$iterations,
+                  control = list(), dx = numeric(0L), warn.txt = "")
+  test <- if (likelihood && info$converged) {
+    lav_internal("lav_model_test")(lavmodel = model, lavpartable = pt, lavpta = skel@pta,
+                                   lavsamplestats = skel@SampleStats, lavimplied = implied,
+                                   lavh1 = skel@h1, lavoptions = options, x = xa, VCOV = V,
+                                   lavdata = skel@Data, lavcache = skel@Cache,
+                                   lavloglik = loglik)
+  } else {
+    list(list(test = "none", stat = NA, stat.group = rep(NA, skel@Data@ngroups), df = NA,
+              refdistr = "unknown", pvalue = NA))
+  }
+  if (!likelihood) options$estimator <- info$estimator
+  skel@Options <- options
+  skel@ParTable <- pt
+  skel@Model <- model
+  skel@optim <- optim_slot(x, fx, info)
+  skel@implied <- implied
+  skel@loglik <- loglik
+  skel@vcov <- list(se = options$se, information = options$information, vcov = V)
+  skel@test <- test
+  skel@Fit <- lav_internal("lav_model_fit")(lavpartable = pt, lavmodel = model,
+                                            lavimplied = implied, x = xa, VCOV = V,
+                                            TEST = test)
+  skel@baseline <- baseline_slot(measures, names(test))
+  skel
+}

@@ -1,0 +1,245 @@
+# A torchfit fit is a lavaan object: lavaan's functions and the packages built
+# on lavaan objects give, on a torchfit fit, the numbers they give on lavaan's
+# own fit of the same model (lavaan called live).
+
+# Numeric columns of two results, compared at a relative tolerance (absolute
+# below 1, where relative differences of tiny values mean nothing). The
+# default is set by lavaan's own precision: its optimizer stops where the
+# PoliticalDemocracy estimates are still 8.5e-5 (relative) from the optimum
+# that a longer run of lavaan reaches (control = list(rel.tol = 1e-12)), and
+# its standardized residuals then move by 1.4e-3.
+expect_numbers <- function(ours, theirs, tol = 2e-4, what = "") {
+  num <- function(x) {
+    x <- if (is.data.frame(x)) x[vapply(x, is.numeric, TRUE)] else x
+    as.numeric(unlist(x))
+  }
+  a <- num(ours)
+  b <- num(theirs)
+  expect_identical(length(a), length(b), label = paste(what, "length"))
+  expect_identical(is.na(a), is.na(b), label = paste(what, "NA pattern"))
+  d <- abs(a - b) / pmax(1, abs(b))
+  worst <- if (any(!is.na(d))) max(d, na.rm = TRUE) else 0
+  expect_true(worst <= tol, label = paste0(what, ": worst relative difference ", signif(worst, 3)))
+}
+
+# The fits of the acceptance list, each beside lavaan's.
+fit_pairs <- local({
+  pairs <- NULL
+  function() {
+    if (!is.null(pairs)) return(pairs)
+    hs <- HolzingerSwineford1939
+    set.seed(11)
+    hs_na <- hs
+    for (v in paste0("x", 1:9)) hs_na[[v]][runif(nrow(hs_na)) < 0.1] <- NA
+    make <- function(fun, model, data, ...) {
+      list(ours = torchfit(model, data = data, model.type = fun, ...),
+           ref = do.call(fun, list(model, data = data, ...), envir = asNamespace("lavaan")))
+    }
+    pairs <<- list(
+      hs = make("cfa", HS_MODEL, hs),
+      configural = make("cfa", HS_MODEL, hs, group = "school"),
+      metric = make("cfa", HS_MODEL, hs, group = "school", group.equal = "loadings"),
+      poldem = make("sem", PD_MODEL, PoliticalDemocracy),
+      mlr = make("cfa", HS_MODEL, hs, estimator = "MLR"),
+      fiml = make("cfa", HS_MODEL, hs_na, missing = "ml")
+    )
+    pairs
+  }
+})
+
+test_that("a torchfit fit is a lavaan object", {
+  skip_if_no_engine()
+  fit <- fit_pairs()$hs$ours
+  expect_true(is(fit, "lavaan"))
+  expect_true(inherits(fit, "lavaan"))
+  expect_s4_class(fit, "TorchFit")
+  expect_true(lavInspect(fit, "converged"))
+})
+
+test_that("tables: parameterEstimates (all arguments), standardizedSolution, parTable, coef", {
+  skip_if_no_engine()
+  for (name in names(fit_pairs())) {
+    p <- fit_pairs()[[name]]
+    expect_numbers(parameterEstimates(p$ours), lavaan::parameterEstimates(p$ref),
+                   what = paste(name, "parameterEstimates"))
+    args <- list(level = 0.9, rsquare = TRUE, standardized = TRUE, remove.nonfree = TRUE)
+    expect_numbers(do.call(parameterEstimates, c(list(p$ours), args)),
+                   do.call(lavaan::parameterEstimates, c(list(p$ref), args)),
+                   what = paste(name, "parameterEstimates(level, rsquare, ...)"))
+    expect_numbers(parameterEstimates(p$ours, ci = FALSE), lavaan::parameterEstimates(p$ref, ci = FALSE),
+                   what = paste(name, "ci = FALSE"))
+    expect_numbers(standardizedSolution(p$ours), lavaan::standardizedSolution(p$ref),
+                   what = paste(name, "standardizedSolution"))
+    expect_numbers(coef(p$ours, type = "user"), lavaan::coef(p$ref, type = "user"),
+                   what = paste(name, "coef(type = 'user')"))
+    expect_identical(names(coef(p$ours, type = "user")), names(lavaan::coef(p$ref, type = "user")))
+    expect_identical(parTable(p$ours)[c("lhs", "op", "rhs", "free")],
+                     parTable(p$ref)[c("lhs", "op", "rhs", "free")])
+    expect_identical(lavNames(p$ours, "ov"), lavNames(p$ref, "ov"))
+  }
+  p <- fit_pairs()$hs
+  text <- capture.output(print(parameterEstimates(p$ours, output = "text")))
+  expect_true("Latent Variables:" %in% text)
+})
+
+test_that("summary(rsquare = TRUE, ci = TRUE) prints lavaan's layout", {
+  skip_if_no_engine()
+  p <- fit_pairs()$mlr
+  drop <- function(x) x[-c(1L, grep("Optimization method", x))]
+  ours <- capture.output(summary(p$ours, rsquare = TRUE, ci = TRUE, fit.measures = TRUE,
+                                 standardized = TRUE))
+  expect_identical(drop(ours),
+                   drop(capture.output(summary(p$ref, rsquare = TRUE, ci = TRUE,
+                                               fit.measures = TRUE, standardized = TRUE))))
+  expect_match(ours[1], "^torchfit [0-9.]+ ended normally after [0-9]+ iterations$")
+  expect_true("R-Square:" %in% ours)
+})
+
+test_that("modification indices, score, Wald and likelihood-ratio tests", {
+  skip_if_no_engine()
+  for (name in names(fit_pairs())) {
+    p <- fit_pairs()[[name]]
+    mi <- modindices(p$ours, sort. = TRUE, minimum.value = 3)
+    ref <- lavaan::modindices(p$ref, sort. = TRUE, minimum.value = 3)
+    expect_identical(paste(mi$lhs, mi$op, mi$rhs), paste(ref$lhs, ref$op, ref$rhs))
+    expect_numbers(mi, ref, tol = 1e-3, what = paste(name, "modindices"))
+    add <- if (name == "poldem") "y1 ~~ y3" else "x1 ~~ x9"
+    expect_numbers(suppressWarnings(lavTestScore(p$ours, add = add))$test,
+                   suppressWarnings(lavTestScore(p$ref, add = add))$test,
+                   tol = 1e-3, what = paste(name, "lavTestScore"))
+  }
+  p <- fit_pairs()$hs
+  expect_numbers(lavTestWald(p$ours, ".p2. == .p3."), lavTestWald(p$ref, ".p2. == .p3."),
+                 what = "lavTestWald")
+  for (name in c("hs", "mlr")) {
+    p <- fit_pairs()[[name]]
+    estimator <- if (name == "mlr") "MLR" else "ML"
+    bigger <- paste(HS_MODEL, "\nx7 ~~ x8")
+    ours2 <- torchfit(bigger, data = HolzingerSwineford1939, estimator = estimator)
+    ref2 <- lavaan::cfa(bigger, data = HolzingerSwineford1939, estimator = estimator)
+    expect_numbers(lavTestLRT(p$ours, ours2), lavTestLRT(p$ref, ref2),
+                   what = paste(name, "lavTestLRT"))
+    expect_numbers(anova(p$ours, ours2), anova(p$ref, ref2), what = paste(name, "anova"))
+  }
+  p <- fit_pairs()
+  expect_numbers(lavTestLRT(p$configural$ours, p$metric$ours),
+                 lavTestLRT(p$configural$ref, p$metric$ref), what = "invariance LRT")
+})
+
+test_that("lavInspect, fitted, residuals, lavResiduals, lavPredict and predict", {
+  skip_if_no_engine()
+  what <- c("est", "std", "std.lv", "cov.lv", "cor.lv", "rsquare", "implied", "sampstat",
+            "vcov", "nobs", "free", "fit", "converged", "npar", "coef", "se", "mean.lv")
+  for (name in names(fit_pairs())) {
+    p <- fit_pairs()[[name]]
+    for (w in what) {
+      expect_numbers(lavInspect(p$ours, w), lavInspect(p$ref, w),
+                     what = paste(name, "lavInspect", w))
+    }
+    expect_numbers(inspect(p$ours, "cov.lv"), inspect(p$ref, "cov.lv"), what = "inspect")
+    expect_numbers(fitted(p$ours), fitted(p$ref), what = paste(name, "fitted"))
+    for (type in c("raw", "cor", "standardized")) {
+      expect_numbers(residuals(p$ours, type = type), residuals(p$ref, type = type),
+                     tol = if (type == "standardized") 2e-3 else 2e-4,
+                     what = paste(name, "residuals", type))
+    }
+    expect_numbers(lavResiduals(p$ours), lavResiduals(p$ref), tol = 2e-3,
+                   what = paste(name, "lavResiduals"))
+    expect_numbers(predict(p$ours), lavaan::predict(p$ref), what = paste(name, "predict"))
+    for (method in c("EBM", "Bartlett")) {
+      expect_numbers(predict(p$ours, method = method),
+                     lavPredict(p$ref, method = method), what = paste(name, "predict", method))
+    }
+    expect_numbers(lavPredict(p$ours, type = "ov"), lavPredict(p$ref, type = "ov"),
+                   what = paste(name, "lavPredict ov"))
+  }
+})
+
+test_that("update() adds parameters and changes options through torchfit", {
+  skip_if_no_engine()
+  fit <- torchfit(HS_MODEL, data = HolzingerSwineford1939)
+  ref <- lavaan::cfa(HS_MODEL, data = HolzingerSwineford1939)
+  ours <- update(fit, add = "x7 ~~ x8")
+  expect_s4_class(ours, "TorchFit")
+  expect_numbers(fitMeasures(ours, c("chisq", "df")),
+                 lavaan::fitMeasures(update(ref, add = "x7 ~~ x8"), c("chisq", "df")),
+                 what = "update(add)")
+  mlr <- update(fit, estimator = "MLR")
+  expect_identical(mlr@info$se, "robust.huber.white")
+  expect_numbers(parameterEstimates(mlr), lavaan::parameterEstimates(fit_pairs()$mlr$ref),
+                 what = "update(estimator)")
+})
+
+test_that("semTools, semPlot and broom work on torchfit fits", {
+  skip_if_no_engine()
+  skip_if_not_installed("semTools")
+  skip_if_not_installed("semPlot")
+  skip_if_not_installed("broom")
+  p <- fit_pairs()$hs
+  quiet <- function(x) suppressMessages(suppressWarnings(x))
+  expect_numbers(quiet(semTools::compRelSEM(p$ours)), quiet(semTools::compRelSEM(p$ref)),
+                 what = "compRelSEM")
+  expect_numbers(quiet(semTools::AVE(p$ours)), quiet(semTools::AVE(p$ref)), what = "AVE")
+  expect_numbers(quiet(semTools::reliability(p$ours)), quiet(semTools::reliability(p$ref)),
+                 what = "reliability")
+  # measurement invariance: syntax from semTools, fitted by torchfit
+  syntax <- quiet(semTools::measEq.syntax(HS_MODEL, data = HolzingerSwineford1939,
+                                          group = "school", group.equal = "loadings"))
+  metric <- torchfit(as.character(syntax), data = HolzingerSwineford1939, group = "school")
+  expect_numbers(fitMeasures(metric, c("chisq", "df")),
+                 lavaan::fitMeasures(fit_pairs()$metric$ref, c("chisq", "df")),
+                 what = "measEq.syntax")
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off(), add = TRUE)
+  paths <- semPlot::semPaths(p$ours, "std", DoNotPlot = TRUE)
+  ref_paths <- semPlot::semPaths(p$ref, "std", DoNotPlot = TRUE)
+  expect_identical(paths$Edgelist[c("from", "to")], ref_paths$Edgelist[c("from", "to")])
+  expect_numbers(paths$Edgelist$weight, ref_paths$Edgelist$weight, what = "semPaths")
+  expect_numbers(broom::tidy(p$ours), broom::tidy(p$ref), what = "tidy")
+  expect_numbers(broom::glance(p$ours), broom::glance(p$ref), what = "glance")
+})
+
+test_that("IWAVE fits: table functions work, likelihood functions say they are for ML fits", {
+  skip_if_no_engine()
+  fit <- torchfit(HS_MODEL, data = HolzingerSwineford1939, estimator = "IWAVE", seed = 1,
+                  quiet = TRUE, std.lv = TRUE)
+  expect_true(is(fit, "lavaan"))
+  pe <- parameterEstimates(fit)
+  expect_equal(pe$est, fit@ParTable$est[fit@ParTable$op != "=="])
+  expect_true(all(pe$se[pe$op == "=~"] > 0))
+  free <- fit@ParTable$free > 0
+  expect_equal(as.numeric(coef(fit)), fit@ParTable$est[free][order(fit@ParTable$free[free])])
+  expect_identical(dim(vcov(fit)), rep(length(coef(fit)), 2L))
+  std <- standardizedSolution(fit)
+  expect_true(all(abs(std$est.std[std$op == "=~"]) <= 1))
+  expect_equal(lavInspect(fit, "est")$lambda[1, 1], pe$est[1])
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off(), add = TRUE)
+  expect_silent(semPlot::semPaths(fit, "std", DoNotPlot = TRUE))
+  expect_equal(as.numeric(logLik(fit)), fit@measures[["logl"]])
+  expect_identical(nobs(fit), 301L)
+  expect_true(lavTestWald(fit, ".p2. == 0")$stat > 0)  # from the OPG covariance matrix
+  for (fun in list(function(f) modindices(f), function(f) lavTestLRT(f, f),
+                   function(f) lavTestScore(f, add = "x1 ~~ x9"), function(f) residuals(f))) {
+    expect_error(fun(fit), "ML-family fits", class = "torchfit_error")
+  }
+})
+
+test_that("IWAVE graded items: standardized values are the engine's (logistic)", {
+  skip_if_no_engine()
+  skip_if_not_installed("psych")
+  data(bfi, package = "psych")
+  d <- stats::na.omit(bfi[1:500, c("A1", "A2", "A3", "A4")])
+  for (v in names(d)) d[[v]] <- ordered(d[[v]])
+  fit <- torchfit("A =~ A1 + A2 + A3 + A4", data = d, estimator = "IWAVE", std.lv = TRUE,
+                  ordered = TRUE, seed = 1, quiet = TRUE)
+  std <- standardizedSolution(fit)
+  load <- std[std$op == "=~", ]
+  lambda <- parameterEstimates(fit)$est[1:4]
+  expect_equal(load$est.std, lambda / sqrt(lambda^2 + pi^2 / 3), tolerance = 1e-6)
+  expect_true(all(is.na(load$se)))
+  grDevices::pdf(NULL)
+  on.exit(grDevices::dev.off(), add = TRUE)
+  expect_silent(semPlot::semPaths(fit, "std", DoNotPlot = TRUE))
+  expect_identical(names(lavInspect(fit, "sampstat")), c("cov", "mean", "th"))
+})

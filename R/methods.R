@@ -137,7 +137,7 @@ new_torchfit <- function(res, call, model, partable, data, model.type, lav_args,
   coef <- as_num(res$coef)
   V <- as_mat(res$vcov)
   info <- engine_info(res, lav_args$estimator, coef, ov, lv)
-  for (w in info$warnings) warning(w, call. = FALSE)
+  if (!isFALSE(lav_args$warn)) for (w in info$warnings) warning(w, call. = FALSE)
   iwave <- identical(info$estimator, "IWAVE")
   # lavaan has no rows for nominal category scores ("y | s1"): its model holds
   # the rest, and its table becomes the engine's

@@ -102,13 +102,15 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
     torchfit_stop("All options in `...` must be named (for example std.lv = TRUE).")
   }
   lav_args <- setdiff(names(formals(lavaan::lavaanify)), .lavaanify_reserved)
-  eng_args <- .engine_options
-  unknown <- setdiff(names(dots), c(lav_args, eng_args))
-  if (length(unknown)) {
-    known <- setdiff(engine_option_names(), .core_options)
-    eng_args <- c(eng_args, unknown[gsub(".", "_", unknown, fixed = TRUE) %in% known])
-    unknown <- setdiff(unknown, eng_args)
-  }
+  # the engine's own options (asked of the engine only when there may be some,
+  # so that a syntax error is reported without starting Python)
+  maybe_engine <- setdiff(names(dots), c(lav_args, .engine_options, lavaan_option_names()))
+  eng_args <- c(.engine_options, if (estimator == "IWAVE" || length(maybe_engine)) {
+    names(dots)[gsub(".", "_", names(dots), fixed = TRUE) %in%
+                  setdiff(engine_option_names(), .core_options)]
+  })
+  check_lavaan_options(dots, estimator, eng_args)
+  unknown <- setdiff(names(dots), c(lav_args, eng_args, lavaan_option_names()))
   if (length(unknown)) {
     torchfit_stop(paste0(
       "unknown option", if (length(unknown) > 1L) "s", " ",
@@ -176,7 +178,9 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
                      as.list(colnames(prep$data)), options, groups, warn = FALSE)
   t2 <- proc.time()[["elapsed"]]
 
-  user_lav <- dots[names(dots) %in% names(lavaan::lavOptions())]
+  # lavaan's options for lavaan's dry run (not the engine's own, e.g. IWAVE's se)
+  user_lav <- dots[names(dots) %in% setdiff(lavaan_option_names(),
+                                            setdiff(eng_args, .engine_options))]
   lav_args <- c(list(estimator = estimator, missing = lavaan_missing(missing), group = group),
                 user_lav[setdiff(names(user_lav), c("estimator", "missing", "group"))])
   if (estimator == "IWAVE") lav_args$estimator <- NULL
@@ -184,6 +188,13 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
                       model.type = model.type, lav_args = lav_args, ov = ov, lv = lv)
   fit@timing <- c(fit@timing, list(engine = t2 - t1, total = proc.time()[["elapsed"]] - t0))
   fit
+}
+
+# The names of lavaan's options, read once a session (lavOptions() asks the
+# system for the number of cores, which costs more than a small fit).
+lavaan_option_names <- function() {
+  if (is.null(.torchfit$lavaan_options)) .torchfit$lavaan_options <- names(lavaan::lavOptions())
+  .torchfit$lavaan_options
 }
 
 # lavaan's name for torchfit's missing-data option.

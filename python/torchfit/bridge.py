@@ -56,7 +56,7 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     -------
     dict
         partable, fit_measures, coef_names, coef, vcov, implied and sample
-        (one entry per group), info, warnings, summary (the pieces of the
+        (one entry per group), info, warnings, summary (IWAVE fits: the pieces of the
         summary text, see ``Fit.summary_parts``) and fit (the Fit object).
 
     Examples
@@ -109,7 +109,9 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
                                    if getattr(result, "loss_history", None) is None
                                    else result.loss_history, dtype=float),
         "warnings": list(result.info["warnings"]),
-        "summary": result.summary_parts(),
+        # R prints lavaan's own summary of ML-family fits; the engine's text
+        # is for IWAVE fits, a model lavaan does not have
+        "summary": result.summary_parts() if result.info["estimator"] == "IWAVE" else {},
         "fit": result,
     }
 

@@ -51,6 +51,7 @@ class Fit:
         self._compute_measures = measures
         self._measures_cache: Optional[Dict[str, float]] = None
         self._vcov = vcov
+        self._coef_names: Optional[List[str]] = None
         self.groups = groups
 
     # The first (with one group: the only) group's pieces.
@@ -82,10 +83,12 @@ class Fit:
     def coef_names(self) -> list:
         """lavaan's names of the free parameters: the label, or lhs op rhs
         (with ".g2", ".g3", ... beyond the first group)."""
-        free = self.partable[self.partable["free"] > 0].sort_values("free")
-        return [lab if lab else f"{l}{o}{r}" + (f".g{g}" if g > 1 else "")
-                for l, o, r, lab, g in zip(free["lhs"], free["op"], free["rhs"], free["label"],
-                                           free["group"])]
+        if self._coef_names is None:  # the table's rows and labels never change
+            free = self.partable[self.partable["free"] > 0].sort_values("free")
+            self._coef_names = [lab if lab else f"{l}{o}{r}" + (f".g{g}" if g > 1 else "")
+                                for l, o, r, lab, g in zip(free["lhs"], free["op"], free["rhs"],
+                                                           free["label"], free["group"])]
+        return list(self._coef_names)
 
     def coef(self) -> pd.Series:
         """Estimates of the free parameters, named as lavaan's coef() names them."""

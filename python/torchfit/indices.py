@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize, special
 
 
 def cfi(X2, df, X2n, dfn, c=1.0, cn=1.0, robust=False):
@@ -95,7 +95,8 @@ def rmsea_ci(X2: float, df: float, n: int, c: float = 1.0, level: float = 0.90,
     if not (np.isfinite(X2) and np.isfinite(df)):
         return np.nan, np.nan
     upper_p, lower_p = 1 - (1 - level) / 2, (1 - level) / 2
-    cdf = lambda lam: stats.ncx2.cdf(X2, df, lam) if lam > 0 else stats.chi2.cdf(X2, df)
+    # scipy.special's ufuncs: the distribution objects cost 0.5 ms a call here
+    cdf = lambda lam: special.chndtr(X2, df, lam) if lam > 0 else special.chdtr(df, X2)
     if df < 1 or cdf(0.0) - upper_p < 0:
         lower = 0.0
     else:
@@ -116,7 +117,8 @@ def rmsea_p(X2, df, n, h0, c=1.0, close=True, groups: int = 1):
     if np.isnan([X2, df, c]).any() or df <= 0:
         return np.nan
     ncp = n * df / c * h0 ** 2 / groups
-    return float(stats.ncx2.sf(X2, df, ncp) if close else stats.ncx2.cdf(X2, df, ncp))
+    p = special.chndtr(X2, df, ncp) if ncp > 0 else special.chdtr(df, X2)
+    return float(1.0 - p if close else p)
 
 
 def robust_indices(X2: float, df: float, X2n: float, dfn: float, c: float, cn: float,

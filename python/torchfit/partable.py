@@ -492,10 +492,15 @@ def from_columns(columns: Mapping[str, Sequence]) -> pd.DataFrame:
     if missing:
         raise TorchfitError(f"the parameter table lacks the column(s) {', '.join(missing)}; "
                             "pass the table lavaan::lavaanify() returns")
-    table = pd.DataFrame({k: list(v) if not np.ndim(v) == 0 else [v] for k, v in columns.items()})
+    cols = {k: list(v) if np.ndim(v) else [v] for k, v in columns.items()}
+    # typed column by column in NumPy and made a DataFrame once: pandas'
+    # per-column assignment costs more than a small model's whole fit
     for c in ("id", "user", "block", "group", "free", "exo"):
-        table[c] = pd.to_numeric(table[c]).fillna(0).astype(int)
-    table["ustart"] = pd.to_numeric(table["ustart"], errors="coerce").astype(float)
+        cols[c] = np.nan_to_num(pd.to_numeric(np.asarray(cols[c], dtype=object)).astype(float),
+                                nan=0.0).astype(int)
+    cols["ustart"] = pd.to_numeric(np.asarray(cols["ustart"], dtype=object),
+                                   errors="coerce").astype(float)
     for c in ("lhs", "op", "rhs", "label", "plabel"):
-        table[c] = table[c].fillna("").astype(str)
-    return table
+        cols[c] = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                   for v in cols[c]]
+    return pd.DataFrame(cols)

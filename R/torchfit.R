@@ -175,7 +175,8 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
                                                        fixed = TRUE)))
   t1 <- proc.time()[["elapsed"]]
   res <- engine_call(engine()$fit_from_r, table_to_py(partable), prep$data,
-                     as.list(colnames(prep$data)), options, groups, warn = FALSE)
+                     as.list(colnames(prep$data)), options, groups, as.list(names(data)),
+                     warn = FALSE)
   t2 <- proc.time()[["elapsed"]]
 
   # lavaan's options for lavaan's dry run (not the engine's own, e.g. IWAVE's se)

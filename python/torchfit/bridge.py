@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .api import fit
+from .data import check_columns, check_latent_names
 from .errors import ConvergenceWarning
 from .items import CATEGORICAL
 from .iwave_fit import IWAVE_OPTIONS
@@ -35,7 +36,8 @@ def _column(values) -> list:
 
 
 def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
-               options: Mapping, group_values: Optional[Sequence[str]] = None) -> Dict:
+               options: Mapping, group_values: Optional[Sequence[str]] = None,
+               data_names: Optional[Sequence[str]] = None) -> Dict:
     """Fit the model given by a lavaan parameter table to a numeric matrix.
 
     Parameters
@@ -51,6 +53,10 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     group_values : sequence of str, optional
         The grouping column (one value per row) of a multiple-group model,
         named by ``options["group"]``.
+    data_names : sequence of str, optional
+        Every column name of the user's data frame (R sends only the model's
+        variables): a latent variable named like any of them, or a model
+        variable in two columns, is an error, as in lavaan.
 
     Returns
     -------
@@ -83,6 +89,11 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         opts["hidden"] = tuple(int(h) for h in (hidden if np.ndim(hidden) else [hidden]))
     if isinstance(opts.get("ordered"), str):  # one ordinal column arrives as a string
         opts["ordered"] = [opts["ordered"]]
+    if data_names is not None:
+        names = [str(n) for n in data_names]
+        check_columns(names, list(columns))
+        check_latent_names(None, [lhs for lhs, op in zip(partable["lhs"], partable["op"])
+                                  if op == "=~"], names)
     values = np.array(data, dtype=float).reshape(-1, len(columns))
     # R's NA is a NaN with a payload that sets NumPy's "invalid" flag in
     # arithmetic; plain NaN is what the engine expects for missing values.

@@ -61,7 +61,7 @@ def _column_names(data, columns: Optional[Sequence[str]] = None) -> List[str]:
         sep = "\t" if path.suffix in (".tsv", ".tab") else ","
         header = pd.read_csv(path, sep=sep, nrows=1, header=None, dtype=str)
         return [str(c) for c in header.iloc[0]] if len(header) else []
-    if isinstance(data, np.ndarray):
+    if data is None or isinstance(data, np.ndarray):  # names given apart (R sends them)
         return [str(c) for c in columns or []]
     return [str(c) for c in _as_frame(data).columns]
 
@@ -87,7 +87,7 @@ def check_latent_names(data, latent: Sequence[str],
                         "the column(s) of the data")
 
 
-def _check_columns(columns: Sequence[str], names: Sequence[str]) -> None:
+def check_columns(columns: Sequence[str], names: Sequence[str]) -> None:
     """Every model variable must be a column, once; suggest close names if
     it is not there."""
     counts = {}
@@ -137,7 +137,7 @@ def _chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
             return
         sep = "\t" if path.suffix in (".tsv", ".tab") else ","
         header = _column_names(path)
-        _check_columns(header, names)
+        check_columns(header, names)
         rows = 0
         for chunk in pd.read_csv(path, sep=sep, usecols=list(names), chunksize=chunk_rows):
             if not len(chunk):
@@ -153,14 +153,14 @@ def _chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
             raise DataError("a data array must be 2-D and come with `columns`, one name per "
                             "column, e.g. fit(model, array, columns=['x1', 'x2', ...])")
         _check_not_empty(*data.shape)
-        _check_columns([str(c) for c in columns], names)
+        check_columns([str(c) for c in columns], names)
         _check_numeric("array", data.dtype)
         idx = [list(columns).index(v) for v in names]
         for i in range(0, data.shape[0], chunk_rows):
             yield np.asarray(data[i:i + chunk_rows][:, idx], dtype=np.float64)
         return
     frame = _as_frame(data)
-    _check_columns([str(c) for c in frame.columns], names)
+    check_columns([str(c) for c in frame.columns], names)
     for v in names:
         _check_numeric(v, frame[v].dtype)
     for i in range(0, len(frame), chunk_rows):
@@ -186,7 +186,7 @@ def group_data(data, group: Optional[str]):
         raise DataError("group= needs the data as a pandas DataFrame (or a dict of columns) "
                         "holding the grouping column")
     frame = _as_frame(data)
-    _check_columns([str(c) for c in frame.columns], [group])
+    check_columns([str(c) for c in frame.columns], [group])
     values = frame[group]
     if values.isna().any():
         raise DataError(f"the grouping column '{group}' is missing in {int(values.isna().sum())} "

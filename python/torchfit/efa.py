@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 
-from .data import _as_frame, _check_columns, _check_numeric
+from .data import _as_frame, check_columns, _check_numeric
 from .errors import ConvergenceWarning, DataError, ModelError, TorchfitError
 from .fit import Fit
 from .items import CATEGORICAL
@@ -49,7 +49,7 @@ def _columns(data, columns) -> List[str]:
     if columns is None:
         return [str(c) for c in frame.columns]
     columns = [str(c) for c in columns]
-    _check_columns([str(c) for c in frame.columns], columns)
+    check_columns([str(c) for c in frame.columns], columns)
     return columns
 
 

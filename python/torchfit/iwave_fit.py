@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from . import report
-from .data import _as_frame, _check_columns, check_latent_names
+from .data import _as_frame, check_columns, check_latent_names
 from .errors import DataError, ModelError, TorchfitError
 from .fit import Fit, GroupView
 from .inference import estimate_columns, standardized
@@ -166,7 +166,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         ordered = list(dict.fromkeys(list(ordered or []) +
                                      [v for v in pt.loc[pt["op"] == "|", "lhs"] if v in indicators]))
     types = _item_types(indicators, ordered, item_types)
-    _check_columns([str(c) for c in frame.columns], names.ov)
+    check_columns([str(c) for c in frame.columns], names.ov)
     check_latent_names(frame, names.lv)
 
     coded, codings = {}, {}
@@ -507,7 +507,7 @@ class IWAVEFit(Fit):
         if data is None:
             return self._tensors
         frame = _as_frame(data)
-        _check_columns([str(c) for c in frame.columns], self._order + self._covariates)
+        check_columns([str(c) for c in frame.columns], self._order + self._covariates)
         blocks = [np.column_stack([it.code(frame[v], v, self._codings[v])
                                    for v in self._order if self.item_types[v] == it.name])
                   for it in self.structure.items]

@@ -155,3 +155,22 @@ test_that("torchfit_sitrep() reports the Python and the versions", {
   expect_true(all(!is.na(res$versions)))
   expect_true("torchfit is ready." %in% out)
 })
+
+test_that("name clashes, duplicate columns and empty data are errors, and a good fit follows", {
+  skip_if_no_engine()
+  hs <- HolzingerSwineford1939
+  clash <- hs
+  clash$visual <- 1
+  expect_error(torchfit(HS_MODEL, data = clash),
+               "latent variable names collide with observed variable names: visual",
+               class = "torchfit_dataerror")
+  twice <- cbind(hs, hs["x4"])
+  expect_error(torchfit(HS_MODEL, data = twice), "2 columns named 'x4'",
+               class = "torchfit_dataerror")
+  expect_error(torchfit(HS_MODEL, data = hs[0, ]), "empty", class = "torchfit_error")
+  # the session is unharmed: a good fit right after the bad ones
+  fit <- torchfit(HS_MODEL, data = hs)
+  expect_equal(fitMeasures(fit, "chisq")[[1]],
+               lavaan::fitMeasures(lavaan::cfa(HS_MODEL, data = hs), "chisq")[[1]],
+               tolerance = 1e-6)
+})

@@ -6,7 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := .make
 APT_PACKAGES := r-base-core r-base-dev r-cran-lavaan r-cran-reticulate r-cran-testthat \
-	r-cran-knitr r-cran-rmarkdown r-cran-roxygen2 r-cran-psych pandoc
+	r-cran-knitr r-cran-rmarkdown r-cran-roxygen2 r-cran-psych r-cran-semtools r-cran-semplot \
+	r-cran-broom pandoc
 R_SOURCES := DESCRIPTION NAMESPACE $(wildcard R/*.R) $(wildcard man/*.Rd)
 export TORCHFIT_PYTHON := $(abspath $(PY))
 export _R_CHECK_SYSTEM_CLOCK_ := 0

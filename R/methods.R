@@ -352,10 +352,12 @@ score_matrix <- function(scores) {
 #' variance, without standard errors.
 #'
 #' @param object A fitted model.
+#' @param type The standardization, as in [lavaan::standardizedSolution()].
 #' @param ... Arguments of [lavaan::parameterEstimates()] or
 #'   [lavaan::standardizedSolution()].
 #' @return As lavaan's.
 #' @name lavaan-tables
+#' @aliases parameterEstimates standardizedSolution
 #' @export
 setGeneric("parameterEstimates", function(object, ...) {
   standardGeneric("parameterEstimates")

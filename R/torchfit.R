@@ -91,6 +91,9 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
     torchfit_stop("`model` must be a character string with lavaan model syntax, or a parameter table.")
   } else {
     model <- model_text <- paste(model, collapse = "\n")
+    # the syntax itself in the call: lavaan's update() then finds it wherever
+    # the fit was made (a symbol is looked up from update()'s own frame)
+    mc$model <- model_text
   }
   model.type <- match_choice(model.type, c("sem", "cfa", "growth"), "model.type")
   estimator <- toupper(as.character(estimator)[1L])

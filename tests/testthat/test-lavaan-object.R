@@ -172,9 +172,6 @@ test_that("update() adds parameters and changes options through torchfit", {
 
 test_that("semTools, semPlot and broom work on torchfit fits", {
   skip_if_no_engine()
-  skip_if_not_installed("semTools")
-  skip_if_not_installed("semPlot")
-  skip_if_not_installed("broom")
   p <- fit_pairs()$hs
   quiet <- function(x) suppressMessages(suppressWarnings(x))
   expect_numbers(quiet(semTools::compRelSEM(p$ours)), quiet(semTools::compRelSEM(p$ref)),

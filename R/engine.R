@@ -248,24 +248,7 @@ engine_start <- function() {
       "the engine, instead of ", chosen$path, " (", chosen$source, ")."
     ), call. = FALSE)
   }
-  helper <- reticulate::py_run_string(paste(
-    "def call_capturing(fn, *args, **kwargs):",
-    "    import warnings",
-    "    def plain(out):",
-    "        if type(out).__name__ == 'DataFrame' and hasattr(out, 'to_numpy'):",
-    "            return {'columns': [str(c) for c in out.columns],",
-    "                    'values': out.to_numpy(dtype=float)}",
-    "        if isinstance(out, dict) and any(type(v).__name__ == 'DataFrame' for v in out.values()):",
-    "            return {k: plain(v) for k, v in out.items()}",
-    "        return out",
-    "    with warnings.catch_warnings(record=True) as caught:",
-    "        warnings.simplefilter('always')",
-    "        out = plain(fn(*args, **kwargs))",
-    "    return [out, [str(w.message) for w in caught]]",
-    sep = "\n"
-  ), local = TRUE, convert = TRUE)
   .torchfit$bridge <- bridge
-  .torchfit$call_capturing <- helper$call_capturing
   .torchfit$python <- python
   .torchfit$source <- source
   bridge
@@ -322,7 +305,7 @@ rethrow_python <- function(e) {
 engine_call <- function(fun, ..., warn = TRUE) {
   engine()
   res <- tryCatch(
-    .torchfit$call_capturing(fun, ...),
+    .torchfit$bridge$call_capturing(fun, ...),
     error = rethrow_python
   )
   msgs <- unique(as.character(unlist(res[[2L]])))

@@ -319,11 +319,11 @@ setMethod("predict", "TorchFit", function(object, newdata = NULL, ...) {
     ))
   }
   group <- object@info$group
-  scores <- if (is.null(newdata)) engine_call(py$predict) else {
+  scores <- if (is.null(newdata)) engine_call(engine()$predict, py) else {
     prep <- prepare_data(newdata, object@info$ov.names)
     frame <- as.data.frame(prep$data)
     if (!is.null(group)) frame[[group]] <- group_values(newdata, group)
-    engine_call(py$predict, frame)
+    engine_call(engine()$predict, py, frame)
   }
   if (!is.null(group)) return(lapply(scores, score_matrix))
   score_matrix(scores)

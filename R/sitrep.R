@@ -34,12 +34,13 @@ torchfit_sitrep <- function() {
     cfg <- reticulate::py_config()
     out$python <- cfg$python
     out$versions["python"] <- as.character(cfg$version)
+    # the bridge says; without it (the engine did not import), ask Python
+    # itself which of the engine's needs are there
+    found <- if (isTRUE(ok)) tryCatch(engine()$versions(), error = function(e) list()) else list()
     for (mod in c("torch", "numpy", "torchfit")) {
-      v <- tryCatch(
-        as.character(reticulate::import(mod)$`__version__`),
-        error = function(e) NA_character_
-      )
-      out$versions[mod] <- v
+      out$versions[mod] <- if (!is.null(found[[mod]])) as.character(found[[mod]]) else
+        tryCatch(as.character(reticulate::import(mod)$`__version__`),
+                 error = function(e) NA_character_)
     }
   }
   out$source <- if (!is.null(.torchfit$source)) .torchfit$source else NA_character_

@@ -158,3 +158,62 @@ def dataset(name: str, *args, **kwargs) -> Dict:
     columns = {c: (frame[c].to_numpy(dtype=float) if pd.api.types.is_numeric_dtype(frame[c])
                    else frame[c].astype(str).tolist()) for c in frame.columns}
     return {"columns": columns, "truth": truth}
+
+
+def _plain(out):
+    """A DataFrame (or a dict of them) as columns and a float matrix, which
+    reticulate hands to R as a list and a matrix."""
+    if isinstance(out, pd.DataFrame):
+        return {"columns": [str(c) for c in out.columns], "values": out.to_numpy(dtype=float)}
+    if isinstance(out, dict) and any(isinstance(v, pd.DataFrame) for v in out.values()):
+        return {k: _plain(v) for k, v in out.items()}
+    return out
+
+
+def call_capturing(fn, *args, **kwargs) -> list:
+    """``[fn(*args, **kwargs), warnings]``: R's way into every engine call. The
+    result is plain (see ``_plain``) and the Python warnings raised are returned
+    as messages, for R to raise as R warnings.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> call_capturing(lambda: warnings.warn("careful") or 1)
+    [1, ['careful']]
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = _plain(fn(*args, **kwargs))
+    return [out, [str(w.message) for w in caught]]
+
+
+def predict(fit, data=None):
+    """Factor scores of an engine fit (IWAVE: importance-weighted posterior
+    means), on ``data`` or, without it, on the data the model was fitted on.
+
+    Examples
+    --------
+    >>> import torchfit
+    >>> hs = torchfit.datasets.holzinger_swineford()
+    >>> f = torchfit.cfa("visual =~ x1 + x2 + x3", hs)
+    >>> predict(f).shape
+    (301, 1)
+    """
+    return fit.predict() if data is None else fit.predict(data)
+
+
+def versions() -> Dict[str, str]:
+    """The versions of Python, torch, numpy and the engine, for R's sitrep.
+
+    Examples
+    --------
+    >>> sorted(versions())
+    ['numpy', 'python', 'torch', 'torchfit']
+    """
+    import platform
+
+    import torch
+
+    from .api import __version__
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "numpy": np.__version__, "torchfit": __version__}

@@ -216,6 +216,13 @@ test_that("IWAVE fits: table functions work, likelihood functions say they are f
   expect_equal(as.numeric(logLik(fit)), fit@measures[["logl"]])
   expect_identical(nobs(fit), 301L)
   expect_true(lavTestWald(fit, ".p2. == 0")$stat > 0)  # from the OPG covariance matrix
+  scores <- predict(fit)  # the engine's posterior means, on the fitted data
+  expect_identical(dim(scores), c(301L, 3L))
+  expect_equal(predict(fit, HolzingerSwineford1939[1:3, ]), scores[1:3, ], tolerance = 0.05)
+  file <- tempfile(fileext = ".rds")
+  saveRDS(fit, file)
+  expect_error(predict(readRDS(file)), "Refit the model", class = "torchfit_error")
+  expect_identical(parameterEstimates(readRDS(file)), parameterEstimates(fit))
   for (fun in list(function(f) modindices(f), function(f) lavTestLRT(f, f),
                    function(f) lavTestScore(f, add = "x1 ~~ x9"), function(f) residuals(f))) {
     expect_error(fun(fit), "ML-family fits", class = "torchfit_error")

@@ -17,9 +17,11 @@ Model Test User Model:
 """
 from . import datasets
 from .api import __version__, cfa, fit, growth, sem
-from .efa import EFA, efa, scree
+from .efa.exploratory import EFA, efa, scree
 from .errors import ConvergenceWarning, DataError, ModelError, ModelSyntaxError, TorchfitError
-from .fit import Fit
+from .results import plots
+from .results.fit import Fit
 
 __all__ = ["sem", "cfa", "growth", "fit", "Fit", "datasets", "TorchfitError", "ModelSyntaxError",
-           "DataError", "ModelError", "ConvergenceWarning", "efa", "scree", "EFA", "__version__"]
+           "DataError", "ModelError", "ConvergenceWarning", "efa", "scree", "EFA", "plots",
+           "__version__"]

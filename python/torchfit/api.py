@@ -15,22 +15,22 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .constraints import Constraints
-from .data import (Moments, check_latent_names, check_moments, group_data, sample_moments,
+from .model.constraints import Constraints
+from .data.frames import (Moments, check_latent_names, check_moments, group_data, sample_moments,
                    select)
-from .defined import Definitions
-from . import fiml as fiml_mod
+from .model.defined import Definitions
+from .estimate import fiml as fiml_mod
 from .errors import ConvergenceWarning, DataError, ModelError, TorchfitError
-from .fit import Fit, GroupView
-from .inference import estimate_columns, standardized, vcov_free
-from .matrices import Model
-from .measures import GroupFit, count_moments, fit_measures, group_chisq
-from .minibatch import MINIBATCH_OPTIONS, fit_minibatch
-from .ml import GroupMoments, fit_ml, one_thread
-from .partable import from_columns, option_strings
-from .robust import gamma_adf, options as robust_options, require_raw_data, robust_inference
-from .start import reduced_start, start_all
-from .syntax import parse
+from .results.fit import Fit, GroupView
+from .inference.vcov import estimate_columns, standardized, vcov_free
+from .model.matrices import Model
+from .inference.measures import GroupFit, count_moments, fit_measures, group_chisq
+from .estimate.minibatch import MINIBATCH_OPTIONS, fit_minibatch
+from .estimate.ml import GroupMoments, fit_ml, one_thread
+from .model.partable import from_columns, option_strings
+from .inference.robust import gamma_adf, options as robust_options, require_raw_data, robust_inference
+from .estimate.start import reduced_start, start_all
+from .model.syntax import parse
 
 __version__ = "0.1.0"
 ESTIMATORS = ("ML", "MLM", "MLR", "IWAVE")
@@ -78,9 +78,9 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         errors and the Satorra-Bentler scaled test ("MLM") or with
         Huber-White sandwich standard errors and the Yuan-Bentler (Mplus)
         scaled test ("MLR"), both of which need the raw data (see
-        :mod:`torchfit.robust`); or importance-weighted
+        :mod:`torchfit.inference.robust`); or importance-weighted
         amortized variational estimation (any mix of item types; see
-        :func:`torchfit.iwave_fit.fit_iwave` for its options: ``ordered``,
+        :func:`torchfit.iwave.fit.fit_iwave` for its options: ``ordered``,
         ``item_types``, ``iw_samples``, ``batch_size``, ``lr``, ...).
     model_type : {"sem", "cfa"}
         Which of lavaan's defaults to apply (the same for both).
@@ -96,7 +96,7 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         maximum likelihood over its observed values, with a mean structure,
         lavaan's EM estimate of the unrestricted model for the test and the
         observed information for the standard errors (see
-        :mod:`torchfit.fiml`); rows missing on every model variable are
+        :mod:`torchfit.estimate.fiml`); rows missing on every model variable are
         dropped with a warning.
     iter_max : int
         Maximum number of optimiser iterations.
@@ -121,7 +121,7 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         Options of the IWAVE estimator (snake case, as in ``fit_iwave``), or,
         for ML, ``batch_size`` (with ``lr``, ``max_epochs``, ``n_intervals``,
         ``seed``, ``quiet``): ML on the raw data in mini-batches with Adam,
-        the tensorsem way (:mod:`torchfit.minibatch`).
+        the tensorsem way (:mod:`torchfit.estimate.minibatch`).
 
     Returns
     -------
@@ -139,7 +139,7 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         raise TorchfitError(f"estimator {estimator!r} is not available; use one of "
                             f"{', '.join(ESTIMATORS)}")
     if estimator.upper() == "IWAVE":
-        from .iwave_fit import IWAVE_OPTIONS, fit_iwave
+        from .iwave.fit import IWAVE_OPTIONS, fit_iwave
 
         unknown = [k for k in options if k not in IWAVE_OPTIONS]
         if unknown:
@@ -227,7 +227,7 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
 def _fit_fiml(pt, models, subsets, labels, definitions, data, columns, group, information,
               iter_max) -> Fit:
     """missing = "ml": patterns and EM moments per group, then the FIML
-    discrepancy minimised by the ML optimiser (see :mod:`torchfit.fiml`)."""
+    discrepancy minimised by the ML optimiser (see :mod:`torchfit.estimate.fiml`)."""
     if not (pt["op"] == "~1").any():
         raise ModelError("missing = 'ml' needs a mean structure: give a parameter table with "
                          "intercepts (lavaanify(..., meanstructure = TRUE)) or lavaan syntax")

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from .api import fit
-from .data import check_columns, check_latent_names
+from .data.frames import check_columns, check_latent_names
 from .errors import ConvergenceWarning
-from .items import CATEGORICAL
-from .iwave_fit import IWAVE_OPTIONS
-from .minibatch import MINIBATCH_OPTIONS
+from .iwave.items import CATEGORICAL
+from .iwave.fit import IWAVE_OPTIONS
+from .estimate.minibatch import MINIBATCH_OPTIONS
 
 ENGINE_OPTIONS = tuple(dict.fromkeys(
     ("estimator", "model_type", "std_lv", "orthogonal", "fixed_x", "missing", "iter_max",
@@ -68,7 +68,7 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     Examples
     --------
     >>> import torchfit
-    >>> from torchfit.syntax import parse
+    >>> from torchfit.model.syntax import parse
     >>> pt = parse("f =~ x1 + x2 + x3")
     >>> hs = torchfit.datasets.holzinger_swineford()
     >>> out = fit_from_r({c: pt[c].tolist() for c in pt.columns},

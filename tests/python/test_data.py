@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 import torchfit
-from torchfit.data import DataError, sample_moments
+from torchfit.data.frames import DataError, sample_moments
 
 HS_MODEL = "visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; speed =~ x7 + x8 + x9"
 NAMES = [f"x{i}" for i in range(1, 10)]

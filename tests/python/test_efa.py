@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 import torchfit
-from torchfit.efa import exploratory_syntax, max_factors
+from torchfit.efa.exploratory import exploratory_syntax, max_factors
 from torchfit.errors import ModelError, TorchfitError
-from torchfit.rotation import rotate
+from torchfit.efa.rotation import rotate
 
 from conftest import REFERENCE
 
@@ -153,7 +153,7 @@ def test_scree_ml_elbow_at_true_number():
 
 def test_gaussian_heldout_logl_matches_scipy():
     from scipy.stats import multivariate_normal
-    from torchfit.efa import _gaussian_logl
+    from torchfit.efa.exploratory import _gaussian_logl
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 4))
     C = np.cov(X, rowvar=False) + np.eye(4) * 0.1

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 import torchfit
-from torchfit import fiml
+from torchfit.estimate import fiml
 from torchfit.bridge import fit_from_r
 from torchfit.errors import DataError, ModelError, TorchfitError
-from torchfit.syntax import parse
+from torchfit.model.syntax import parse
 
 from conftest import REFERENCE
 

@@ -8,7 +8,7 @@ import torchfit
 from conftest import REFERENCE
 from torchfit.datasets import simulate
 from torchfit.errors import DataError, ModelError, TorchfitError
-from torchfit.syntax import parse
+from torchfit.model.syntax import parse
 
 # item type -> (rows, loading RMSE bound); binary items carry the least information
 RECOVERY = {"normal": (2000, 0.1), "graded": (2000, 0.15), "binary": (2000, 0.25),

@@ -12,7 +12,7 @@ import torch
 import torchfit
 from conftest import REFERENCE, fit_case, lavaan_csv, load_cases
 from torchfit.errors import DataError, TorchfitError
-from torchfit.robust import dup_pre_post, gamma_adf, vech_index
+from torchfit.inference.robust import dup_pre_post, gamma_adf, vech_index
 
 ROBUST_CASES = [c for c in load_cases()
                 if str(c.get("estimator", "ML")) in ("MLM", "MLR")

@@ -33,7 +33,7 @@ BAD_MODELS <- c(
 
 test_that("the R locator agrees with the engine's parser on line, column and message", {
   skip_if_no_engine()
-  syntax <- reticulate::import("torchfit.syntax")
+  syntax <- reticulate::import("torchfit.model.syntax")
   for (model in BAD_MODELS) {
     py <- tryCatch({
       syntax$parse_formulas(model)

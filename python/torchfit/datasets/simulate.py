@@ -2,7 +2,7 @@
 
 Every generator draws a confirmatory factor model (``items_per_factor``
 items load on one factor each, factors correlated) and responses from one
-measurement model of :mod:`torchfit.items`; it returns the data and the
+measurement model of :mod:`torchfit.iwave.items`; it returns the data and the
 truth as a dict with the lavaan syntax of the model (std.lv identification),
 the loadings, the factor correlation matrix and the item parameters.
 """

@@ -38,7 +38,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from .errors import DataError, ModelError
+from ..errors import DataError, ModelError
 
 LOG_2PI = math.log(2 * math.pi)
 # Stands in for an infinite threshold (below the first or above the last

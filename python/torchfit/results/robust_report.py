@@ -3,7 +3,7 @@ information: the model test with a "Standard" and a "Scaled" column, the
 scaling correction factors, the robust CFI/TLI/RMSEA lines and the lines that
 say how standard errors were computed, as lavaan 0.6 prints them.
 
-The header and the parameter sections are those of :mod:`torchfit.report`;
+The header and the parameter sections are those of :mod:`torchfit.results.report`;
 only the parts that differ are laid out here.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Dict, List, Tuple
 
 from . import report
-from .robust import LABELS
+from ..inference.robust import LABELS
 
 WIDTH = 66  # lavaan pads the two-column blocks' empty lines to this width
 _num = report._num

@@ -11,7 +11,7 @@ anchors are chosen by a pivoted QR decomposition of start loadings, so that
 they span the factor space well (the first k items would do in theory but
 not in practice when they measure one factor).  The fit is an ordinary
 :class:`torchfit.Fit`; its loadings are then standardized and rotated by
-:func:`torchfit.rotation.rotate` (lavaan's ``std.ov = TRUE``).
+:func:`torchfit.efa.rotation.rotate` (lavaan's ``std.ov = TRUE``).
 """
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 
-from .data import _as_frame, check_columns, _check_numeric
-from .errors import ConvergenceWarning, DataError, ModelError, TorchfitError
-from .fit import Fit
-from .items import CATEGORICAL
+from ..data.frames import _as_frame, check_columns, _check_numeric
+from ..errors import ConvergenceWarning, DataError, ModelError, TorchfitError
+from ..results.fit import Fit
+from ..iwave.items import CATEGORICAL
 from .rotation import ROTATIONS, Rotation, rotate
 
 ESTIMATORS = ("ML", "IWAVE")
@@ -112,7 +112,7 @@ def exploratory_syntax(items: Sequence[str], n_factors: int, start: Optional[np.
 
     Examples
     --------
-    >>> from torchfit.efa import exploratory_syntax
+    >>> from torchfit.efa.exploratory import exploratory_syntax
     >>> print(exploratory_syntax(["a", "b", "c"], 2))
     f1 =~ a + b + c
     f2 =~ 0*a + b + c
@@ -263,7 +263,7 @@ def efa(data, n_factors: int, rotation: str = "geomin", estimator: str = "ML",
         Number of factors, from 1 to the largest number with df >= 0.
     rotation : {"geomin", "oblimin", "quartimin", "varimax", "quartimax", "promax", "none"}
         Rotation of the standardized loadings (see
-        :func:`torchfit.rotation.rotate`); oblique except varimax, quartimax
+        :func:`torchfit.efa.rotation.rotate`); oblique except varimax, quartimax
         and none.  Geomin uses lavaan's epsilon 0.001 and 30 random starts.
     estimator : {"ML", "IWAVE"}
         Maximum likelihood on the sample moments (items as continuous), or
@@ -276,10 +276,10 @@ def efa(data, n_factors: int, rotation: str = "geomin", estimator: str = "ML",
     **options
         Rotation options (``orthogonal``, ``normalize``, ``random_starts``,
         ``rotation_seed``, ``epsilon``, ``gamma``, ``kappa``, ``sort``: see
-        :func:`torchfit.rotation.rotate`; ``sort`` defaults to True here,
+        :func:`torchfit.efa.rotation.rotate`; ``sort`` defaults to True here,
         factors ordered by their sum of squared loadings) and the
         estimator's options (``iter_max``, ``missing`` for ML; those of
-        :func:`torchfit.iwave_fit.fit_iwave` for IWAVE).
+        :func:`torchfit.iwave.fit.fit_iwave` for IWAVE).
 
     Returns
     -------
@@ -337,11 +337,11 @@ def efa(data, n_factors: int, rotation: str = "geomin", estimator: str = "ML",
         start = L * sd[:, None]
         resid = {v: (1 - hv) * s ** 2 for v, hv, s in zip(items, h, sd)}
         syntax = exploratory_syntax(items, n_factors, start, anchors, resid, prefix)
-        from .api import fit as fit_model
+        from ..api import fit as fit_model
         fitted = fit_model(syntax, frame, estimator="ML", std_lv=True, orthogonal=True,
                            **options)
     else:
-        from .iwave_fit import _item_types, fit_iwave
+        from ..iwave.fit import _item_types, fit_iwave
         types = _item_types(items, ordered, options.get("item_types"))
         # Start loadings on each item's scale: the logistic scale for ordinal
         # items (lambda / sqrt(1 - h) * 1.7, as IWAVE's own start values).

@@ -147,7 +147,7 @@ def fit_measures(groups: Sequence[GroupFit], npar: int, fmin: float,
     overrides : sequence of dict, optional
         Per group, pieces computed otherwise than from the sample moments
         (keys "logl", "h1", "baseline_chisq", "gfi"): with missing data
-        (:mod:`torchfit.fiml`) the likelihoods come from the patterns.
+        (:mod:`torchfit.estimate.fiml`) the likelihoods come from the patterns.
 
     Examples
     --------

@@ -18,7 +18,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 
-from .errors import ModelSyntaxError, TorchfitError
+from ..errors import ModelSyntaxError, TorchfitError
 from .syntax import FormulaRow
 
 COLUMNS = ["id", "lhs", "op", "rhs", "user", "block", "group", "free", "ustart",
@@ -113,7 +113,7 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
     Parameters
     ----------
     formulas : list of FormulaRow
-        From :func:`torchfit.syntax.parse_formulas`.
+        From :func:`torchfit.model.syntax.parse_formulas`.
     model_type : {"sem", "cfa", "growth"}
         "sem" and "cfa" use the same defaults, as in lavaan; "growth" adds
         the mean structure with observed intercepts fixed at 0 and latent
@@ -158,7 +158,7 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
 
     Examples
     --------
-    >>> from torchfit.syntax import parse_formulas
+    >>> from torchfit.model.syntax import parse_formulas
     >>> pt = build(parse_formulas("f =~ x1 + x2 + x3"), std_lv=True)
     >>> pt[["lhs", "op", "rhs", "free"]].values.tolist()[-1]
     ['f', '~~', 'f', 0]
@@ -448,7 +448,7 @@ def add_category_scores(table: pd.DataFrame, scores: Mapping[str, int]) -> pd.Da
 
     Examples
     --------
-    >>> from torchfit.syntax import parse
+    >>> from torchfit.model.syntax import parse
     >>> pt = add_category_scores(parse("f =~ y1 + y2 + y3"), {"y1": 2})
     >>> pt[["lhs", "op", "rhs", "free"]].tail(2).values.tolist()
     [['y1', '|', 's1', 7], ['y1', '|', 's2', 8]]

@@ -13,7 +13,7 @@ import pandas as pd
 
 from typing import Optional, Sequence
 
-from .matrices import Model
+from ..model.matrices import Model
 from .ml import GroupMoments
 
 
@@ -51,7 +51,7 @@ def start_values(model: Model, S: np.ndarray, mean: Optional[np.ndarray] = None)
     Examples
     --------
     >>> import numpy as np
-    >>> from torchfit.syntax import parse
+    >>> from torchfit.model.syntax import parse
     >>> S = np.array([[2.0, 1.0, 1.0], [1.0, 2.0, 1.0], [1.0, 1.0, 2.0]])
     >>> start_values(Model(parse("f =~ x1 + x2 + x3")), S)[:4].round(2).tolist()
     [1.0, 1.0, 1.0, 1.0]

@@ -25,7 +25,7 @@ from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
-from .errors import TorchfitError
+from ..errors import TorchfitError
 
 #: Rotation names and whether each is oblique by default.
 ROTATIONS = {"geomin": True, "oblimin": True, "quartimin": True, "varimax": False,
@@ -229,7 +229,7 @@ def rotate(loadings, method: str = "geomin", orthogonal: Optional[bool] = None,
     Examples
     --------
     >>> import numpy as np
-    >>> from torchfit.rotation import rotate
+    >>> from torchfit.efa.rotation import rotate
     >>> A = np.array([[.7, .3], [.6, .4], [.7, .2], [.3, -.6], [.4, -.5], [.2, -.7]])
     >>> r = rotate(A, "varimax")
     >>> np.allclose(r.loadings @ r.phi @ r.loadings.T, A @ A.T)

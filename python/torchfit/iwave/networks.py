@@ -1,6 +1,6 @@
 """Importance-weighted amortized variational estimation (IWAVE; Urban & Bauer, 2021).
 
-The model is read from the parameter table through :class:`~torchfit.matrices.Model`
+The model is read from the parameter table through :class:`~torchfit.model.matrices.Model`
 (with its mean structure):
 
     eta = (I - B)^-1 (alpha + B_x x + zeta),   zeta ~ N(0, Psi)
@@ -35,11 +35,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .errors import ModelError, TorchfitError
+from ..errors import ModelError, TorchfitError
 from .items import ItemModel
-from . import training
-from .matrices import Model
-from .optim import Adam
+from ..estimate import training
+from ..model.matrices import Model
+from ..estimate.optim import Adam
 
 
 
@@ -490,7 +490,7 @@ def train(structure: Structure, encoder: Encoder, u0: torch.Tensor, data: Data, 
           max_epochs: int = 100000, iter_max: Optional[int] = None, n_intervals: int = 5,
           seed: int = 0, quiet: bool = True, refine: bool = True) -> TrainResult:
     """Maximise the IW-ELBO with Adam (AMSGrad) on mini-batches, by the shared
-    loop and convergence rule of :mod:`torchfit.training` (with ``refine``,
+    loop and convergence rule of :mod:`torchfit.estimate.training` (with ``refine``,
     the rule is applied twice: the second time after the step sizes are cut
     tenfold); the estimates are the parameters averaged over the last
     ``n_intervals`` windows.

@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from .matrices import Model
+from ..model.matrices import Model
 
 
 def _inv(a: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import List, Optional
 
-from .errors import ModelSyntaxError
+from ..errors import ModelSyntaxError
 
 # Operators, longest first so that "=~" wins over "=" and "~~" over "~".
 _MAIN_OPS = ("~*~", "=~", "~~", "<~", ":=", "==", "~", "<", ">", "|", "%")
@@ -391,7 +391,7 @@ def parse(model: str, **options):
         lavaan model syntax.
     **options
         lavaan's options in snake case (``model_type``, ``std_lv``,
-        ``orthogonal``, ``fixed_x``, ...); see :func:`torchfit.partable.build`.
+        ``orthogonal``, ``fixed_x``, ...); see :func:`torchfit.model.partable.build`.
 
     Returns
     -------

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .errors import ModelError
+from ..errors import ModelError
 
 FUNCTIONS: Dict[str, Callable] = {
     "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "abs": torch.abs,
@@ -85,7 +85,7 @@ class Definitions:
 
     Examples
     --------
-    >>> from torchfit.syntax import parse
+    >>> from torchfit.model.syntax import parse
     >>> pt = parse("y ~ a*x + b*z; ab := a*b")
     >>> [float(v) for v in Definitions(pt).values([2.0, 3.0, 1.0, 1.0, 0.0, 1.0, 0.0])]
     [6.0]

@@ -2,7 +2,7 @@
 and the inequalities ``lhs < rhs`` and ``lhs > rhs``.
 
 Equalities of two labels are solved where the table is read (the parameters
-share one entry of the reduced vector, see :mod:`torchfit.matrices`); every
+share one entry of the reduced vector, see :mod:`torchfit.model.matrices`); every
 other constraint is a function of the reduced vector x, evaluated with torch
 so its Jacobian comes from autograd.  Equalities are written h(x) = 0,
 inequalities g(x) >= 0 (``a > b`` as a - b, ``a < b`` as b - a).
@@ -32,8 +32,8 @@ class Constraints:
 
     Examples
     --------
-    >>> from torchfit.syntax import parse
-    >>> from torchfit.matrices import Model
+    >>> from torchfit.model.syntax import parse
+    >>> from torchfit.model.matrices import Model
     >>> pt = parse("y ~ a*x1 + b*x2; a == 2*b; b > 0")
     >>> m = Model(pt)
     >>> con = Constraints(pt, m)

@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from .errors import TorchfitError
+from ..errors import TorchfitError
 
 
 def _pyplot():
@@ -62,7 +62,7 @@ def loss_curve(fit, ax=None, log_scale: Optional[bool] = None):
 
     Examples
     --------
-    >>> import torchfit, torchfit.plots
+    >>> import torchfit
     >>> hs = torchfit.datasets.holzinger_swineford()
     >>> fit = torchfit.cfa("f =~ x1 + x2 + x3", hs, estimator="IWAVE",
     ...                    max_iterations=200, se="none", quiet=True)
@@ -141,7 +141,7 @@ def loadings_heatmap(fit_or_efa, ax=None, standardized: bool = True, annotate: O
 
     Examples
     --------
-    >>> import torchfit, torchfit.plots
+    >>> import torchfit
     >>> hs = torchfit.datasets.holzinger_swineford()
     >>> res = torchfit.efa(hs, 3, columns=[f"x{i}" for i in range(1, 10)])
     >>> ax = torchfit.plots.loadings_heatmap(res)
@@ -192,7 +192,7 @@ def scree_plot(scree_frame: pd.DataFrame, ax=None, per_row: bool = True):
 
     Examples
     --------
-    >>> import torchfit, torchfit.plots
+    >>> import torchfit
     >>> hs = torchfit.datasets.holzinger_swineford()
     >>> s = torchfit.scree(hs, 3, columns=[f"x{i}" for i in range(1, 10)])
     >>> ax = torchfit.plots.scree_plot(s)

@@ -15,19 +15,19 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import report
-from .data import _as_frame, check_columns, check_latent_names
-from .errors import DataError, ModelError, TorchfitError
-from .fit import Fit, GroupView
-from .inference import estimate_columns, standardized
+from ..results import report
+from ..data.frames import _as_frame, check_columns, check_latent_names
+from ..errors import DataError, ModelError, TorchfitError
+from ..results.fit import Fit, GroupView
+from ..inference.vcov import estimate_columns, standardized
 from .items import CATEGORICAL, FIXED_VARIANCE, item_class
-from .iwave import Encoder, Structure, importance, make_data, train
-from .matrices import Model
-from .ml import one_thread
-from .training import batch_bounds
-from .partable import COLUMNS, add_category_scores, build, from_columns, variable_names
-from .start import reduced_start, start_values
-from .syntax import parse_formulas
+from .networks import Encoder, Structure, importance, make_data, train
+from ..model.matrices import Model
+from ..estimate.ml import one_thread
+from ..estimate.training import batch_bounds
+from ..model.partable import COLUMNS, add_category_scores, build, from_columns, variable_names
+from ..estimate.start import reduced_start, start_values
+from ..model.syntax import parse_formulas
 
 IWAVE_OPTIONS = ("ordered", "item_types", "iw_samples", "batch_size", "lr", "lr_model",
                  "hidden", "cov",
@@ -63,7 +63,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         categories), as lavaan's ``ordered=``; True: all indicators.
     item_types : dict, optional
         Column -> "normal", "graded", "binary", "gpcm", "nominal",
-        "lognormal", "poisson" or "negbinom" (see :mod:`torchfit.items`);
+        "lognormal", "poisson" or "negbinom" (see :mod:`torchfit.iwave.items`);
         overrides ``ordered``.  Default "normal".  A nominal item gets free
         category scores ``y | s1`` .. ``y | s{K-2}`` besides its thresholds.
     iw_samples : int
@@ -110,7 +110,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         the step sizes tenfold and run until the convergence rule holds
         (HS: loadings within 0.003 of ML instead of 0.01-0.02, in fewer
         iterations than the rule alone takes at the large steps; see
-        :func:`torchfit.training.train`).
+        :func:`torchfit.estimate.training.train`).
 
     Returns
     -------
@@ -261,7 +261,7 @@ def pt_rows_lhs(model, formulas) -> List[str]:
 
 
 def _version() -> str:
-    from .api import __version__
+    from ..api import __version__
     return __version__
 
 

@@ -13,7 +13,7 @@ With ``mean_structure=True`` (the IWAVE estimator) the table may also hold
 intercepts (``~1``: nu for observed variables, alpha for latent and phantom
 ones), thresholds (``y | t1``, ``y | t2``, ...: row y, column k-1 of tau) and
 the category scores of nominal items (``y | s1``, ``y | s2``, ...: row y,
-column k-1 of score; see :class:`torchfit.items.Nominal`); lavaan's scaling
+column k-1 of score; see :class:`torchfit.iwave.items.Nominal`); lavaan's scaling
 rows (``~*~``) are accepted when fixed.
 
 Labels shared by several parameters (lavaan's ``.p2. == .p5.`` rows) are
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .errors import ModelError
+from ..errors import ModelError
 from .partable import variable_names
 
 MATRICES = ("lambda", "beta", "psi", "theta")
@@ -64,7 +64,7 @@ class Model:
 
     Examples
     --------
-    >>> from torchfit.syntax import parse
+    >>> from torchfit.model.syntax import parse
     >>> m = Model(parse("f =~ x1 + x2 + x3"))
     >>> m.ov_names, m.eta_names, m.n_free
     (['x1', 'x2', 'x3'], ['f'], 6)
@@ -108,7 +108,7 @@ class Model:
 
         Examples
         --------
-        >>> from torchfit.syntax import parse
+        >>> from torchfit.model.syntax import parse
         >>> ms = Model.per_block(parse("f =~ x1 + x2 + x3", ngroups=2), mean_structure=True)
         >>> [m.block for m in ms], ms[0].n_free
         ([1, 2], 18)
@@ -151,7 +151,7 @@ class Model:
                 if lab:
                     by_name.setdefault(lab, fr - 1)
         for lhs, op, rhs in zip(pt["lhs"], pt["op"], pt["rhs"]):
-            # other constraints are functions of x (torchfit.constraints)
+            # other constraints are functions of x (torchfit.model.constraints)
             if op != "==" or lhs not in by_name or rhs not in by_name:
                 continue
             a, b = find(by_name[lhs]), find(by_name[rhs])

@@ -15,7 +15,7 @@ The pipeline is lavaan's:
 - ``em_h1``: the unrestricted (H1) mean and covariance matrix by EM, which
   give ``unrestricted.logl``; the test statistic is 2 (logl_H1 - logl_H0).
 - ``FimlObjective``: the FIML discrepancy 2 (logl_H1 - logl) / N_g of each
-  group (weighted by N_g / N as :mod:`torchfit.ml` weighs F_ML), with its
+  group (weighted by N_g / N as :mod:`torchfit.estimate.ml` weighs F_ML), with its
   analytic gradient and expected information, so ``ml.fit_ml`` minimises it
   with the same Fisher scoring and BFGS steps; its minimum over 2 is lavaan's
   fmin.
@@ -36,12 +36,12 @@ import numpy as np
 import torch
 from scipy.linalg import block_diag
 
-from .data import _chunks
-from .errors import DataError
-from .indices import insert_after, robust_indices
-from .matrices import Model
+from ..data.frames import _chunks
+from ..errors import DataError
+from ..inference.indices import insert_after, robust_indices
+from ..model.matrices import Model
 from .ml import GroupMoments, _Objective, one_thread
-from .robust import ml_weight, vech_index
+from ..inference.robust import ml_weight, vech_index
 
 LOG_2PI = float(np.log(2 * np.pi))
 #: lavaan's names for full-information ML
@@ -107,7 +107,7 @@ def pattern_moments(data, names: Sequence[str], columns: Optional[Sequence[str]]
     Parameters
     ----------
     data : pandas.DataFrame, dict, 2-D array or path
-        As for :func:`torchfit.data.sample_moments`; NaN marks a missing value.
+        As for :func:`torchfit.data.frames.sample_moments`; NaN marks a missing value.
     names : sequence of str
         The model's observed variables, in model order.
     columns : sequence of str, optional
@@ -336,7 +336,7 @@ class FimlObjective(_Objective):
     Examples
     --------
     >>> import torchfit
-    >>> from torchfit.syntax import parse
+    >>> from torchfit.model.syntax import parse
     >>> hs = torchfit.datasets.holzinger_swineford()
     >>> m = Model(parse("f =~ x1 + x2 + x3", meanstructure=True), mean_structure=True)
     >>> pm = pattern_moments(hs, m.ov_names)
@@ -575,7 +575,7 @@ class FimlFit:
 
     def __init__(self, models: Sequence[Model], patterns: Sequence[PatternMoments],
                  h1s: Sequence[Tuple], objective: FimlObjective, result, information: str):
-        from .inference import vcov_free
+        from ..inference.vcov import vcov_free
 
         self.models, self.patterns, self.h1s = list(models), list(patterns), list(h1s)
         self.result = result

@@ -15,7 +15,7 @@ from typing import Iterator, List, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from ..errors import DataError
 
 MISSING_OPTIONS = ("default", "listwise")
 

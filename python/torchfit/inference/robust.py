@@ -42,13 +42,13 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from .data import _check_missing, _chunks, _complete
-from .errors import DataError, TorchfitError
+from ..data.frames import _check_missing, _chunks, _complete
+from ..errors import DataError, TorchfitError
 from .indices import (cfi, ifi, insert_after, nfi, pnfi, rfi, rmsea, rmsea_ci, rmsea_p, rni,
                       robust_indices, tli)
-from .matrices import Model
+from ..model.matrices import Model
 from .measures import baseline_sigma, count_moments
-from .ml import _Objective
+from ..estimate.ml import _Objective
 
 #: estimator -> (lavaan's se, lavaan's test, default information)
 ROBUST = {"MLM": ("robust.sem", "satorra.bentler", "expected"),
@@ -190,7 +190,7 @@ def gamma_adf(data, names: Sequence[str], mean: np.ndarray, cov: np.ndarray,
     Parameters
     ----------
     data, names, missing, columns
-        As for :func:`torchfit.data.sample_moments` (same rows are used).
+        As for :func:`torchfit.data.frames.sample_moments` (same rows are used).
     mean, cov : ndarray
         The sample mean and N-normalised covariance matrix of those rows.
     meanstructure : bool

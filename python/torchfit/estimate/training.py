@@ -18,7 +18,7 @@ from typing import Callable, List, Optional
 
 import torch
 
-from .errors import TorchfitError
+from ..errors import TorchfitError
 
 WINDOW = 100  # iterations per loss window of the convergence rule
 

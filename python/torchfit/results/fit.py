@@ -9,9 +9,13 @@ from typing import Callable, Dict, Iterable, List, Optional, Union
 import numpy as np
 import pandas as pd
 
-from . import fiml, report, robust_report
-from .data import group_data, select
-from .matrices import Model
+from ..estimate import fiml
+
+from . import report
+
+from . import robust_report
+from ..data.frames import group_data, select
+from ..model.matrices import Model
 
 
 @dataclass

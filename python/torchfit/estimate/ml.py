@@ -21,8 +21,8 @@ from typing import List, Optional, Sequence
 import numpy as np
 import torch
 
-from .errors import ModelError
-from .matrices import Model
+from ..errors import ModelError
+from ..model.matrices import Model
 
 
 @dataclass
@@ -184,16 +184,16 @@ def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 500,
     objective : optional
         Another discrepancy with the interface of ``_Objective`` (``value``,
         ``derivatives`` and per-group parts with ``moments``), e.g. the FIML
-        one of :mod:`torchfit.fiml`; by default F_ML of ``groups``.
-    constraints : torchfit.constraints.Constraints, optional
+        one of :mod:`torchfit.estimate.fiml`; by default F_ML of ``groups``.
+    constraints : torchfit.model.constraints.Constraints, optional
         General equality and inequality constraints; they switch to the
         sequential quadratic programming loop of :func:`_fit_constrained`.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from torchfit.syntax import parse
-    >>> from torchfit.start import start_values, reduced_start
+    >>> from torchfit.model.syntax import parse
+    >>> from torchfit.estimate.start import start_values, reduced_start
     >>> m = Model(parse("f =~ x1 + x2 + x3", std_lv=True))
     >>> S = np.array([[2.0, 1.0, 1.0], [1.0, 2.0, 1.0], [1.0, 1.0, 2.0]])
     >>> v = start_values(m, S); m.fixed_values(v)

@@ -1,6 +1,6 @@
 """Maximum likelihood on the raw data in mini-batches, the approach of
 tensorsem: the Gaussian log-likelihood of a random batch of rows, minimised
-with Adam by the shared training loop (:mod:`torchfit.training`).
+with Adam by the shared training loop (:mod:`torchfit.estimate.training`).
 
 It reaches the same optimum as ML on the sample moments, only more slowly;
 it is here for comparison, and as a template for data that arrive in
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .errors import TorchfitError
+from ..errors import TorchfitError
 from .ml import GroupMoments, one_thread, result_at
 from .optim import Adam
 from .training import train
@@ -35,7 +35,7 @@ def fit_minibatch(group: GroupMoments, X: np.ndarray, x0: np.ndarray, batch_size
         Start of the reduced parameter vector.
     batch_size, lr, max_epochs, n_intervals, seed, quiet
         Rows per step, Adam's step size, passes over the data, the
-        convergence rule's patience (see :mod:`torchfit.training`), the
+        convergence rule's patience (see :mod:`torchfit.estimate.training`), the
         shuffling seed, and no progress bar.
 
     Returns
@@ -46,9 +46,9 @@ def fit_minibatch(group: GroupMoments, X: np.ndarray, x0: np.ndarray, batch_size
     Examples
     --------
     >>> import torchfit
-    >>> from torchfit.syntax import parse
-    >>> from torchfit.matrices import Model
-    >>> from torchfit.start import reduced_start, start_values
+    >>> from torchfit.model.syntax import parse
+    >>> from torchfit.model.matrices import Model
+    >>> from torchfit.estimate.start import reduced_start, start_values
     >>> hs = torchfit.datasets.holzinger_swineford()
     >>> m = Model(parse("f =~ x1 + x2 + x3"))
     >>> X = hs[m.ov_names].to_numpy()

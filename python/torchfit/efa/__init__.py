@@ -1,0 +1,1 @@
+"""Exploratory factor analysis: ``exploratory`` (the fits and scree) and ``rotation``."""

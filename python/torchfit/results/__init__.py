@@ -1,0 +1,1 @@
+"""Results: the ``Fit`` object, factor scores, the lavaan-style text report and plots."""

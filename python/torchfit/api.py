@@ -16,19 +16,23 @@ import pandas as pd
 import torch
 
 from .model.constraints import Constraints
+from .data.gamma import gamma_adf
+from .data.patterns import EmptyRowsWarning, em_h1, is_fiml, pattern_moments
 from .data.frames import (Moments, check_latent_names, check_moments, group_data, sample_moments,
                    select)
 from .model.defined import Definitions
-from .estimate import fiml as fiml_mod
 from .errors import ConvergenceWarning, DataError, ModelError, TorchfitError
 from .results.fit import Fit, GroupView
 from .inference.vcov import estimate_columns, standardized, vcov_free
 from .model.matrices import Model
+from .estimate.fiml import FimlObjective, group_moments
+from .inference.fiml import FimlFit
 from .inference.measures import GroupFit, count_moments, fit_measures, group_chisq
 from .estimate.minibatch import MINIBATCH_OPTIONS, fit_minibatch
 from .estimate.ml import GroupMoments, fit_ml, one_thread
 from .model.partable import from_columns, option_strings
-from .inference.robust import gamma_adf, options as robust_options, require_raw_data, robust_inference
+from .inference.robust import robust_inference
+from .inference.robust_options import options as robust_options, require_raw_data
 from .estimate.start import reduced_start, start_all
 from .model.syntax import parse
 
@@ -154,7 +158,7 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
     if options:
         raise TypeError(f"option(s) {', '.join(options)} are for estimator='IWAVE', not "
                         f"{estimator!r}")
-    fiml = fiml_mod.is_fiml(missing)
+    fiml = is_fiml(missing)
     if fiml:
         missing = "ml"
         if estimator.upper() != "ML":
@@ -238,29 +242,29 @@ def _fit_fiml(pt, models, subsets, labels, definitions, data, columns, group, in
                          "(co)variances and means")
     patterns, h1s, groups, moments = [], [], [], []
     for mod, subset, label in zip(models, subsets, labels):
-        pm = fiml_mod.pattern_moments(subset, mod.ov_names, columns=columns, warn=False)
+        pm = pattern_moments(subset, mod.ov_names, columns=columns, warn=False)
         with one_thread():
-            h1 = fiml_mod.em_h1(pm)
+            h1 = em_h1(pm)
         check_moments(h1[1], pm.n, mod.ov_names)
         patterns.append(pm)
         h1s.append(h1)
-        groups.append(fiml_mod.group_moments(mod, pm, h1))
+        groups.append(group_moments(mod, pm, h1))
         moments.append(Moments(pm.n, h1[0], h1[1], pm.n_total))
     n_empty = sum(pm.n_empty for pm in patterns)
     if n_empty:
         warnings.warn(f"{n_empty} of {sum(pm.n_total for pm in patterns)} rows are missing on "
                       "every model variable and were dropped (lavaan drops such empty cases "
-                      "too)", fiml_mod.EmptyRowsWarning, stacklevel=4)
+                      "too)", EmptyRowsWarning, stacklevel=4)
     ndat = sum(count_moments(len(m.ov_names), 0, True) for m in models)
     _check_identified(models[0], ndat)
     values = start_all(groups)
     for mod in models:
         mod.fixed_values(values)
-    objective = fiml_mod.FimlObjective(models, patterns, [h[2] for h in h1s])
+    objective = FimlObjective(models, patterns, [h[2] for h in h1s])
     with one_thread():
         result = fit_ml(groups, reduced_start(models[0], values), iter_max=iter_max,
                         objective=objective)
-        fit_data = fiml_mod.FimlFit(models, patterns, h1s, objective, result, information)
+        fit_data = FimlFit(models, patterns, h1s, objective, result, information)
         return _results(pt, groups, labels, definitions, values, result, moments, exo, data,
                         "ml", columns, group, fit_data)
 

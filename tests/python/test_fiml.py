@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import torchfit
-from torchfit.estimate import fiml
+from torchfit.data import patterns
 from torchfit.bridge import fit_from_r
 from torchfit.errors import DataError, ModelError, TorchfitError
 from torchfit.model.syntax import parse
@@ -30,12 +30,12 @@ def mcar():
 @pytest.fixture(scope="module")
 def fitted(mcar):
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fiml.EmptyRowsWarning)
+        warnings.simplefilter("ignore", patterns.EmptyRowsWarning)
         return torchfit.cfa(HS_MODEL, mcar, missing="ml")
 
 
 def test_pattern_statistics_equal_those_of_the_rows(mcar):
-    pm = fiml.pattern_moments(mcar, OV, chunk_rows=37, warn=False)  # several chunks
+    pm = patterns.pattern_moments(mcar, OV, chunk_rows=37, warn=False)  # several chunks
     X = mcar[OV].to_numpy()
     seen = np.isfinite(X)
     assert pm.n == 299 and pm.n_total == 301 and pm.n_empty == 2
@@ -50,20 +50,20 @@ def test_pattern_statistics_equal_those_of_the_rows(mcar):
 
 
 def test_em_reaches_the_unrestricted_maximum(mcar):
-    pm = fiml.pattern_moments(mcar, OV, warn=False)
-    mu, sigma, logl = fiml.em_h1(pm, max_iter=5000, tol=1e-12)
+    pm = patterns.pattern_moments(mcar, OV, warn=False)
+    mu, sigma, logl = patterns.em_h1(pm, max_iter=5000, tol=1e-12)
     ref = pd.read_csv(REFERENCE / "lavaan" / "hs_fiml_fitmeasures.csv").set_index("name")
     assert logl == pytest.approx(ref.loc["unrestricted.logl", "value"], abs=1e-4)
     # a maximum: moving any mean lowers the log-likelihood
     for j in range(len(OV)):
         step = np.zeros(len(OV))
         step[j] = 1e-3
-        assert fiml.loglik(pm, mu + step, sigma) < logl
+        assert patterns.loglik(pm, mu + step, sigma) < logl
 
 
 def test_fiml_spellings_and_information(mcar, fitted):
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fiml.EmptyRowsWarning)
+        warnings.simplefilter("ignore", patterns.EmptyRowsWarning)
         for name in ("fiml", "direct", "ML"):
             other = torchfit.cfa(HS_MODEL, mcar, missing=name)
             assert np.allclose(other.coef(), fitted.coef())
@@ -88,7 +88,7 @@ def test_complete_data_give_the_ml_estimates_with_means(hs):
 
 
 def test_empty_rows_are_dropped_with_a_count(mcar):
-    with pytest.warns(fiml.EmptyRowsWarning, match="2 of 301 rows are missing on every"):
+    with pytest.warns(patterns.EmptyRowsWarning, match="2 of 301 rows are missing on every"):
         fit = torchfit.cfa(HS_MODEL, mcar, missing="ml")
     assert fit.nobs == 299 and fit.info["nobs_total"] == 301
     text = fit.summary()
@@ -101,7 +101,7 @@ def test_empty_rows_are_dropped_with_a_count(mcar):
 def test_a_pattern_with_a_single_row_works(hs):
     data = hs.copy()
     data.loc[0, ["x1", "x5", "x9"]] = np.nan  # the only row with this pattern
-    pm = fiml.pattern_moments(data, OV)
+    pm = patterns.pattern_moments(data, OV)
     assert sorted(p.n for p in pm.patterns) == [1, 300]
     single = [p for p in pm.patterns if p.n == 1][0]
     assert np.allclose(single.cov, 0.0)
@@ -137,7 +137,7 @@ def test_unknown_missing_option_is_refused(hs):
 def test_bridge_sends_missing_values_to_fiml(mcar):
     pt = parse(HS_MODEL, model_type="cfa", meanstructure=True)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fiml.EmptyRowsWarning)
+        warnings.simplefilter("ignore", patterns.EmptyRowsWarning)
         out = fit_from_r({c: pt[c].tolist() for c in pt.columns}, mcar[OV].to_numpy(), OV,
                          {"missing": "ml"})
     ref = pd.read_csv(REFERENCE / "lavaan" / "hs_fiml_fitmeasures.csv").set_index("name")

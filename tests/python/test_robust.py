@@ -12,7 +12,8 @@ import torch
 import torchfit
 from conftest import REFERENCE, fit_case, lavaan_csv, load_cases
 from torchfit.errors import DataError, TorchfitError
-from torchfit.inference.robust import dup_pre_post, gamma_adf, vech_index
+from torchfit.data.gamma import gamma_adf, vech_index
+from torchfit.inference.robust import dup_pre_post
 
 ROBUST_CASES = [c for c in load_cases()
                 if str(c.get("estimator", "ML")) in ("MLM", "MLR")

@@ -30,7 +30,7 @@ class Selected:
     n_dropped: int
 
 
-def _as_frame(data) -> pd.DataFrame:
+def as_frame(data) -> pd.DataFrame:
     """The data as a DataFrame (a dict of columns is wrapped, never copied
     into the caller's object); empty data are an error."""
     if isinstance(data, pd.DataFrame):
@@ -52,7 +52,7 @@ def _check_not_empty(n_rows: int, n_columns: int) -> None:
 
 
 def _column_names(data, columns: Optional[Sequence[str]] = None) -> List[str]:
-    """The column names of ``data`` as ``_chunks`` reads it (a CSV file's
+    """The column names of ``data`` as ``chunks`` reads it (a CSV file's
     header as written in the file, duplicates included)."""
     if isinstance(data, (str, Path)):
         path = Path(data)
@@ -63,7 +63,7 @@ def _column_names(data, columns: Optional[Sequence[str]] = None) -> List[str]:
         return [str(c) for c in header.iloc[0]] if len(header) else []
     if data is None or isinstance(data, np.ndarray):  # names given apart (R sends them)
         return [str(c) for c in columns or []]
-    return [str(c) for c in _as_frame(data).columns]
+    return [str(c) for c in as_frame(data).columns]
 
 
 def check_latent_names(data, latent: Sequence[str],
@@ -111,7 +111,8 @@ def check_columns(columns: Sequence[str], names: Sequence[str]) -> None:
                     f"{' ...' if len(columns) > 30 else ''}. Rename the column or fix the model")
 
 
-def _check_numeric(name: str, dtype) -> None:
+def check_numeric(name: str, dtype) -> None:
+    """Raise a DataError naming column ``name`` unless ``dtype`` is numeric (bool is not)."""
     if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
         raise DataError(
             f"column '{name}' is not numeric (dtype {dtype}); the ML estimator treats "
@@ -119,7 +120,7 @@ def _check_numeric(name: str, dtype) -> None:
             f"pd.to_numeric(data['{name}']) or with .cat.codes for ordered categories")
 
 
-def _chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
+def chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
             chunk_rows: int) -> Iterator[np.ndarray]:
     """The model's columns of ``data``, as float64 blocks of ``chunk_rows`` rows.
 
@@ -133,7 +134,7 @@ def _chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
         if not path.exists():
             raise DataError(f"no data file {str(path)!r}; give an existing .csv/.tsv or .npy path")
         if path.suffix == ".npy":
-            yield from _chunks(np.load(path, mmap_mode="r"), names, columns, chunk_rows)
+            yield from chunks(np.load(path, mmap_mode="r"), names, columns, chunk_rows)
             return
         sep = "\t" if path.suffix in (".tsv", ".tab") else ","
         header = _column_names(path)
@@ -143,7 +144,7 @@ def _chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
             if not len(chunk):
                 continue
             for v in names:
-                _check_numeric(v, chunk[v].dtype)
+                check_numeric(v, chunk[v].dtype)
             rows += len(chunk)
             yield chunk[list(names)].to_numpy(dtype=np.float64)
         _check_not_empty(rows, len(header))
@@ -154,15 +155,15 @@ def _chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
                             "column, e.g. fit(model, array, columns=['x1', 'x2', ...])")
         _check_not_empty(*data.shape)
         check_columns([str(c) for c in columns], names)
-        _check_numeric("array", data.dtype)
+        check_numeric("array", data.dtype)
         idx = [list(columns).index(v) for v in names]
         for i in range(0, data.shape[0], chunk_rows):
             yield np.asarray(data[i:i + chunk_rows][:, idx], dtype=np.float64)
         return
-    frame = _as_frame(data)
+    frame = as_frame(data)
     check_columns([str(c) for c in frame.columns], names)
     for v in names:
-        _check_numeric(v, frame[v].dtype)
+        check_numeric(v, frame[v].dtype)
     for i in range(0, len(frame), chunk_rows):
         yield frame.iloc[i:i + chunk_rows][list(names)].to_numpy(dtype=np.float64)
 
@@ -185,7 +186,7 @@ def group_data(data, group: Optional[str]):
     if not isinstance(data, (pd.DataFrame, dict)):
         raise DataError("group= needs the data as a pandas DataFrame (or a dict of columns) "
                         "holding the grouping column")
-    frame = _as_frame(data)
+    frame = as_frame(data)
     check_columns([str(c) for c in frame.columns], [group])
     values = frame[group]
     if values.isna().any():
@@ -199,14 +200,16 @@ def group_data(data, group: Optional[str]):
     return labels, [frame[as_text == label] for label in labels]
 
 
-def _check_missing(missing: str) -> None:
+def check_missing(missing: str) -> None:
+    """Raise a DataError unless ``missing`` is one of ``MISSING_OPTIONS`` (FIML is checked by
+    the caller)."""
     if missing not in MISSING_OPTIONS:
         raise DataError(f"missing = {missing!r} is not supported; use one of "
                         f"{', '.join(repr(m) for m in MISSING_OPTIONS)}, or 'ml' "
                         "(full-information ML, with the ML estimator)")
 
 
-def _complete(X: np.ndarray, names: Sequence[str]) -> np.ndarray:
+def complete_rows(X: np.ndarray, names: Sequence[str]) -> np.ndarray:
     """Row mask of complete rows; infinite values are an error."""
     finite = np.isfinite(X)
     if not finite.all() and np.isinf(X).any():
@@ -243,10 +246,10 @@ def select(data, names: Sequence[str], missing: str = "default",
     >>> select(df, ["b", "a"]).X[:, 0].tolist()
     [1.0, 0.0, 2.0]
     """
-    _check_missing(missing)
-    X = np.concatenate(list(_chunks(data, names, columns, 1 << 30)) or
+    check_missing(missing)
+    X = np.concatenate(list(chunks(data, names, columns, 1 << 30)) or
                        [np.empty((0, len(names)))])
-    keep = _complete(X, names)
+    keep = complete_rows(X, names)
     n_total, n_bad = X.shape[0], int((~keep).sum())
     if n_bad and missing != "listwise":
         raise _missing_error(n_bad, n_total,
@@ -281,13 +284,13 @@ def sample_moments(data, names: Sequence[str], missing: str = "default",
     >>> m.n, m.mean.tolist(), m.cov.tolist()
     (2, [1.0, 2.0], [[1.0, 1.0], [1.0, 1.0]])
     """
-    _check_missing(missing)
+    check_missing(missing)
     p = len(names)
     shift, total, cross = None, np.zeros(p), np.zeros((p, p))
     n = n_total = 0
     bad_cols = np.zeros(p, dtype=bool)
-    for X in _chunks(data, names, columns, chunk_rows):
-        keep = _complete(X, names)
+    for X in chunks(data, names, columns, chunk_rows):
+        keep = complete_rows(X, names)
         n_total += X.shape[0]
         if not keep.all():
             bad_cols |= ~np.isfinite(X).all(axis=0)

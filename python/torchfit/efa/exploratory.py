@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 
-from ..data.frames import _as_frame, check_columns, _check_numeric
+from ..data.frames import as_frame, check_columns, check_numeric
 from ..errors import ConvergenceWarning, DataError, ModelError, TorchfitError
 from ..results.fit import Fit
 from ..iwave.items import CATEGORICAL
@@ -45,7 +45,7 @@ def max_factors(p: int) -> int:
 
 
 def _columns(data, columns) -> List[str]:
-    frame = _as_frame(data)
+    frame = as_frame(data)
     if columns is None:
         return [str(c) for c in frame.columns]
     columns = [str(c) for c in columns]
@@ -305,9 +305,9 @@ def efa(data, n_factors: int, rotation: str = "geomin", estimator: str = "ML",
     """
     items = _columns(data, columns)
     _check(n_factors, rotation, estimator, items)
-    frame = _as_frame(data)
+    frame = as_frame(data)
     for v in items:
-        _check_numeric(v, frame[v].dtype)
+        check_numeric(v, frame[v].dtype)
     estimator = estimator.upper()
     rot_opts = {k: options.pop(k) for k in ROTATION_OPTIONS if k in options}
     if "rotation_seed" in rot_opts:
@@ -341,8 +341,8 @@ def efa(data, n_factors: int, rotation: str = "geomin", estimator: str = "ML",
         fitted = fit_model(syntax, frame, estimator="ML", std_lv=True, orthogonal=True,
                            **options)
     else:
-        from ..iwave.fit import _item_types, fit_iwave
-        types = _item_types(items, ordered, options.get("item_types"))
+        from ..iwave.fit import resolve_item_types, fit_iwave
+        types = resolve_item_types(items, ordered, options.get("item_types"))
         # Start loadings on each item's scale: the logistic scale for ordinal
         # items (lambda / sqrt(1 - h) * 1.7, as IWAVE's own start values).
         scale = np.array([1.7 / math.sqrt(1 - hv) if types[v] in CATEGORICAL else s
@@ -432,7 +432,7 @@ def scree(data, max_factors: int, estimator: str = "ML", holdout: float = 0.2, s
         raise TorchfitError(f"max_factors = {max_factors!r} must be an integer >= min_factors "
                             f"= {min_factors!r} >= 1")
     _check(int(max_factors), "none", estimator, items)
-    frame = _as_frame(data)[items]
+    frame = as_frame(data)[items]
     n = len(frame)
     rng = np.random.default_rng(seed)
     perm = rng.permutation(n)

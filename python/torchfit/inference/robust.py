@@ -38,113 +38,16 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
-import pandas as pd
 import torch
 from scipy import stats
 
-from ..data.frames import _check_missing, _chunks, _complete
-from ..errors import DataError, TorchfitError
+from ..data.gamma import vech_index
 from .indices import (cfi, ifi, insert_after, nfi, pnfi, rfi, rmsea, rmsea_ci, rmsea_p, rni,
                       robust_indices, tli)
 from ..model.matrices import Model
 from .measures import baseline_sigma, count_moments
+from .robust_options import Options
 from ..estimate.ml import _Objective
-
-#: estimator -> (lavaan's se, lavaan's test, default information)
-ROBUST = {"MLM": ("robust.sem", "satorra.bentler", "expected"),
-          "MLR": ("robust.huber.white", "yuan.bentler.mplus", "observed")}
-INFORMATION = ("expected", "observed")
-LABELS = {"satorra.bentler": "Satorra-Bentler correction",
-          "yuan.bentler.mplus": "Yuan-Bentler correction (Mplus variant)"}
-
-
-@dataclass
-class Options:
-    """What a fit computes: lavaan's ``se``, ``test`` and ``information``."""
-
-    estimator: str  # "ML", "MLM" or "MLR" (upper case)
-    se: str
-    test: str
-    information: str
-
-    @property
-    def needs_raw_data(self) -> bool:
-        return self.estimator in ROBUST
-
-    @property
-    def default(self) -> bool:
-        """Plain ML with the expected information: nothing to do here."""
-        return self.estimator == "ML" and self.information == "expected"
-
-
-def options(estimator: str, information: Optional[str] = None) -> Options:
-    """Check and complete the robust options as lavaan does.
-
-    Parameters
-    ----------
-    estimator : {"ML", "MLM", "MLR"}
-        Case-insensitive.
-    information : {"expected", "observed"}, optional
-        The information matrix of the standard errors (the "bread" of the
-        sandwich for MLR); by default "expected" for ML and MLM, "observed"
-        for MLR, as in lavaan.
-
-    Examples
-    --------
-    >>> options("mlr")
-    Options(estimator='MLR', se='robust.huber.white', test='yuan.bentler.mplus', information='observed')
-    """
-    est = estimator.upper()
-    if est not in ("ML",) + tuple(ROBUST):
-        raise TorchfitError(f"estimator {estimator!r} has no robust variant here; use 'ML', "
-                            "'MLM' or 'MLR'")
-    se, test, default_info = ROBUST.get(est, ("standard", "standard", "expected"))
-    info = default_info if information is None else str(information).lower()
-    if info not in INFORMATION:
-        raise TorchfitError(f"information = {information!r} is not available; use "
-                            f"{' or '.join(repr(i) for i in INFORMATION)}")
-    if est == "MLM" and info != "expected":
-        # lavaan's MLM is defined with the expected information; the observed
-        # one would make the Satorra-Bentler statistic something else.
-        raise TorchfitError("estimator 'MLM' uses the expected information; for robust "
-                            "standard errors with the observed information use "
-                            "estimator = 'MLR'")
-    return Options(est, se, test, info)
-
-
-def require_raw_data(data, estimator: str) -> None:
-    """MLM and MLR need one row per observation, not a covariance matrix.
-
-    Examples
-    --------
-    >>> cov = pd.DataFrame([[1.0, 0.5], [0.5, 1.0]], index=["a", "b"], columns=["a", "b"])
-    >>> require_raw_data(cov, "MLR")
-    Traceback (most recent call last):
-    ...
-    torchfit.errors.DataError: estimator 'MLR' needs the raw data ...
-    """
-    message = (f"estimator {estimator!r} needs the raw data (one row per observation, one "
-               "column per observed variable): its standard errors and test come from the "
-               "fourth-order moments of the data, which sample (co)variances do not carry. "
-               "Pass the data frame, array or file the moments were computed from, or use "
-               "estimator = 'ML'")
-    if data is None:
-        raise DataError(message)
-    if isinstance(data, pd.DataFrame) and data.shape[0] == data.shape[1] and \
-            list(map(str, data.index)) == list(map(str, data.columns)):
-        # A square frame labelled by its own columns is a covariance matrix.
-        raise DataError(message)
-
-
-# -- vech algebra ------------------------------------------------------------------
-
-def vech_index(p: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Row and column of each vech element, lavaan's order (columns of the
-    lower triangle: (1,1), (2,1), ..., (p,1), (2,2), ...)."""
-    cols, rows = np.triu_indices(p)  # row-major upper = column-major lower
-    return rows, cols
-
-
 def dup_pre_post(A: torch.Tensor, B: torch.Tensor, I, J) -> torch.Tensor:
     """D'(A (x) B)D for symmetric A, B, without forming the duplication matrix D.
 
@@ -165,86 +68,6 @@ def ml_weight(sigma: torch.Tensor, I, J) -> torch.Tensor:
     inv = (inv + inv.T) / 2
     return 0.5 * dup_pre_post(inv, inv, I, J)
 
-
-# -- Gamma from the raw data ------------------------------------------------------------
-
-def gamma_adf(data, names: Sequence[str], mean: np.ndarray, cov: np.ndarray,
-              missing: str = "default", columns: Optional[Sequence[str]] = None,
-              chunk_rows: int = 1 << 14, meanstructure: bool = False,
-              fixed: Optional[Sequence[bool]] = None) -> np.ndarray:
-    """The N-normalised asymptotic covariance matrix of vech(S) (lavaan's NACOV),
-    of (mean, vech(S)) with ``meanstructure``.
-
-    Gamma = 1/N sum_i (v_i - vech S)(v_i - vech S)' with v_i = vech(d_i d_i'),
-    d_i = x_i - mean (with the means, d_i is prepended to v_i - vech S);
-    accumulated block by block in float64 (the centring by the known mean and
-    vech S avoids the cancellation of a raw-moment formula), so only p*^2
-    numbers are held whatever the number of rows.
-
-    With ``fixed`` covariates (lavaan's fixed.x) the part that the covariates
-    explain is taken out, as lavaan does: with h_i = d_i M, the covariates'
-    own deviations and the other variables' least-squares predictions from
-    them, v_i becomes vech(d_i d_i' - h_i h_i') - vech(S - M'SM) (and the
-    means part d_i - h_i), so the rows of the covariates' moments are zero.
-
-    Parameters
-    ----------
-    data, names, missing, columns
-        As for :func:`torchfit.data.frames.sample_moments` (same rows are used).
-    mean, cov : ndarray
-        The sample mean and N-normalised covariance matrix of those rows.
-    meanstructure : bool
-        Include the means.
-    fixed : sequence of bool, optional
-        Which of ``names`` are fixed covariates.
-
-    Examples
-    --------
-    >>> X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 5.0], "b": [1.0, 0.0, 2.0, 1.0]})
-    >>> m, S = X.mean().to_numpy(), np.cov(X.T, bias=True)
-    >>> gamma_adf(X, ["a", "b"], m, S).shape
-    (3, 3)
-    """
-    _check_missing(missing)
-    p = len(names)
-    I, J = vech_index(p)
-    M = None
-    if fixed is not None and any(fixed):
-        x = np.flatnonzero(fixed)
-        y = np.flatnonzero(~np.asarray(fixed, dtype=bool))
-        M = np.zeros((p, p))
-        M[np.ix_(x, y)] = np.linalg.solve(cov[np.ix_(x, x)], cov[np.ix_(x, y)])
-        M[x, x] = 1.0
-        cov = cov - M.T @ cov @ M  # the centre of vech(d d' - h h')
-        M = torch.as_tensor(M, dtype=torch.float64)
-    s = torch.as_tensor(cov[I, J], dtype=torch.float64)
-    m = torch.as_tensor(mean, dtype=torch.float64)
-    k = len(I) + (p if meanstructure else 0)
-    acc = torch.zeros((k, k), dtype=torch.float64)
-    n = 0
-    for X in _chunks(data, names, columns, chunk_rows):
-        keep = _complete(X, names)
-        if not keep.all():
-            X = X[keep]
-        if not len(X):
-            continue
-        d = torch.as_tensor(X, dtype=torch.float64) - m
-        V = d[:, I] * d[:, J] - s
-        if M is not None:
-            h = d @ M
-            V = V - h[:, I] * h[:, J]
-            d = d - h
-        if meanstructure:
-            V = torch.cat([d, V], dim=1)
-        acc += V.T @ V
-        n += X.shape[0]
-    if n == 0:
-        raise DataError("the data have no complete rows for the model's variables")
-    G = (acc / n).numpy()
-    return (G + G.T) / 2
-
-
-# -- the pieces at the estimates ----------------------------------------------------
 
 def _weight(sigma: torch.Tensor, I, J, means: bool) -> torch.Tensor:
     """The normal-theory h1 information of the moments (mean, vech Sigma):

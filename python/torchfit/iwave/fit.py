@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from ..results import report
-from ..data.frames import _as_frame, check_columns, check_latent_names
+from ..data.frames import as_frame, check_columns, check_latent_names
 from ..errors import DataError, ModelError, TorchfitError
 from ..results.fit import Fit, GroupView
 from ..inference.vcov import estimate_columns, standardized
@@ -139,7 +139,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     if device.type == "cuda" and not torch.cuda.is_available():
         raise TorchfitError("device = 'cuda' was asked for but torch sees no CUDA GPU; use "
                             "device = 'cpu' or install a CUDA build of torch")
-    frame = _as_frame(data)
+    frame = as_frame(data)
 
     # -- the parameter table, with thresholds for the categorical items ------------
     options = dict(model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
@@ -165,7 +165,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         # A table with thresholds (lavaan's ordered=) says which items are ordinal.
         ordered = list(dict.fromkeys(list(ordered or []) +
                                      [v for v in pt.loc[pt["op"] == "|", "lhs"] if v in indicators]))
-    types = _item_types(indicators, ordered, item_types)
+    types = resolve_item_types(indicators, ordered, item_types)
     check_columns([str(c) for c in frame.columns], names.ov)
     check_latent_names(frame, names.lv)
 
@@ -269,7 +269,9 @@ def _type_order(types: Dict[str, str]) -> List[str]:
     return list(dict.fromkeys(types.values()))
 
 
-def _item_types(indicators, ordered, item_types) -> Dict[str, str]:
+def resolve_item_types(indicators, ordered, item_types) -> Dict[str, str]:
+    """Each indicator's item type: ``item_types`` where given, else "graded" for the
+    ``ordered`` ones (all with ``ordered=True``) and "normal" for the rest."""
     if ordered is True:
         ordered = list(indicators)
     ordered = list(ordered or [])
@@ -506,7 +508,7 @@ class IWAVEFit(Fit):
     def _tensors_for(self, data):
         if data is None:
             return self._tensors
-        frame = _as_frame(data)
+        frame = as_frame(data)
         check_columns([str(c) for c in frame.columns], self._order + self._covariates)
         blocks = [np.column_stack([it.code(frame[v], v, self._codings[v])
                                    for v in self._order if self.item_types[v] == it.name])

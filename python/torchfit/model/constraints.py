@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .defined import Definitions, _compile, _evaluate
+from .defined import Definitions, compile_expression, evaluate_expression
 from .matrices import Model
 
 
@@ -57,7 +57,7 @@ class Constraints:
                 continue
             text = f"{lhs} {op} {rhs}"
             where = f"the constraint '{text}'"
-            left, right = _compile(where, lhs, known), _compile(where, rhs, known)
+            left, right = compile_expression(where, lhs, known), compile_expression(where, rhs, known)
             if op == "==":
                 self.equalities.append((text, left, right))
             else:  # as g(x) >= 0
@@ -97,7 +97,7 @@ class Constraints:
     def evaluate(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """h(x) (equalities, = 0 when met) and g(x) (inequalities, >= 0 when met)."""
         env = self.definitions.environment(self._rows(x))
-        side = lambda tree: _evaluate(tree, env)
+        side = lambda tree: evaluate_expression(tree, env)
         eq = [side(l) - side(r) for _, l, r in self.equalities]
         ineq = [side(l) - side(r) for _, l, r in self.inequalities]
         stack = lambda v: torch.stack(v) if v else torch.zeros(0, dtype=torch.float64)

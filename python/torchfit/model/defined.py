@@ -37,7 +37,7 @@ def _mangle(name: str) -> str:
     return name if name.isidentifier() else "_m_" + name.replace(".", "_d_")
 
 
-def _compile(where: str, text: str, known: List[str]) -> ast.Expression:
+def compile_expression(where: str, text: str, known: List[str]) -> ast.Expression:
     """Parse ``text`` (R syntax) and check that it only uses known names;
     ``where`` says what is being read, for the messages."""
     source = _TOKEN.sub(lambda m: m.group(1) or _mangle(m.group(2)), text)
@@ -65,19 +65,21 @@ def _compile(where: str, text: str, known: List[str]) -> ast.Expression:
     return tree
 
 
-def _evaluate(node, env: Dict[str, torch.Tensor]) -> torch.Tensor:
+def evaluate_expression(node, env: Dict[str, torch.Tensor]) -> torch.Tensor:
+    """Evaluate a tree of ``compile_expression`` with tensors ``env`` for its names,
+    so that the value is differentiable in them."""
     if isinstance(node, ast.Expression):
-        return _evaluate(node.body, env)
+        return evaluate_expression(node.body, env)
     if isinstance(node, ast.Constant):
         return torch.tensor(float(node.value), dtype=torch.float64)
     if isinstance(node, ast.Name):
         return env[node.id]
     if isinstance(node, ast.UnaryOp):
-        value = _evaluate(node.operand, env)
+        value = evaluate_expression(node.operand, env)
         return -value if isinstance(node.op, ast.USub) else value
     if isinstance(node, ast.BinOp):
-        return _BINARY[type(node.op)](_evaluate(node.left, env), _evaluate(node.right, env))
-    return FUNCTIONS[node.func.id](*(_evaluate(a, env) for a in node.args))
+        return _BINARY[type(node.op)](evaluate_expression(node.left, env), evaluate_expression(node.right, env))
+    return FUNCTIONS[node.func.id](*(evaluate_expression(a, env) for a in node.args))
 
 
 class Definitions:
@@ -104,7 +106,7 @@ class Definitions:
         self.trees = []
         for i in self.rows:
             name, text = pt["lhs"].iat[i], pt["rhs"].iat[i]
-            self.trees.append((name, _compile(f"the definition '{name} := {text}'", text,
+            self.trees.append((name, compile_expression(f"the definition '{name} := {text}'", text,
                                               known)))
             known.append(name)
 
@@ -119,7 +121,7 @@ class Definitions:
         row_values = torch.as_tensor(row_values, dtype=torch.float64)
         env = {_mangle(name): row_values[i] for name, i in self.sources.items()}
         for name, tree in self.trees:
-            env[_mangle(name)] = _evaluate(tree, env)
+            env[_mangle(name)] = evaluate_expression(tree, env)
         return env
 
     def values(self, row_values) -> List[torch.Tensor]:
@@ -136,7 +138,7 @@ class Definitions:
         env = self.environment(np.nan_to_num(np.asarray(row_values, dtype=float)))
         for i in rows:
             where = f"the constraint '{pt['lhs'].iat[i]} {pt['op'].iat[i]} {pt['rhs'].iat[i]}'"
-            sides = [_evaluate(_compile(where, side, self.names), env)
+            sides = [evaluate_expression(compile_expression(where, side, self.names), env)
                      for side in (pt["lhs"].iat[i], pt["rhs"].iat[i])]
             # the slack: lhs - rhs, or rhs - lhs for '<' (>= 0 when met)
             sign = -1.0 if pt["op"].iat[i] == "<" else 1.0

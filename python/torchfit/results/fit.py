@@ -9,12 +9,9 @@ from typing import Callable, Dict, Iterable, List, Optional, Union
 import numpy as np
 import pandas as pd
 
-from ..estimate import fiml
-
-from . import report
-
-from . import robust_report
-from ..data.frames import group_data, select
+from ..data.frames import group_data
+from . import report, robust_report
+from .scores import group_scores
 from ..model.matrices import Model
 
 
@@ -171,9 +168,9 @@ class Fit:
         if data is None:
             data, columns = self.data, self.columns or columns
         if len(self.groups) == 1:
-            return _scores(self.groups[0], data, self.info["missing"], columns)
+            return group_scores(self.groups[0], data, self.info["missing"], columns)
         by_label = dict(zip(*group_data(data, self.info["group"])))
-        return {g.label: _scores(g, by_label[g.label], self.info["missing"], columns)
+        return {g.label: group_scores(g, by_label[g.label], self.info["missing"], columns)
                 for g in self.groups if g.label in by_label}
 
     # -- printing ---------------------------------------------------------------------
@@ -226,36 +223,3 @@ class Fit:
 
     def __repr__(self) -> str:
         return "\n".join(self._header_lines()) + "\n"
-
-
-def _scores(group: GroupView, data, missing: str, columns) -> pd.DataFrame:
-    """Regression factor scores of one group: E[eta] + Cov(eta, y) Sigma^-1 (y - mu)."""
-    model, m = group.model, group.matrices
-    if fiml.is_fiml(missing):  # every row, each scored from its observed values
-        scores = fiml.factor_scores(model, m, group.implied["mean"], group.implied["cov"],
-                                    data, columns)
-        lv = [model.eta_names.index(v) for v in model.lv_names]
-        return pd.DataFrame(scores[:, lv], columns=model.lv_names)
-    X = select(data, model.ov_names, missing=missing, columns=columns).X
-    A = np.linalg.inv(np.eye(m["beta"].shape[0]) - m["beta"])
-    weights = np.linalg.solve(group.implied["cov"], m["lambda"] @ A @ m["psi"] @ A.T)
-    scores = _eta_means(group, A) + (X - group.implied["mean"]) @ weights
-    lv = [model.eta_names.index(v) for v in model.lv_names]
-    return pd.DataFrame(scores[:, lv], columns=model.lv_names)
-
-
-def _eta_means(group: GroupView, A: np.ndarray) -> np.ndarray:
-    """Means of eta: A alpha with a mean structure.  Without one, observed
-    variables keep their sample means and latent intercepts are 0, so a latent
-    variable regressed on covariates has mean A[lv, d] alpha_d with alpha_d
-    solving A[d, d] alpha_d = mean_d."""
-    model = group.model
-    if model.mean_structure:
-        return A @ group.matrices["alpha"][:, 0]
-    eta = model.eta_names
-    d = [i for i, v in enumerate(eta) if v in model.ov_names]
-    means = np.zeros(len(eta))
-    if d:
-        ybar = group.sample["mean"][[model.ov_names.index(eta[i]) for i in d]]
-        means = A[:, d] @ np.linalg.solve(A[np.ix_(d, d)], ybar)
-    return means

@@ -1,0 +1,223 @@
+"""Inference after a FIML fit: standard errors, fit measures and the corrected test.
+
+- ``FimlFit``: the vcov from the chosen information and lavaan's fitMeasures()
+  for such a fit: the baseline model under FIML, the log-likelihoods, GFI with
+  the missing-data weight matrix, and the "robust" CFI/TLI/RMSEA of the
+  FIML-corrected test (Zhang & Savalei; lavaan's ``lav_fit_fiml_corrected``,
+  version V6).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+import torch
+from scipy.linalg import block_diag
+
+from ..data.gamma import vech_index
+from ..data.patterns import (PatternMoments, baseline_estimates, loglik, loglik_torch,
+                             pairwise_moments)
+from ..estimate.fiml import FimlObjective
+from ..estimate.ml import one_thread
+from ..model.matrices import Model
+from .indices import insert_after, robust_indices
+from .robust import ml_weight
+from .vcov import vcov_free
+
+def _weighted_gfi(pm: PatternMoments, mu, sigma) -> float:
+    """GFI as lavaan computes it for missing data: WLS.obs are the
+    available-case moments (``pairwise_moments``) and WLS.V the expected h1
+    information of the pattern likelihood at the implied moments
+    (``structured``), i.e. per pattern Sigma_o^-1 for the means and half of
+    Sigma_o^-1 (x) Sigma_o^-1 for the covariances, weighted by the pattern's
+    share of the rows."""
+    num = den = 0.0
+    obs_mean, obs_cov = pairwise_moments(pm)
+    d_all, R_all = obs_mean - mu, obs_cov - sigma
+    for pat in pm.patterns:
+        o, w = pat.observed, pat.n / pm.n
+        inv = np.linalg.inv(sigma[np.ix_(o, o)])
+        for vec, mat, is_num in ((d_all[o], R_all[np.ix_(o, o)], True),
+                                 (obs_mean[o], obs_cov[np.ix_(o, o)], False)):
+            q = float(vec @ inv @ vec) + 0.5 * float(np.trace(inv @ mat @ inv @ mat))
+            if is_num:
+                num += w * q
+            else:
+                den += w * q
+    return 1.0 - num / den
+
+
+def _h1_information(pm: PatternMoments, mu: np.ndarray, sigma: np.ndarray,
+                    complete: bool = False) -> np.ndarray:
+    """Observed information (Hessian of -logl / N) of the unrestricted model
+    in (mu, vech Sigma) coordinates (lavaan's vech order) at (mu, sigma): of the
+    pattern likelihood,
+    or with ``complete`` of complete data with these as sample moments."""
+    p = pm.p
+    I, J = vech_index(p)
+    if complete:  # at the sample moments the observed information is the expected one
+        inv = np.linalg.inv(sigma)
+        S = torch.as_tensor(sigma, dtype=torch.float64)
+        return block_diag(inv, ml_weight(S, I, J).numpy())
+
+    def unpack(theta):
+        m = theta[:p]
+        S = torch.zeros((p, p), dtype=theta.dtype)
+        S = S.index_put((torch.as_tensor(I), torch.as_tensor(J)), theta[p:])
+        S = S + S.T - torch.diag(torch.diagonal(S))
+        return m, S
+
+    f = lambda t: -loglik_torch(pm, *unpack(t)) / pm.n
+    theta = torch.as_tensor(np.concatenate([mu, sigma[I, J]]), dtype=torch.float64)
+    H = torch.autograd.functional.hessian(f, theta, vectorize=True)
+    return ((H + H.T) / 2).numpy()
+
+
+def _model_delta(model: Model, x: np.ndarray) -> np.ndarray:
+    """d (mu, vech Sigma) / d x at x, vech as in ``_h1_information``."""
+    I, J = vech_index(len(model.ov_names))
+
+    def moments(v):
+        mats = model.matrices(v)
+        sigma, A = model.implied(mats)
+        return torch.cat([model.implied_mean(mats, A), sigma[I, J]])
+
+    return torch.autograd.functional.jacobian(
+        moments, torch.as_tensor(x, dtype=model.dtype)).numpy()
+
+
+def _complete_chisq(n, S, m, sigma, mu) -> float:
+    """N F_ML of complete data with sample moments (m, S) at (mu, sigma)."""
+    p = S.shape[0]
+    d = m - mu
+    inv = np.linalg.inv(sigma)
+    return float(n * (np.linalg.slogdet(sigma)[1] + np.trace(inv @ S) + d @ inv @ d
+                      - np.linalg.slogdet(S)[1] - p))
+
+
+@dataclass
+class CorrectedTest:
+    """lavaan's FIML-corrected statistics (``lav_fit_fiml_corrected``, V6)."""
+
+    XX3: float
+    df3: float
+    c_hat3: float
+    XX3_null: float
+    df3_null: float
+    c_hat3_null: float
+
+
+def corrected_test(groups: Sequence[Tuple[Model, PatternMoments, Tuple, np.ndarray,
+                                          np.ndarray]],
+                   x: np.ndarray, df: float, df_null: float) -> CorrectedTest:
+    """The FIML-corrected test (Zhang & Savalei) behind lavaan's robust
+    CFI/TLI/RMSEA for missing = "ml".
+
+    The complete-data ML statistic of the model at the FIML estimates with
+    the EM moments as sample moments (XX3), and the correction
+    c = tr(Wc Wm^-1 U Wm^-1) / df with Wm the observed h1 information of the
+    pattern likelihood, Wc the complete-data one (both at the EM moments) and
+    U = Wm - Wm Delta (Delta' Wm Delta)^-1 Delta' Wm; the same for the
+    independence model with its FIML estimates.
+
+    ``groups`` holds per group (model, patterns, EM (mean, cov, logl),
+    implied mean, implied covariance) at ``x``.
+    """
+    N = sum(pm.n for _, pm, _, _, _ in groups)
+    Wm, Wmi, Wc, Delta, DeltaB, XX3, XX3_null = [], [], [], [], [], 0.0, 0.0
+    for model, pm, h1, mu, sigma in groups:
+        f = pm.n / N
+        m_h1, S_h1 = h1[0], h1[1]
+        wm = _h1_information(pm, m_h1, S_h1)
+        Wm.append(f * wm)
+        Wmi.append(np.linalg.inv(wm) / f)
+        Wc.append(f * _h1_information(pm, m_h1, S_h1, complete=True))
+        Delta.append(_model_delta(model, x))
+        p = pm.p
+        I, J = vech_index(p)
+        db = np.zeros((p + len(I), 2 * p))
+        db[np.arange(p), np.arange(p)] = 1.0  # means
+        diag = np.flatnonzero(I == J)
+        db[p + diag, p + I[diag]] = 1.0  # variances
+        DeltaB.append(db)
+        XX3 += _complete_chisq(pm.n, S_h1, m_h1, sigma, mu)
+        mb, vb = baseline_estimates(pm)
+        XX3_null += _complete_chisq(pm.n, S_h1, m_h1, np.diag(vb), mb)
+    Wm_all, Wmi_all, Wc_all = block_diag(*Wm), block_diag(*Wmi), block_diag(*Wc)
+    # the parameters are shared by the groups: stack the Jacobians' rows
+    D = np.vstack(Delta)
+    DB = block_diag(*DeltaB)
+
+    def trace(delta):
+        E = delta.T @ Wm_all @ delta
+        U = Wm_all - Wm_all @ delta @ np.linalg.solve(E, delta.T @ Wm_all)
+        return float(np.trace(Wc_all @ Wmi_all @ U @ Wmi_all))
+
+    k, kb = trace(D), trace(DB)
+    return CorrectedTest(XX3, df, k / df if df > 0 else np.nan, XX3_null, df_null,
+                         kb / df_null if df_null > 0 else np.nan)
+
+
+def fiml_pieces(pm: PatternMoments, h1: Tuple, mu: np.ndarray, sigma: np.ndarray) -> Dict:
+    """The per-group pieces of ``measures.fit_measures`` that FIML changes:
+    the log-likelihoods of the model and of H1, the baseline test and GFI."""
+    mb, vb = baseline_estimates(pm)
+    logl_b = loglik(pm, mb, np.diag(vb))
+    return {"logl": loglik(pm, mu, sigma), "h1": h1[2],
+            "baseline_chisq": 2.0 * (h1[2] - logl_b),
+            "gfi": _weighted_gfi(pm, mu, sigma)}
+
+
+def add_robust(measures: Dict[str, float], test: CorrectedTest, groups: int) -> Dict[str, float]:
+    """Insert lavaan's ``*.robust`` CFI/TLI/NNFI/RNI/RMSEA of a FIML fit,
+    in lavaan's order."""
+    X2, df, N = test.XX3, measures["df"], measures["ntotal"]
+    X2n, dfn = test.XX3_null, measures["baseline.df"]
+    c, cn = test.c_hat3, test.c_hat3_null
+    robust = robust_indices(X2, df, X2n, dfn, c, cn, N, X2 / c, measures["rmsea.close.h0"],
+                            measures["rmsea.notclose.h0"], groups, df_rmsea=test.df3)
+    after = {"tli": ["cfi.robust", "tli.robust"], "rni": ["nnfi.robust", "rni.robust"],
+             "rmsea.notclose.h0": ["rmsea.robust", "rmsea.ci.lower.robust",
+                                   "rmsea.ci.upper.robust", "rmsea.pvalue.robust",
+                                   "rmsea.notclose.pvalue.robust"]}
+    return insert_after(measures, robust, after)
+
+
+class FimlFit:
+    """What a FIML fit hands to ``api._results``: the standard errors from
+    the chosen information, lavaan's option values and its fit measures (the
+    role ``robust.Robust`` plays for MLM and MLR)."""
+
+    def __init__(self, models: Sequence[Model], patterns: Sequence[PatternMoments],
+                 h1s: Sequence[Tuple], objective: FimlObjective, result, information: str):
+        self.models, self.patterns, self.h1s = list(models), list(patterns), list(h1s)
+        self.result = result
+        n = sum(pm.n for pm in patterns)
+        if information == "observed":
+            info = objective.observed_information(result.x)
+        else:  # the expected information of the pattern likelihood (Fisher scoring's)
+            info = result.information
+        self.vcov = vcov_free(models[0], info, n)
+        self.info = {"se": "standard", "test": "standard", "information": information,
+                     "h1_information": "structured",
+                     "observed_information": "hessian" if information == "observed" else None,
+                     "missing": "ml"}
+
+    def group_chisq(self) -> List[float]:
+        """Each group's share of the test statistic, 2 (logl_H1 - logl)."""
+        return [2.0 * (h1[2] - loglik(pm, mu, sigma)) for pm, h1, mu, sigma in
+                zip(self.patterns, self.h1s, self.result.mu, self.result.sigma)]
+
+    def measures(self, standard) -> Dict[str, float]:
+        """lavaan's fitMeasures() of the FIML fit; ``standard`` is the
+        ``measures.fit_measures`` call of the fit, given the FIML pieces."""
+        pieces = [fiml_pieces(pm, h1, mu, sigma) for pm, h1, mu, sigma in
+                  zip(self.patterns, self.h1s, self.result.mu, self.result.sigma)]
+        out = standard(overrides=pieces)
+        with one_thread():  # tiny matrices: torch's thread hand-offs cost more than the work
+            test = corrected_test(
+                [(m, pm, h1, mu, sigma) for m, pm, h1, mu, sigma in
+                 zip(self.models, self.patterns, self.h1s, self.result.mu, self.result.sigma)],
+                self.result.x, out["df"], out["baseline.df"])
+        return add_robust(out, test, len(self.models))

@@ -48,9 +48,11 @@ demo: setup
 
 test: setup test-python test-r check-r vignettes
 
-# The tests and the docstring examples (--doctest-modules, set in pyproject.toml);
+# ruff (style, imports, complexity; pyproject.toml), then the tests and the docstring
+# examples (--doctest-modules, set in pyproject.toml);
 # plots draw off-screen.
 test-python: $(STAMP)/venv
+	$(PY) -m ruff check python/torchfit tests/python
 	cd tests/python && MPLBACKEND=Agg ../../$(PY) -m pytest -q . ../../python/torchfit
 
 test-r: $(STAMP)/rpkg

@@ -15,28 +15,35 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .model.constraints import Constraints
+from .data.frames import (
+    Moments,
+    check_latent_names,
+    check_moments,
+    group_data,
+    sample_moments,
+    select,
+)
 from .data.gamma import gamma_adf
 from .data.patterns import EmptyRowsWarning, em_h1, is_fiml, pattern_moments
-from .data.frames import (Moments, check_latent_names, check_moments, group_data, sample_moments,
-                   select)
-from .model.defined import Definitions
 from .errors import ConvergenceWarning, DataError, ModelError, TorchfitError
-from .results.fit import Fit, GroupView
-from .inference.vcov import estimate_columns, standardized, vcov_free
-from .model.matrices import Model
 from .estimate.fiml import FimlObjective, group_moments
-from .inference.fiml import FimlFit
-from .inference.measures import GroupFit, count_moments, fit_measures, group_chisq
 from .estimate.minibatch import MINIBATCH_OPTIONS, fit_minibatch
 from .estimate.ml import GroupMoments, fit_ml, one_thread
-from .model.partable import from_columns, option_strings
-from .inference.robust import robust_inference
-from .inference.robust_options import options as robust_options, require_raw_data
 from .estimate.start import reduced_start, start_all
-from .model.syntax import parse
+from .inference.fiml import FimlFit
+from .inference.measures import GroupFit, count_moments, fit_measures, group_chisq
+from .inference.robust import robust_inference
+from .inference.robust_options import options as robust_options
+from .inference.robust_options import require_raw_data
+from .inference.vcov import estimate_columns, standardized, vcov_free
+from .iwave.fit import IWAVE_OPTIONS, fit_iwave
+from .model.constraints import Constraints
+from .model.defined import Definitions
+from .model.matrices import Model
+from .model.partable import from_columns, option_strings, parse
+from .results.fit import Fit, GroupView
+from .version import __version__
 
-__version__ = "0.1.0"
 ESTIMATORS = ("ML", "MLM", "MLR", "IWAVE")
 
 
@@ -60,7 +67,9 @@ def _table(model, model_type, std_lv, orthogonal, fixed_x, meanstructure=None,
                         f"(a DataFrame), not {type(model).__name__}")
 
 
-def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type: str = "sem",
+# C901 and length: split into named steps in the next commit
+def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML",  # noqa: C901
+        model_type: str = "sem",
         std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
         missing: str = "default", iter_max: int = 500, columns=None,
         meanstructure: Optional[bool] = None, information: Optional[str] = None,
@@ -143,8 +152,6 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         raise TorchfitError(f"estimator {estimator!r} is not available; use one of "
                             f"{', '.join(ESTIMATORS)}")
     if estimator.upper() == "IWAVE":
-        from .iwave.fit import IWAVE_OPTIONS, fit_iwave
-
         unknown = [k for k in options if k not in IWAVE_OPTIONS]
         if unknown:
             raise TypeError(f"unknown option(s) {', '.join(unknown)} for estimator 'IWAVE'; "

@@ -8,18 +8,22 @@ again (predict()).
 """
 from __future__ import annotations
 
+import platform
 import warnings
 from typing import Dict, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
+import torch
 
+from . import datasets
 from .api import fit
 from .data.frames import check_columns, check_latent_names
 from .errors import ConvergenceWarning
-from .iwave.items import CATEGORICAL
-from .iwave.fit import IWAVE_OPTIONS
 from .estimate.minibatch import MINIBATCH_OPTIONS
+from .iwave.fit import IWAVE_OPTIONS
+from .iwave.items import CATEGORICAL
+from .version import __version__
 
 ENGINE_OPTIONS = tuple(dict.fromkeys(
     ("estimator", "model_type", "std_lv", "orthogonal", "fixed_x", "missing", "iter_max",
@@ -68,7 +72,7 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     Examples
     --------
     >>> import torchfit
-    >>> from torchfit.model.syntax import parse
+    >>> from torchfit.model.partable import parse
     >>> pt = parse("f =~ x1 + x2 + x3")
     >>> hs = torchfit.datasets.holzinger_swineford()
     >>> out = fit_from_r({c: pt[c].tolist() for c in pt.columns},
@@ -151,8 +155,6 @@ def dataset(name: str, *args, **kwargs) -> Dict:
     """
     if name not in DATASETS:
         raise ValueError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}")
-    from . import datasets
-
     out = getattr(datasets, name)(*args, **kwargs)
     frame, truth = out if isinstance(out, tuple) else (out, None)
     columns = {c: (frame[c].to_numpy(dtype=float) if pd.api.types.is_numeric_dtype(frame[c])
@@ -210,10 +212,5 @@ def versions() -> Dict[str, str]:
     >>> sorted(versions())
     ['numpy', 'python', 'torch', 'torchfit']
     """
-    import platform
-
-    import torch
-
-    from .api import __version__
     return {"python": platform.python_version(), "torch": torch.__version__,
             "numpy": np.__version__, "torchfit": __version__}

@@ -62,7 +62,7 @@ def test_partable_is_the_lavaan_table(hs):
 
 
 def test_fit_accepts_a_parameter_table(hs):
-    pt = torchfit.model.syntax.parse(HS_MODEL, std_lv=True)
+    pt = torchfit.model.partable.parse(HS_MODEL, std_lv=True)
     a = torchfit.fit(pt, hs)
     b = torchfit.cfa(HS_MODEL, hs, std_lv=True)
     assert np.allclose(a.coef(), b.coef())

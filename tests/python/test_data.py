@@ -1,6 +1,5 @@
 """Sample moments in one bounded-memory pass, from frames, arrays, .npy and CSV."""
 import numpy as np
-import pandas as pd
 import pytest
 
 import torchfit

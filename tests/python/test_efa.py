@@ -8,11 +8,10 @@ import pandas as pd
 import pytest
 
 import torchfit
-from torchfit.efa.exploratory import exploratory_syntax, max_factors
-from torchfit.errors import ModelError, TorchfitError
-from torchfit.efa.rotation import rotate
-
 from conftest import REFERENCE
+from torchfit.efa.exploratory import exploratory_syntax, max_factors
+from torchfit.efa.rotation import rotate
+from torchfit.errors import ModelError, TorchfitError
 
 EFA_REF = REFERENCE / "efa"
 ITEMS = [f"x{i}" for i in range(1, 10)]
@@ -153,6 +152,7 @@ def test_scree_ml_elbow_at_true_number():
 
 def test_gaussian_heldout_logl_matches_scipy():
     from scipy.stats import multivariate_normal
+
     from torchfit.efa.exploratory import _gaussian_logl
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 4))

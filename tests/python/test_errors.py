@@ -206,7 +206,7 @@ def test_group_equal_of_the_wrong_type(hs):
 
 
 def test_group_options_with_a_parameter_table_are_refused(hs):
-    pt = torchfit.model.syntax.parse(HS_MODEL, ngroups=2, meanstructure=True)
+    pt = torchfit.model.partable.parse(HS_MODEL, ngroups=2, meanstructure=True)
     with pytest.raises(torchfit.TorchfitError, match="group_equal applies to lavaan syntax; a "
                                                      "parameter table carries"):
         torchfit.cfa(pt, hs, group="school", group_equal="loadings")

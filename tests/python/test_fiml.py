@@ -11,12 +11,11 @@ import pandas as pd
 import pytest
 
 import torchfit
-from torchfit.data import patterns
-from torchfit.bridge import fit_from_r
-from torchfit.errors import DataError, ModelError, TorchfitError
-from torchfit.model.syntax import parse
-
 from conftest import REFERENCE
+from torchfit.bridge import fit_from_r
+from torchfit.data import patterns
+from torchfit.errors import DataError, ModelError, TorchfitError
+from torchfit.model.partable import parse
 
 HS_MODEL = "visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; speed =~ x7 + x8 + x9"
 OV = [f"x{i}" for i in range(1, 10)]

@@ -108,7 +108,8 @@ def test_grm_recovers_loadings():
     assert rmse < 0.1, rmse
     thr = pt[pt["op"] == "|"]
     assert len(thr) == 50 * 4
-    want = [truth["thresholds"][int(l[1:]) - 1, int(r[1:]) - 1] for l, r in zip(thr["lhs"], thr["rhs"])]
+    want = [truth["thresholds"][int(l[1:]) - 1, int(r[1:]) - 1]
+            for l, r in zip(thr["lhs"], thr["rhs"])]
     assert np.sqrt(np.mean((thr["est"].to_numpy() - want) ** 2)) < 0.1
     assert (np.diff(truth["thresholds"], axis=1) > 0).all()
     est_thr = thr["est"].to_numpy().reshape(50, 4)

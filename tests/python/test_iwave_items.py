@@ -8,12 +8,12 @@ import torchfit
 from conftest import REFERENCE
 from torchfit.datasets import simulate
 from torchfit.errors import DataError, ModelError, TorchfitError
-from torchfit.model.syntax import parse
+from torchfit.model.partable import parse
 
 # item type -> (rows, loading RMSE bound); binary items carry the least information
 RECOVERY = {"normal": (2000, 0.1), "graded": (2000, 0.15), "binary": (2000, 0.25),
-            "gpcm": (2000, 0.15), "nominal": (2000, 0.15), "lognormal": (2000, 0.1), "poisson": (2000, 0.1),
-            "negbinom": (2000, 0.15)}
+            "gpcm": (2000, 0.15), "nominal": (2000, 0.15), "lognormal": (2000, 0.1),
+            "poisson": (2000, 0.1), "negbinom": (2000, 0.15)}
 
 
 def _rmse(a, b):

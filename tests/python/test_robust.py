@@ -11,8 +11,8 @@ import torch
 
 import torchfit
 from conftest import REFERENCE, fit_case, lavaan_csv, load_cases
-from torchfit.errors import DataError, TorchfitError
 from torchfit.data.gamma import gamma_adf, vech_index
+from torchfit.errors import DataError, TorchfitError
 from torchfit.inference.robust import dup_pre_post
 
 ROBUST_CASES = [c for c in load_cases()
@@ -122,8 +122,10 @@ def test_gamma_from_a_memory_mapped_array(tmp_path):
 def test_dup_pre_post_equals_the_duplication_matrix_formula():
     rng = np.random.default_rng(1)
     p = 4
-    A = rng.normal(size=(p, p)); A = A @ A.T
-    B = rng.normal(size=(p, p)); B = B @ B.T
+    A = rng.normal(size=(p, p))
+    A = A @ A.T
+    B = rng.normal(size=(p, p))
+    B = B @ B.T
     I, J = vech_index(p)
     D = np.zeros((p * p, len(I)))
     for k, (i, j) in enumerate(zip(I, J)):

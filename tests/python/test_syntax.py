@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from torchfit.errors import ModelSyntaxError
-from torchfit.model.syntax import parse, parse_formulas
+from torchfit.model.partable import parse
+from torchfit.model.syntax import parse_formulas
 
 HERE = Path(__file__).parent
 CORPUS = HERE.parent / "reference" / "syntax_corpus.csv"

@@ -75,9 +75,10 @@ def check_latent_names(data, latent: Sequence[str],
     Examples
     --------
     >>> check_latent_names(pd.DataFrame({"x1": [1.0], "f": [2.0]}), ["f"])
+    ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    torchfit.errors.DataError: some latent variable names collide with observed variable names: f; rename the latent variable(s) in the model or the column(s) of the data
+    torchfit.errors.DataError: some latent variable names collide with observed variable ...
     """
     names = set(_column_names(data, columns))
     clash = [v for v in latent if v in names]
@@ -327,4 +328,5 @@ def check_moments(S: np.ndarray, n: int, names: Sequence[str]) -> None:
     if w[0] <= 1e-10:
         involved = [names[j] for j in np.flatnonzero(np.abs(vecs[:, 0]) > 0.1)]
         raise DataError("the sample covariance matrix is not positive definite: the variables "
-                        f"{', '.join(involved)} are (nearly) linearly dependent; remove one of them")
+                        f"{', '.join(involved)} are (nearly) linearly dependent; "
+                        "remove one of them")

@@ -92,7 +92,8 @@ def simulate(n: int, item_type: str = "graded", n_factors: int = 5, items_per_fa
         tau = np.sort(rng.uniform(-2.0, 2.0, (p, k - 1)), axis=1)
         if k > 2:  # keep neighbouring categories apart so none is (nearly) empty
             tau = np.sort(np.linspace(-1.5, 1.5, k - 1)[None, :]
-                          + rng.uniform(-0.4, 0.4, (p, k - 1)), axis=1) + rng.uniform(-0.5, 0.5, (p, 1))
+                          + rng.uniform(-0.4, 0.4, (p, k - 1)), axis=1)
+            tau = tau + rng.uniform(-0.5, 0.5, (p, 1))
         prob_ge = 1 / (1 + np.exp(-(lp[..., None] - tau[None])))
         y = (rng.uniform(size=(n, p))[..., None] < prob_ge).sum(-1).astype(float)
         truth["thresholds"] = tau

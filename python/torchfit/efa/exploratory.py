@@ -23,10 +23,12 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 
+from ..api import fit as fit_model
 from ..data.frames import as_frame, check_columns, check_numeric
 from ..errors import ConvergenceWarning, DataError, ModelError, TorchfitError
-from ..results.fit import Fit
+from ..iwave.fit import fit_iwave, resolve_item_types
 from ..iwave.items import CATEGORICAL
+from ..results.fit import Fit
 from .rotation import ROTATIONS, Rotation, rotate
 
 ESTIMATORS = ("ML", "IWAVE")
@@ -337,11 +339,9 @@ def efa(data, n_factors: int, rotation: str = "geomin", estimator: str = "ML",
         start = L * sd[:, None]
         resid = {v: (1 - hv) * s ** 2 for v, hv, s in zip(items, h, sd)}
         syntax = exploratory_syntax(items, n_factors, start, anchors, resid, prefix)
-        from ..api import fit as fit_model
         fitted = fit_model(syntax, frame, estimator="ML", std_lv=True, orthogonal=True,
                            **options)
     else:
-        from ..iwave.fit import resolve_item_types, fit_iwave
         types = resolve_item_types(items, ordered, options.get("item_types"))
         # Start loadings on each item's scale: the logistic scale for ordinal
         # items (lambda / sqrt(1 - h) * 1.7, as IWAVE's own start values).

@@ -21,7 +21,7 @@ import torch
 
 from ..data.patterns import LOG_2PI, PatternMoments, loglik_torch
 from ..model.matrices import Model
-from .ml import GroupMoments, _Objective
+from .ml import GroupMoments, Objective
 
 # -- the FIML objective -----------------------------------------------------------------
 
@@ -91,13 +91,13 @@ class FimlGroup:
         return -loglik_torch(self.pm, self.model.implied_mean(mats, A), sigma) / self.pm.n
 
 
-class FimlObjective(_Objective):
+class FimlObjective(Objective):
     """The FIML discrepancy over groups, weighted by N_g / N.
 
     Examples
     --------
     >>> import torchfit
-    >>> from torchfit.model.syntax import parse
+    >>> from torchfit.model.partable import parse
     >>> from torchfit.data.patterns import em_h1, pattern_moments
     >>> hs = torchfit.datasets.holzinger_swineford()
     >>> m = Model(parse("f =~ x1 + x2 + x3", meanstructure=True), mean_structure=True)

@@ -46,7 +46,7 @@ def fit_minibatch(group: GroupMoments, X: np.ndarray, x0: np.ndarray, batch_size
     Examples
     --------
     >>> import torchfit
-    >>> from torchfit.model.syntax import parse
+    >>> from torchfit.model.partable import parse
     >>> from torchfit.model.matrices import Model
     >>> from torchfit.estimate.start import reduced_start, start_values
     >>> hs = torchfit.datasets.holzinger_swineford()

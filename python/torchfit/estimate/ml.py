@@ -1,7 +1,8 @@
 """Maximum likelihood on the sample moments, by Fisher scoring.
 
 Minimises F_ML(x) = log|Sigma| + tr(S Sigma^-1) - log|S| - p (summed over
-groups with weights N_g / N) over the reduced parameter vector.  Each iteration costs O(q^2 p^2) for q parameters and p
+groups with weights N_g / N) over the reduced parameter vector.  Each iteration
+costs O(q^2 p^2) for q parameters and p
 observed variables, whatever the number of rows: S is sufficient.  The step
 solves the expected-information system H d = -g with the analytic Jacobian
 of Sigma, followed by a backtracking line search on F_ML; close to the
@@ -119,7 +120,7 @@ class _Group:
         return g, H
 
 
-class _Objective:
+class Objective:
     """F_ML over groups: the sum of each group's F_ML weighted by N_g / N."""
 
     def __init__(self, groups: Sequence[GroupMoments]):
@@ -182,7 +183,7 @@ def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 500,
         information: Fisher scoring converges only linearly when the model
         misfits, the secant updates make the last steps superlinear.
     objective : optional
-        Another discrepancy with the interface of ``_Objective`` (``value``,
+        Another discrepancy with the interface of ``Objective`` (``value``,
         ``derivatives`` and per-group parts with ``moments``), e.g. the FIML
         one of :mod:`torchfit.estimate.fiml`; by default F_ML of ``groups``.
     constraints : torchfit.model.constraints.Constraints, optional
@@ -192,7 +193,7 @@ def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 500,
     Examples
     --------
     >>> import numpy as np
-    >>> from torchfit.model.syntax import parse
+    >>> from torchfit.model.partable import parse
     >>> from torchfit.estimate.start import start_values, reduced_start
     >>> m = Model(parse("f =~ x1 + x2 + x3", std_lv=True))
     >>> S = np.array([[2.0, 1.0, 1.0], [1.0, 2.0, 1.0], [1.0, 1.0, 2.0]])
@@ -201,7 +202,7 @@ def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 500,
     >>> round(r.fmin, 10), r.converged
     (0.0, True)
     """
-    obj = _Objective(groups) if objective is None else objective
+    obj = Objective(groups) if objective is None else objective
     model = groups[0].model
     x = torch.as_tensor(x0, dtype=model.dtype, device=model.device)
     state = obj.value(x)
@@ -334,7 +335,7 @@ def result_at(groups: Sequence[GroupMoments], x: np.ndarray, iterations: int,
               converged: bool) -> MLResult:
     """The ML fit statistics at estimates found another way (e.g. by
     mini-batch training), so inference and fit measures are those of ML."""
-    obj = _Objective(groups)
+    obj = Objective(groups)
     xt = torch.as_tensor(x, dtype=groups[0].model.dtype, device=groups[0].model.device)
     state = obj.value(xt)
     if state is None:

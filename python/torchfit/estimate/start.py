@@ -8,10 +8,10 @@ User start values (``start(0.5)*x``, ``0.5?x``) and fixed values win.
 """
 from __future__ import annotations
 
+from typing import Optional, Sequence
+
 import numpy as np
 import pandas as pd
-
-from typing import Optional, Sequence
 
 from ..model.matrices import Model
 from .ml import GroupMoments
@@ -51,7 +51,7 @@ def start_values(model: Model, S: np.ndarray, mean: Optional[np.ndarray] = None)
     Examples
     --------
     >>> import numpy as np
-    >>> from torchfit.model.syntax import parse
+    >>> from torchfit.model.partable import parse
     >>> S = np.array([[2.0, 1.0, 1.0], [1.0, 2.0, 1.0], [1.0, 1.0, 2.0]])
     >>> start_values(Model(parse("f =~ x1 + x2 + x3")), S)[:4].round(2).tolist()
     [1.0, 1.0, 1.0, 1.0]

@@ -16,14 +16,20 @@ import torch
 from scipy.linalg import block_diag
 
 from ..data.gamma import vech_index
-from ..data.patterns import (PatternMoments, baseline_estimates, loglik, loglik_torch,
-                             pairwise_moments)
+from ..data.patterns import (
+    PatternMoments,
+    baseline_estimates,
+    loglik,
+    loglik_torch,
+    pairwise_moments,
+)
 from ..estimate.fiml import FimlObjective
 from ..estimate.ml import one_thread
 from ..model.matrices import Model
 from .indices import insert_after, robust_indices
 from .robust import ml_weight
 from .vcov import vcov_free
+
 
 def _weighted_gfi(pm: PatternMoments, mu, sigma) -> float:
     """GFI as lavaan computes it for missing data: WLS.obs are the

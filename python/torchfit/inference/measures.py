@@ -94,7 +94,8 @@ def group_chisq(g: GroupFit) -> float:
     p = g.S.shape[0]
     _, logdet = np.linalg.slogdet(g.sigma)
     _, logdet_s = np.linalg.slogdet(g.S)
-    misfit = 0.0 if g.mean is None else float((g.mean - g.mu) @ np.linalg.solve(g.sigma, g.mean - g.mu))
+    d = None if g.mean is None else g.mean - g.mu
+    misfit = 0.0 if d is None else float(d @ np.linalg.solve(g.sigma, d))
     return g.n * (logdet + np.trace(np.linalg.solve(g.sigma, g.S)) + misfit - logdet_s - p)
 
 

@@ -42,12 +42,26 @@ import torch
 from scipy import stats
 
 from ..data.gamma import vech_index
-from .indices import (cfi, ifi, insert_after, nfi, pnfi, rfi, rmsea, rmsea_ci, rmsea_p, rni,
-                      robust_indices, tli)
+from ..estimate.ml import Objective
 from ..model.matrices import Model
+from .indices import (
+    cfi,
+    ifi,
+    insert_after,
+    nfi,
+    pnfi,
+    rfi,
+    rmsea,
+    rmsea_ci,
+    rmsea_p,
+    rni,
+    robust_indices,
+    tli,
+)
 from .measures import baseline_sigma, count_moments
 from .robust_options import Options
-from ..estimate.ml import _Objective
+
+
 def dup_pre_post(A: torch.Tensor, B: torch.Tensor, I, J) -> torch.Tensor:
     """D'(A (x) B)D for symmetric A, B, without forming the duplication matrix D.
 
@@ -273,7 +287,7 @@ def robust_inference(groups, result, opts: Options, exo: Sequence[Sequence[bool]
     baseline_df = float(ndat - sum(pc.Deltab.shape[1] for pc in parts))
     K = torch.as_tensor(model.reduce_matrix())
     E = sum(pc.f * pc.Delta.T @ pc.W @ pc.Delta for pc in parts)
-    H = torch.as_tensor(_Objective(groups).observed_information(x)) \
+    H = torch.as_tensor(Objective(groups).observed_information(x)) \
         if opts.information == "observed" else E
     bread = _inv(H)
     info = {"se": opts.se, "test": opts.test, "information": opts.information,

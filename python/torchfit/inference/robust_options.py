@@ -52,8 +52,9 @@ def options(estimator: str, information: Optional[str] = None) -> Options:
 
     Examples
     --------
-    >>> options("mlr")
-    Options(estimator='MLR', se='robust.huber.white', test='yuan.bentler.mplus', information='observed')
+    >>> opts = options("mlr")
+    >>> opts.estimator, opts.se, opts.test, opts.information
+    ('MLR', 'robust.huber.white', 'yuan.bentler.mplus', 'observed')
     """
     est = estimator.upper()
     if est not in ("ML",) + tuple(ROBUST):

@@ -9,25 +9,27 @@ start values, the estimate columns and the report with the ML estimator.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
 import torch
 
-from ..results import report
 from ..data.frames import as_frame, check_columns, check_latent_names
 from ..errors import DataError, ModelError, TorchfitError
-from ..results.fit import Fit, GroupView
+from ..estimate.ml import one_thread
+from ..estimate.start import reduced_start, start_values
+from ..estimate.training import batch_bounds
 from ..inference.vcov import estimate_columns, standardized
+from ..model.matrices import Model
+from ..model.partable import COLUMNS, add_category_scores, build, from_columns, variable_names
+from ..model.syntax import parse_formulas
+from ..results import report
+from ..results.fit import Fit, GroupView
+from ..version import __version__
 from .items import CATEGORICAL, FIXED_VARIANCE, item_class
 from .networks import Encoder, Structure, importance, make_data, train
-from ..model.matrices import Model
-from ..estimate.ml import one_thread
-from ..estimate.training import batch_bounds
-from ..model.partable import COLUMNS, add_category_scores, build, from_columns, variable_names
-from ..estimate.start import reduced_start, start_values
-from ..model.syntax import parse_formulas
 
 IWAVE_OPTIONS = ("ordered", "item_types", "iw_samples", "batch_size", "lr", "lr_model",
                  "hidden", "cov",
@@ -125,6 +127,35 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     >>> fit.info["iterations"]
     300
     """
+    device = _check_options(iw_samples, batch_size, se, missing, device)
+    frame = as_frame(data)
+    prep = _prepare(model, frame, dict(model_type=model_type, std_lv=std_lv,
+                                       orthogonal=orthogonal, fixed_x=fixed_x),
+                    ordered, item_types)
+    mod, order, structure, tensors, values = _setup_model(prep, device)
+    if batch_size is None:
+        batch_size = 256
+    lr_model = 10 * lr if lr_model is None else lr_model
+    encoder, result, rows_per_step = _train(
+        structure, mod, values, tensors, len(order), device=device, seed=seed, hidden=hidden,
+        cov=cov, batch_size=batch_size, iw_samples=iw_samples, lr=lr, lr_model=lr_model,
+        max_epochs=max_epochs, max_iterations=max_iterations, n_intervals=n_intervals,
+        quiet=quiet, refine=refine)
+    table, vcov, mats = _estimates(mod, prep.pt, values, structure, encoder, result, tensors,
+                                   prep.types, se, se_samples, seed)
+    info = _info(result, mod, prep.pt, tensors.n, len(frame), iw_samples=iw_samples,
+                 rows_per_step=rows_per_step, lr=lr, lr_model=lr_model, refine=refine, se=se,
+                 se_samples=se_samples, logl_samples=logl_samples, types=prep.types,
+                 missing=missing, device=device, seed=seed)
+    fit = IWAVEFit(table, info, None, vcov,
+                   [GroupView(None, mod, {"nobs": tensors.n}, {}, mats)], data)
+    fit._setup(structure, encoder, result, tensors, prep.types, prep.codings, prep.covariates,
+               order, int(mod.n_free))
+    return fit
+
+
+def _check_options(iw_samples, batch_size, se: str, missing: str, device) -> torch.device:
+    """Check the options of ``fit_iwave`` that are not the model's; the device."""
     if not isinstance(iw_samples, (int, np.integer)) or iw_samples < 1:
         raise TorchfitError(f"iw_samples = {iw_samples!r}: the number of importance samples "
                             "must be an integer >= 1 (10 is the usual choice)")
@@ -139,11 +170,27 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     if device.type == "cuda" and not torch.cuda.is_available():
         raise TorchfitError("device = 'cuda' was asked for but torch sees no CUDA GPU; use "
                             "device = 'cpu' or install a CUDA build of torch")
-    frame = as_frame(data)
+    return device
 
-    # -- the parameter table, with thresholds for the categorical items ------------
-    options = dict(model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
-                   fixed_x=fixed_x)
+
+@dataclass
+class Prepared:
+    """The parameter table of an IWAVE fit (with thresholds for the categorical items)
+    and its coded data."""
+
+    pt: pd.DataFrame
+    indicators: List[str]
+    covariates: List[str]  # observed variables that only predict: conditioned on
+    types: Dict[str, str]
+    coded: Dict[str, np.ndarray]
+    codings: Dict[str, Dict]
+    X: Optional[np.ndarray]  # the covariates' columns
+    keep: np.ndarray  # rows with complete covariates
+
+
+def _variables(model):
+    """The formulas (syntax) or the table (structure columns only), and the names."""
+    formulas = pt = None
     if isinstance(model, str):
         formulas = parse_formulas(model)
         rows = [f for f in formulas if f.op not in ("==", "<", ">", ":=")]
@@ -157,14 +204,20 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     else:
         raise TorchfitError("model must be lavaan syntax (a string) or a parameter table "
                             f"(a DataFrame), not {type(model).__name__}")
+    return formulas, pt, names
+
+
+def _prepare(model, frame: pd.DataFrame, options: Dict, ordered, item_types) -> Prepared:
+    """The parameter table, with thresholds for the categorical items, and the coded data."""
+    formulas, pt, names = _variables(model)
     # Observed variables that only predict are conditioned on, not modelled.
     lhs_reg = set(pt_rows_lhs(model, formulas if isinstance(model, str) else None))
     covariates = [v for v in names.ov if v not in names.ov_ind and v not in lhs_reg]
     indicators = [v for v in names.ov if v not in covariates]
     if not isinstance(model, str) and ordered is not True:
         # A table with thresholds (lavaan's ordered=) says which items are ordinal.
-        ordered = list(dict.fromkeys(list(ordered or []) +
-                                     [v for v in pt.loc[pt["op"] == "|", "lhs"] if v in indicators]))
+        with_thresholds = [v for v in pt.loc[pt["op"] == "|", "lhs"] if v in indicators]
+        ordered = list(dict.fromkeys(list(ordered or []) + with_thresholds))
     types = resolve_item_types(indicators, ordered, item_types)
     check_columns([str(c) for c in frame.columns], names.ov)
     check_latent_names(frame, names.lv)
@@ -174,7 +227,6 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         coded[v], codings[v] = item_class(types[v], v).prepare(frame[v], v)
     X = _covariates(frame, covariates)
     keep = np.ones(len(frame), dtype=bool) if X is None else ~np.isnan(X).any(axis=1)
-    n_total = len(frame)
     if isinstance(model, str):
         thresholds = {v: codings[v]["n_categories"] - 1 for v in indicators
                       if types[v] in CATEGORICAL}
@@ -183,40 +235,54 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     pt = add_category_scores(pt, {v: codings[v]["n_categories"] - 2 for v in indicators
                                   if types[v] == "nominal"})
     pt = _fix_variances(pt, [v for v in indicators if types[v] in FIXED_VARIANCE])
+    return Prepared(pt, indicators, covariates, types, coded, codings, X, keep)
 
-    # -- model, data and start values ------------------------------------------------------
+
+def _setup_model(prep: Prepared, device: torch.device):
+    """The model, the items in model order, the IWAVE structure, the data as tensors
+    and the start values (fixed values set in the model and the structure)."""
+    pt, types, coded, keep, X = prep.pt, prep.types, prep.coded, prep.keep, prep.X
+    indicators, codings = prep.indicators, prep.codings
     mod = Model(pt, mean_structure=True)
     order = [v for kind in _type_order(types) for v in indicators if types[v] == kind]
     items = [item_class(kind, "")([mod.ov_names.index(v) for v in order if types[v] == kind],
                                   [codings[v].get("n_categories", 0) for v in order
                                    if types[v] == kind] if kind in CATEGORICAL else None)
              for kind in _type_order(types)]
-    structure = Structure(mod, items, order, covariates, device=device)
+    structure = Structure(mod, items, order, prep.covariates, device=device)
     blocks = [_columns([coded[v] for v in order if types[v] == kind], keep)
               for kind in _type_order(types)]
     tensors = make_data(blocks, items, None if X is None else X[keep], device)
-    n = tensors.n
-    values = _start(mod, pt, coded, keep, X, types, covariates)
+    values = _start(mod, pt, coded, keep, X, types, prep.covariates)
     mod.fixed_values(values)
     structure.set_fixed(values)
+    return mod, order, structure, tensors, values
+
+
+def _train(structure, mod: Model, values: np.ndarray, tensors, n_items: int, *, device, seed,
+           hidden, cov, batch_size, iw_samples, lr, lr_model, max_epochs, max_iterations,
+           n_intervals, quiet, refine):
+    """The encoder (seeded) and the training run from the start values; the rows of
+    the largest batch."""
     x0 = torch.as_tensor(reduced_start(mod, values), dtype=torch.float32, device=device)
     u0 = structure.unconstrained(x0)
-
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(int(seed))
         encoder = Encoder(tensors.n_input, len(mod.lv_names), hidden, cov).to(device)
-    if batch_size is None:
-        batch_size = 256
-    rows_per_step = int(np.diff(batch_bounds(n, batch_size)).max())
-    with one_thread(rows_per_step * iw_samples * len(order)):
+    rows_per_step = int(np.diff(batch_bounds(tensors.n, batch_size)).max())
+    with one_thread(rows_per_step * iw_samples * n_items):
         result = train(structure, encoder, u0, tensors, iw_samples=iw_samples,
-                       batch_size=batch_size, lr=lr,
-                       lr_model=10 * lr if lr_model is None else lr_model,
+                       batch_size=batch_size, lr=lr, lr_model=lr_model,
                        max_epochs=max_epochs, iter_max=max_iterations,
                        n_intervals=n_intervals, seed=seed, quiet=quiet, refine=refine)
     encoder.eval()
+    return encoder, result, rows_per_step
 
-    # -- results -------------------------------------------------------------------------
+
+def _estimates(mod: Model, pt: pd.DataFrame, values: np.ndarray, structure, encoder, result,
+               tensors, types, se: str, se_samples: int, seed: int):
+    """The parameter table with the estimates, OPG standard errors and standardized
+    columns; the vcov and the model matrices at the estimates."""
     free = pt["free"].to_numpy()
     est = values.copy()
     est[free > 0] = mod.expand(result.x)[free[free > 0] - 1]
@@ -230,26 +296,31 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     columns = {"start": values, **estimate_columns(pt, est, vcov),
                **_standardized(mod, mats, pt, est, types)}
     table = pd.concat([pt, pd.DataFrame(columns, index=pt.index)], axis=1)
-    npar = int(mod.n_free)
+    return table, vcov, mats
+
+
+def _info(result, mod: Model, pt: pd.DataFrame, n: int, n_total: int, *, iw_samples,
+          rows_per_step, lr, lr_model, refine, se, se_samples, logl_samples, types, missing,
+          device, seed) -> Dict:
+    """The fit's ``info``: the run, its options and its warnings."""
+    free = pt["free"].to_numpy()
     info = {
         "estimator": "IWAVE", "optimizer": "Adam (AMSGrad)", "iterations": result.iterations,
         "epochs": result.epochs, "converged": result.converged, "nobs": n,
         "nobs_total": n_total, "npar": int(free.max()) if len(free) else 0,
         "neq": int(free.max() - mod.n_free) if len(free) else 0,
         "iw_samples": int(iw_samples), "batch_size": rows_per_step, "lr": lr,
-        "lr_model": 10 * lr if lr_model is None else lr_model,
+        "lr_model": lr_model,
         "final_loss": result.final_loss, "refine": bool(refine), "seconds": result.seconds,
         "se": "opg" if se == "opg" else "none", "se_samples": se_samples,
         "logl_samples": logl_samples, "item_types": dict(types), "missing": missing,
-        "device": str(device), "seed": int(seed), "version": _version(), "warnings": [],
+        "device": str(device), "seed": int(seed), "version": __version__, "warnings": [],
     }
     if not result.converged:
         info["warnings"].append(
             f"IWAVE stopped after {result.iterations} iterations ({result.epochs} epochs) "
             "before the loss stopped improving; raise max_epochs/max_iterations")
-    fit = IWAVEFit(table, info, None, vcov, [GroupView(None, mod, {"nobs": n}, {}, mats)], data)
-    fit._setup(structure, encoder, result, tensors, types, codings, covariates, order, npar)
-    return fit
+    return info
 
 
 def pt_rows_lhs(model, formulas) -> List[str]:
@@ -258,11 +329,6 @@ def pt_rows_lhs(model, formulas) -> List[str]:
         return [f.lhs for f in formulas if f.op == "~"]
     ops = model["op"] if isinstance(model, (pd.DataFrame, Mapping)) else []
     return [l for l, o in zip(model["lhs"], ops) if o == "~"]
-
-
-def _version() -> str:
-    from ..api import __version__
-    return __version__
 
 
 def _type_order(types: Dict[str, str]) -> List[str]:

@@ -36,11 +36,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..errors import ModelError, TorchfitError
-from .items import ItemModel
 from ..estimate import training
-from ..model.matrices import Model
 from ..estimate.optim import Adam
-
+from ..model.matrices import Model
+from .items import ItemModel
 
 
 # -- the structural part ---------------------------------------------------------------
@@ -90,7 +89,8 @@ class Structure:
                     "variables as indicators or as exogenous covariates: write 'f =~ "
                     f"{v}' instead of '{v} ~ f', or fit the model with estimator='ML'")
         for lhs, op, rhs in zip(pt["lhs"], pt["op"], pt["rhs"]):
-            if op == "~~" and lhs != rhs and lhs in self.item_names_set() and rhs in self.item_names_set():
+            if op == "~~" and lhs != rhs and lhs in self.item_names_set() \
+                    and rhs in self.item_names_set():
                 raise ModelError(f"residual covariance '{lhs} ~~ {rhs}' is not supported by the "
                                  "IWAVE estimator yet; remove it or add a latent variable for it")
             if op == "~~" and lhs != rhs and ((lhs in m.lv_names) != (rhs in m.lv_names)):

@@ -32,7 +32,7 @@ class Constraints:
 
     Examples
     --------
-    >>> from torchfit.model.syntax import parse
+    >>> from torchfit.model.partable import parse
     >>> from torchfit.model.matrices import Model
     >>> pt = parse("y ~ a*x1 + b*x2; a == 2*b; b > 0")
     >>> m = Model(pt)
@@ -57,7 +57,8 @@ class Constraints:
                 continue
             text = f"{lhs} {op} {rhs}"
             where = f"the constraint '{text}'"
-            left, right = compile_expression(where, lhs, known), compile_expression(where, rhs, known)
+            left = compile_expression(where, lhs, known)
+            right = compile_expression(where, rhs, known)
             if op == "==":
                 self.equalities.append((text, left, right))
             else:  # as g(x) >= 0

@@ -78,7 +78,8 @@ def evaluate_expression(node, env: Dict[str, torch.Tensor]) -> torch.Tensor:
         value = evaluate_expression(node.operand, env)
         return -value if isinstance(node.op, ast.USub) else value
     if isinstance(node, ast.BinOp):
-        return _BINARY[type(node.op)](evaluate_expression(node.left, env), evaluate_expression(node.right, env))
+        return _BINARY[type(node.op)](evaluate_expression(node.left, env),
+                                      evaluate_expression(node.right, env))
     return FUNCTIONS[node.func.id](*(evaluate_expression(a, env) for a in node.args))
 
 
@@ -87,7 +88,7 @@ class Definitions:
 
     Examples
     --------
-    >>> from torchfit.model.syntax import parse
+    >>> from torchfit.model.partable import parse
     >>> pt = parse("y ~ a*x + b*z; ab := a*b")
     >>> [float(v) for v in Definitions(pt).values([2.0, 3.0, 1.0, 1.0, 0.0, 1.0, 0.0])]
     [6.0]

@@ -64,7 +64,7 @@ class Model:
 
     Examples
     --------
-    >>> from torchfit.model.syntax import parse
+    >>> from torchfit.model.partable import parse
     >>> m = Model(parse("f =~ x1 + x2 + x3"))
     >>> m.ov_names, m.eta_names, m.n_free
     (['x1', 'x2', 'x3'], ['f'], 6)
@@ -77,7 +77,8 @@ class Model:
         self.mean_structure = mean_structure
         self.matrix_names = MATRICES + (MEAN_MATRICES if mean_structure else ())
         pt = partable
-        known = {"=~", "~", "~~", "==", ":=", "<", ">"} | ({"~1", "|", "~*~"} if mean_structure else set())
+        known = {"=~", "~", "~~", "==", ":=", "<", ">"} \
+            | ({"~1", "|", "~*~"} if mean_structure else set())
         unsupported = sorted(set(pt["op"]) - known)
         if unsupported:
             raise ModelError(
@@ -108,7 +109,7 @@ class Model:
 
         Examples
         --------
-        >>> from torchfit.model.syntax import parse
+        >>> from torchfit.model.partable import parse
         >>> ms = Model.per_block(parse("f =~ x1 + x2 + x3", ngroups=2), mean_structure=True)
         >>> [m.block for m in ms], ms[0].n_free
         ([1, 2], 18)
@@ -187,7 +188,8 @@ class Model:
         rows = np.flatnonzero(self.in_block)  # positions in the whole table
         for i, lhs, op, rhs, fr in zip(rows, pt["lhs"], pt["op"], pt["rhs"], pt["free"]):
             if op == "=~":
-                where = ("beta", eta[rhs], eta[lhs]) if rhs in eta else ("lambda", ov[rhs], eta[lhs])
+                where = (("beta", eta[rhs], eta[lhs]) if rhs in eta
+                         else ("lambda", ov[rhs], eta[lhs]))
             elif op == "~":
                 where = ("beta", eta[lhs], eta[rhs])
             elif op == "~~":

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ModelSyntaxError, TorchfitError
-from .syntax import FormulaRow
+from .syntax import FormulaRow, parse_formulas
 
 COLUMNS = ["id", "lhs", "op", "rhs", "user", "block", "group", "free", "ustart",
            "exo", "label", "plabel"]
@@ -74,9 +74,9 @@ def variable_names(lhs: Sequence[str], op: Sequence[str], rhs: Sequence[str],
     touched = {l for (l, o, r), u in zip(rows, user) if u == 1 and o in ("~~", "~1")} | \
               {r for (l, o, r), u in zip(rows, user) if u == 1 and o == "~~"}
     ov_x = [v for v in ov_x_raw if v not in touched]
-    ov_x += [v for v in _unique([l for (l, o, r), e in zip(rows, exo) if e == 1 and o in ("~~", "~1")]
-                                + [r for (l, o, r), e in zip(rows, exo) if e == 1 and o == "~~"])
-             if v not in ov_x]
+    exo_vars = _unique([l for (l, o, r), e in zip(rows, exo) if e == 1 and o in ("~~", "~1")]
+                       + [r for (l, o, r), e in zip(rows, exo) if e == 1 and o == "~~"])
+    ov_x += [v for v in exo_vars if v not in ov_x]
     lv_x = [v for v in lv if v not in v_ind and v not in eqs_y]
     pure_y = [v for v in eqs_y if v not in v_ind and v not in eqs_x]
     return VariableNames(
@@ -98,6 +98,32 @@ GROUP_EQUAL = {
     "lv.variances": lambda o, l, r, nm: o == "~~" and l == r and l in nm.lv,
     "lv.covariances": lambda o, l, r, nm: o == "~~" and l != r and l in nm.lv,
 }
+
+
+def parse(model: str, **options):
+    """Parse lavaan syntax into lavaan's parameter table (lavaan's ``lavaanify``):
+    ``syntax.parse_formulas`` then ``build``.
+
+    Parameters
+    ----------
+    model : str
+        lavaan model syntax.
+    **options
+        lavaan's options in snake case (``model_type``, ``std_lv``,
+        ``orthogonal``, ``fixed_x``, ...); see :func:`build`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``id lhs op rhs user block group free ustart exo label plabel``.
+
+    Examples
+    --------
+    >>> pt = parse("visual =~ x1 + x2 + x3")
+    >>> pt.loc[0, ["lhs", "op", "rhs", "free", "ustart"]].tolist()
+    ['visual', '=~', 'x1', 0, 1.0]
+    """
+    return build(parse_formulas(model), **options)
 
 
 def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = False,
@@ -236,7 +262,8 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
     return append_constraints(table, [f for f in formulas if f.op in CONSTRAINT_OPS])
 
 
-def _group_rows(model_rows: List[FormulaRow], default: List[Tuple[str, str, str]],
+# C901: lavaan's defaults, one rule after another (complexity 31): to split (issue 11)
+def _group_rows(model_rows: List[FormulaRow], default: List[Tuple[str, str, str]],  # noqa: C901
                 names: VariableNames, std_lv: bool, orthogonal: bool, fixed_x: bool,
                 meanstructure: bool, int_ov_free: bool, int_lv_free: bool,
                 auto_fix_first: bool, auto_fix_single: bool, auto_var: bool,
@@ -448,7 +475,7 @@ def add_category_scores(table: pd.DataFrame, scores: Mapping[str, int]) -> pd.Da
 
     Examples
     --------
-    >>> from torchfit.model.syntax import parse
+    >>> from torchfit.model.partable import parse
     >>> pt = add_category_scores(parse("f =~ y1 + y2 + y3"), {"y1": 2})
     >>> pt[["lhs", "op", "rhs", "free"]].tail(2).values.tolist()
     [['y1', '|', 's1', 7], ['y1', '|', 's2', 8]]

@@ -2,7 +2,7 @@
 
 ``parse_formulas`` turns model text into one :class:`FormulaRow` per
 left-hand/right-hand pair, with the modifiers (fixed value, start value,
-label, ``NA*``) that lavaan allows.  ``parse`` goes on to the lavaan
+label, ``NA*``) that lavaan allows.  :func:`torchfit.model.partable.parse` goes on to the lavaan
 parameter table, applying lavaan's ``sem()``/``cfa()`` defaults.
 
 Every error is a :class:`~torchfit.errors.ModelSyntaxError` carrying the line
@@ -240,7 +240,8 @@ class _Parser:
         elif tok.kind == "name" and tok.text == "NA":
             self.take()
             row.free_na = True
-        elif tok.kind == "name" and self.i + 1 < len(self.toks) and self.toks[self.i + 1].text == "(":
+        elif (tok.kind == "name" and self.i + 1 < len(self.toks)
+              and self.toks[self.i + 1].text == "("):
             fname = self.take().text
             values = self.values() if fname == "c" else \
                 self.call_argument() if fname in ("start", "label", "equal") else None
@@ -380,30 +381,3 @@ def parse_formulas(model: str) -> List[FormulaRow]:
         raise ModelSyntaxError("the model is empty; write at least one formula such as "
                                "'f =~ x1 + x2 + x3'", 1, 1, "")
     return rows
-
-
-def parse(model: str, **options):
-    """Parse lavaan syntax into lavaan's parameter table.
-
-    Parameters
-    ----------
-    model : str
-        lavaan model syntax.
-    **options
-        lavaan's options in snake case (``model_type``, ``std_lv``,
-        ``orthogonal``, ``fixed_x``, ...); see :func:`torchfit.model.partable.build`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``id lhs op rhs user block group free ustart exo label plabel``.
-
-    Examples
-    --------
-    >>> pt = parse("visual =~ x1 + x2 + x3")
-    >>> pt.loc[0, ["lhs", "op", "rhs", "free", "ustart"]].tolist()
-    ['visual', '=~', 'x1', 0, 1.0]
-    """
-    from .partable import build
-
-    return build(parse_formulas(model), **options)

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from ..data.frames import group_data
+from ..model.matrices import Model
 from . import report, robust_report
 from .scores import group_scores
-from ..model.matrices import Model
 
 
 @dataclass

@@ -78,7 +78,8 @@ def loss_curve(fit, ax=None, log_scale: Optional[bool] = None):
         x, xlabel, ylabel = np.arange(1, len(history) + 1) * 100, "iteration", \
             "loss (-IW-ELBO per row)"
     else:
-        x, xlabel, ylabel = np.arange(1, len(history) + 1), "window", "mean loss (-log-likelihood per row)"
+        x, xlabel = np.arange(1, len(history) + 1), "window"
+        ylabel = "mean loss (-log-likelihood per row)"
     ax.plot(x, history, color="C0", lw=1.5)
     best = int(np.argmin(history))
     ax.scatter([x[best]], [history[best]], color="C3", zorder=3,
@@ -117,8 +118,8 @@ def loadings_matrix(obj, standardized: bool = True) -> pd.DataFrame:
     return out
 
 
-def loadings_heatmap(fit_or_efa, ax=None, standardized: bool = True, annotate: Optional[bool] = None,
-                     cmap: str = "RdBu_r"):
+def loadings_heatmap(fit_or_efa, ax=None, standardized: bool = True,
+                     annotate: Optional[bool] = None, cmap: str = "RdBu_r"):
     """Heat map of the loadings (items x factors), diverging around 0.
 
     Parameters

@@ -236,7 +236,8 @@ def _sections(rows: pd.DataFrame, endogenous: set, standardized: bool,
              for l, o, r, lab in zip(all_rows["lhs"], all_rows["op"], all_rows["rhs"],
                                      all_rows["label"])]
     width = max([18] + [len(name) + 6 + (len(lab) + 3 if lab else 0) for name, lab in shown])
-    cols = ["Estimate", "Std.Err", "z-value", "P(>|z|)"] + (["Std.lv", "Std.all"] if standardized else [])
+    cols = ["Estimate", "Std.Err", "z-value", "P(>|z|)"] \
+        + (["Std.lv", "Std.all"] if standardized else [])
     head = f"{'':<{width}}" + "".join(f"{c:>9}" for c in cols)
     records = rows.to_dict("records")
     lines = []

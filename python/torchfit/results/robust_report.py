@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
-from . import report
 from ..inference.robust_options import LABELS
+from . import report
 
 WIDTH = 66  # lavaan pads the two-column blocks' empty lines to this width
 _num = report._num

@@ -67,9 +67,7 @@ def _table(model, model_type, std_lv, orthogonal, fixed_x, meanstructure=None,
                         f"(a DataFrame), not {type(model).__name__}")
 
 
-# C901 and length: split into named steps in the next commit
-def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML",  # noqa: C901
-        model_type: str = "sem",
+def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type: str = "sem",
         std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
         missing: str = "default", iter_max: int = 500, columns=None,
         meanstructure: Optional[bool] = None, information: Optional[str] = None,
@@ -152,15 +150,43 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML",  # noqa: C
         raise TorchfitError(f"estimator {estimator!r} is not available; use one of "
                             f"{', '.join(ESTIMATORS)}")
     if estimator.upper() == "IWAVE":
-        unknown = [k for k in options if k not in IWAVE_OPTIONS]
-        if unknown:
-            raise TypeError(f"unknown option(s) {', '.join(unknown)} for estimator 'IWAVE'; "
-                            f"known: {', '.join(IWAVE_OPTIONS)}")
-        if group is not None:
-            raise ModelError("estimator='IWAVE' fits a single group; leave group= out or use "
-                             "estimator='ML' for a multiple-group model")
-        return fit_iwave(model, data, model_type=model_type, std_lv=std_lv,
-                         orthogonal=orthogonal, fixed_x=fixed_x, missing=missing, **options)
+        return _fit_iwave(model, data, group, options, model_type=model_type, std_lv=std_lv,
+                          orthogonal=orthogonal, fixed_x=fixed_x, missing=missing)
+    minibatch, fiml, missing, meanstructure, opts = _options(estimator, data, missing,
+                                                             meanstructure, information, options)
+    pt, models, labels, subsets, definitions, constraints = _spec(
+        model, data, columns, group, model_type, std_lv, orthogonal, fixed_x, meanstructure,
+        group_equal, group_partial)
+    if constraints and (fiml or minibatch or not opts.default):
+        raise ModelError("equality (non-label) and inequality constraints work with "
+                         "estimator='ML', complete data and no batch_size yet")
+    if fiml:
+        return _fit_fiml(pt, models, subsets, labels, definitions, data, columns, group,
+                         opts.information, iter_max)
+    groups, moments, exo, means = _sample_stats(pt, models, subsets, missing, columns)
+    values, x0 = _start_values(pt, models, groups, constraints)
+    if minibatch:
+        return _fit_minibatch(pt, groups, labels, definitions, values, moments, exo, data,
+                              missing, columns, group, opts, minibatch)
+    return _fit_ml(pt, models, groups, subsets, labels, definitions, constraints, values, x0,
+                   moments, exo, means, data, missing, columns, group, opts, iter_max)
+
+
+def _fit_iwave(model, data, group, options, **settings) -> Fit:
+    """estimator = "IWAVE": its options checked, then :func:`fit_iwave`."""
+    unknown = [k for k in options if k not in IWAVE_OPTIONS]
+    if unknown:
+        raise TypeError(f"unknown option(s) {', '.join(unknown)} for estimator 'IWAVE'; "
+                        f"known: {', '.join(IWAVE_OPTIONS)}")
+    if group is not None:
+        raise ModelError("estimator='IWAVE' fits a single group; leave group= out or use "
+                         "estimator='ML' for a multiple-group model")
+    return fit_iwave(model, data, **settings, **options)
+
+
+def _options(estimator, data, missing, meanstructure, information, options):
+    """The mini-batch options, FIML or not, ``missing``, ``meanstructure`` and the
+    robust options, as lavaan resolves them (``options`` must hold no others)."""
     minibatch = {k: options.pop(k) for k in MINIBATCH_OPTIONS if k in options}
     if options:
         raise TypeError(f"option(s) {', '.join(options)} are for estimator='IWAVE', not "
@@ -179,6 +205,13 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML",  # noqa: C
     opts = robust_options(estimator, information)
     if opts.needs_raw_data:
         require_raw_data(data, opts.estimator)
+    return minibatch, fiml, missing, meanstructure, opts
+
+
+def _spec(model, data, columns, group, model_type, std_lv, orthogonal, fixed_x, meanstructure,
+          group_equal, group_partial):
+    """The groups of the data, the parameter table, the model per group, the
+    definitions and the constraints, checked against each other."""
     labels, subsets = group_data(data, group)
     pt = _table(model, model_type, std_lv, orthogonal, fixed_x, meanstructure,
                 ngroups=len(labels), group_equal=group_equal, group_partial=group_partial)
@@ -196,12 +229,13 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML",  # noqa: C
                          f"{len(labels)}; pass group= for a multiple-group table")
     definitions = Definitions(pt)
     constraints = Constraints(pt, models[0])
-    if constraints and (fiml or minibatch or not opts.default):
-        raise ModelError("equality (non-label) and inequality constraints work with "
-                         "estimator='ML', complete data and no batch_size yet")
-    if fiml:
-        return _fit_fiml(pt, models, subsets, labels, definitions, data, columns, group,
-                         opts.information, iter_max)
+    return pt, models, labels, subsets, definitions, constraints
+
+
+def _sample_stats(pt, models, subsets, missing, columns):
+    """Sample moments per group (checked), the groups' ML discrepancies, the fixed.x
+    flags and the mean structure; the model must be identified by the moments."""
+    means = bool((pt["op"] == "~1").any())
     groups, moments = [], []
     for mod, subset in zip(models, subsets):
         mom = sample_moments(subset, mod.ov_names, missing=missing, columns=columns)
@@ -211,7 +245,12 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML",  # noqa: C
     exo = [exo_flags(pt, mod) for mod in models]
     ndat = sum(count_moments(len(m.ov_names), sum(e), means) for m, e in zip(models, exo))
     _check_identified(models[0], ndat)
+    return groups, moments, exo, means
 
+
+def _start_values(pt, models, groups, constraints):
+    """Start values of every parameter (fixed values set in the models and the
+    constraints) and the reduced start vector, checked against the constraints."""
     values = start_all(groups)
     for mod in models:
         mod.fixed_values(values)
@@ -219,9 +258,12 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML",  # noqa: C
     x0 = reduced_start(models[0], values)
     if constraints:
         _check_user_starts(pt, constraints, x0)
-    if minibatch:
-        return _fit_minibatch(pt, groups, labels, definitions, values, moments, exo, data,
-                              missing, columns, group, opts, minibatch)
+    return values, x0
+
+
+def _fit_ml(pt, models, groups, subsets, labels, definitions, constraints, values, x0, moments,
+            exo, means, data, missing, columns, group, opts, iter_max) -> Fit:
+    """ML on the sample moments, then the robust or observed-information inference."""
     with one_thread():
         result = fit_ml(groups, x0, iter_max=iter_max, constraints=constraints or None)
         robust = None
@@ -233,7 +275,6 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML",  # noqa: C
             robust = robust_inference(groups, result, opts, exo, gammas)
         return _results(pt, groups, labels, definitions, values, result, moments, exo, data,
                         missing, columns, group, robust)
-
 
 def _fit_fiml(pt, models, subsets, labels, definitions, data, columns, group, information,
               iter_max) -> Fit:

@@ -4,7 +4,7 @@
 # of input" about a formula it has rewritten). When lavaan::lavaanify() fails,
 # torchfit reads the model again with the small tokenizer and recursive-descent
 # parser below, an R transcription of the checks of the engine's own parser
-# (python/torchfit/syntax.py: tokenize, _statements, _Parser and the checks of
+# (python/torchfit/model/syntax.py: tokenize, _statements, _Parser and the checks of
 # parse_formulas), so the message names the line and column, shows the line
 # with a caret under the offending token and says what to write instead, in
 # the same words as the engine. It only locates errors: the parameter table

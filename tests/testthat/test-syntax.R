@@ -1,5 +1,5 @@
 # Syntax errors are located in R (R/syntax.R), without Python, in the words of
-# the engine's parser (python/torchfit/syntax.py).
+# the engine's parser (python/torchfit/model/syntax.py).
 
 BAD_MODELS <- c(
   "visual  =~ x1 + x2 + x3\n  textual =~ x4 + (x5 + x6",

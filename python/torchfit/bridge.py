@@ -92,8 +92,8 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     if data_names is not None:
         names = [str(n) for n in data_names]
         check_columns(names, list(columns))
-        check_latent_names(None, [lhs for lhs, op in zip(partable["lhs"], partable["op"])
-                                  if op == "=~"], names)
+        check_latent_names(None, list(dict.fromkeys(
+            lhs for lhs, op in zip(partable["lhs"], partable["op"]) if op == "=~")), names)
     values = np.array(data, dtype=float).reshape(-1, len(columns))
     # R's NA is a NaN with a payload that sets NumPy's "invalid" flag in
     # arithmetic; plain NaN is what the engine expects for missing values.

@@ -61,8 +61,8 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     Returns
     -------
     dict
-        partable, fit_measures, coef_names, coef, vcov, implied and sample
-        (one entry per group), info, warnings, summary (IWAVE fits: the pieces of the
+        partable, fit_measures, coef and vcov (lavaan's order of the free
+        parameters), info, warnings, summary (IWAVE fits: the pieces of the
         summary text, see ``Fit.summary_parts``) and fit (the Fit object).
 
     Examples
@@ -105,15 +105,11 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         warnings.simplefilter("ignore", ConvergenceWarning)  # sent to R as messages
         result = fit(pd.DataFrame({k: _column(v) for k, v in partable.items()}), frame, **opts)
     table = result.partable
-    groups = result.groups
     return {
         "partable": {c: table[c].to_numpy() for c in table.columns},
         "fit_measures": result.fit_measures(),
-        "coef_names": result.coef_names(),
         "coef": result.coef().to_numpy(),
         "vcov": result.vcov().to_numpy(),
-        "implied": [_moments(g.implied, g) for g in groups],
-        "sample": [_moments(g.sample, g) for g in groups],
         "info": {k: v for k, v in result.info.items() if k != "warnings"},
         # stochastic fits: the loss per window, for R's plot_loss()
         "loss_history": np.asarray(result.info.get("loss_history", [])
@@ -125,13 +121,6 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         "summary": result.summary_parts() if result.info["estimator"] == "IWAVE" else {},
         "fit": result,
     }
-
-
-def _moments(moments: Dict, group) -> Dict:
-    """A group's moments as plain arrays, with the variable names and label."""
-    out = {k: v for k, v in moments.items() if v is not None}
-    out.update(names=group.model.ov_names, group=group.label)
-    return out
 
 
 DATASETS = ("simulate_big5", "load_ipip_ffm")

@@ -11,6 +11,8 @@ APT_PACKAGES := r-base-core r-base-dev r-cran-lavaan r-cran-reticulate r-cran-te
 R_SOURCES := DESCRIPTION NAMESPACE $(wildcard R/*.R) $(wildcard man/*.Rd)
 export TORCHFIT_PYTHON := $(abspath $(PY))
 export _R_CHECK_SYSTEM_CLOCK_ := 0
+# testthat runs snapshot tests (error messages) only off CRAN
+export NOT_CRAN := true
 
 .PHONY: setup demo test test-python test-r check-r vignettes apt reference bench clean
 

@@ -23,32 +23,10 @@ as_chr <- function(x) {
   as.character(as.vector(x))
 }
 
-as_mat <- function(x, names = NULL) {
+as_mat <- function(x) {
   if (is.null(x)) return(matrix(numeric(0), 0L, 0L))
   if (is.list(x)) x <- do.call(rbind, lapply(x, as_num))
-  m <- matrix(as.numeric(x), nrow = NROW(x), ncol = NCOL(x))
-  if (!is.null(names) && length(names) == nrow(m) && nrow(m) == ncol(m)) {
-    dimnames(m) <- list(names, names)
-  }
-  m
-}
-
-moments <- function(x) {
-  if (is.null(x)) return(list())
-  nm <- as_chr(x$names)
-  out <- list(cov = as_mat(x$cov, nm))
-  if (!is.null(x$mean)) out$mean <- stats::setNames(as_num(x$mean), nm)
-  if (!is.null(x$nobs)) out$nobs <- as.integer(x$nobs)
-  out$names <- nm
-  out
-}
-
-# One list of moments per group, named by the group labels (as lavInspect()
-# gives them); a single group's moments directly.
-group_moments <- function(x) {
-  groups <- lapply(x, moments)
-  if (length(groups) == 1L) return(groups[[1L]])
-  stats::setNames(groups, vapply(x, function(g) as.character(g$group), ""))
+  matrix(as.numeric(x), nrow = NROW(x), ncol = NCOL(x))
 }
 
 .int_cols <- c("id", "user", "block", "group", "free", "exo", "level")

@@ -118,10 +118,9 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
     torchfit_stop(paste0(
       "unknown option", if (length(unknown) > 1L) "s", " ",
       paste0("`", unknown, "`", collapse = ", "), " in torchfit(). ",
-      "Options are lavaan's lavaanify() arguments (",
-      paste(c("std.lv", "orthogonal", "fixed.x", "meanstructure", "..."),
-            collapse = ", "),
-      ") and the engine options ", paste(.engine_options, collapse = ", "), "."
+      "Options are lavaan's (names(lavaan::lavOptions()), e.g. std.lv, orthogonal, ",
+      "group.equal) and the engine's (", paste(.engine_options, collapse = ", "),
+      "; with estimator = \"IWAVE\" also its own, see ?torchfit)."
     ), "torchfit_option_error")
   }
   lav_opts <- lavaan_options(dots[names(dots) %in% lav_args], model.type)

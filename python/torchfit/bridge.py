@@ -65,8 +65,8 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     Returns
     -------
     dict
-        partable, fit_measures, coef_names, coef, vcov, implied and sample
-        (one entry per group), info, warnings, summary (IWAVE fits: the pieces of the
+        partable, fit_measures, coef and vcov (lavaan's order of the free
+        parameters), info, warnings, summary (IWAVE fits: the pieces of the
         summary text, see ``Fit.summary_parts``) and fit (the Fit object).
 
     Examples
@@ -96,8 +96,8 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     if data_names is not None:
         names = [str(n) for n in data_names]
         check_columns(names, list(columns))
-        check_latent_names(None, [lhs for lhs, op in zip(partable["lhs"], partable["op"])
-                                  if op == "=~"], names)
+        check_latent_names(None, list(dict.fromkeys(
+            lhs for lhs, op in zip(partable["lhs"], partable["op"]) if op == "=~")), names)
     values = np.array(data, dtype=float).reshape(-1, len(columns))
     # R's NA is a NaN with a payload that sets NumPy's "invalid" flag in
     # arithmetic; plain NaN is what the engine expects for missing values.
@@ -109,15 +109,11 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         warnings.simplefilter("ignore", ConvergenceWarning)  # sent to R as messages
         result = fit(pd.DataFrame({k: _column(v) for k, v in partable.items()}), frame, **opts)
     table = result.partable
-    groups = result.groups
     return {
         "partable": {c: table[c].to_numpy() for c in table.columns},
         "fit_measures": result.fit_measures(),
-        "coef_names": result.coef_names(),
         "coef": result.coef().to_numpy(),
         "vcov": result.vcov().to_numpy(),
-        "implied": [_moments(g.implied, g) for g in groups],
-        "sample": [_moments(g.sample, g) for g in groups],
         "info": {k: v for k, v in result.info.items() if k != "warnings"},
         # stochastic fits: the loss per window, for R's plot_loss()
         "loss_history": np.asarray(result.info.get("loss_history", [])
@@ -129,13 +125,6 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         "summary": result.summary_parts() if result.info["estimator"] == "IWAVE" else {},
         "fit": result,
     }
-
-
-def _moments(moments: Dict, group) -> Dict:
-    """A group's moments as plain arrays, with the variable names and label."""
-    out = {k: v for k, v in moments.items() if v is not None}
-    out.update(names=group.model.ov_names, group=group.label)
-    return out
 
 
 DATASETS = ("simulate_big5", "load_ipip_ffm")

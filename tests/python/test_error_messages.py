@@ -1,0 +1,74 @@
+"""Error messages are a product feature: their full text is held in a snapshot
+(tests/python/snapshots/error_messages.txt), so a change of wording is a
+reviewed change of that file.  Rewrite it after an intended change with
+``TORCHFIT_UPDATE_SNAPSHOTS=1 pytest test_error_messages.py``."""
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import torchfit
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "error_messages.txt"
+HS_MODEL = "visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; speed =~ x7 + x8 + x9"
+
+
+def _cases(hs):
+    """(name, call) pairs, each a bad call a user makes."""
+    with_na = hs.copy()
+    with_na.loc[[3, 7], "x2"] = np.nan
+    clash = hs.assign(visual=1.0)
+    twice = pd.concat([hs, hs[["x4"]]], axis=1)
+    text = hs.assign(x5=hs["x5"].astype(str))
+    return [
+        ("missing variable", lambda: torchfit.cfa(HS_MODEL.replace("x9", "x99"), hs)),
+        ("syntax error", lambda: torchfit.cfa("visual =~ x1 + + x2", hs)),
+        ("non-numeric column", lambda: torchfit.cfa(HS_MODEL, text)),
+        ("missing values", lambda: torchfit.cfa(HS_MODEL, with_na)),
+        ("unknown missing option", lambda: torchfit.cfa(HS_MODEL, hs, missing="pairwise")),
+        ("fewer rows than variables", lambda: torchfit.cfa(HS_MODEL, hs.head(5))),
+        ("unknown estimator", lambda: torchfit.cfa(HS_MODEL, hs, estimator="GLS")),
+        ("more parameters than moments",
+         lambda: torchfit.sem("f =~ x1 + x2; x1 ~~ x2", hs)),
+        ("latent name is a column", lambda: torchfit.cfa(HS_MODEL, clash)),
+        ("duplicate column", lambda: torchfit.cfa(HS_MODEL, twice)),
+        ("empty data", lambda: torchfit.cfa(HS_MODEL, hs.head(0))),
+        ("group with one level",
+         lambda: torchfit.cfa(HS_MODEL, hs.assign(g="a"), group="g")),
+        ("group_partial names no parameter",
+         lambda: torchfit.cfa(HS_MODEL, hs, group="school", group_equal="intercepts",
+                              group_partial="x99 ~ 1")),
+        ("thresholds without IWAVE", lambda: torchfit.cfa("f =~ x1 + x2 + x3; x1 | t1", hs)),
+        ("unknown IWAVE option",
+         lambda: torchfit.cfa(HS_MODEL, hs, estimator="IWAVE", iw_sample=5)),
+    ]
+
+
+def _message(call) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            call()
+        except Exception as e:  # noqa: BLE001 - every error a user sees is snapshot
+            return f"{type(e).__name__}: {e}"
+    return "no error"
+
+
+def _render(hs) -> str:
+    return "".join(f"## {name}\n{_message(call)}\n\n" for name, call in _cases(hs))
+
+
+def test_error_messages_match_the_snapshot(hs):
+    text = _render(hs)
+    if os.environ.get("TORCHFIT_UPDATE_SNAPSHOTS"):
+        SNAPSHOT.write_text(text)
+    assert SNAPSHOT.exists(), "no snapshot: run with TORCHFIT_UPDATE_SNAPSHOTS=1"
+    assert text == SNAPSHOT.read_text()
+
+
+def test_every_bad_call_fails(hs):
+    for name, call in _cases(hs):
+        assert _message(call) != "no error", name

@@ -1,0 +1,23 @@
+# Error messages are a product feature: their whole text is held in
+# _snaps/error-messages.md, so a change of wording is a reviewed change of
+# that file (testthat::snapshot_accept() after an intended change).
+
+test_that("bad calls give the messages of the snapshot", {
+  skip_if_no_engine()
+  hs <- HolzingerSwineford1939
+  expect_snapshot(error = TRUE, torchfit("visual =~ x1 + x2 + x3\ntextual =~ x4 + 2 x5", data = hs))
+  expect_snapshot(error = TRUE, torchfit(sub("x9", "x99", HS_MODEL), data = hs))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = as.matrix(hs)))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = transform(hs, x5 = as.character(x5))))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = transform(hs, x2 = replace(x2, 3, NA))))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = transform(hs, visual = 1)))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, group = "sex2"))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, estimator = "GLS"))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, control = list(iter.max = 5)))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, likelihood = "wishart"))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, se = "robust.sem"))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, no.such.option = 1))
+  iwave <- torchfit(HS_MODEL, data = hs, estimator = "IWAVE", seed = 1, quiet = TRUE,
+                    max.iterations = 200, warn = FALSE)
+  expect_snapshot(error = TRUE, modindices(iwave))
+})

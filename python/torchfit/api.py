@@ -374,8 +374,11 @@ def _fallback_starts(groups, values: np.ndarray) -> dict:
     scoring = values
     for g in groups:
         scoring = factor_variances(g.model, g.cov, scoring)
-    return {"scoring_start": reduced_start(model, scoring),
-            "restarts": (reduced_start(model, simple_start(model, values)) for _ in range(1))}
+
+    def restarts():
+        yield reduced_start(model, simple_start(model, values))
+
+    return {"scoring_start": reduced_start(model, scoring), "restarts": restarts()}
 
 
 def _results(pt, groups, labels, definitions, values, result, moments, exo, data, missing,
@@ -386,8 +389,9 @@ def _results(pt, groups, labels, definitions, values, result, moments, exo, data
     messages = []
     if not result.converged:
         messages.append(f"the optimiser did not converge in {result.iterations} iterations "
-                        f"({result.optimizer}; gradient norm {result.gradient_norm:.2e}); the "
-                        "estimates are not the ML estimates: raise iter_max, check the "
+                        f"(tried {', '.join(result.tried)}; gradient norm "
+                        f"{result.gradient_norm:.2e}); the estimates are not the ML estimates: "
+                        "raise iter_max, check the "
                         "model's identification or give start values")
     free = pt["free"].to_numpy()
     est = values.copy()

@@ -525,8 +525,8 @@ def _regular(result: MLResult) -> bool:
     if result.heywood:
         return False
     d = np.sqrt(np.abs(np.diag(result.information))).clip(1e-150)
-    w = torch.linalg.eigvalsh(torch.as_tensor(result.information / np.outer(d, d)))
-    return float(w[0]) > WELL_CONDITIONED * float(w[-1])
+    w = np.linalg.eigvalsh(result.information / np.outer(d, d))
+    return w[0] > WELL_CONDITIONED * w[-1]
 
 
 def _point(obj, x: torch.Tensor) -> Optional[_Point]:

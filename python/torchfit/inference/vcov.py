@@ -19,7 +19,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
+from scipy import special
 
 from ..model.matrices import Model
 
@@ -178,8 +178,10 @@ def estimate_columns(pt: pd.DataFrame, est: np.ndarray, vcov: Optional[np.ndarra
         se[free > 0] = np.sqrt(np.clip(np.diag(vcov)[free[free > 0] - 1], 0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(free > 0, est / se, np.nan)
-    crit = stats.norm.ppf(0.5 + level / 2)
-    return {"est": est, "se": se, "z": z, "pvalue": 2 * stats.norm.sf(np.abs(z)),
+    # the normal quantile and tail by scipy.special's ufuncs: the same numbers
+    # as scipy.stats.norm's, without its ~0.3 ms of overhead per fit
+    crit = special.ndtri(0.5 + level / 2)
+    return {"est": est, "se": se, "z": z, "pvalue": special.erfc(np.abs(z) / np.sqrt(2.0)),
             "ci.lower": est - crit * se, "ci.upper": est + crit * se}
 
 

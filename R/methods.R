@@ -88,6 +88,7 @@ engine_info <- function(res, estimator, coef, ov, lv) {
     optimizer = as.character(get("optimizer", NA_character_)),
     iterations = as.integer(get("iterations", 0L)),
     converged = isTRUE(as.logical(get("converged", FALSE))),
+    admissible = !isFALSE(as.logical(get("admissible", TRUE))),
     nobs = nobs,
     nobs.total = as.integer(get("nobs_total", nobs)),
     group = if (is.null(info_in$group)) NULL else as.character(info_in$group),

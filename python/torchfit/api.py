@@ -25,17 +25,17 @@ from .data.frames import (
 )
 from .data.gamma import gamma_adf
 from .data.patterns import EmptyRowsWarning, em_h1, is_fiml, pattern_moments
-from .errors import ConvergenceWarning, DataError, ModelError, TorchfitError
+from .errors import ConvergenceWarning, DataError, HeywoodWarning, ModelError, TorchfitError
 from .estimate.fiml import FimlObjective, group_moments
 from .estimate.minibatch import MINIBATCH_OPTIONS, fit_minibatch
 from .estimate.ml import GroupMoments, fit_ml, one_thread
-from .estimate.start import reduced_start, start_all
+from .estimate.start import factor_variances, reduced_start, simple_start, start_all
 from .inference.fiml import FimlFit
 from .inference.measures import GroupFit, count_moments, fit_measures, group_chisq
 from .inference.robust import robust_inference
 from .inference.robust_options import options as robust_options
 from .inference.robust_options import require_raw_data
-from .inference.vcov import estimate_columns, standardized, vcov_free
+from .inference.vcov import estimate_columns, singular_message, standardized, vcov_free
 from .iwave.fit import IWAVE_OPTIONS, fit_iwave
 from .model.constraints import Constraints
 from .model.defined import Definitions
@@ -265,7 +265,8 @@ def _fit_ml(pt, models, groups, subsets, labels, definitions, constraints, value
             exo, means, data, missing, columns, group, opts, iter_max) -> Fit:
     """ML on the sample moments, then the robust or observed-information inference."""
     with one_thread():
-        result = fit_ml(groups, x0, iter_max=iter_max, constraints=constraints or None)
+        result = fit_ml(groups, x0, iter_max=iter_max, constraints=constraints or None,
+                        **_fallback_starts(groups, values))
         robust = None
         if not opts.default:  # robust (MLM, MLR) or observed-information standard errors
             gammas = [[gamma_adf(subset, mod.ov_names, mom.mean, mom.cov, missing, columns,
@@ -311,7 +312,7 @@ def _fit_fiml(pt, models, subsets, labels, definitions, data, columns, group, in
     objective = FimlObjective(models, patterns, [h[2] for h in h1s])
     with one_thread():
         result = fit_ml(groups, reduced_start(models[0], values), iter_max=iter_max,
-                        objective=objective)
+                        objective=objective, **_fallback_starts(groups, values))
         fit_data = FimlFit(models, patterns, h1s, objective, result, information)
         return _results(pt, groups, labels, definitions, values, result, moments, exo, data,
                         "ml", columns, group, fit_data)
@@ -365,6 +366,21 @@ def exo_flags(pt: pd.DataFrame, model: Model) -> list:
     return [v in exo for v in model.ov_names]
 
 
+def _fallback_starts(groups, values: np.ndarray) -> dict:
+    """fit_ml's other starts beside lavaan's ``values``: with factor
+    variances from fabin3 for Fisher scoring, and lavaan's fallback
+    ``start = "simple"`` (made only when it is needed)."""
+    model = groups[0].model
+    scoring = values
+    for g in groups:
+        scoring = factor_variances(g.model, g.cov, scoring)
+
+    def restarts():
+        yield reduced_start(model, simple_start(model, values))
+
+    return {"scoring_start": reduced_start(model, scoring), "restarts": restarts()}
+
+
 def _results(pt, groups, labels, definitions, values, result, moments, exo, data, missing,
              columns, group, robust=None) -> Fit:
     """Estimates, standard errors, standardized solution and fit measures."""
@@ -372,8 +388,10 @@ def _results(pt, groups, labels, definitions, values, result, moments, exo, data
     n = sum(g.nobs for g in groups)
     messages = []
     if not result.converged:
-        messages.append(f"the optimiser did not converge in {result.iterations} iterations; "
-                        "the estimates are not the ML estimates: raise iter_max, check the "
+        messages.append(f"the optimiser did not converge in {result.iterations} iterations "
+                        f"(tried {', '.join(result.tried)}; gradient norm "
+                        f"{result.gradient_norm:.2e}); the estimates are not the ML estimates: "
+                        "raise iter_max, check the "
                         "model's identification or give start values")
     free = pt["free"].to_numpy()
     est = values.copy()
@@ -382,13 +400,11 @@ def _results(pt, groups, labels, definitions, values, result, moments, exo, data
                      result.at_bound) \
         if robust is None else robust.vcov
     if vcov is None:
-        messages.append("could not compute standard errors: the information matrix is "
-                        "singular, so the model may not be identified")
-    x = torch.as_tensor(result.x, dtype=models[0].dtype)
+        messages.append(singular_message(pt, models[0], result.information,
+                                         result.constraint_jacobian))
     views = []
     std = {"std.lv": np.full(len(pt), np.nan), "std.all": np.full(len(pt), np.nan)}
-    for g, (mod, mom, label) in enumerate(zip(models, moments, labels)):
-        mats = {k: v.cpu().numpy() for k, v in mod.matrices(x).items()}
+    for g, (mod, mom, label, mats) in enumerate(zip(models, moments, labels, result.matrices)):
         mu = result.mu[g] if mod.mean_structure else mom.mean
         for col, vals in standardized(mod, mats, result.sigma[g], pt, est).items():
             std[col][mod.in_block] = vals[mod.in_block]
@@ -408,15 +424,16 @@ def _results(pt, groups, labels, definitions, values, result, moments, exo, data
     if robust is not None:
         measures = partial(robust.measures, measures)
     info = {
-        "estimator": "ML", "optimizer": "Fisher scoring", "iterations": result.iterations,
-        "converged": result.converged, "nobs": n,
+        "estimator": "ML", "optimizer": result.optimizer, "iterations": result.iterations,
+        "converged": result.converged, "gradient_norm": result.gradient_norm,
+        "admissible": not result.heywood, "nobs": n,
         "nobs_total": sum(m.n_total for m in moments),
         "npar": int(free.max()) if len(free) else 0,
         "neq": int(free.max() - models[0].n_free + result.n_equalities) if len(free) else 0,
         "nin": result.n_inequalities,
         "se": "standard", "information": "expected", "h1_information": "structured",
         "test": "standard", "missing": missing, "version": __version__,
-        "warnings": messages, "group": group,
+        "warnings": messages + result.heywood, "group": group,
     }
     if group is not None:
         info.update(group_labels=labels, nobs_group=[g.nobs for g in groups],
@@ -430,6 +447,8 @@ def _results(pt, groups, labels, definitions, values, result, moments, exo, data
                         nobs_total_group=[pm.n_total for pm in robust.patterns])
     for message in messages:
         warnings.warn(message, ConvergenceWarning, stacklevel=3)
+    for message in result.heywood:
+        warnings.warn(message, HeywoodWarning, stacklevel=3)
     return Fit(table, info, measures, vcov, views, data, columns)
 
 

@@ -37,3 +37,9 @@ class ModelError(TorchfitError):
 
 class ConvergenceWarning(UserWarning):
     """The optimiser stopped before reaching the optimum."""
+
+
+class HeywoodWarning(UserWarning):
+    """The solution is not admissible (a Heywood case): a negative variance,
+    or a covariance matrix of the latent variables or of the residuals that
+    is not positive definite (lavaan's post-estimation check)."""

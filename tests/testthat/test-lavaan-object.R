@@ -248,3 +248,27 @@ test_that("IWAVE graded items: standardized values are the engine's (logistic)",
   expect_silent(semPlot::semPaths(fit, "std", DoNotPlot = TRUE))
   expect_identical(names(lavInspect(fit, "sampstat")), c("cov", "mean", "th"))
 })
+
+test_that("a Heywood case is a warning and a flag, as lavaan's post-check says", {
+  skip_if_no_engine()
+  # the semopy paper's example (tests/reference/optimizer): lavaan reaches this
+  # optimum with a negative observed and latent variance
+  corpus <- file.path("..", "reference", "optimizer")
+  if (!dir.exists(corpus)) corpus <- test_path("..", "reference", "optimizer")
+  skip_if_not(dir.exists(corpus), "the optimizer corpus is in the source tree only")
+  cases <- utils::read.csv(file.path(corpus, "cases.csv"), stringsAsFactors = FALSE)
+  model <- cases$model[cases$name == "semopy_article"]
+  d <- utils::read.csv(file.path(corpus, "data", "semopy_article.csv"))
+  warned <- character(0)
+  fit <- withCallingHandlers(torchfit(model, data = d), warning = function(w) {
+    warned <<- c(warned, conditionMessage(w))
+    invokeRestart("muffleWarning")
+  })
+  expect_true(any(grepl("ov variances are negative: x3", warned, fixed = TRUE)))
+  expect_true(any(grepl("lv variances are negative: eta1", warned, fixed = TRUE)))
+  expect_false(fit@info$admissible)
+  ref <- suppressWarnings(lavaan::sem(model, data = d))
+  expect_false(suppressWarnings(lavInspect(fit, "post.check")))
+  expect_identical(suppressWarnings(lavInspect(fit, "post.check")),
+                   suppressWarnings(lavInspect(ref, "post.check")))
+})

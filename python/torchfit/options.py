@@ -103,8 +103,9 @@ def names(estimator: Optional[str] = None, role: Optional[str] = None) -> Tuple[
     >>> "iter_max" in names("IWAVE")
     False
     """
+    estimator = None if estimator is None else estimator.upper()
     return tuple(o.name for o in OPTIONS
-                 if (estimator is None or estimator.upper() in o.estimators)
+                 if (estimator is None or estimator in o.estimators)
                  and (role is None or o.role == role))
 
 
@@ -162,6 +163,8 @@ def check_extra(estimator: str, given: Sequence[str]) -> None:
     ...
     TypeError: option(s) hidden are for estimator 'IWAVE', not 'ML'
     """
+    if not given:
+        return
     estimator = estimator.upper()
     own = own_names(estimator)
     wrong = [k for k in given if k not in own]

@@ -38,10 +38,9 @@ class Spec:
     labels: List[Optional[str]] = field(default_factory=lambda: [None])
     extras: Dict = field(default_factory=dict)
 
-    @property
-    def means(self) -> bool:
-        """Whether the model has a mean structure (intercept rows)."""
-        return bool((self.table["op"] == "~1").any())
+    def __post_init__(self):
+        #: whether the model has a mean structure (intercept rows)
+        self.means = bool((self.table["op"] == "~1").any())
 
     @property
     def model(self) -> Model:

@@ -35,7 +35,13 @@ from .inference.measures import GroupFit, count_moments, fit_measures, group_chi
 from .inference.robust import robust_inference
 from .inference.robust_options import options as robust_options
 from .inference.robust_options import require_raw_data
-from .inference.vcov import estimate_columns, singular_message, standardized, vcov_free
+from .inference.vcov import (
+    STD_COLUMNS,
+    estimate_columns,
+    singular_message,
+    standardized,
+    vcov_free,
+)
 from .iwave.fit import IWAVE_OPTIONS, fit_iwave
 from .model.constraints import Constraints
 from .model.defined import Definitions
@@ -403,7 +409,7 @@ def _results(pt, groups, labels, definitions, values, result, moments, exo, data
         messages.append(singular_message(pt, models[0], result.information,
                                          result.constraint_jacobian))
     views = []
-    std = {"std.lv": np.full(len(pt), np.nan), "std.all": np.full(len(pt), np.nan)}
+    std = {col: np.full(len(pt), np.nan) for col in STD_COLUMNS}
     for g, (mod, mom, label, mats) in enumerate(zip(models, moments, labels, result.matrices)):
         mu = result.mu[g] if mod.mean_structure else mom.mean
         for col, vals in standardized(mod, mats, result.sigma[g], pt, est).items():
@@ -413,7 +419,7 @@ def _results(pt, groups, labels, definitions, values, result, moments, exo, data
     definitions.constraint_values(pt, est)
     new = {"start": values, **estimate_columns(pt, est, vcov), **std}
     definitions.fill(pt, new, vcov)
-    for col in ("std.lv", "std.all"):
+    for col in STD_COLUMNS:
         definitions.constraint_values(pt, new[col])
     table = pd.concat([pt, pd.DataFrame(new, index=pt.index)], axis=1)
     fits = [GroupFit(v.sample["cov"], v.implied["cov"], v.sample["nobs"], e,

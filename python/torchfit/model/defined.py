@@ -146,7 +146,7 @@ class Definitions:
             row_values[i] = sign * float(sides[0] - sides[1])
 
     def fill(self, pt: pd.DataFrame, columns: Dict[str, np.ndarray], vcov, level: float = 0.95):
-        """Write est, se, z, pvalue, CI and std.lv/std.all of the ``:=`` rows into
+        """Write est, se, z, pvalue, CI and std.lv/std.all/std.nox of the ``:=`` rows into
         ``columns`` (one array per column, one value per table row)."""
         if not len(self.rows):
             return
@@ -174,7 +174,7 @@ class Definitions:
             z = values / se
         updates = {"est": values, "se": se, "z": z, "pvalue": 2 * stats.norm.sf(np.abs(z)),
                    "ci.lower": values - crit * se, "ci.upper": values + crit * se}
-        for col in ("std.lv", "std.all"):
+        for col in ("std.lv", "std.all", "std.nox"):
             if col in columns:
                 updates[col] = torch.stack(self.values(columns[col])).numpy()
         for col, vals in updates.items():

@@ -10,7 +10,10 @@ import numpy as np
 import pandas as pd
 
 from ..data.frames import group_data
+from ..inference import modification
+from ..inference.extended import Sample
 from ..model.matrices import Model
+from ..errors import TorchfitError
 from . import report, robust_report
 from .scores import group_scores
 
@@ -139,6 +142,49 @@ class Fit:
 
     def loglik(self) -> float:
         return float(self._measures["logl"])
+
+    # -- after the fit (lavaan's post-estimation) -------------------------------------
+    def _sample(self) -> Sample:
+        fiml = self.info.get("missing") == "ml"
+        return Sample([g.sample for g in self.groups], self.data if fiml else None,
+                      self.info.get("group"), self.columns)
+
+    def modindices(self, sort: bool = False, minimum_value: float = 0.0) -> pd.DataFrame:
+        """Modification indices, lavaan's ``modindices()``: for every parameter
+        the model fixes or leaves out, the drop in chi-square (``mi``) and the
+        expected change (``epc``, standardized as ``sepc.lv``, ``sepc.all``,
+        ``sepc.nox``) were it freed; from the expected information, as lavaan.
+
+        Parameters
+        ----------
+        sort : bool
+            Largest ``mi`` first (lavaan's ``sort.``).
+        minimum_value : float
+            Only rows with ``mi`` above it (lavaan's ``minimum.value``).
+
+        Examples
+        --------
+        >>> import torchfit
+        >>> fit = torchfit.cfa("visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; "
+        ...                    "speed =~ x7 + x8 + x9", torchfit.datasets.holzinger_swineford())
+        >>> mi = fit.modindices(sort=True)
+        >>> mi.iloc[0][["lhs", "op", "rhs"]].tolist(), round(mi.iloc[0]["mi"], 3)
+        (['visual', '=~', 'x9'], 36.411)
+        """
+        self._require_ml("modification indices")
+        out = modification.modification_indices(self.partable, self._sample(),
+                                                self.model.mean_structure, self.groups,
+                                                len(self.groups) > 1)
+        if sort:
+            out = out.sort_values("mi", ascending=False, kind="stable").reset_index(drop=True)
+        if minimum_value > 0:
+            out = out[out["mi"] > minimum_value].reset_index(drop=True)
+        return out
+
+    def _require_ml(self, what: str) -> None:
+        if self.info.get("estimator") != "ML":
+            raise TorchfitError(f"{what} need a maximum likelihood fit (estimator 'ML', 'MLM' "
+                                f"or 'MLR'), not {self.info.get('estimator')!r}")
 
     # -- factor scores ------------------------------------------------------------
     def predict(self, data=None):

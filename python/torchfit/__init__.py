@@ -19,9 +19,10 @@ from . import datasets
 from .api import __version__, cfa, fit, growth, sem
 from .efa.exploratory import EFA, efa, scree
 from .errors import ConvergenceWarning, DataError, ModelError, ModelSyntaxError, TorchfitError
+from .inference.lrt import lrt
 from .results import plots
 from .results.fit import Fit
 
 __all__ = ["sem", "cfa", "growth", "fit", "Fit", "datasets", "TorchfitError", "ModelSyntaxError",
-           "DataError", "ModelError", "ConvergenceWarning", "efa", "scree", "EFA", "plots",
+           "DataError", "ModelError", "ConvergenceWarning", "efa", "scree", "EFA", "plots", "lrt",
            "__version__"]

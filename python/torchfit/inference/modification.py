@@ -67,8 +67,8 @@ def modification_indices(pt: pd.DataFrame, sample: Sample, meanstructure: bool,
     d[np.abs(d) < 1e-15] = 1.0
     rows["epc"] = rows["mi"].to_numpy() / d
     rows = pd.concat([rows, _standardized_epc(rows, groups)], axis=1)
-    rows = rows[rows["mi"].notna()]
-    cols = ["lhs", "op", "rhs"] + (["block", "group"] if several_groups else []) + \
+    rows = rows[rows["mi"].notna()].assign(level=1)  # one level: lavaan's column
+    cols = ["lhs", "op", "rhs"] + (["block", "group", "level"] if several_groups else []) + \
         ["mi", "epc", "sepc.lv", "sepc.all", "sepc.nox"]
     return rows[cols].reset_index(drop=True)
 
@@ -110,16 +110,19 @@ def _score_statistics(ext: Extended, R: np.ndarray, released: Sequence[int],
 
     def stat(rows):
         inv = _augmented_pinv(ext.I, R[rows])
-        return float(ext.n * ext.g @ inv @ ext.g)
+        return float(ext.n * ext.g @ inv @ ext.g), -(inv @ ext.g)
 
-    total = stat(keep)
+    total = stat(keep)[0]
     df = len(released)
     uni = [stat([k for k in range(R.shape[0]) if k != r]) for r in released]
     test = pd.DataFrame({"test": ["score"], "X2": [total], "df": [df],
                          "p.value": [_chi2_sf(total, df)]})
     lhs, op, rhs = zip(*labels) if labels else ((), (), ())
-    univariate = pd.DataFrame({"lhs": lhs, "op": op, "rhs": rhs, "X2": uni,
-                               "df": [1] * len(uni), "p.value": _chi2_sf(np.array(uni), 1)})
+    x2 = np.array([u[0] for u in uni])
+    univariate = pd.DataFrame({"lhs": lhs, "op": op, "rhs": rhs, "X2": x2,
+                               "df": [1] * len(uni), "p.value": _chi2_sf(x2, 1)})
+    if len(ext.extra) == len(released):  # added parameters: their expected change
+        univariate["epc"] = [u[1][j] for u, j in zip(uni, ext.extra)]
     return {"test": test, "uni": univariate}
 
 

@@ -39,7 +39,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from scipy import stats
+from scipy import special
 
 from ..data.gamma import vech_index
 from ..estimate.ml import Objective
@@ -154,7 +154,7 @@ def _scaled(test: str, chisq: float, df: float, trace: float, h1=np.nan, h0=np.n
     if c < 0:
         c = np.nan
     stat = chisq / c
-    return ScaledTest(test, stat, df, float(stats.chi2.sf(stat, df)), c, trace, h1, h0)
+    return ScaledTest(test, stat, df, float(special.chdtrc(df, stat)), c, trace, h1, h0)
 
 
 @dataclass

@@ -514,8 +514,9 @@ sem = _front_end("sem", "Fit a structural equation model with lavaan's sem() def
     True
 """)
 
-growth = _front_end("growth", """Fit a latent growth curve model with lavaan's growth() defaults: a mean
-    structure with observed intercepts fixed at 0 and latent means free.""", """\
+growth = _front_end("growth", """Fit a latent growth curve model with lavaan's growth()
+    defaults: a mean structure with observed intercepts fixed at 0 and latent means
+    free.""", """\
     >>> import torchfit
     >>> g = torchfit.datasets.demo_growth()
     >>> fit = torchfit.growth("i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4; "

@@ -172,7 +172,8 @@ class Definitions:
         with np.errstate(divide="ignore", invalid="ignore"):
             z = values / se
         updates = {"est": values, "se": se, "z": z,
-                   "pvalue": special.erfc(np.abs(z) / np.sqrt(2.0)), "ci.lower": values - crit * se, "ci.upper": values + crit * se}
+                   "pvalue": special.erfc(np.abs(z) / np.sqrt(2.0)),
+                   "ci.lower": values - crit * se, "ci.upper": values + crit * se}
         for col in ("std.lv", "std.all", "std.nox"):
             if col in columns:
                 updates[col] = torch.stack(self.values(columns[col])).numpy()

@@ -19,6 +19,7 @@ from ..model.matrices import Model
 from ..model.partable import parse
 from . import report, robust_report
 from .scores import group_scores
+from .summary import Summary
 
 
 @dataclass
@@ -398,8 +399,9 @@ class Fit:
                                          se_lines=self._se_lines(),
                                          group_labels=self.info.get("group_labels"))
 
-    def summary(self, fit_measures: bool = False, standardized: bool = False) -> str:
-        """lavaan-style summary text (print it).
+    def summary(self, fit_measures: bool = False, standardized: bool = False) -> Summary:
+        """lavaan-style summary: the text (a ``str``; print it), which
+        Jupyter shows as HTML tables.
 
         Examples
         --------
@@ -408,8 +410,14 @@ class Fit:
         >>> "Latent Variables:" in fit.summary()
         True
         """
-        lines = self._header_lines() + (self._fit_lines() if fit_measures else [])
-        return "\n".join(lines + self._sections(standardized)) + "\n"
+        head = self._header_lines() + (self._fit_lines() if fit_measures else [])
+        text = "\n".join(head + self._sections(standardized)) + "\n"
+        return Summary(text, head, self.parameter_estimates(standardized=standardized),
+                       self.info.get("group_labels"))
+
+    def _repr_html_(self) -> str:
+        """The summary with the fit measures, as HTML (Jupyter)."""
+        return self.summary(fit_measures=True)._repr_html_()
 
     def __repr__(self) -> str:
         return "\n".join(self._header_lines()) + "\n"

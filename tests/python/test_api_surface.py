@@ -66,9 +66,8 @@ def _fresh(code: str) -> str:
 
 
 def test_import_leaves_scipy_stats_and_matplotlib_alone():
-    loaded = _fresh("import sys, torchfit; "
-                    "print(sorted(m for m in ('scipy.stats', 'matplotlib', 'torchfit.results.plots')"
-                    " if m in sys.modules))")
+    loaded = _fresh("import sys, torchfit; print(sorted(m for m in "
+                    "('scipy.stats', 'matplotlib', 'torchfit.results.plots') if m in sys.modules))")
     assert loaded == "[]"
 
 

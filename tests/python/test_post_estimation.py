@@ -19,7 +19,8 @@ from conftest import REFERENCE, fit_case, load_cases
 POST = REFERENCE / "post"
 CASES = {c["name"]: c for c in load_cases()}
 NAMES = ["hs_marker", "hs_orthogonal", "hs_configural", "hs_metric", "poldem", "hs_mimic",
-         "hs_mlr", "hs_means_mlr", "hs_fiml", "growth_covariates"]
+         "hs_mlr", "hs_means_mlr", "hs_mlm", "poldem_mlr", "hs_mimic_mlr", "hs_fiml",
+         "growth_covariates"]
 #: an index below this is round-off in lavaan (freed covariates of fixed.x)
 NOISE = 1e-8
 
@@ -71,7 +72,7 @@ def test_modindices_sort_and_minimum(fits):
 def test_residuals(fits, name, kind):
     fit = fits(name)
     ref = _ref(f"{name}_residuals_{kind}.csv")
-    if kind == "standardized" and (fit.info.get("se") != "standard" or name == "hs_fiml"):
+    if kind == "standardized" and name == "hs_fiml":
         with pytest.raises(torchfit.TorchfitError, match="type='raw' or type='cor'"):
             fit.residuals(kind)
         return

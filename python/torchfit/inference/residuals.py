@@ -10,7 +10,9 @@
   ACOV(res) = Q ACOV(s) Q', Q = I - (N_g/N) Delta A0^-1 Delta' A1, A0 the
   expected information of the model and ACOV(s) = A1(S)^+ / N_g the
   unstructured covariance of the sample moments (fixed covariates' moments
-  zeroed in both A1, hence the generalized inverse, as lavaan).  A residual below 1e-5 keeps
+  zeroed in both A1, hence the generalized inverse, as lavaan).  With robust
+  standard errors (MLM, MLR) ACOV(s) = Gamma / N_g, and for MLR (observed
+  information) A1 is the observed h1 information at Sigma.  A residual below 1e-5 keeps
   its raw value, as in lavaan.
 
 Entries (of S, Sigma or a residual) below 1e-5 in absolute value are not
@@ -25,7 +27,7 @@ import torch
 
 from ..data.gamma import vech_index
 from ..errors import TorchfitError
-from .robust import moment_jacobian, moment_weight
+from .robust import dup_pre_post, moment_jacobian, moment_weight
 
 TYPES = ("raw", "cor", "cor.bollen", "cor.bentler", "standardized")
 NEAR_ZERO = 1e-5
@@ -54,25 +56,32 @@ def raw_or_cor(sample: Dict, implied: Dict, kind: str, means: bool) -> Dict[str,
 
 
 def standardized(groups: Sequence, x: np.ndarray, exo: Sequence[Sequence[bool]],
-                 means: bool) -> Sequence[Dict[str, np.ndarray]]:
+                 means: bool, information: str = "expected",
+                 gammas: Optional[Sequence[np.ndarray]] = None
+                 ) -> Sequence[Dict[str, np.ndarray]]:
     """Standardized residuals of every group (see the module docstring).
 
     ``groups`` are the fit's group views (model, sample and implied moments),
     ``x`` the reduced parameter vector at the estimates, ``exo`` the fixed
-    covariates of each group.
+    covariates of each group.  With robust standard errors (MLM, MLR),
+    ``gammas`` are the groups' N-normalised Gamma (lavaan's NACOV, fixed
+    covariates' part taken out; ACOV(s) = Gamma / N_g) and ``information`` the fit's: with "observed"
+    (MLR) A1 is the observed h1 information at Sigma.
     """
     n = sum(g.sample["nobs"] for g in groups)
     xt = torch.as_tensor(x, dtype=torch.float64)
     pieces = []
-    for g, e in zip(groups, exo):
+    for k, (g, e) in enumerate(zip(groups, exo)):
         p = len(g.model.ov_names)
         I, J = vech_index(p)
         e = np.asarray(e, dtype=bool)
         given = np.concatenate([e, e[I] & e[J]] if means else [e[I] & e[J]])
-        A1 = _h1_information(g.implied["cov"], I, J, means, given)
+        A1 = _h1_information(g.implied["cov"], I, J, means, given,
+                             g.sample["cov"] if information == "observed" else None)
         # the unstructured covariance of the sample moments, generalized
         # inverse as lavaan's (the fixed covariates' rows are zero)
-        acov_obs = np.linalg.pinv(_h1_information(g.sample["cov"], I, J, means, given)) \
+        acov_obs = (gammas[k] if gammas is not None else
+                    np.linalg.pinv(_h1_information(g.sample["cov"], I, J, means, given))) \
             / g.sample["nobs"]
         D = moment_jacobian(g.model, xt, I, J).numpy()
         pieces.append((g, I, J, A1, acov_obs, D, g.sample["nobs"] / n))
@@ -91,10 +100,20 @@ def standardized(groups: Sequence, x: np.ndarray, exo: Sequence[Sequence[bool]],
     return out
 
 
-def _h1_information(cov: np.ndarray, I, J, means: bool, given: np.ndarray) -> np.ndarray:
-    """The expected h1 information at ``cov`` with the rows and columns of
+def _h1_information(cov: np.ndarray, I, J, means: bool, given: np.ndarray,
+                    sample: Optional[np.ndarray] = None) -> np.ndarray:
+    """The expected h1 information at ``cov`` (or, given the ``sample``
+    covariance matrix S, the observed one: 1/2 D'(C (x) C (2S - C) C)D with
+    C = cov^-1, the mean residuals taken as 0), with the rows and columns of
     the fixed covariates' moments (``given``) zeroed."""
-    A1 = moment_weight(torch.as_tensor(cov), I, J, means).numpy()
+    if sample is None:
+        A1 = moment_weight(torch.as_tensor(cov), I, J, means).numpy()
+    else:
+        inv = torch.linalg.inv(torch.as_tensor(cov))
+        inv = (inv + inv.T) / 2
+        A1 = 0.5 * dup_pre_post(inv, inv @ (2 * torch.as_tensor(sample) - torch.as_tensor(cov))
+                                @ inv, I, J)
+        A1 = (torch.block_diag(inv, A1) if means else A1).numpy()
     A1[given, :] = 0.0
     A1[:, given] = 0.0
     return A1
@@ -110,10 +129,8 @@ def check_type(kind: str, info: Dict) -> str:
     """The residual type, checked against what the fit supports."""
     if kind not in TYPES:
         raise TorchfitError(f"unknown residual type {kind!r}; use one of {', '.join(TYPES)}")
-    if kind == "standardized" and (info.get("se", "standard") != "standard"
-                                   or info.get("missing") == "ml"
-                                   or info.get("information", "expected") != "expected"):
-        raise TorchfitError("standardized residuals are available for ML fits of complete data "
-                            "with expected-information standard errors; for this fit use "
-                            "type='raw' or type='cor'")
+    if kind == "standardized" and info.get("missing") == "ml":
+        raise TorchfitError("standardized residuals are available for fits of complete data "
+                            "(not yet with missing='ml'); for this fit use type='raw' or "
+                            "type='cor'")
     return kind

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.frames import group_data
+from ..data.gamma import gamma_adf
 from ..errors import TorchfitError
 from ..inference import modification, residuals, wald
 from ..inference.extended import Sample
@@ -284,7 +285,8 @@ class Fit:
             Sample less implied moments; as correlations ("cor", Bollen's
             definition, lavaan's default for "cor"; "cor.bentler" scales both by
             the sample standard deviations); or raw residuals divided by their
-            standard errors ("standardized", for ML fits of complete data).
+            standard errors ("standardized"; robust ones for MLM and MLR; not yet
+            for missing="ml").
 
         Returns
         -------
@@ -304,7 +306,10 @@ class Fit:
         means = self.model.mean_structure
         if kind == "standardized":
             exo = [[bool(v) for v in self._exogenous(g.model)] for g in self.groups]
-            res = residuals.standardized(self.groups, self._reduced_estimates(), exo, means)
+            robust = self.info.get("se", "standard") != "standard"
+            res = residuals.standardized(self.groups, self._reduced_estimates(), exo, means,
+                                         self.info.get("information", "expected"),
+                                         self._gammas() if robust else None)
         else:
             res = [residuals.raw_or_cor(g.sample, g.implied, kind, means) for g in self.groups]
         out = {}
@@ -314,6 +319,16 @@ class Fit:
             if r["mean"] is not None:
                 out[g.label]["mean"] = pd.Series(r["mean"], index=names)
         return out[None] if len(self.groups) == 1 else out
+
+    def _gammas(self) -> List[np.ndarray]:
+        """Each group's Gamma from the raw data, less what fixed covariates
+        explain (lavaan's NACOV)."""
+        _, subsets = group_data(self.data, self.info.get("group"))
+        return [gamma_adf(subset, g.model.ov_names, g.sample["mean"], g.sample["cov"],
+                          self.info["missing"], self.columns,
+                          meanstructure=g.model.mean_structure,
+                          fixed=self._exogenous(g.model))
+                for g, subset in zip(self.groups, subsets)]
 
     def _exogenous(self, model: Model) -> List[bool]:
         pt = self.partable

@@ -65,8 +65,9 @@ def standardized(groups: Sequence, x: np.ndarray, exo: Sequence[Sequence[bool]],
     ``x`` the reduced parameter vector at the estimates, ``exo`` the fixed
     covariates of each group.  With robust standard errors (MLM, MLR),
     ``gammas`` are the groups' N-normalised Gamma (lavaan's NACOV, fixed
-    covariates' part taken out; ACOV(s) = Gamma / N_g) and ``information`` the fit's: with "observed"
-    (MLR) A1 is the observed h1 information at Sigma.
+    covariates' part taken out; ACOV(s) = Gamma / N_g) and ``information``
+    the fit's: with "observed" (MLR) A1 is the observed h1 information at
+    Sigma.
     """
     n = sum(g.sample["nobs"] for g in groups)
     xt = torch.as_tensor(x, dtype=torch.float64)

@@ -233,7 +233,10 @@ def standardized(model: Model, mats: Dict[str, np.ndarray], sigma: np.ndarray,
     def sd(v, scaled, table):
         if not scaled(v):
             return 1.0
-        return np.sqrt(table[v]) if table[v] > 0 else np.nan
+        # a negative residual variance still scales a covariance, by its
+        # absolute value, as lavaan's cov.std does; a total one gives NA
+        value = abs(table[v]) if table is resid else table[v]
+        return np.sqrt(value) if value > 0 else np.nan
 
     out = {col: np.full(len(pt), np.nan) for col in scales}
     rows = list(zip(pt["lhs"], pt["op"], pt["rhs"], est))

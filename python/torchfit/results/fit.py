@@ -3,6 +3,7 @@ users ask of it (parameter estimates, fit measures, summary, coef, vcov,
 implied moments, factor scores)."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List, Optional, Union
 
@@ -245,6 +246,9 @@ class Fit:
         36.41
         """
         self._require_ml("score tests")
+        if self.info.get("se", "standard") != "standard":
+            warnings.warn(f"se is {self.info['se']!r}: this is the ordinary (not robust) score "
+                          "test, as lavaan's lavTestScore() gives", UserWarning, stacklevel=2)
         rows = None
         if add is not None:
             table = parse(add, ngroups=len(self.groups))

@@ -72,10 +72,6 @@ def test_modindices_sort_and_minimum(fits):
 def test_residuals(fits, name, kind):
     fit = fits(name)
     ref = _ref(f"{name}_residuals_{kind}.csv")
-    if kind == "standardized" and name.startswith("hs_fiml"):
-        with pytest.raises(torchfit.TorchfitError, match="type='raw' or type='cor'"):
-            fit.residuals(kind)
-        return
     ours = fit.residuals(kind)
     if len(fit.groups) == 1:
         ours = {"": ours}
@@ -88,6 +84,12 @@ def test_residuals(fits, name, kind):
 def test_residual_type_refused(fits):
     with pytest.raises(torchfit.TorchfitError, match="unknown residual type 'normal'"):
         fits("hs_marker").residuals("normal")
+    case = dict(CASES["hs_fiml"], information="expected")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_case(case)
+    with pytest.raises(torchfit.TorchfitError, match="need its default information='observed'"):
+        fit.residuals("standardized")
 
 
 @pytest.mark.parametrize("name", NAMES)

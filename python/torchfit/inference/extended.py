@@ -46,6 +46,14 @@ class Sample:
     group: Optional[str] = None
     columns: Optional[Sequence[str]] = None
 
+    def patterns(self, models: Sequence[Model]) -> Optional[list]:
+        """The missing-data patterns of each group's variables (FIML), else None."""
+        if self.fiml_data is None:
+            return None
+        _, subsets = group_data(self.fiml_data, self.group)
+        return [pattern_moments(s, m.ov_names, columns=self.columns, warn=False)
+                for m, s in zip(models, subsets)]
+
 
 @dataclass
 class Extended:
@@ -163,9 +171,7 @@ def evaluate(table: pd.DataFrame, sample: Sample, meanstructure: bool) -> Extend
     x = np.zeros(int(free.max()))
     x[free[free > 0] - 1] = est[free > 0]
     if sample.fiml_data is not None:
-        _, subsets = group_data(sample.fiml_data, sample.group)
-        patterns = [pattern_moments(s, m.ov_names, columns=sample.columns, warn=False)
-                    for m, s in zip(models, subsets)]
+        patterns = sample.patterns(models)
         objective = FimlObjective(models, patterns, [0.0] * len(models))
         n = sum(pm.n for pm in patterns)
     else:

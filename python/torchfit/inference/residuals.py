@@ -27,6 +27,7 @@ import torch
 
 from ..data.gamma import vech_index
 from ..errors import TorchfitError
+from .fiml import h1_information
 from .robust import dup_pre_post, moment_jacobian, moment_weight
 
 TYPES = ("raw", "cor", "cor.bollen", "cor.bentler", "standardized")
@@ -57,8 +58,8 @@ def raw_or_cor(sample: Dict, implied: Dict, kind: str, means: bool) -> Dict[str,
 
 def standardized(groups: Sequence, x: np.ndarray, exo: Sequence[Sequence[bool]],
                  means: bool, information: str = "expected",
-                 gammas: Optional[Sequence[np.ndarray]] = None
-                 ) -> Sequence[Dict[str, np.ndarray]]:
+                 gammas: Optional[Sequence[np.ndarray]] = None,
+                 patterns: Optional[Sequence] = None) -> Sequence[Dict[str, np.ndarray]]:
     """Standardized residuals of every group (see the module docstring).
 
     ``groups`` are the fit's group views (model, sample and implied moments),
@@ -67,7 +68,9 @@ def standardized(groups: Sequence, x: np.ndarray, exo: Sequence[Sequence[bool]],
     ``gammas`` are the groups' N-normalised Gamma (lavaan's NACOV, fixed
     covariates' part taken out; ACOV(s) = Gamma / N_g) and ``information``
     the fit's: with "observed" (MLR) A1 is the observed h1 information at
-    Sigma.
+    Sigma.  For FIML, ``patterns`` are the groups' missing-data patterns: A1
+    is the observed information of the pattern likelihood at the implied
+    moments, ACOV(s) its inverse at the EM moments over N_g.
     """
     n = sum(g.sample["nobs"] for g in groups)
     xt = torch.as_tensor(x, dtype=torch.float64)
@@ -77,13 +80,18 @@ def standardized(groups: Sequence, x: np.ndarray, exo: Sequence[Sequence[bool]],
         I, J = vech_index(p)
         e = np.asarray(e, dtype=bool)
         given = np.concatenate([e, e[I] & e[J]] if means else [e[I] & e[J]])
-        A1 = _h1_information(g.implied["cov"], I, J, means, given,
-                             g.sample["cov"] if information == "observed" else None)
-        # the unstructured covariance of the sample moments, generalized
-        # inverse as lavaan's (the fixed covariates' rows are zero)
-        acov_obs = (gammas[k] if gammas is not None else
-                    np.linalg.pinv(_h1_information(g.sample["cov"], I, J, means, given))) \
-            / g.sample["nobs"]
+        if patterns is not None:
+            A1 = h1_information(patterns[k], g.implied["mean"], g.implied["cov"])
+            acov_obs = np.linalg.pinv(h1_information(patterns[k], g.sample["mean"],
+                                                     g.sample["cov"])) / g.sample["nobs"]
+        else:
+            A1 = _h1_information(g.implied["cov"], I, J, means, given,
+                                 g.sample["cov"] if information == "observed" else None)
+            # the unstructured covariance of the sample moments, generalized
+            # inverse as lavaan's (the fixed covariates' rows are zero)
+            acov_obs = (gammas[k] if gammas is not None else
+                        np.linalg.pinv(_h1_information(g.sample["cov"], I, J, means, given))) \
+                / g.sample["nobs"]
         D = moment_jacobian(g.model, xt, I, J).numpy()
         pieces.append((g, I, J, A1, acov_obs, D, g.sample["nobs"] / n))
     A0 = sum(f * D.T @ A1 @ D for *_, A1, _, D, f in pieces)
@@ -130,8 +138,9 @@ def check_type(kind: str, info: Dict) -> str:
     """The residual type, checked against what the fit supports."""
     if kind not in TYPES:
         raise TorchfitError(f"unknown residual type {kind!r}; use one of {', '.join(TYPES)}")
-    if kind == "standardized" and info.get("missing") == "ml":
-        raise TorchfitError("standardized residuals are available for fits of complete data "
-                            "(not yet with missing='ml'); for this fit use type='raw' or "
+    if kind == "standardized" and info.get("missing") == "ml" and \
+            info.get("information") != "observed":
+        raise TorchfitError("standardized residuals of a missing='ml' fit need its default "
+                            "information='observed'; for this fit use type='raw' or "
                             "type='cor'")
     return kind

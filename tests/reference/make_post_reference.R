@@ -45,7 +45,8 @@ long_residuals <- function(res, labels) {
 }
 post_cases <- c("hs_marker", "hs_orthogonal", "hs_configural", "hs_metric", "poldem",
                 "hs_mimic", "hs_mlr", "hs_means_mlr", "hs_mlm", "poldem_mlr", "hs_mimic_mlr",
-                "hs_fiml", "hs_fiml_groups", "growth_covariates")
+                "hs_fiml", "hs_fiml_groups", "growth_covariates", "hs_linear_constraint",
+                "hs_active_bound", "constraints_tutorial")
 for (name in post_cases) {
   fit <- fit_case(name)
   write_csv(modindices(fit), paste0(name, "_modindices.csv"))

@@ -24,13 +24,15 @@ import torch
 from ..data.frames import group_data
 from ..data.gamma import vech_index
 from ..data.patterns import pattern_moments
-from ..errors import ModelError
 from ..estimate.fiml import FimlObjective
 from ..estimate.ml import GroupMoments, Objective
 from ..model.matrices import Model, block_numbers
 from ..model.partable import variable_names
 from .robust import moment_jacobian, moment_weight
+from .wald import restriction_function
 
+#: slack below which an inequality counts as active (held at its bound)
+ACTIVE = 1e-8
 #: operators of rows that are not model parameters
 NOT_PARAMETERS = ("==", ":=", "<", ">")
 
@@ -134,9 +136,13 @@ def extend(pt: pd.DataFrame, add: Optional[Sequence[tuple]] = None,
     return table
 
 
-def equality_jacobian(table: pd.DataFrame) -> np.ndarray:
-    """R, one row per ``==`` row of two parameter names (labels or
-    plabels): +1 and -1 in their free columns."""
+def constraint_jacobian(table: pd.DataFrame, general_only: bool = False) -> np.ndarray:
+    """R: the Jacobian of the model's equality constraints and of its active
+    inequalities (slack below ``ACTIVE``) over the table's free rows, as
+    lavaan's ``con.jac``: +1 and -1 for two parameters made equal (left out
+    with ``general_only``: the estimator's reduced vector has them as one),
+    autograd (:func:`torchfit.inference.wald.restriction_function`) for the
+    others."""
     names = {}
     for lab, plab, fr in zip(table["label"], table["plabel"], table["free"]):
         if fr > 0:
@@ -144,24 +150,28 @@ def equality_jacobian(table: pd.DataFrame) -> np.ndarray:
                 if name:
                     names.setdefault(name, fr - 1)
     npar = int(table["free"].max())
-    rows = []
-    for lhs, op, rhs in zip(table["lhs"], table["op"], table["rhs"]):
-        if op != "==":
-            continue
-        if lhs not in names or rhs not in names:
-            raise ModelError(f"the constraint '{lhs} == {rhs}' is not an equality of two "
-                             "parameters; modification indices and score tests handle only "
-                             "those (labels shared by parameters, group_equal)")
-        r = np.zeros(npar)
-        r[names[lhs]], r[names[rhs]] = 1.0, -1.0
-        rows.append(r)
+    rows, general = [], []  # in table order; general ones filled in below
+    for lhs, op, rhs, slack in zip(table["lhs"], table["op"], table["rhs"], table["est"]):
+        if op == "==" and lhs in names and rhs in names:
+            if general_only:
+                continue
+            r = np.zeros(npar)
+            r[names[lhs]], r[names[rhs]] = 1.0, -1.0
+            rows.append(r)
+        elif op == "==" or (op in ("<", ">") and abs(slack) < ACTIVE):
+            general.append((f"{lhs} {op} {rhs}", lhs, rhs))
+            rows.append(len(general) - 1)
+    if general:
+        function, theta = restriction_function(table, general)
+        J = torch.autograd.functional.jacobian(function, theta).numpy()
+        rows = [J[r] if isinstance(r, int) else r for r in rows]
     return np.array(rows).reshape(len(rows), npar)
 
 
 def evaluate(table: pd.DataFrame, sample: Sample, meanstructure: bool) -> Extended:
     """The gradient and expected information of lavaan's fmin per observation
     at the table's ``est``, over its free rows."""
-    R = equality_jacobian(table)
+    R = constraint_jacobian(table)
     pt = table[table["op"] != "=="].reset_index(drop=True)
     models = Model.per_block(pt, mean_structure=meanstructure)
     est = pt["est"].to_numpy(dtype=float)

@@ -134,6 +134,9 @@ def score_test(pt: pd.DataFrame, sample: Sample, meanstructure: bool,
 
     Returns ``{"test": total, "uni": one row per parameter or constraint}``.
     """
+    if pt["op"].isin(["<", ">"]).any():
+        raise ModelError("score tests do not handle inequality constraints (nor does lavaan's "
+                         "lavTestScore); refit without the '<' and '>' rows")
     if add:
         table = extend(pt, add)
         ext = evaluate(table, sample, meanstructure)

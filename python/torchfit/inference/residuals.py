@@ -29,6 +29,7 @@ from ..data.gamma import vech_index
 from ..errors import TorchfitError
 from .fiml import h1_information
 from .robust import dup_pre_post, moment_jacobian, moment_weight
+from .vcov import constrained_inverse
 
 TYPES = ("raw", "cor", "cor.bollen", "cor.bentler", "standardized")
 NEAR_ZERO = 1e-5
@@ -59,7 +60,9 @@ def raw_or_cor(sample: Dict, implied: Dict, kind: str, means: bool) -> Dict[str,
 def standardized(groups: Sequence, x: np.ndarray, exo: Sequence[Sequence[bool]],
                  means: bool, information: str = "expected",
                  gammas: Optional[Sequence[np.ndarray]] = None,
-                 patterns: Optional[Sequence] = None) -> Sequence[Dict[str, np.ndarray]]:
+                 patterns: Optional[Sequence] = None,
+                 constraint_jacobian: Optional[np.ndarray] = None
+                 ) -> Sequence[Dict[str, np.ndarray]]:
     """Standardized residuals of every group (see the module docstring).
 
     ``groups`` are the fit's group views (model, sample and implied moments),
@@ -70,7 +73,8 @@ def standardized(groups: Sequence, x: np.ndarray, exo: Sequence[Sequence[bool]],
     the fit's: with "observed" (MLR) A1 is the observed h1 information at
     Sigma.  For FIML, ``patterns`` are the groups' missing-data patterns: A1
     is the observed information of the pattern likelihood at the implied
-    moments, ACOV(s) its inverse at the EM moments over N_g.
+    moments, ACOV(s) its inverse at the EM moments over N_g.  A0 is inverted
+    under the general constraints (``constraint_jacobian`` over ``x``).
     """
     n = sum(g.sample["nobs"] for g in groups)
     xt = torch.as_tensor(x, dtype=torch.float64)
@@ -95,7 +99,11 @@ def standardized(groups: Sequence, x: np.ndarray, exo: Sequence[Sequence[bool]],
         D = moment_jacobian(g.model, xt, I, J).numpy()
         pieces.append((g, I, J, A1, acov_obs, D, g.sample["nobs"] / n))
     A0 = sum(f * D.T @ A1 @ D for *_, A1, _, D, f in pieces)
-    A0_inv = np.linalg.pinv(A0)
+    R = constraint_jacobian if constraint_jacobian is not None else np.zeros((0, len(x)))
+    A0_inv = constrained_inverse(A0, R)
+    if A0_inv is None:
+        raise TorchfitError("the information matrix is singular (the model may not be "
+                            "identified): no standardized residuals")
     out = []
     for g, I, J, A1, acov_obs, D, f in pieces:
         Q = np.eye(len(A1)) - f * D @ A0_inv @ D.T @ A1

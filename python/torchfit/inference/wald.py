@@ -8,7 +8,7 @@ of freedom as there are constraints.
 from __future__ import annotations
 
 import re
-from typing import Dict
+from typing import Callable, Dict, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -35,23 +35,16 @@ def _equalities(constraints: str):
     return out
 
 
-def wald_test(pt: pd.DataFrame, vcov: np.ndarray, constraints: str) -> Dict[str, float]:
-    """``{"stat", "df", "p.value"}`` of the equalities in ``constraints`` at
-    the table's estimates, with ``vcov`` the free parameters' covariance.
-
-    Examples
-    --------
-    >>> from torchfit.model.partable import parse
-    >>> pt = parse("y ~ a*x + b*z")
-    >>> pt["est"] = [1.0, 0.5, 1.0, 0.0, 0.0, 0.0]
-    >>> wald_test(pt, np.eye(3) * 0.01, "a == b")["stat"]
-    12.5
-    """
+def restriction_function(pt: pd.DataFrame, sides: Sequence[Tuple[str, str, str]]
+                         ) -> Tuple[Callable, torch.Tensor]:
+    """r(theta): lhs - rhs of each (text, lhs, rhs) in ``sides``, a
+    differentiable function of the free parameters of ``pt`` (in ``free``
+    order, labels and plabels as names), and theta at the table's ``est``."""
     pt = pt[pt["op"] != "=="].reset_index(drop=True)
     definitions = Definitions(pt)
     trees = [(compile_expression(f"the constraint '{text}'", lhs, definitions.names),
               compile_expression(f"the constraint '{text}'", rhs, definitions.names))
-             for text, lhs, rhs in _equalities(constraints)]
+             for text, lhs, rhs in sides]
     free = pt["free"].to_numpy()
     rows = np.flatnonzero(free > 0)
     order = torch.as_tensor(rows[np.argsort(free[rows])])
@@ -64,7 +57,22 @@ def wald_test(pt: pd.DataFrame, vcov: np.ndarray, constraints: str) -> Dict[str,
         return torch.stack([evaluate_expression(l, env) - evaluate_expression(r, env)
                             for l, r in trees])
 
-    theta = base[order].clone()
+    return restrictions, base[order].clone()
+
+
+def wald_test(pt: pd.DataFrame, vcov: np.ndarray, constraints: str) -> Dict[str, float]:
+    """``{"stat", "df", "p.value"}`` of the equalities in ``constraints`` at
+    the table's estimates, with ``vcov`` the free parameters' covariance.
+
+    Examples
+    --------
+    >>> from torchfit.model.partable import parse
+    >>> pt = parse("y ~ a*x + b*z")
+    >>> pt["est"] = [1.0, 0.5, 1.0, 0.0, 0.0, 0.0]
+    >>> wald_test(pt, np.eye(3) * 0.01, "a == b")["stat"]
+    12.5
+    """
+    restrictions, theta = restriction_function(pt, _equalities(constraints))
     r = restrictions(theta).detach().numpy()
     J = torch.autograd.functional.jacobian(restrictions, theta).numpy()
     stat = float(r @ np.linalg.solve(J @ vcov @ J.T, r))

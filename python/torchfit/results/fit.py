@@ -14,7 +14,7 @@ from ..data.frames import group_data
 from ..data.gamma import gamma_adf
 from ..errors import TorchfitError
 from ..inference import modification, residuals, wald
-from ..inference.extended import Sample
+from ..inference.extended import Sample, constraint_jacobian
 from ..inference.rsquare import rsquare_rows
 from ..inference.vcov import STD_COLUMNS, confidence_interval
 from ..model.matrices import Model
@@ -314,7 +314,9 @@ class Fit:
             res = residuals.standardized(self.groups, self._reduced_estimates(), exo, means,
                                          self.info.get("information", "expected"),
                                          self._gammas() if robust else None,
-                                         self._sample().patterns([g.model for g in self.groups]))
+                                         self._sample().patterns([g.model for g in self.groups]),
+                                         constraint_jacobian(self.partable, general_only=True)
+                                         @ self.model.reduce_matrix())
         else:
             res = [residuals.raw_or_cor(g.sample, g.implied, kind, means) for g in self.groups]
         out = {}

@@ -138,6 +138,19 @@ def test_lrt_refuses_mixed_tests(fits):
         torchfit.lrt(fits("hs_marker"), fits("hs_orthogonal", "MLR"))
     with pytest.raises(torchfit.TorchfitError, match="two or more nested models"):
         torchfit.lrt(fits("hs_marker"))
+    with pytest.raises(torchfit.TorchfitError, match="compares fits .* not str"):
+        torchfit.lrt(fits("hs_marker"), "hs_orthogonal")
+    with pytest.raises(torchfit.TorchfitError, match="names= has 1 entries for 2 models"):
+        torchfit.lrt(fits("hs_marker"), fits("hs_orthogonal"), names=["a"])
+
+
+def test_post_estimation_refused_for_iwave(hs):
+    fit = torchfit.cfa("visual =~ x1 + x2 + x3", hs, std_lv=True, estimator="IWAVE", seed=1,
+                       max_epochs=5)
+    for call in (fit.modindices, fit.residuals, lambda: fit.score_test(add="x1 ~~ x2"),
+                 lambda: torchfit.lrt(fit, fit)):
+        with pytest.raises(torchfit.TorchfitError, match="maximum likelihood fit"):
+            call()
 
 
 def test_score_test_added_parameters(fits):

@@ -94,6 +94,10 @@ def lrt(*fits, names: Optional[Sequence[str]] = None) -> pd.DataFrame:
     >>> out.loc["orthogonal", ["Chisq diff", "Df diff"]].round(3).tolist()
     [68.222, 3.0]
     """
+    not_fits = [type(f).__name__ for f in fits if not hasattr(f, "fit_measures")]
+    if not_fits:
+        raise TorchfitError(f"lrt() compares fits (torchfit.sem/cfa/growth results), not "
+                            f"{', '.join(not_fits)}")
     if len(fits) < 2:
         raise TorchfitError("lrt() compares two or more nested models; for one model's test "
                             "use fit.fit_measures(['chisq', 'df', 'pvalue'])")

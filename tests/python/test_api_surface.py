@@ -29,7 +29,7 @@ def test_front_end_passes_options_on(hs):
     fit = torchfit.cfa("visual =~ x1 + x2 + x3", hs, std_lv=True, estimator="MLR")
     assert fit.info["se"] == "robust.huber.white"
     assert (fit.partable.query("op == '~~' and lhs == 'visual'")["est"] == 1.0).all()
-    with pytest.raises(TypeError, match="for estimator='IWAVE'"):
+    with pytest.raises(TypeError, match="iw_samples are for estimator 'IWAVE'"):
         torchfit.cfa("visual =~ x1 + x2 + x3", hs, iw_samples=5)
 
 

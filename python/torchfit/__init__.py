@@ -19,9 +19,18 @@ from . import datasets
 from .api import __version__, cfa, fit, growth, sem
 from .efa.exploratory import EFA, efa, scree
 from .errors import ConvergenceWarning, DataError, ModelError, ModelSyntaxError, TorchfitError
-from .results import plots
+from .inference.lrt import lrt
 from .results.fit import Fit
 
 __all__ = ["sem", "cfa", "growth", "fit", "Fit", "datasets", "TorchfitError", "ModelSyntaxError",
-           "DataError", "ModelError", "ConvergenceWarning", "efa", "scree", "EFA", "plots",
+           "DataError", "ModelError", "ConvergenceWarning", "efa", "scree", "EFA", "plots", "lrt",
            "__version__"]
+
+
+def __getattr__(name):
+    # torchfit.plots on first use: matplotlib stays unimported until a plot is drawn
+    if name == "plots":
+        import importlib
+
+        return importlib.import_module(".results.plots", __name__)
+    raise AttributeError(f"module 'torchfit' has no attribute {name!r}")

@@ -69,6 +69,10 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         Maximum number of optimiser iterations.
     columns : sequence of str, optional
         Column names, when ``data`` is an array or a .npy file.
+    meanstructure : bool, optional
+        Fit the means too (intercepts of the observed variables), as
+        lavaan's ``meanstructure = TRUE``; by default only where the model
+        asks for them (``~ 1`` rows, growth models, several groups, FIML).
     information : {"expected", "observed"}, optional
         Information matrix of the standard errors (lavaan's option): by
         default "expected" for ML and MLM, "observed" (the Hessian) for MLR.
@@ -162,47 +166,74 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
                       columns, model, own, robust)
 
 
-def sem(model: Union[str, pd.DataFrame], data, **options) -> Fit:
-    """Fit a structural equation model with lavaan's sem() defaults.
+def _options_doc() -> str:
+    """The documentation of fit()'s options: its parameters after ``model_type``."""
+    text = fit.__doc__
+    options = text[text.index("    estimator :"):text.index("\n    Returns")]
+    return options[:options.index("    model_type :")] + options[options.index("    std_lv :"):]
+
+
+def _front_end(model_type: str, summary: str, examples: str):
+    """lavaan's sem(), cfa() or growth(): :func:`fit` with the defaults of
+    ``model_type``, its options written out for help() and editors."""
+    def front(model: Union[str, pd.DataFrame], data, *, estimator: str = "ML",
+              std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
+              missing: str = "default", iter_max: int = 500, columns=None,
+              meanstructure: Optional[bool] = None, information: Optional[str] = None,
+              group: Optional[str] = None, group_equal: Union[str, Sequence[str]] = (),
+              group_partial: Union[str, Sequence[str]] = (), **options) -> Fit:
+        return fit(model, data, model_type=model_type, estimator=estimator, std_lv=std_lv,
+                   orthogonal=orthogonal, fixed_x=fixed_x, missing=missing, iter_max=iter_max,
+                   columns=columns, meanstructure=meanstructure, information=information,
+                   group=group, group_equal=group_equal, group_partial=group_partial,
+                   **options)
+
+    front.__name__ = front.__qualname__ = model_type
+    front.__doc__ = f"""{summary}
+
+    Parameters
+    ----------
+    model : str or pandas.DataFrame
+        lavaan model syntax, or a lavaan parameter table.
+    data : pandas.DataFrame, 2-D array or path
+        The observed variables (see :func:`fit`).
+{_options_doc().rstrip()}
+
+    Returns
+    -------
+    Fit
 
     Examples
     --------
+{examples}"""
+    return front
+
+
+sem = _front_end("sem", "Fit a structural equation model with lavaan's sem() defaults.", """\
     >>> import torchfit
     >>> pd_data = torchfit.datasets.political_democracy()
     >>> fit = torchfit.sem("ind60 =~ x1 + x2 + x3; dem60 =~ y1 + y2 + y3 + y4; "
     ...                    "dem60 ~ ind60", pd_data)
     >>> fit.converged
     True
-    """
-    return fit(model, data, model_type="sem", **options)
+""")
 
-
-def growth(model: Union[str, pd.DataFrame], data, **options) -> Fit:
-    """Fit a latent growth curve model with lavaan's growth() defaults: a mean
-    structure with observed intercepts fixed at 0 and latent means free.
-
-    Examples
-    --------
+growth = _front_end("growth", """Fit a latent growth curve model with lavaan's growth()
+    defaults: a mean structure with observed intercepts fixed at 0 and latent means
+    free.""", """\
     >>> import torchfit
     >>> g = torchfit.datasets.demo_growth()
     >>> fit = torchfit.growth("i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4; "
     ...                       "s =~ 0*t1 + 1*t2 + 2*t3 + 3*t4", g)
     >>> round(fit.fit_measures()["chisq"], 3)
     8.069
-    """
-    return fit(model, data, model_type="growth", **options)
+""")
 
-
-def cfa(model: Union[str, pd.DataFrame], data, **options) -> Fit:
-    """Fit a confirmatory factor model with lavaan's cfa() defaults.
-
-    Examples
-    --------
+cfa = _front_end("cfa", "Fit a confirmatory factor model with lavaan's cfa() defaults.", """\
     >>> import torchfit
     >>> hs = torchfit.datasets.holzinger_swineford()
     >>> fit = torchfit.cfa("visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; "
     ...                    "speed =~ x7 + x8 + x9", hs)
     >>> round(fit.fit_measures()["chisq"], 3)
     85.306
-    """
-    return fit(model, data, model_type="cfa", **options)
+""")

@@ -23,7 +23,9 @@ def test_parameter_estimates_columns(hs):
     pe = fit.parameter_estimates()
     assert list(pe.columns) == ["lhs", "op", "rhs", "est", "se", "z", "pvalue", "ci.lower",
                                 "ci.upper"]
-    assert list(fit.parameter_estimates(standardized=True).columns)[-2:] == ["std.lv", "std.all"]
+    # lavaan's parameterEstimates(standardized = TRUE) columns
+    assert list(fit.parameter_estimates(standardized=True).columns)[-3:] == \
+        ["std.lv", "std.all", "std.nox"]
 
 
 def test_labels_column_and_equal_estimates():

@@ -69,7 +69,7 @@ def test_tests_and_intervals(pair):
 def test_standardized_solution(pair):
     case, fit = pair
     m = _merged(case, fit)
-    for col in ("std.lv", "std.all"):
+    for col in ("std.lv", "std.all", "std.nox"):
         assert np.allclose(m[col], m[f"{col}_ref"], atol=1e-5, rtol=1e-4, equal_nan=True), col
 
 

@@ -32,9 +32,6 @@ from ..results.fit import Fit
 from .rotation import ROTATIONS, Rotation, rotate
 
 ESTIMATORS = ("ML", "IWAVE")
-# Options of efa() that go to the rotation rather than to the estimator.
-ROTATION_OPTIONS = ("orthogonal", "normalize", "random_starts", "rotation_seed", "epsilon",
-                    "gamma", "kappa", "sort")
 
 
 def max_factors(p: int) -> int:
@@ -254,7 +251,10 @@ class EFA:
 
 def efa(data, n_factors: int, rotation: str = "geomin", estimator: str = "ML",
         ordered: Union[Sequence[str], bool, None] = None,
-        columns: Optional[Sequence[str]] = None, **options) -> EFA:
+        columns: Optional[Sequence[str]] = None, *, orthogonal: Optional[bool] = None,
+        normalize: Optional[bool] = None, random_starts: Optional[int] = None,
+        rotation_seed: int = 0, epsilon: float = 0.001, gamma: float = 0.0,
+        kappa: float = 4.0, sort: bool = True, **options) -> EFA:
     """Exploratory factor analysis by ML or IWAVE, with a rotation.
 
     Parameters
@@ -275,13 +275,29 @@ def efa(data, n_factors: int, rotation: str = "geomin", estimator: str = "ML",
         Ordinal items (graded response model) for ``estimator="IWAVE"``.
     columns : sequence of str, optional
         The items; by default every column of ``data``.
+    orthogonal : bool, optional
+        Keep the factors uncorrelated; by default True for varimax,
+        quartimax and none, False (oblique) for the others.
+    normalize : bool, optional
+        Kaiser normalization while rotating; by default for varimax and
+        promax only (see :func:`torchfit.efa.rotation.rotate`).
+    random_starts : int, optional
+        Extra random starting rotations (the smallest criterion wins);
+        default 30 for oblique GPA rotations, 0 otherwise.
+    rotation_seed : int
+        Seed of the random starts.
+    epsilon : float
+        Geomin's epsilon (lavaan's 0.001).
+    gamma : float
+        Oblimin's gamma (0: quartimin).
+    kappa : float
+        Promax's power.
+    sort : bool
+        Order the factors by their sums of squared loadings.
     **options
-        Rotation options (``orthogonal``, ``normalize``, ``random_starts``,
-        ``rotation_seed``, ``epsilon``, ``gamma``, ``kappa``, ``sort``: see
-        :func:`torchfit.efa.rotation.rotate`; ``sort`` defaults to True here,
-        factors ordered by their sum of squared loadings) and the
-        estimator's options (``iter_max``, ``missing`` for ML; those of
-        :func:`torchfit.iwave.fit.fit_iwave` for IWAVE).
+        The estimator's options: ``iter_max`` and ``missing`` for ML (see
+        :func:`torchfit.fit`); those of :func:`torchfit.iwave.fit.fit_iwave`
+        for IWAVE.
 
     Returns
     -------
@@ -311,10 +327,8 @@ def efa(data, n_factors: int, rotation: str = "geomin", estimator: str = "ML",
     for v in items:
         check_numeric(v, frame[v].dtype)
     estimator = estimator.upper()
-    rot_opts = {k: options.pop(k) for k in ROTATION_OPTIONS if k in options}
-    if "rotation_seed" in rot_opts:
-        rot_opts["seed"] = rot_opts.pop("rotation_seed")
-    rot_opts.setdefault("sort", True)
+    rot_opts = dict(orthogonal=orthogonal, normalize=normalize, random_starts=random_starts,
+                    seed=rotation_seed, epsilon=epsilon, gamma=gamma, kappa=kappa, sort=sort)
     if ordered is not None and estimator != "IWAVE":
         raise ModelError("ordered= needs estimator='IWAVE'; ML treats items as continuous")
 

@@ -54,7 +54,7 @@ def _weighted_gfi(pm: PatternMoments, mu, sigma) -> float:
     return 1.0 - num / den
 
 
-def _h1_information(pm: PatternMoments, mu: np.ndarray, sigma: np.ndarray,
+def h1_information(pm: PatternMoments, mu: np.ndarray, sigma: np.ndarray,
                     complete: bool = False) -> np.ndarray:
     """Observed information (Hessian of -logl / N) of the unrestricted model
     in (mu, vech Sigma) coordinates (lavaan's vech order) at (mu, sigma): of the
@@ -81,7 +81,7 @@ def _h1_information(pm: PatternMoments, mu: np.ndarray, sigma: np.ndarray,
 
 
 def _model_delta(model: Model, x: np.ndarray) -> np.ndarray:
-    """d (mu, vech Sigma) / d x at x, vech as in ``_h1_information``."""
+    """d (mu, vech Sigma) / d x at x, vech as in ``h1_information``."""
     I, J = vech_index(len(model.ov_names))
 
     def moments(v):
@@ -135,10 +135,10 @@ def corrected_test(groups: Sequence[Tuple[Model, PatternMoments, Tuple, np.ndarr
     for model, pm, h1, mu, sigma in groups:
         f = pm.n / N
         m_h1, S_h1 = h1[0], h1[1]
-        wm = _h1_information(pm, m_h1, S_h1)
+        wm = h1_information(pm, m_h1, S_h1)
         Wm.append(f * wm)
         Wmi.append(np.linalg.inv(wm) / f)
-        Wc.append(f * _h1_information(pm, m_h1, S_h1, complete=True))
+        Wc.append(f * h1_information(pm, m_h1, S_h1, complete=True))
         Delta.append(_model_delta(model, x))
         p = pm.p
         I, J = vech_index(p)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Dict, Optional, Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from .indices import cfi, ifi, nfi, pnfi, rfi, rmsea, rmsea_ci, rmsea_p, rni, tli
 
@@ -165,9 +165,9 @@ def fit_measures(groups: Sequence[GroupFit], npar: int, fmin: float,
     ndat = total("ndat")
     df = ndat - npar
     chisq = 2 * n * fmin
-    pvalue = float(stats.chi2.sf(chisq, df)) if df > 0 else np.nan
+    pvalue = float(special.chdtrc(df, chisq)) if df > 0 else np.nan
     b_chisq, b_df = total("baseline_chisq"), ndat - total("baseline_free")
-    b_pvalue = float(stats.chi2.sf(b_chisq, b_df)) if b_df > 0 else np.nan
+    b_pvalue = float(special.chdtrc(b_df, b_chisq)) if b_df > 0 else np.nan
     logl, h1 = total("logl"), total("h1")
     aic = -2 * logl + 2 * npar
     bic = -2 * logl + npar * np.log(n)
@@ -194,8 +194,8 @@ def fit_measures(groups: Sequence[GroupFit], npar: int, fmin: float,
     residuals = [_rmr(g.S, g.sigma, g.mean, g.mu) for g in groups]
     out.update({k: float(weights @ [r[k] for r in residuals]) for k in residuals[0]})
     out.update({
-        "cn_05": float(stats.chi2.ppf(0.95, df) / (chisq / n) + 1) if df > 0 else np.nan,
-        "cn_01": float(stats.chi2.ppf(0.99, df) / (chisq / n) + 1) if df > 0 else np.nan,
+        "cn_05": float(special.chdtri(df, 0.05) / (chisq / n) + 1) if df > 0 else np.nan,
+        "cn_01": float(special.chdtri(df, 0.01) / (chisq / n) + 1) if df > 0 else np.nan,
         "gfi": gfi,
         "agfi": 1.0 - (nstat / df) * (1.0 - gfi) if df > 0 else 1.0,
         "pgfi": (df / nstat) * gfi,

@@ -39,7 +39,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from scipy import stats
+from scipy import special
 
 from ..data.gamma import vech_index
 from ..estimate.ml import Objective
@@ -83,7 +83,7 @@ def ml_weight(sigma: torch.Tensor, I, J) -> torch.Tensor:
     return 0.5 * dup_pre_post(inv, inv, I, J)
 
 
-def _weight(sigma: torch.Tensor, I, J, means: bool) -> torch.Tensor:
+def moment_weight(sigma: torch.Tensor, I, J, means: bool) -> torch.Tensor:
     """The normal-theory h1 information of the moments (mean, vech Sigma):
     Sigma^-1 for the means (with a mean structure) and W for vech Sigma."""
     W = ml_weight(sigma, I, J)
@@ -93,7 +93,7 @@ def _weight(sigma: torch.Tensor, I, J, means: bool) -> torch.Tensor:
     return torch.block_diag((inv + inv.T) / 2, W)
 
 
-def _delta(model: Model, x: torch.Tensor, I, J) -> torch.Tensor:
+def moment_jacobian(model: Model, x: torch.Tensor, I, J) -> torch.Tensor:
     """Delta = d (mu, vech Sigma) / d x, (p + p*, q); without a mean
     structure d vech(Sigma) / d x, (p*, q)."""
     mats = model.matrices(x)
@@ -154,7 +154,7 @@ def _scaled(test: str, chisq: float, df: float, trace: float, h1=np.nan, h0=np.n
     if c < 0:
         c = np.nan
     stat = chisq / c
-    return ScaledTest(test, stat, df, float(stats.chi2.sf(stat, df)), c, trace, h1, h0)
+    return ScaledTest(test, stat, df, float(special.chdtrc(df, stat)), c, trace, h1, h0)
 
 
 @dataclass
@@ -223,9 +223,9 @@ def _group_pieces(g, x: torch.Tensor, f: float, gamma, exo: Sequence[bool]) -> _
         Db = torch.block_diag(Dm, Db)
         rb = torch.cat([torch.zeros(p, dtype=torch.float64), rb])
         Hb = torch.block_diag(inv_b, Hb)
-    return _GroupPieces(f, _weight(sigma, I, J, means), _weight(S, I, J, means),
-                        _delta(model, x, I, J), G, G_full, G_scores, r_scores,
-                        _weight(sig_b, I, J, means), Db, rb, Hb)
+    return _GroupPieces(f, moment_weight(sigma, I, J, means), moment_weight(S, I, J, means),
+                        moment_jacobian(model, x, I, J), G, G_full, G_scores, r_scores,
+                        moment_weight(sig_b, I, J, means), Db, rb, Hb)
 
 
 def robust_inference(groups, result, opts: Options, exo: Sequence[Sequence[bool]],

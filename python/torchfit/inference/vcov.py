@@ -23,6 +23,8 @@ from scipy import special
 
 from ..model.matrices import Model
 
+#: the columns of the standardized solution, lavaan's names
+STD_COLUMNS = ("std.lv", "std.all", "std.nox")
 #: eigenvalue of the unit-diagonal information, relative to its largest,
 #: below which the matrix counts as singular
 SINGULAR = 1e-12
@@ -115,7 +117,7 @@ def singular_message(pt: pd.DataFrame, model: Model, information: np.ndarray,
             + (f"; the parameters involved: {', '.join(names)}" if names else ""))
 
 
-def _constrained_inverse(info: np.ndarray, A: np.ndarray) -> Optional[np.ndarray]:
+def constrained_inverse(info: np.ndarray, A: np.ndarray) -> Optional[np.ndarray]:
     """Top-left block of [[I, A'], [A, 0]]^-1 (A may have no rows), inverted
     by its eigendecomposition in the unit-diagonal metric, where
     numerically zero (co)variances (parameters the constraints determine)
@@ -153,7 +155,7 @@ def vcov_free(model: Model, information: np.ndarray, nobs: int,
     K = model.reduce_matrix()
     A = constraint_jacobian if constraint_jacobian is not None and len(constraint_jacobian) \
         else np.zeros((0, information.shape[0]))
-    V = _constrained_inverse(nobs * information, A)
+    V = constrained_inverse(nobs * information, A)
     if V is None:
         return None
     out = K @ V @ K.T
@@ -178,19 +180,44 @@ def estimate_columns(pt: pd.DataFrame, est: np.ndarray, vcov: Optional[np.ndarra
         se[free > 0] = np.sqrt(np.clip(np.diag(vcov)[free[free > 0] - 1], 0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(free > 0, est / se, np.nan)
-    # the normal quantile and tail by scipy.special's ufuncs: the same numbers
-    # as scipy.stats.norm's, without its ~0.3 ms of overhead per fit
-    crit = special.ndtri(0.5 + level / 2)
+    lower, upper = confidence_interval(est, se, level)
+    # the normal tail by scipy.special's ufuncs: the same numbers as
+    # scipy.stats.norm's, without its ~0.3 ms of overhead per fit
     return {"est": est, "se": se, "z": z, "pvalue": special.erfc(np.abs(z) / np.sqrt(2.0)),
-            "ci.lower": est - crit * se, "ci.upper": est + crit * se}
+            "ci.lower": lower, "ci.upper": upper}
+
+
+def confidence_interval(est, se, level: float = 0.95) -> Tuple[np.ndarray, np.ndarray]:
+    """Wald intervals est -+ z_(1/2 + level/2) se (a fixed parameter, se = 0,
+    gets its value twice).
+
+    Examples
+    --------
+    >>> [v.round(3).tolist() for v in confidence_interval(np.array([1.0]), np.array([0.1]), 0.9)]
+    [[0.836], [1.164]]
+    """
+    crit = special.ndtri(0.5 + level / 2)
+    est, se = np.asarray(est, dtype=float), np.asarray(se, dtype=float)
+    return est - crit * se, est + crit * se
 
 
 def standardized(model: Model, mats: Dict[str, np.ndarray], sigma: np.ndarray,
                  pt: pd.DataFrame, est: np.ndarray) -> Dict[str, np.ndarray]:
-    """std.lv (latent variables scaled to unit variance) and std.all (all
-    variables) for every row, lavaan's definitions: variances are divided by
-    total variances, covariances by the square roots of the residual
-    variances of the two variables, directed effects by sd(from)/sd(to)."""
+    """std.lv (latent variables scaled to unit variance), std.all (all
+    variables) and std.nox (all but the exogenous observed covariates) for
+    every row, lavaan's definitions: variances are divided by total
+    variances, covariances by the square roots of the residual variances of
+    the two variables, directed effects by sd(from)/sd(to).
+
+    Examples
+    --------
+    >>> import torchfit
+    >>> fit = torchfit.sem("f =~ x1 + x2 + x3; f ~ ageyr", torchfit.datasets.holzinger_swineford())
+    >>> pe = fit.parameter_estimates(standardized=True)
+    >>> row = pe[pe["op"] == "~"].iloc[0]
+    >>> bool(row["std.nox"] == row["std.lv"] and row["std.all"] != row["std.lv"])
+    True
+    """
     A = _inv(np.eye(mats["beta"].shape[0]) - mats["beta"])
     eta_var = np.diag(A @ mats["psi"] @ A.T)
     total = dict(zip(model.eta_names, eta_var))
@@ -198,26 +225,34 @@ def standardized(model: Model, mats: Dict[str, np.ndarray], sigma: np.ndarray,
     resid = dict(zip(model.eta_names, np.diag(mats["psi"])))
     for v, th in zip(model.ov_names, np.diag(mats["theta"])):
         resid.setdefault(v, th)
-    latent = set(model.lv_names)
+    latent, ov_x = set(model.lv_names), set(model.names.ov_x)
+    # which variables each solution scales
+    scales = {"std.lv": latent.__contains__, "std.all": lambda v: True,
+              "std.nox": lambda v: v not in ov_x}
 
-    def sd(v, only_latent, table):
-        if only_latent and v not in latent:
+    def sd(v, scaled, table):
+        if not scaled(v):
             return 1.0
-        return np.sqrt(table[v]) if table[v] > 0 else np.nan
+        # a negative residual variance still scales a covariance, by its
+        # absolute value, as lavaan's cov.std does; a total one gives NA
+        value = abs(table[v]) if table is resid else table[v]
+        return np.sqrt(value) if value > 0 else np.nan
 
-    std_lv = np.full(len(pt), np.nan)
-    std_all = np.full(len(pt), np.nan)
+    out = {col: np.full(len(pt), np.nan) for col in scales}
     rows = list(zip(pt["lhs"], pt["op"], pt["rhs"], est))
     for i, (lhs, op, rhs, value) in enumerate(rows):
-        for only_latent, out in ((True, std_lv), (False, std_all)):
+        for col, scaled in scales.items():
+            # lavaan's std.nox scales the dependent side of a loading or
+            # regression even when it is a covariate (modification indices)
+            dependent = scales["std.all"] if col == "std.nox" else scaled
             if op == "=~":
-                out[i] = value * sd(lhs, only_latent, total) / sd(rhs, only_latent, total)
+                out[col][i] = value * sd(lhs, scaled, total) / sd(rhs, dependent, total)
             elif op == "~":
-                out[i] = value * sd(rhs, only_latent, total) / sd(lhs, only_latent, total)
+                out[col][i] = value * sd(rhs, scaled, total) / sd(lhs, dependent, total)
             elif op == "~1":
-                out[i] = value / sd(lhs, only_latent, total)
+                out[col][i] = value / sd(lhs, scaled, total)
             elif op == "~~" and lhs == rhs:
-                out[i] = value / sd(lhs, only_latent, total) ** 2
+                out[col][i] = value / sd(lhs, scaled, total) ** 2
             elif op == "~~":
-                out[i] = value / (sd(lhs, only_latent, resid) * sd(rhs, only_latent, resid))
-    return {"std.lv": std_lv, "std.all": std_all}
+                out[col][i] = value / (sd(lhs, scaled, resid) * sd(rhs, scaled, resid))
+    return out

@@ -15,6 +15,7 @@ from typing import Callable, Dict, List
 import numpy as np
 import pandas as pd
 import torch
+from scipy import special
 
 from ..errors import ModelError
 
@@ -146,12 +147,10 @@ class Definitions:
             row_values[i] = sign * float(sides[0] - sides[1])
 
     def fill(self, pt: pd.DataFrame, columns: Dict[str, np.ndarray], vcov, level: float = 0.95):
-        """Write est, se, z, pvalue, CI and std.lv/std.all of the ``:=`` rows into
+        """Write est, se, z, pvalue, CI and std.lv/std.all/std.nox of the ``:=`` rows into
         ``columns`` (one array per column, one value per table row)."""
         if not len(self.rows):
             return
-        from scipy import stats
-
         free = pt["free"].to_numpy()
         est = torch.tensor(np.asarray(columns["est"], dtype=float), dtype=torch.float64)
         free_rows = np.flatnonzero(free > 0)
@@ -169,12 +168,13 @@ class Definitions:
         else:
             J = torch.autograd.functional.jacobian(as_function, theta).numpy()
             se = np.sqrt(np.clip(np.diag(J @ vcov @ J.T), 0, None))
-        crit = stats.norm.ppf(0.5 + level / 2)
+        crit = special.ndtri(0.5 + level / 2)
         with np.errstate(divide="ignore", invalid="ignore"):
             z = values / se
-        updates = {"est": values, "se": se, "z": z, "pvalue": 2 * stats.norm.sf(np.abs(z)),
+        updates = {"est": values, "se": se, "z": z,
+                   "pvalue": special.erfc(np.abs(z) / np.sqrt(2.0)),
                    "ci.lower": values - crit * se, "ci.upper": values + crit * se}
-        for col in ("std.lv", "std.all"):
+        for col in ("std.lv", "std.all", "std.nox"):
             if col in columns:
                 updates[col] = torch.stack(self.values(columns[col])).numpy()
         for col, vals in updates.items():

@@ -17,7 +17,7 @@ from ..data.stats import SampleStats
 from ..errors import ConvergenceWarning, HeywoodWarning
 from ..estimate.record import Estimate
 from ..inference.measures import GroupFit, fit_measures, group_chisq
-from ..inference.vcov import estimate_columns, singular_message, standardized
+from ..inference.vcov import STD_COLUMNS, estimate_columns, singular_message, standardized
 from ..model.spec import Spec
 from ..options import FitOptions
 from ..version import __version__
@@ -99,7 +99,7 @@ def _table(spec: Spec, estimate: Estimate, views: List[GroupView]) -> pd.DataFra
     est = estimate.values(pt, spec.model)
     std = estimate.std
     if std is None:
-        std = {"std.lv": np.full(len(pt), np.nan), "std.all": np.full(len(pt), np.nan)}
+        std = {col: np.full(len(pt), np.nan) for col in STD_COLUMNS}
         for view, sigma in zip(views, estimate.sigma):
             mod = view.model
             for col, vals in standardized(mod, view.matrices, sigma, pt, est).items():
@@ -109,7 +109,7 @@ def _table(spec: Spec, estimate: Estimate, views: List[GroupView]) -> pd.DataFra
     new = {"start": estimate.start, **estimate_columns(pt, est, estimate.vcov), **std}
     if definitions is not None:
         definitions.fill(pt, new, estimate.vcov)
-        for col in ("std.lv", "std.all"):
+        for col in STD_COLUMNS:
             definitions.constraint_values(pt, new[col])
     return pd.concat([pt, pd.DataFrame(new, index=pt.index)], axis=1)
 

@@ -3,6 +3,7 @@ users ask of it (parameter estimates, fit measures, summary, coef, vcov,
 implied moments, factor scores)."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List, Optional, Union
 
@@ -10,9 +11,17 @@ import numpy as np
 import pandas as pd
 
 from ..data.frames import group_data
+from ..data.gamma import gamma_adf
+from ..errors import TorchfitError
+from ..inference import modification, residuals, wald
+from ..inference.extended import Sample, constraint_jacobian
+from ..inference.rsquare import rsquare_rows
+from ..inference.vcov import STD_COLUMNS, confidence_interval
 from ..model.matrices import Model
+from ..model.partable import parse
 from . import report, robust_report
 from .scores import group_scores
+from .summary import Summary
 
 
 @dataclass
@@ -103,16 +112,47 @@ class Fit:
         values = self._vcov if self._vcov is not None else np.full((len(names),) * 2, np.nan)
         return pd.DataFrame(values, index=names, columns=names)
 
-    def parameter_estimates(self, standardized: bool = False) -> pd.DataFrame:
+    def parameter_estimates(self, standardized: bool = False, rsquare: bool = False,
+                            level: float = 0.95) -> pd.DataFrame:
         """lavaan's parameterEstimates(): lhs op rhs (label) est se z pvalue
-        ci.lower ci.upper, plus std.lv std.all when ``standardized``."""
+        ci.lower ci.upper.
+
+        Parameters
+        ----------
+        standardized : bool
+            Add the standardized solutions std.lv, std.all and std.nox.
+        rsquare : bool
+            Append one row per endogenous variable with op "r2" and its
+            R-square in ``est`` (lavaan's ``rsquare = TRUE``).
+        level : float
+            Confidence level of ci.lower and ci.upper (est -+ z * se).
+
+        Examples
+        --------
+        >>> import torchfit
+        >>> fit = torchfit.cfa("f =~ x1 + x2 + x3", torchfit.datasets.holzinger_swineford())
+        >>> pe = fit.parameter_estimates(rsquare=True, level=0.9)
+        >>> pe[pe["op"] == "r2"]["lhs"].tolist()
+        ['x1', 'x2', 'x3']
+        """
+        if not 0 < level < 1:
+            raise TorchfitError(f"level must lie between 0 and 1 (e.g. 0.9), not {level}")
         cols = ["lhs", "op", "rhs"] + (["block", "group"] if len(self.groups) > 1 else [])
         if (self.partable["label"] != "").any():
             cols.append("label")
         cols += ["est", "se", "z", "pvalue", "ci.lower", "ci.upper"]
         if standardized:
-            cols += ["std.lv", "std.all"]
-        return self.partable[cols].reset_index(drop=True)
+            cols += [c for c in STD_COLUMNS if c in self.partable]
+        out = self.partable[cols].reset_index(drop=True)
+        if level != 0.95:
+            out["ci.lower"], out["ci.upper"] = confidence_interval(out["est"], out["se"], level)
+        if rsquare:
+            r2 = rsquare_rows(self.partable)[[c for c in cols if c in ("lhs", "op", "rhs", "block",
+                                                                     "group", "est")]]
+            out = pd.concat([out, r2], ignore_index=True)
+            if "label" in out:
+                out["label"] = out["label"].fillna("")
+        return out
 
     def fit_measures(self, names: Optional[Union[str, Iterable[str]]] = None) -> Dict[str, float]:
         """Fit measures keyed by lavaan's names; all of them, or those asked for."""
@@ -140,6 +180,179 @@ class Fit:
 
     def loglik(self) -> float:
         return float(self._measures["logl"])
+
+    # -- after the fit (lavaan's post-estimation) -------------------------------------
+    def _sample(self) -> Sample:
+        fiml = self.info.get("missing") == "ml"
+        return Sample([g.sample for g in self.groups], self.data if fiml else None,
+                      self.info.get("group"), self.columns)
+
+    def modindices(self, sort: bool = False, minimum_value: float = 0.0) -> pd.DataFrame:
+        """Modification indices, lavaan's ``modindices()``: for every parameter
+        the model fixes or leaves out, the drop in chi-square (``mi``) and the
+        expected change (``epc``, standardized as ``sepc.lv``, ``sepc.all``,
+        ``sepc.nox``) were it freed; from the expected information, as lavaan.
+
+        Parameters
+        ----------
+        sort : bool
+            Largest ``mi`` first (lavaan's ``sort.``).
+        minimum_value : float
+            Only rows with ``mi`` above it (lavaan's ``minimum.value``).
+
+        Examples
+        --------
+        >>> import torchfit
+        >>> fit = torchfit.cfa("visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; "
+        ...                    "speed =~ x7 + x8 + x9", torchfit.datasets.holzinger_swineford())
+        >>> mi = fit.modindices(sort=True)
+        >>> mi.iloc[0][["lhs", "op", "rhs"]].tolist(), round(mi.iloc[0]["mi"], 3)
+        (['visual', '=~', 'x9'], 36.411)
+        """
+        self._require_ml("modification indices")
+        out = modification.modification_indices(self.partable, self._sample(),
+                                                self.model.mean_structure, self.groups,
+                                                len(self.groups) > 1)
+        if sort:
+            out = out.sort_values("mi", ascending=False, kind="stable").reset_index(drop=True)
+        if minimum_value > 0:
+            out = out[out["mi"] > minimum_value].reset_index(drop=True)
+        return out
+
+    def score_test(self, add: Optional[str] = None) -> Dict[str, pd.DataFrame]:
+        """Score (Lagrange multiplier) test, lavaan's ``lavTestScore()``.
+
+        Parameters
+        ----------
+        add : str, optional
+            Parameters to add, in lavaan syntax (``"visual =~ x9; x7 ~~ x8"``):
+            the test of freeing them (the model fixes them at 0).  Without it,
+            the test of releasing the model's equality constraints (shared
+            labels, ``group_equal``).
+
+        Returns
+        -------
+        dict
+            ``"test"``: the joint test (X2, df, p.value); ``"uni"``: one test
+            per added parameter or released constraint.  As lavaan, from the
+            expected information and the ordinary (not robust) statistic.
+
+        Examples
+        --------
+        >>> import torchfit
+        >>> fit = torchfit.cfa("visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; "
+        ...                    "speed =~ x7 + x8 + x9", torchfit.datasets.holzinger_swineford())
+        >>> out = fit.score_test(add="visual =~ x9")
+        >>> round(float(out["test"]["X2"].iloc[0]), 2)
+        36.41
+        """
+        self._require_ml("score tests")
+        if self.info.get("se", "standard") != "standard":
+            warnings.warn(f"se is {self.info['se']!r}: this is the ordinary (not robust) score "
+                          "test, as lavaan's lavTestScore() gives", UserWarning, stacklevel=2)
+        rows = None
+        if add is not None:
+            table = parse(add, ngroups=len(self.groups))
+            table = table[table["user"] == 1]
+            rows = list(zip(table["lhs"], table["op"], table["rhs"], table["block"],
+                            table["group"]))
+        return modification.score_test(self.partable, self._sample(),
+                                       self.model.mean_structure, rows)
+
+    def wald_test(self, constraints: str) -> Dict[str, float]:
+        """Wald test of constraints on labelled parameters, lavaan's
+        ``lavTestWald()``: ``stat``, ``df``, ``p.value`` (and ``se``, the kind
+        of standard errors used: robust ones for MLM and MLR).
+
+        Parameters
+        ----------
+        constraints : str
+            One equality per line or ``;``-separated, over labels:
+            ``"a == b; c - 2*d == 0"``.
+
+        Examples
+        --------
+        >>> import torchfit
+        >>> fit = torchfit.cfa("f =~ x1 + a*x2 + b*x3", torchfit.datasets.holzinger_swineford())
+        >>> round(fit.wald_test("a == b")["stat"], 3)  # lavaan: 2.893
+        2.893
+        """
+        self._require_ml("Wald tests")
+        out = wald.wald_test(self.partable, self.vcov().to_numpy(), constraints)
+        return {**out, "se": self.info.get("se", "standard")}
+
+    def residuals(self, type: str = "raw") -> Dict:
+        """Residuals of the sample moments, lavaan's ``residuals()``.
+
+        Parameters
+        ----------
+        type : {"raw", "cor", "cor.bollen", "cor.bentler", "standardized"}
+            Sample less implied moments; as correlations ("cor", Bollen's
+            definition, lavaan's default for "cor"; "cor.bentler" scales both by
+            the sample standard deviations); or raw residuals divided by their
+            standard errors ("standardized"; robust ones for MLM and MLR; not yet
+            for missing="ml").
+
+        Returns
+        -------
+        dict
+            ``{"cov": DataFrame, "mean": Series}`` (the mean with a mean
+            structure); with several groups, one such dict per group label.
+
+        Examples
+        --------
+        >>> import torchfit
+        >>> fit = torchfit.cfa("f =~ x1 + x2 + x3 + x4", torchfit.datasets.holzinger_swineford())
+        >>> round(float(fit.residuals("cor")["cov"].loc["x4", "x1"]), 3)  # lavaan: 0.041
+        0.041
+        """
+        self._require_ml("residuals")
+        kind = residuals.check_type(type, self.info)
+        means = self.model.mean_structure
+        if kind == "standardized":
+            exo = [[bool(v) for v in self._exogenous(g.model)] for g in self.groups]
+            robust = self.info.get("se", "standard") != "standard"
+            res = residuals.standardized(self.groups, self._reduced_estimates(), exo, means,
+                                         self.info.get("information", "expected"),
+                                         self._gammas() if robust else None,
+                                         self._sample().patterns([g.model for g in self.groups]),
+                                         constraint_jacobian(self.partable, general_only=True)
+                                         @ self.model.reduce_matrix())
+        else:
+            res = [residuals.raw_or_cor(g.sample, g.implied, kind, means) for g in self.groups]
+        out = {}
+        for g, r in zip(self.groups, res):
+            names = g.model.ov_names
+            out[g.label] = {"cov": pd.DataFrame(r["cov"], index=names, columns=names)}
+            if r["mean"] is not None:
+                out[g.label]["mean"] = pd.Series(r["mean"], index=names)
+        return out[None] if len(self.groups) == 1 else out
+
+    def _gammas(self) -> List[np.ndarray]:
+        """Each group's Gamma from the raw data, less what fixed covariates
+        explain (lavaan's NACOV)."""
+        _, subsets = group_data(self.data, self.info.get("group"))
+        return [gamma_adf(subset, g.model.ov_names, g.sample["mean"], g.sample["cov"],
+                          self.info["missing"], self.columns,
+                          meanstructure=g.model.mean_structure,
+                          fixed=self._exogenous(g.model))
+                for g, subset in zip(self.groups, subsets)]
+
+    def _exogenous(self, model: Model) -> List[bool]:
+        pt = self.partable
+        exo = set(pt.loc[(pt["exo"] == 1) & (pt["block"] == model.block), "lhs"])
+        return [v in exo for v in model.ov_names]
+
+    def _reduced_estimates(self) -> np.ndarray:
+        """The estimator's parameter vector (one entry per set of equal parameters)."""
+        x = np.zeros(self.model.n_free)
+        x[self.model.x_index] = self.coef().to_numpy()
+        return x
+
+    def _require_ml(self, what: str) -> None:
+        if self.info.get("estimator") != "ML":
+            raise TorchfitError(f"{what} need a maximum likelihood fit (estimator 'ML', 'MLM' "
+                                f"or 'MLR'), not {self.info.get('estimator')!r}")
 
     # -- factor scores ------------------------------------------------------------
     def predict(self, data=None):
@@ -209,8 +422,9 @@ class Fit:
                                          se_lines=self._se_lines(),
                                          group_labels=self.info.get("group_labels"))
 
-    def summary(self, fit_measures: bool = False, standardized: bool = False) -> str:
-        """lavaan-style summary text (print it).
+    def summary(self, fit_measures: bool = False, standardized: bool = False) -> Summary:
+        """lavaan-style summary: the text (a ``str``; print it), which
+        Jupyter shows as HTML tables.
 
         Examples
         --------
@@ -219,8 +433,14 @@ class Fit:
         >>> "Latent Variables:" in fit.summary()
         True
         """
-        lines = self._header_lines() + (self._fit_lines() if fit_measures else [])
-        return "\n".join(lines + self._sections(standardized)) + "\n"
+        head = self._header_lines() + (self._fit_lines() if fit_measures else [])
+        text = "\n".join(head + self._sections(standardized)) + "\n"
+        return Summary(text, head, self.parameter_estimates(standardized=standardized),
+                       self.info.get("group_labels"))
+
+    def _repr_html_(self) -> str:
+        """The summary with the fit measures, as HTML (Jupyter)."""
+        return self.summary(fit_measures=True)._repr_html_()
 
     def __repr__(self) -> str:
         return "\n".join(self._header_lines()) + "\n"

@@ -2,7 +2,8 @@
 
 Minimises F_ML(x) = log|Sigma| + tr(S Sigma^-1) - log|S| - p (summed over
 groups with weights N_g / N) over the reduced parameter vector.  Each
-iteration costs O(q^2 p^2) for q parameters and p observed variables,
+iteration costs O(p^3 + c^2) for p observed variables and c free matrix
+cells (the Jacobian of Sigma stays factored, never a (q, p, p) stack),
 whatever the number of rows: S is sufficient.  Gradient, expected and exact
 Hessian are analytic.
 
@@ -43,7 +44,8 @@ import numpy as np
 import torch
 
 from ..errors import ModelError
-from ..model.matrices import Model
+from ..model.matrices import Factors, Model
+from .conditioning import certified_inverse
 from .post_check import post_check
 from .record import Estimate
 
@@ -132,12 +134,14 @@ class _Group:
         2 tr(W_i R W_j) - tr(W_i W_j) + 2 mu_i' Sigma^-1 mu_j
         + 2 mu_i' Sigma^-1 dSigma/dx_j u + 2 mu_j' Sigma^-1 dSigma/dx_i u
         + tr(V d2Sigma/dx_i dx_j) - 2 u' d2mu/dx_i dx_j, the last two from
-        :func:`_second_derivatives`; at S = Sigma the two coincide.
+        :func:`_second_derivatives`; at S = Sigma the two coincide.  The
+        traces come from the factored Jacobian (:class:`_Cells`), never
+        from (q, p, p) stacks.
         """
         sigma, inv, A, mats, S, d = state
-        D = self.model.jacobian(mats, A)
+        cells = _Cells(self.model.jacobian_factors(mats, A), self.model.n_free)
         V = inv - inv @ S @ inv
-        g = D.flatten(1) @ V.flatten()
+        g = cells.traces(V)
         u = J = None
         if d is not None:
             J = self.model.mean_jacobian(mats, A)
@@ -145,24 +149,63 @@ class _Group:
             g = g - 2.0 * J @ u
         if order == 1:
             return (g,)
-        W = inv @ D
-        covariance = _trace_products(W, W)
+        covariance = cells.trace_products(inv, inv)
         means = 0.0 if J is None else 2.0 * J @ inv @ J.T
         if order == 2:
             return g, covariance + means
-        exact = 2.0 * _trace_products(W, inv @ S @ W) - covariance + means
+        exact = 2.0 * cells.trace_products(inv, inv @ S @ inv) - covariance + means
         if J is not None:
-            cross = (D @ u) @ (J @ inv).T
+            cross = cells.times(u) @ (J @ inv).T
             exact = exact + 2.0 * (cross + cross.T)
         if self._cells is None:
             self._cells = _SecondOrderCells(self.model)
         return g, covariance + means, exact + _second_derivatives(self._cells, mats, A, V, u)
 
 
-def _trace_products(X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    """tr(X_i Y_j) for all i, j of two (q, p, p) stacks, as one matrix
-    product (faster than the equivalent einsum)."""
-    return X.flatten(1) @ Y.transpose(1, 2).flatten(1).T
+class _Cells:
+    """Traces with the factored Jacobian of Sigma (:class:`Factors`): cell i
+    moves Sigma by D_i = a_i b_i' + b_i a_i' with a_i, b_i columns of one
+    basis Z, so the traces of products of D's with symmetric matrices are
+    entries of Z' K Z: O(p n^2 + cells^2) work where the (q, p, p) stacks
+    cost O(q^2 p^2).  Results are summed into the reduced parameters that
+    own the cells."""
+
+    def __init__(self, factors: Factors, n_free: int):
+        self.f, self.n_free = factors, n_free
+
+    def _reduce(self, values: torch.Tensor) -> torch.Tensor:
+        """Sum the leading (cell) dimension into the owners."""
+        out = torch.zeros((self.n_free,) + values.shape[1:], dtype=values.dtype,
+                          device=values.device)
+        return out.index_add_(0, self.f.owner, values)
+
+    def _form(self, K: torch.Tensor) -> torch.Tensor:
+        """Z' K Z."""
+        return self.f.basis.T @ K @ self.f.basis
+
+    def traces(self, V: torch.Tensor) -> torch.Tensor:
+        """tr(D_i V) = 2 a_i' V b_i for symmetric V, per parameter."""
+        f = self.f
+        return self._reduce(2.0 * f.scale ** 2 * self._form(V)[f.a, f.b])
+
+    def times(self, u: torch.Tensor) -> torch.Tensor:
+        """D_i u, per parameter (rows)."""
+        f = self.f
+        Zu = f.basis.T @ u
+        rows = f.basis[:, f.a].T * Zu[f.b][:, None] + f.basis[:, f.b].T * Zu[f.a][:, None]
+        return self._reduce(f.scale[:, None] ** 2 * rows)
+
+    def trace_products(self, K: torch.Tensor, Q: torch.Tensor) -> torch.Tensor:
+        """tr(K D_i Q D_j) for symmetric K and Q, per pair of parameters:
+        (b_i'Q a_j)(b_j'K a_i) + (a_i'Q b_j)(a_j'K b_i) + (b_i'Q b_j)(a_i'K a_j)
+        + (a_i'Q a_j)(b_i'K b_j)."""
+        f = self.f
+        ZK, ZQ = self._form(K), self._form(Q)
+        a, b = f.a, f.b
+        X, XQ = ZK[b][:, a], ZQ[b][:, a]
+        T = XQ * X.T + XQ.T * X + ZQ[b][:, b] * ZK[a][:, a] + ZQ[a][:, a] * ZK[b][:, b]
+        scale = torch.outer(f.scale, f.scale) ** 2
+        return self._reduce(self._reduce(T * scale).T).T
 
 
 class _SecondOrderCells:
@@ -509,8 +552,11 @@ def _regular(result: MLResult) -> bool:
     if result.heywood:
         return False
     d = np.sqrt(np.abs(np.diag(result.information))).clip(1e-150)
-    w = np.linalg.eigvalsh(result.information / np.outer(d, d))
-    return w[0] > WELL_CONDITIONED * w[-1]
+    M = result.information / np.outer(d, d)
+    if certified_inverse(M, WELL_CONDITIONED) is not None:
+        return True
+    w = torch.linalg.eigvalsh(torch.as_tensor(M))
+    return bool(w[0] > WELL_CONDITIONED * w[-1])
 
 
 def _point(obj, x: torch.Tensor) -> Optional[_Point]:

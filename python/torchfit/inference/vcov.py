@@ -21,6 +21,7 @@ import pandas as pd
 import torch
 from scipy import special
 
+from ..estimate.conditioning import certified_inverse
 from ..model.matrices import Model
 
 #: the columns of the standardized solution, lavaan's names
@@ -124,10 +125,14 @@ def constrained_inverse(info: np.ndarray, A: np.ndarray) -> Optional[np.ndarray]
     are set to 0; None where the augmented matrix is singular."""
     q = info.shape[0]
     d, M = _unit_diagonal(info, A)
-    w, Q = _eigen(M)
-    if abs(w[0]) <= SINGULAR * abs(w[-1]):
-        return None
-    V = (Q[:q] / w) @ Q[:q].T
+    # without constraints M is the information itself: a Cholesky factor
+    # certifies most of them regular, at a tenth of an eigendecomposition
+    V = certified_inverse(M, SINGULAR) if M.shape[0] == q else None
+    if V is None:
+        w, Q = _eigen(M)
+        if abs(w[0]) <= SINGULAR * abs(w[-1]):
+            return None
+        V = (Q[:q] / w) @ Q[:q].T
     V[np.abs(V) < 1e-12 * np.abs(np.diag(V)).max()] = 0.0
     return V / np.outer(d, d)
 
@@ -152,13 +157,12 @@ def vcov_free(model: Model, information: np.ndarray, nobs: int,
     >>> np.sqrt(np.diag(vcov_free(m, info, 100))).round(1).tolist()
     [0.1, 0.1, 0.1, 100000.0, 100000.0, 100000.0]
     """
-    K = model.reduce_matrix()
     A = constraint_jacobian if constraint_jacobian is not None and len(constraint_jacobian) \
         else np.zeros((0, information.shape[0]))
     V = constrained_inverse(nobs * information, A)
     if V is None:
         return None
-    out = K @ V @ K.T
+    out = V[np.ix_(model.x_index, model.x_index)]  # K V K' for the 0/1 map K of reduce_matrix()
     # a parameter held at a bound ('v < 0.3') has no standard error, as in lavaan
     held = np.flatnonzero(np.isin(model.x_index, at_bound))
     out[held, :] = np.nan

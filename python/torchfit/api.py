@@ -25,7 +25,7 @@ __all__ = ["fit", "sem", "cfa", "growth", "resolve_options", "ESTIMATORS", "__ve
 
 def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type: str = "sem",
         std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
-        missing: str = "default", iter_max: int = 500, columns=None,
+        missing: str = "default", iter_max: int = 10000, columns=None,
         meanstructure: Optional[bool] = None, information: Optional[str] = None,
         group: Optional[str] = None, group_equal: Union[str, Sequence[str]] = (),
         group_partial: Union[str, Sequence[str]] = (), **options) -> Fit:
@@ -66,7 +66,9 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         :mod:`torchfit.estimate.fiml`); rows missing on every model variable are
         dropped with a warning.
     iter_max : int
-        Maximum number of optimiser iterations.
+        Most optimiser iterations, all strategies together (lavaan's nlminb
+        bound); a fit that converges within it is the same for any larger
+        value.
     columns : sequence of str, optional
         Column names, when ``data`` is an array or a .npy file.
     meanstructure : bool, optional
@@ -121,7 +123,7 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
 
 def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bool = False,
                     orthogonal: bool = False, fixed_x: bool = True, missing: str = "default",
-                    iter_max: int = 500, columns=None, meanstructure: Optional[bool] = None,
+                    iter_max: int = 10000, columns=None, meanstructure: Optional[bool] = None,
                     information: Optional[str] = None, group: Optional[str] = None,
                     group_equal=(), group_partial=(), **own) -> FitOptions:
     """``fit()``'s options checked against the option table and resolved as lavaan

@@ -53,7 +53,7 @@ OPTIONS: Tuple[Option, ...] = (
         ("fixed_x", "fixed.x", "bool", True),
         ("missing", "missing", "str", "default")])
     + _rows("fit", ML_FAMILY, [
-        ("iter_max", "iter.max", "int", 500),
+        ("iter_max", "iter.max", "int", 10000),
         ("columns", None, "list", None),
         ("meanstructure", "meanstructure", "bool", None),
         ("information", "information", "str", None),

@@ -4,6 +4,7 @@ finds one, bit-identical repeated fits, lavaan's start values, lavaan's
 post-estimation (Heywood) check, standard errors that survive rescaled
 variables, and honest reports where no optimum is reached.
 """
+import inspect
 import json
 import subprocess
 import sys
@@ -29,8 +30,8 @@ TABLES = pd.read_csv(CORPUS / "partables.csv")
 #: a few hard cases (non-convergence in lavaan, Heywood cases, a model that
 #: is not identified) refitted in fresh processes with 1 and 2 threads
 FRESH = ["case003", "case087", "semopy_article"]
-#: lavaan's own bound (nlminb's iter.max); the hardest case needs ~580
-#: iterations of all strategies together, more than fit()'s default
+#: fit()'s default, lavaan's own bound (nlminb's iter.max): the hardest case
+#: needs ~580 iterations of all strategies together
 ITER_MAX = 10000
 
 
@@ -39,7 +40,6 @@ def data_of(name: str) -> pd.DataFrame:
 
 
 def fit_of(name: str, **options):
-    options.setdefault("iter_max", ITER_MAX)
     case = CASES.loc[name]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -129,6 +129,7 @@ def test_iter_max_bounds_the_path_without_changing_it():
     """A larger iter_max gives the very same fit; a small one stops the path
     early, with the gradient norm in the warning."""
     fit, _ = fit_of("case087")
+    assert inspect.signature(torchfit.fit).parameters["iter_max"].default == ITER_MAX
     longer, _ = fit_of("case087", iter_max=2 * ITER_MAX)
     assert digest(fit) == digest(longer)
     short, caught = fit_of("case087", iter_max=5)

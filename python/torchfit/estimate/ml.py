@@ -374,7 +374,7 @@ class _Budget:
         return True
 
 
-def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 500,
+def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 10000,
            tol: float = 1e-14, switch: float = 1e-3, objective=None,
            constraints=None, restarts: Iterable[np.ndarray] = (),
            scoring_start: Optional[np.ndarray] = None) -> MLResult:

@@ -15,17 +15,20 @@ from .estimate.ml import one_thread
 from .estimators.registry import select
 from .inference.robust_options import options as robust_options
 from .inference.robust_options import require_raw_data
-from .options import ESTIMATORS, FitOptions, check_estimator, check_extra
+from .options import BY_NAME, ESTIMATORS, FitOptions, check_estimator, check_extra
 from .results.assemble import assemble
 from .results.fit import Fit
 from .version import __version__
+
+#: the optimiser's iteration bound, from the option table (lavaan's nlminb default)
+ITER_MAX = BY_NAME["iter_max"].default
 
 __all__ = ["fit", "sem", "cfa", "growth", "resolve_options", "ESTIMATORS", "__version__"]
 
 
 def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type: str = "sem",
         std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
-        missing: str = "default", iter_max: int = 10000, columns=None,
+        missing: str = "default", iter_max: int = ITER_MAX, columns=None,
         meanstructure: Optional[bool] = None, information: Optional[str] = None,
         group: Optional[str] = None, group_equal: Union[str, Sequence[str]] = (),
         group_partial: Union[str, Sequence[str]] = (), **options) -> Fit:
@@ -123,7 +126,7 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
 
 def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bool = False,
                     orthogonal: bool = False, fixed_x: bool = True, missing: str = "default",
-                    iter_max: int = 10000, columns=None, meanstructure: Optional[bool] = None,
+                    iter_max: int = ITER_MAX, columns=None, meanstructure: Optional[bool] = None,
                     information: Optional[str] = None, group: Optional[str] = None,
                     group_equal=(), group_partial=(), **own) -> FitOptions:
     """``fit()``'s options checked against the option table and resolved as lavaan
@@ -180,7 +183,7 @@ def _front_end(model_type: str, summary: str, examples: str):
     ``model_type``, its options written out for help() and editors."""
     def front(model: Union[str, pd.DataFrame], data, *, estimator: str = "ML",
               std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
-              missing: str = "default", iter_max: int = 500, columns=None,
+              missing: str = "default", iter_max: int = ITER_MAX, columns=None,
               meanstructure: Optional[bool] = None, information: Optional[str] = None,
               group: Optional[str] = None, group_equal: Union[str, Sequence[str]] = (),
               group_partial: Union[str, Sequence[str]] = (), **options) -> Fit:

@@ -29,7 +29,7 @@ LAYERS = [
     {"estimate"},
     {"inference"},
     {"results"},
-    {"iwave"},
+    {"iwave", "ordinal"},
     {"api"},
     {"efa"},
     {"bridge"},

@@ -103,7 +103,8 @@ def influence(t: Tables, th: Sequence[np.ndarray], R: np.ndarray) -> Influence:
 
 
 def nacov(data, names: Sequence[str], t: Tables, th: Sequence[np.ndarray], R: np.ndarray,
-          columns=None, chunk_rows: int = CHUNK_ROWS, device=None) -> np.ndarray:
+          columns=None, chunk_rows: int = CHUNK_ROWS, device=None,
+          listwise: bool = False) -> np.ndarray:
     """lavaan's NACOV of (thresholds, correlations) in lavaan's order: every
     item's thresholds, then the correlations x1~~x2, x1~~x3, ..., x2~~x3, ...
 
@@ -120,7 +121,7 @@ def nacov(data, names: Sequence[str], t: Tables, th: Sequence[np.ndarray], R: np
     q = len(th_cols) + len(first)
     acc = torch.zeros((q, q), dtype=torch.float64, device=device)
     pair_idx = torch.arange(len(first), device=device)
-    for X in coded_chunks(data, names, columns, chunk_rows):
+    for X in coded_chunks(data, names, columns, chunk_rows, listwise):
         C = torch.as_tensor(codes(X, t.levels), device=device)
         C = torch.where(C < 0, K, C)  # missing: the zero row
         item = torch.arange(C.shape[1], device=device)

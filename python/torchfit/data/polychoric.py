@@ -45,7 +45,8 @@ class Tables:
     ``levels[v]`` are the item's categories (sorted values); ``counts`` is
     (p, K) with K the largest number of categories; ``tables`` is
     (n_pairs, K, K) for the pairs ``first[k] < second[k]`` in lavaan's order
-    (x1~~x2, x1~~x3, ..., x2~~x3, ...); ``n`` the number of rows.
+    (x1~~x2, x1~~x3, ..., x2~~x3, ...); ``n`` the number of rows used,
+    ``n_total`` the number read.
     """
 
     names: List[str]
@@ -53,6 +54,7 @@ class Tables:
     counts: np.ndarray
     tables: np.ndarray
     n: int
+    n_total: int = 0
 
     @property
     def n_categories(self) -> np.ndarray:
@@ -63,20 +65,24 @@ class Tables:
         return np.triu_indices(len(self.names), 1)
 
 
-def coded_chunks(data, names: Sequence[str], columns=None, chunk_rows: int = CHUNK_ROWS):
-    """Blocks of the items' values, float64 with NaN for missing; ordered
-    categorical columns of a DataFrame become their codes (0, 1, ...)."""
+def coded_chunks(data, names: Sequence[str], columns=None, chunk_rows: int = CHUNK_ROWS,
+                 listwise: bool = False):
+    """Blocks of the items' values, float64 with NaN for missing (rows with
+    any missing value dropped when ``listwise``); ordered categorical
+    columns of a DataFrame become their codes (0, 1, ...)."""
     if isinstance(data, pd.DataFrame):
         cat = [v for v in names if v in data.columns
                and isinstance(data[v].dtype, pd.CategoricalDtype)]
         if cat:
             data = data.assign(**{v: data[v].cat.codes.astype(float).where(data[v].notna())
                                   for v in cat})
-    yield from chunks(data, names, columns, chunk_rows)
+    for X in chunks(data, names, columns, chunk_rows):
+        yield X[~np.isnan(X).any(axis=1)] if listwise else X
 
 
-def _levels(data, names, columns, chunk_rows) -> List[np.ndarray]:
-    """The categories of each item (pass 1), checked."""
+def item_levels(data, names: Sequence[str], columns=None,
+                chunk_rows: int = CHUNK_ROWS) -> List[np.ndarray]:
+    """The categories of each item (one pass), checked."""
     seen = [set() for _ in names]
     for X in coded_chunks(data, names, columns, chunk_rows):
         for v in range(len(names)):
@@ -109,8 +115,10 @@ def _check_categories(data, names, levels) -> None:
 
 
 def tables(data, names: Sequence[str], columns: Optional[Sequence[str]] = None,
-           chunk_rows: int = CHUNK_ROWS) -> Tables:
-    """The one- and two-way tables of the items ``names`` of ``data``.
+           chunk_rows: int = CHUNK_ROWS, levels: Optional[List[np.ndarray]] = None,
+           listwise: bool = False) -> Tables:
+    """The one- and two-way tables of the items ``names`` of ``data`` (with
+    the categories ``levels``, by default those found in ``data``).
 
     Examples
     --------
@@ -119,18 +127,22 @@ def tables(data, names: Sequence[str], columns: Optional[Sequence[str]] = None,
     >>> t.counts.tolist(), t.tables[0].tolist()
     ([[1.0, 2.0, 1.0], [2.0, 2.0, 0.0]], [[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
     """
-    levels = _levels(data, names, columns, chunk_rows)
+    if levels is None:
+        levels = item_levels(data, names, columns, chunk_rows)
     p, K = len(names), max(len(lv) for lv in levels)
     cross = torch.zeros((p * K, p * K), dtype=torch.float64)
-    n = 0
+    n = n_total = 0
     for X in coded_chunks(data, names, columns, chunk_rows):
+        n_total += X.shape[0]
+        if listwise:
+            X = X[~np.isnan(X).any(axis=1)]
         onehot = torch.as_tensor(_one_hot(codes(X, levels), K))
         cross += onehot.T @ onehot
         n += X.shape[0]
     cross = cross.reshape(p, K, p, K).numpy()
     first, second = np.triu_indices(p, 1)
     return Tables(list(names), levels, np.einsum("vkvk->vk", cross),
-                  cross[first, :, second, :], n)
+                  cross[first, :, second, :], n, n_total)
 
 
 def codes(X: np.ndarray, levels: Sequence[np.ndarray]) -> np.ndarray:

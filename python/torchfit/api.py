@@ -41,10 +41,11 @@ from .model.constraints import Constraints
 from .model.defined import Definitions
 from .model.matrices import Model
 from .model.partable import from_columns, option_strings, parse
+from .ordinal.fit import ORDINAL_ESTIMATORS, fit_ordinal
 from .results.fit import Fit, GroupView
 from .version import __version__
 
-ESTIMATORS = ("ML", "MLM", "MLR", "IWAVE")
+ESTIMATORS = ("ML", "MLM", "MLR", "IWAVE") + ORDINAL_ESTIMATORS
 
 
 def _table(model, model_type, std_lv, orthogonal, fixed_x, meanstructure=None,
@@ -67,12 +68,14 @@ def _table(model, model_type, std_lv, orthogonal, fixed_x, meanstructure=None,
                         f"(a DataFrame), not {type(model).__name__}")
 
 
-def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type: str = "sem",
+def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default", model_type: str = "sem",
         std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
         missing: str = "default", iter_max: int = 500, columns=None,
         meanstructure: Optional[bool] = None, information: Optional[str] = None,
         group: Optional[str] = None, group_equal: Union[str, Sequence[str]] = (),
-        group_partial: Union[str, Sequence[str]] = (), **options) -> Fit:
+        group_partial: Union[str, Sequence[str]] = (),
+        ordered: Union[bool, Sequence[str], None] = None, parameterization: str = "delta",
+        **options) -> Fit:
     """Fit a structural equation model.
 
     Parameters
@@ -84,7 +87,10 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         data are not modified.  Large data can be a memory-mapped array
         (``np.load(path, mmap_mode="r")``) or the path of a .npy or CSV file:
         the sample moments are formed in one pass over blocks of rows.
-    estimator : {"ML", "MLM", "MLR", "IWAVE"}
+    estimator : str
+        One of "default", "ML", "MLM", "MLR", "IWAVE", "WLSMV", "WLSM",
+        "ULSMV", "ULSM", "WLS", "DWLS", "ULS".
+        "default" is "ML", or "WLSMV" with ``ordered`` items (as in lavaan).
         Maximum likelihood on the sample moments; ML with robust standard
         errors and the Satorra-Bentler scaled test ("MLM") or with
         Huber-White sandwich standard errors and the Yuan-Bentler (Mplus)
@@ -92,7 +98,12 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         :mod:`torchfit.inference.robust`); or importance-weighted
         amortized variational estimation (any mix of item types; see
         :func:`torchfit.iwave.fit.fit_iwave` for its options: ``ordered``,
-        ``item_types``, ``iw_samples``, ``batch_size``, ``lr``, ...).
+        ``item_types``, ``iw_samples``, ``batch_size``, ``lr``, ...); or,
+        for ordered items, lavaan's limited-information estimators on
+        thresholds and polychoric correlations: "WLSMV" (DWLS, robust
+        standard errors, scaled-shifted test), "WLSM" (mean-adjusted test),
+        "ULSMV", "ULSM", "WLS", "DWLS" and "ULS" (see
+        :func:`torchfit.ordinal.fit.fit_ordinal`).
     model_type : {"sem", "cfa"}
         Which of lavaan's defaults to apply (the same for both).
     std_lv : bool
@@ -128,6 +139,13 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         Parameters exempt from ``group_equal``, written ``lhs op rhs``, e.g.
         ``["visual =~ x2", "x3 ~ 1"]``; whitespace does not matter, and an
         entry that names no parameter of the model is an error.
+    ordered : True or list of str, optional
+        Ordered (ordinal) items, as lavaan's ``ordered=``: their thresholds
+        and polychoric correlations are fitted by WLSMV by default (every
+        observed variable of the model must be ordered; ``True`` names
+        them all); with estimator="IWAVE", graded response items.
+    parameterization : {"delta", "theta"}
+        lavaan's parameterization of ordered items (WLS family).
     **options
         Options of the IWAVE estimator (snake case, as in ``fit_iwave``), or,
         for ML, ``batch_size`` (with ``lr``, ``max_epochs``, ``n_intervals``,
@@ -146,12 +164,19 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
     >>> int(fit.fit_measures()["df"])
     8
     """
-    if estimator.upper() not in ESTIMATORS:
-        raise TorchfitError(f"estimator {estimator!r} is not available; use one of "
-                            f"{', '.join(ESTIMATORS)}")
-    if estimator.upper() == "IWAVE":
+    estimator = _estimator(estimator, ordered)
+    if estimator == "IWAVE":
+        if ordered is not None:
+            options["ordered"] = ordered
         return _fit_iwave(model, data, group, options, model_type=model_type, std_lv=std_lv,
                           orthogonal=orthogonal, fixed_x=fixed_x, missing=missing)
+    if estimator in ORDINAL_ESTIMATORS:
+        _check_ordinal_options(estimator, ordered, options, information, meanstructure)
+        return fit_ordinal(model, data, ordered, estimator=estimator, model_type=model_type,
+                           std_lv=std_lv, orthogonal=orthogonal, missing=missing, group=group,
+                           group_equal=group_equal, group_partial=group_partial,
+                           parameterization=parameterization, columns=columns,
+                           iter_max=iter_max)
     minibatch, fiml, missing, meanstructure, opts = _options(estimator, data, missing,
                                                              meanstructure, information, options)
     pt, models, labels, subsets, definitions, constraints = _spec(
@@ -170,6 +195,40 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
                               missing, columns, group, opts, minibatch)
     return _fit_ml(pt, models, groups, subsets, labels, definitions, constraints, values, x0,
                    moments, exo, means, data, missing, columns, group, opts, iter_max)
+
+
+def _estimator(estimator: str, ordered) -> str:
+    """The estimator by name; "default" is WLSMV with ordered items, else ML."""
+    has_ordered = ordered is not None and ordered is not False and \
+        not (isinstance(ordered, (list, tuple)) and not ordered)
+    name = estimator.upper()
+    if name == "DEFAULT":
+        return "WLSMV" if has_ordered else "ML"
+    if name not in ESTIMATORS:
+        raise TorchfitError(f"estimator {estimator!r} is not available; use one of "
+                            f"{', '.join(ESTIMATORS)}")
+    if has_ordered and name in ("ML", "MLM", "MLR"):
+        raise ModelError(f"estimator {estimator!r} treats the items as continuous; ordered "
+                         "items are fitted by estimator='WLSMV' (the default with ordered=), "
+                         "'WLSM', 'ULSMV', 'ULSM', 'WLS', 'DWLS', 'ULS' or 'IWAVE'")
+    if not has_ordered and name in ORDINAL_ESTIMATORS:
+        raise ModelError(f"estimator {estimator!r} is for ordered items here: name them with "
+                         "ordered=[...] (or ordered=True); continuous data are fitted by 'ML', "
+                         "'MLM' or 'MLR'")
+    return name
+
+
+def _check_ordinal_options(estimator, ordered, options, information, meanstructure) -> None:
+    """The WLS family takes none of the ML/IWAVE options."""
+    if options:
+        raise TypeError(f"option(s) {', '.join(options)} do not apply to estimator "
+                        f"{estimator!r}")
+    if information not in (None, "expected"):
+        raise ModelError(f"information={information!r}: estimator {estimator!r} uses the "
+                         "expected information (lavaan's only choice for the WLS family)")
+    if meanstructure is False:
+        raise ModelError("meanstructure=False: ordered items always have a mean structure "
+                         "(their thresholds)")
 
 
 def _fit_iwave(model, data, group, options, **settings) -> Fit:
@@ -217,7 +276,8 @@ def _spec(model, data, columns, group, model_type, std_lv, orthogonal, fixed_x, 
                 ngroups=len(labels), group_equal=group_equal, group_partial=group_partial)
     if (pt["op"] == "|").any():
         raise ModelError("thresholds ('|') are for ordinal items, which the ML estimator treats "
-                         "as continuous: fit them with estimator='IWAVE' and ordered=[...]")
+                         "as continuous: name the items in ordered=[...] (WLSMV by default) or "
+                         "use estimator='IWAVE'")
     means = bool((pt["op"] == "~1").any())
     models = Model.per_block(pt, mean_structure=means)
     check_latent_names(data, models[0].lv_names, columns)

@@ -109,3 +109,8 @@ for (d in c("hs_quartiles", "sim12")) {
   th <- lavInspect(pc, "sampstat")$th
   write_csv(data.frame(name = names(th), value = as.numeric(th)), paste0(d, "_thresholds.csv"))
 }
+
+# a 2 x 2 table with one empty cell (zero_cell.csv, written once by numpy):
+# lavaan adds 0.5 to the empty cell, keeping the margins
+zc <- read.csv(file.path(here, "zero_cell.csv"))
+write_csv(data.frame(rho = lavCor(zc, ordered = c("a", "b"))[1, 2]), "zero_cell_polychoric.csv")

@@ -21,6 +21,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 import pandas as pd
 import torch
+from scipy.special import ndtri
 
 from ..errors import DataError
 from .bivariate import BOUND, bvn_cdf, bvn_pdf, norm_cdf, norm_pdf
@@ -95,8 +96,8 @@ def item_levels(data, names: Sequence[str], columns=None,
 def _check_categories(data, names, levels) -> None:
     for v, lv in zip(names, levels):
         if len(lv) < 2:
-            raise DataError(f"the ordered item '{v}' has {'one category' if len(lv) else 'no values'}"
-                            f"{f' ({lv[0]:g})' if len(lv) else ''}: it carries no information; "
+            what = f"one category ({lv[0]:g})" if len(lv) else "no values"
+            raise DataError(f"the ordered item '{v}' has {what}: it carries no information; "
                             "drop it from the model")
         if len(lv) > MAX_CATEGORIES:
             raise DataError(f"the ordered item '{v}' has {len(lv)} categories (more than "
@@ -173,8 +174,6 @@ def thresholds(counts: np.ndarray, n_categories: np.ndarray) -> List[np.ndarray]
     >>> [t.round(4).tolist() for t in thresholds(np.array([[1.0, 2.0, 1.0]]), np.array([3]))]
     [[-0.6745, 0.6745]]
     """
-    from scipy.special import ndtri
-
     out = []
     for c, k in zip(counts, n_categories):
         cum = np.cumsum(c[:k]) / c[:k].sum()
@@ -265,15 +264,10 @@ def polychoric(t: Tables, th: Sequence[np.ndarray], tol: float = 1e-11,
     n = adjusted_tables(t)
     rho = _start(t)
     for _ in range(max_iter):
-        cp = cell_probabilities(gi, gj, rho)
-        ok = n > 0
-        P = torch.where(ok, cp.P, torch.ones_like(cp.P))
-        u = cp.dP / P
-        score = (n * u).sum((1, 2))
-        hess = (n * (cp.d2P / P - u * u)).sum((1, 2))
-        opg = (n * u * u).sum((1, 2))
-        step = torch.where(hess < 0, -score / hess, score / opg)
-        new = (rho + step).clamp(-0.999, 0.999)
+        ll, score, hess, opg = _likelihood(gi, gj, rho, n)
+        step = torch.where(hess < 0, -score / hess,
+                           torch.where(opg > 0, score / opg.clamp(min=1e-300), 0.0))
+        new = _halve_until_better(gi, gj, rho, step, n, ll)
         done = bool(((new - rho).abs() < tol).all())
         rho = new
         if done:
@@ -285,6 +279,30 @@ def polychoric(t: Tables, th: Sequence[np.ndarray], tol: float = 1e-11,
         warnings.warn(f"the polychoric correlation of {t.names[a]} and {t.names[b]} is "
                       "(nearly) 1", PolychoricWarning, stacklevel=2)
     return R
+
+
+def _likelihood(gi, gj, rho, n):
+    """Log-likelihood of the tables n at rho, its score, Hessian and the
+    outer product of the cell scores (all per pair)."""
+    cp = cell_probabilities(gi, gj, rho)
+    ok = n > 0
+    P = torch.where(ok, cp.P, torch.ones_like(cp.P))
+    u = cp.dP / P
+    ll = (n * torch.log(P.clamp(min=1e-300))).sum((1, 2))
+    return (ll, (n * u).sum((1, 2)), (n * (cp.d2P / P - u * u)).sum((1, 2)),
+            (n * u * u).sum((1, 2)))
+
+
+def _halve_until_better(gi, gj, rho, step, n, ll, tries: int = 40) -> torch.Tensor:
+    """rho + step within lavaan's bounds, the step halved for the pairs
+    whose likelihood it lowers (a safeguard for tables with empty cells)."""
+    for _ in range(tries):
+        new = (rho + step).clamp(-0.999, 0.999)
+        worse = _likelihood(gi, gj, new, n)[0] < ll - 1e-10 * ll.abs()
+        if not bool(worse.any()):
+            return new
+        step = torch.where(worse, step / 2, step)
+    return torch.where(worse, rho, new)
 
 
 def _start(t: Tables) -> torch.Tensor:

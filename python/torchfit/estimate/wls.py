@@ -161,7 +161,8 @@ def fit_wls(groups: Sequence[WlsGroup], x0: np.ndarray, iter_max: int = 500,
                 break
             step = step / 2
         x = x + step
-        small = float(step.abs().max()) < tol or abs(float(F - F_new)) <= 1e-15 * max(float(F), 1e-300)
+        small = float(step.abs().max()) < tol or \
+            abs(float(F - F_new)) <= 1e-15 * max(float(F), 1e-300)
         F, res = F_new, res_new
         if small:
             converged = True

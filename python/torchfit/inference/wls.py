@@ -207,6 +207,7 @@ class Summary:
     fmin: float
     ntotal: int
     ngroups: int
+    discrepancy: str
     test: Test
     base: Test
     robust: Optional[Dict[str, float]]
@@ -221,11 +222,15 @@ def fit_measures(s: Summary) -> Dict[str, float]:
     t, b = s.test, s.base
     scaled = s.kind != "standard"
     N, G = s.ntotal - s.ngroups, s.ngroups
-    out = {"npar": s.npar, "fmin": s.fmin, "chisq": t.stat, "df": t.df, "pvalue": t.pvalue}
+    # lavaan gives no p-value for the ULS statistic (it is not chi-square distributed)
+    uls = s.discrepancy == "ULS"
+    out = {"npar": s.npar, "fmin": s.fmin, "chisq": t.stat, "df": t.df,
+           "pvalue": np.nan if uls else t.pvalue}
     if scaled:
         out.update({"chisq.scaled": t.scaled, "df.scaled": t.df,
                     "pvalue.scaled": t.pvalue_scaled, "chisq.scaling.factor": t.scaling})
-    out.update({"baseline.chisq": b.stat, "baseline.df": b.df, "baseline.pvalue": b.pvalue})
+    out.update({"baseline.chisq": b.stat, "baseline.df": b.df,
+                "baseline.pvalue": np.nan if uls else b.pvalue})
     if scaled:
         out.update({"baseline.chisq.scaled": b.scaled, "baseline.df.scaled": b.df,
                     "baseline.pvalue.scaled": b.pvalue_scaled,

@@ -9,6 +9,7 @@ robust standard errors, the scaled tests and the fit measures
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import partial
 from typing import List, Optional, Sequence
@@ -20,12 +21,13 @@ import torch
 from ..data.frames import group_data
 from ..data.ordinal import OrdinalStats, ordinal_stats
 from ..data.polychoric import item_levels
-from ..errors import DataError, ModelError, TorchfitError
+from ..errors import ConvergenceWarning, ModelError, TorchfitError
 from ..estimate.ml import GroupMoments, one_thread
 from ..estimate.start import reduced_start, start_all
 from ..estimate.wls import WlsGroup, fit_wls, weight
 from ..inference import wls as inference
 from ..inference.vcov import estimate_columns, standardized
+from ..model.defined import Definitions
 from ..model.matrices import Model
 from ..model.partable import from_columns, parse
 from ..results.fit import Fit, GroupView
@@ -179,9 +181,6 @@ def _estimate(pt, models, stats: Sequence[OrdinalStats], labels, settings, data,
               for m, s in zip(models, stats)]
     result = fit_wls(groups, reduced_start(models[0], values), iter_max=settings.iter_max)
     if not result.converged:
-        import warnings
-
-        from ..errors import ConvergenceWarning
         warnings.warn(f"the {disc} optimiser did not converge in {result.iterations} "
                       "iterations; raise iter_max or check the model's identification",
                       ConvergenceWarning, stacklevel=3)
@@ -193,12 +192,12 @@ def _estimate(pt, models, stats: Sequence[OrdinalStats], labels, settings, data,
     vcov_x = inference.vcov(st, robust, ntotal - len(groups))
     K = models[0].reduce_matrix()
     vcov = K @ vcov_x @ K.T
-    measures = partial(_measures, pt, models, stats, groups, result, st, kind)
+    measures = partial(_measures, pt, models, stats, groups, result, st, kind, disc)
     return _assemble(pt, models, stats, groups, labels, values, result, vcov, measures,
                      settings, data, columns)
 
 
-def _measures(pt, models, stats, groups, result, st, kind):
+def _measures(pt, models, stats, groups, result, st, kind, disc):
     nobs = [s.n for s in stats]
     n_th = [int(s.n_thresholds.sum()) for s in stats]
     stat = 2 * sum(nobs) * result.fmin
@@ -212,7 +211,11 @@ def _measures(pt, models, stats, groups, result, st, kind):
     implied_cor = [_cor_matrix(len(m.ov_names), imp[k:]) for m, imp, k in
                    zip(models, result.implied, n_th)]
     robust = None
-    if kind != "standard":
+    if kind != "standard" and _threshold_constraints(pt):
+        # lavaan's catML refit drops the thresholds, and fails on the
+        # constraints that tie them: its robust measures are NA
+        robust = dict.fromkeys(("XX3", "df3", "c3", "XX3.null", "c3.null"), np.nan)
+    elif kind != "standard":
         robust = inference.catml([s.cor for s in stats], implied_cor, st, n_th, nobs,
                                  _npar_without_thresholds(pt, models[0]))
     resid = inference.residual_measures([s.obs[:k] - imp[:k] for s, imp, k in
@@ -220,12 +223,20 @@ def _measures(pt, models, stats, groups, result, st, kind):
                                         [s.obs[k:] - imp[k:] for s, imp, k in
                                          zip(stats, result.implied, n_th)],
                                         [len(m.ov_names) for m in models], nobs)
-    summary = inference.Summary(models[0].n_free, result.fmin, sum(nobs), len(stats), test,
+    summary = inference.Summary(models[0].n_free, result.fmin, sum(nobs), len(stats), disc, test,
                                 base, robust, resid,
                                 [(s.obs, imp, g.weight, s.n) for s, imp, g in
                                  zip(stats, result.implied, groups)],
                                 sum(len(s.obs) for s in stats), kind)
     return inference.fit_measures(summary)
+
+
+def _threshold_constraints(pt: pd.DataFrame) -> bool:
+    """Whether an equality constraint involves a threshold."""
+    th = pt["op"].to_numpy() == "|"
+    names = set(pt["plabel"].to_numpy()[th]) | (set(pt["label"].to_numpy()[th]) - {""})
+    eq = pt["op"].to_numpy() == "=="
+    return bool(set(pt["lhs"].to_numpy()[eq]) & names or set(pt["rhs"].to_numpy()[eq]) & names)
 
 
 def _npar_without_thresholds(pt: pd.DataFrame, model: Model) -> int:
@@ -258,7 +269,12 @@ def _assemble(pt, models, stats, groups, labels, values, result, vcov, measures,
         views.append(GroupView(label, m, {"cov": s.cor, "mean": None, "nobs": s.n,
                                           "th": s.obs[:int(s.n_thresholds.sum())]},
                                {"cov": _implied_cor(g, x), "mean": None}, mats))
+    definitions = Definitions(pt)
+    definitions.constraint_values(pt, est)
     new = {"start": values, **estimate_columns(pt, est, vcov), **std}
+    definitions.fill(pt, new, vcov)
+    for col in ("std.lv", "std.all"):
+        definitions.constraint_values(pt, new[col])
     table = pd.concat([pt, pd.DataFrame(new, index=pt.index)], axis=1)
     disc, robust, kind = inference.ESTIMATORS[settings.estimator]
     info = {"estimator": disc, "estimator_option": settings.estimator,
@@ -316,4 +332,4 @@ def _implied_cor(g: WlsGroup, x: torch.Tensor) -> np.ndarray:
     return _cor_matrix(len(g.model.ov_names), imp[k:])
 
 
-__all__ = ["fit_ordinal", "ORDINAL_ESTIMATORS", "DataError"]
+__all__ = ["fit_ordinal", "ORDINAL_ESTIMATORS"]

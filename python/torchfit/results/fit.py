@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..data.frames import group_data
 from ..model.matrices import Model
-from . import report, robust_report
+from . import report, robust_report, wls_report
 from .scores import group_scores
 
 
@@ -183,16 +183,22 @@ class Fit:
                 if v not in exo and v not in lv_x}
 
     def _header_lines(self) -> List[str]:
+        if wls_report.applies(self.info):
+            return wls_report.header(self.info, self._measures)
         if robust_report.applies(self.info):  # MLM, MLR or observed information
             return robust_report.header(self.info, self._measures)
         return report.header(self.info, self._measures)
 
     def _fit_lines(self) -> List[str]:
+        if wls_report.applies(self.info):
+            return wls_report.fit_block(self.info, self._measures)
         if robust_report.applies(self.info):
             return robust_report.fit_block(self.info, self._measures)
         return report.fit_block(self._measures)
 
     def _se_lines(self):
+        if wls_report.applies(self.info):
+            return wls_report.se_lines(self.info)
         return robust_report.se_lines(self.info) if robust_report.applies(self.info) else None
 
     def summary_parts(self) -> Dict[str, List[str]]:

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 BOUND = 12.0
-_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(20)
+# Genz's rules: 6, 12 or 20 Gauss-Legendre points as |r| < 0.3, < 0.75 or beyond
+_RULES = {n: np.polynomial.legendre.leggauss(n) for n in (6, 12, 20)}
 _TWO_PI = 2.0 * math.pi
 
 
@@ -57,16 +58,19 @@ def bvn_cdf(h: torch.Tensor, k: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     return out.clamp(0.0, 1.0)
 
 
-def _nodes(like: torch.Tensor):
-    x = torch.as_tensor(_NODES, dtype=like.dtype, device=like.device)
-    w = torch.as_tensor(_WEIGHTS, dtype=like.dtype, device=like.device)
+def _nodes(like: torch.Tensor, n: int = 20):
+    nodes, weights = _RULES[n]
+    x = torch.as_tensor(nodes, dtype=like.dtype, device=like.device)
+    w = torch.as_tensor(weights, dtype=like.dtype, device=like.device)
     return x, w
 
 
 def _polar(h, k, r):
     """P(X > h, Y > k) = Phi(-h) Phi(-k) + 1/(2 pi) int_0^asin(r) exp(-(h^2 + k^2 -
-    2 h k sin t) / (2 cos^2 t)) dt, by 20-point Gauss-Legendre."""
-    x, w = _nodes(r)
+    2 h k sin t) / (2 cos^2 t)) dt, by Gauss-Legendre with Genz's number of
+    points for the largest |r|."""
+    top = float(r.abs().max()) if r.numel() else 0.0
+    x, w = _nodes(r, 6 if top < 0.3 else 12 if top < 0.75 else 20)
     half = torch.asin(r)[..., None] / 2.0
     sn = torch.sin(half * (x + 1.0))
     hk, hs = (h * k)[..., None], ((h * h + k * k) / 2.0)[..., None]

@@ -20,6 +20,7 @@ from typing import List, Sequence
 
 import numpy as np
 import torch
+from scipy.linalg import blas
 
 from .bivariate import norm_cdf, norm_pdf
 from .polychoric import CHUNK_ROWS, Tables, cell_probabilities, coded_chunks, codes, grid
@@ -119,7 +120,7 @@ def nacov(data, names: Sequence[str], t: Tables, th: Sequence[np.ndarray], R: np
     psi_th = inf.th.to(device)
     psi_cor = inf.cor.to(device)
     q = len(th_cols) + len(first)
-    acc = torch.zeros((q, q), dtype=torch.float64, device=device)
+    acc = _Accumulator(q, device)
     pair_idx = torch.arange(len(first), device=device)
     for X in coded_chunks(data, names, columns, chunk_rows, listwise):
         C = torch.as_tensor(codes(X, t.levels), device=device)
@@ -127,9 +128,31 @@ def nacov(data, names: Sequence[str], t: Tables, th: Sequence[np.ndarray], R: np
         item = torch.arange(C.shape[1], device=device)
         U = psi_th[item[None, :], C].reshape(C.shape[0], -1)  # (n, p (K-1))
         V = psi_cor[pair_idx[None, :], C[:, first], C[:, second]]
-        Z = torch.cat([U[:, th_cols], V], 1)
-        acc += Z.T @ Z
-    return (acc * t.n).cpu().numpy()
+        acc.add(torch.cat([U[:, th_cols], V], 1))
+    return acc.total() * t.n
+
+
+class _Accumulator:
+    """Sums Z'Z over blocks Z: BLAS's symmetric rank-k update (half the
+    flops of a product) on the CPU, a product on a GPU."""
+
+    def __init__(self, q: int, device=None):
+        self.gpu = device is not None and torch.device(device).type != "cpu"
+        self.acc = torch.zeros((q, q), dtype=torch.float64, device=device) if self.gpu \
+            else np.zeros((q, q), order="F")
+
+    def add(self, Z: torch.Tensor) -> None:
+        if self.gpu:
+            self.acc += Z.T @ Z
+        else:  # Z' Z into the upper triangle of acc, in place
+            self.acc = blas.dsyrk(1.0, Z.numpy().T, trans=0, beta=1.0, c=self.acc,
+                                  overwrite_c=True)
+
+    def total(self) -> np.ndarray:
+        if self.gpu:
+            return self.acc.cpu().numpy()
+        upper = np.triu(self.acc)
+        return upper + np.triu(upper, 1).T
 
 
 def wls_obs(th: Sequence[np.ndarray], R: np.ndarray) -> np.ndarray:

@@ -209,13 +209,32 @@ def _corners(F: torch.Tensor) -> torch.Tensor:
 
 def cell_probabilities(gi: torch.Tensor, gj: torch.Tensor, rho: torch.Tensor,
                        second: bool = True) -> CellProbabilities:
-    """Cell probabilities of pairs with cut points gi, gj (n_pairs, K+1)."""
-    h, k, r = gi[:, :, None], gj[:, None, :], rho[:, None, None]
+    """Cell probabilities of pairs with cut points gi, gj (n_pairs, K+1).
+
+    Only the inner cut points need the bivariate normal: at -BOUND the
+    distribution function is 0, at BOUND it is the other margin, and the
+    density (and its derivative) vanish on the boundary."""
+    h, k, r = gi[:, 1:-1, None], gj[:, None, 1:-1], rho[:, None, None]
     pdf = bvn_pdf(h, k, r)
     s = 1.0 - r * r
     d2 = pdf * (r / s + (h * k * (1.0 + r * r) - r * (h * h + k * k)) / (s * s)) \
         if second else pdf
-    return CellProbabilities(_corners(bvn_cdf(h, k, r)), _corners(pdf), _corners(d2))
+    F = _bordered(bvn_cdf(h, k, r), norm_cdf(gi[:, 1:-1]), norm_cdf(gj[:, 1:-1]))
+    return CellProbabilities(_corners(F), _corners(_bordered(pdf)), _corners(_bordered(d2)))
+
+
+def _bordered(inner: torch.Tensor, row_margin=None, col_margin=None) -> torch.Tensor:
+    """Values at all cut points from those at the inner ones: 0 on the lower
+    borders, the margins on the upper ones (1 in the corner); 0 throughout
+    the borders without margins (the density)."""
+    n, a, b = inner.shape
+    out = inner.new_zeros((n, a + 2, b + 2))
+    out[:, 1:-1, 1:-1] = inner
+    if row_margin is not None:
+        out[:, 1:-1, -1] = row_margin
+        out[:, -1, 1:-1] = col_margin
+        out[:, -1, -1] = 1.0
+    return out
 
 
 def adjusted_tables(t: Tables) -> torch.Tensor:
@@ -263,11 +282,12 @@ def polychoric(t: Tables, th: Sequence[np.ndarray], tol: float = 1e-11,
     gi, gj = g[first], g[second]
     n = adjusted_tables(t)
     rho = _start(t)
+    state = _likelihood(gi, gj, rho, n)
     for _ in range(max_iter):
-        ll, score, hess, opg = _likelihood(gi, gj, rho, n)
+        ll, score, hess, opg = state
         step = torch.where(hess < 0, -score / hess,
                            torch.where(opg > 0, score / opg.clamp(min=1e-300), 0.0))
-        new = _halve_until_better(gi, gj, rho, step, n, ll)
+        new, state = _halve_until_better(gi, gj, rho, step, n, ll)
         done = bool(((new - rho).abs() < tol).all())
         rho = new
         if done:
@@ -295,14 +315,17 @@ def _likelihood(gi, gj, rho, n):
 
 def _halve_until_better(gi, gj, rho, step, n, ll, tries: int = 40) -> torch.Tensor:
     """rho + step within lavaan's bounds, the step halved for the pairs
-    whose likelihood it lowers (a safeguard for tables with empty cells)."""
+    whose likelihood it lowers (a safeguard for tables with empty cells),
+    and the likelihood there."""
     for _ in range(tries):
         new = (rho + step).clamp(-0.999, 0.999)
-        worse = _likelihood(gi, gj, new, n)[0] < ll - 1e-10 * ll.abs()
+        state = _likelihood(gi, gj, new, n)
+        worse = state[0] < ll - 1e-10 * ll.abs()
         if not bool(worse.any()):
-            return new
+            return new, state
         step = torch.where(worse, step / 2, step)
-    return torch.where(worse, rho, new)
+    new = torch.where(worse, rho, new)
+    return new, _likelihood(gi, gj, new, n)
 
 
 def _start(t: Tables) -> torch.Tensor:

@@ -38,12 +38,17 @@ ESTIMATORS = {
 
 @dataclass
 class Stacked:
-    """The groups' pieces in lavaan's stacking convention."""
+    """The groups' pieces in lavaan's stacking convention; ``V`` is a vector
+    (its diagonal) when every weight is diagonal (DWLS, ULS)."""
 
     fg: np.ndarray
     V: np.ndarray
     gamma: Optional[np.ndarray]
     delta: np.ndarray
+
+    def times_v(self, X: np.ndarray) -> np.ndarray:
+        """V X."""
+        return self.V[:, None] * X if self.V.ndim == 1 else self.V @ X
 
 
 def _matrix(w: np.ndarray) -> np.ndarray:
@@ -55,7 +60,10 @@ def stack(weights: Sequence[np.ndarray], gammas: Sequence[Optional[np.ndarray]],
     """Stack per-group weights, NACOVs and Jacobians (``block_delta``: the
     groups share no parameter, as in the baseline model)."""
     fg = np.asarray(nobs, dtype=float) / float(sum(nobs))
-    V = linalg.block_diag(*[f * _matrix(w) for f, w in zip(fg, weights)])
+    if all(w.ndim == 1 for w in weights):
+        V = np.concatenate([f * w for f, w in zip(fg, weights)])
+    else:
+        V = linalg.block_diag(*[f * _matrix(w) for f, w in zip(fg, weights)])
     gamma = None if any(g is None for g in gammas) else \
         linalg.block_diag(*[g / f for f, g in zip(fg, gammas)])
     delta = linalg.block_diag(*deltas) if block_delta else np.vstack(deltas)
@@ -64,7 +72,7 @@ def stack(weights: Sequence[np.ndarray], gammas: Sequence[Optional[np.ndarray]],
 
 def information(s: Stacked) -> np.ndarray:
     """lavaan's expected information Delta' V Delta."""
-    return s.delta.T @ s.V @ s.delta
+    return s.delta.T @ s.times_v(s.delta)
 
 
 def vcov(s: Stacked, robust: bool, ntotal: int) -> np.ndarray:
@@ -72,15 +80,15 @@ def vcov(s: Stacked, robust: bool, ntotal: int) -> np.ndarray:
     e_inv = np.linalg.inv(information(s))
     if not robust:
         return e_inv / ntotal
-    VD = s.V @ s.delta
+    VD = s.times_v(s.delta)
     return e_inv @ (VD.T @ s.gamma @ VD) @ e_inv / ntotal
 
 
 def ug_traces(s: Stacked):
     """tr(U Gamma) and tr((U Gamma)^2)."""
     e_inv = np.linalg.inv(information(s))
-    VD = s.V @ s.delta
-    UG = s.V @ s.gamma - VD @ (e_inv @ (VD.T @ s.gamma))
+    VD = s.times_v(s.delta)
+    UG = s.times_v(s.gamma) - VD @ (e_inv @ (VD.T @ s.gamma))
     return float(np.trace(UG)), float(np.sum(UG * UG.T))
 
 
@@ -162,11 +170,15 @@ def catml(cors: Sequence[np.ndarray], implied: Sequence[np.ndarray], s: Stacked,
                                                              zip(n_th, p_star)])[:-1])])
     e_inv = np.linalg.inv(information(s))
     D = s.delta[keep]
-    W = s.V[np.ix_(keep, keep)]
+    W = s.V[keep] if s.V.ndim == 1 else s.V[np.ix_(keep, keep)]
     G = s.gamma[np.ix_(keep, keep)]
     V = linalg.block_diag(*[f * _nt_weight(S) for f, S in zip(s.fg, implied)])
-    WiU = np.eye(len(keep)) - D @ e_inv @ D.T @ W
-    ks = float(np.trace(WiU.T @ V @ WiU @ G))
+    # tr(WiU' V WiU G) with WiU = I - D M, M = E^-1 D' W, expanded so that
+    # no product of two q x q matrices is formed
+    M = e_inv @ (D.T * W[None, :] if W.ndim == 1 else D.T @ W)
+    MG, VD = M @ G, V @ D
+    ks = float(np.sum(V * G) - np.sum(M * ((D.T @ V) @ G)) - np.sum(MG * VD.T)
+               + np.sum((D.T @ VD) * (MG @ M.T).T))
     null = sum(-n * np.linalg.slogdet(R)[1] for R, n in zip(cors, nobs))
     return {"XX3": xx3, "df3": df3, "c3": ks / df3, "XX3.null": null,
             "c3.null": float(np.trace(G)) / sum(p_star)}

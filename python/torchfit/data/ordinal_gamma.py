@@ -117,18 +117,24 @@ def nacov(data, names: Sequence[str], t: Tables, th: Sequence[np.ndarray], R: np
     th_cols = torch.as_tensor(np.concatenate([v * (K - 1) + np.arange(k)
                                               for v, k in enumerate(inf.n_thresholds)]),
                               device=device)
-    psi_th = inf.th.to(device)
-    psi_cor = inf.cor.to(device)
-    q = len(th_cols) + len(first)
-    acc = _Accumulator(q, device)
-    pair_idx = torch.arange(len(first), device=device)
+    # one flat table: the influence of threshold column c of a case in
+    # category a of its item is at [item offset + a (K-1) + c], that of pair k
+    # in categories (a, b) at [pair offset + a (K+1) + b]
+    psi_th = inf.th.reshape(-1)
+    flat = torch.cat([psi_th, inf.cor.reshape(-1)]).to(device)
+    width = (K + 1) * (K - 1)
+    col_item = torch.as_tensor(np.concatenate([np.full(k, v) for v, k in
+                                               enumerate(inf.n_thresholds)]), device=device)
+    col_base = col_item * width + th_cols - col_item * (K - 1)
+    pair_base = len(psi_th) + torch.arange(len(first), device=device) * (K + 1) ** 2
+    first, second = first.to(device), second.to(device)
+    acc = _Accumulator(len(th_cols) + len(first), device)
     for X in coded_chunks(data, names, columns, chunk_rows, listwise):
         C = torch.as_tensor(codes(X, t.levels), device=device)
         C = torch.where(C < 0, K, C)  # missing: the zero row
-        item = torch.arange(C.shape[1], device=device)
-        U = psi_th[item[None, :], C].reshape(C.shape[0], -1)  # (n, p (K-1))
-        V = psi_cor[pair_idx[None, :], C[:, first], C[:, second]]
-        acc.add(torch.cat([U[:, th_cols], V], 1))
+        idx = torch.cat([col_base + C[:, col_item] * (K - 1),
+                         pair_base + C[:, first] * (K + 1) + C[:, second]], 1)
+        acc.add(flat[idx])
     return acc.total() * t.n
 
 

@@ -110,8 +110,7 @@ def _settings(estimator, parameterization, missing, group, iter_max) -> Settings
 
 def _model_items(model, model_type, ordered) -> List[str]:
     """The model's observed variables, all of which must be ordered."""
-    base = parse(model, model_type=model_type) if isinstance(model, str) else \
-        from_columns({c: list(model[c]) for c in model.keys()})
+    base = parse(model, model_type=model_type) if isinstance(model, str) else _as_table(model)
     ov = Model(base, mean_structure=True).ov_names if (base["block"] <= 1).all() \
         else Model.per_block(base, mean_structure=True)[0].ov_names
     if ordered is True:
@@ -130,11 +129,23 @@ def _model_items(model, model_type, ordered) -> List[str]:
     return ov
 
 
+def _as_table(model) -> pd.DataFrame:
+    """A parameter table given as a DataFrame or a mapping of columns."""
+    return from_columns({c: list(model[c]) for c in model.keys()})
+
+
 def _table(model, model_type, std_lv, orthogonal, counts, ngroups, group_equal, group_partial,
            settings) -> pd.DataFrame:
-    if not isinstance(model, str):
-        raise TorchfitError("ordered= with a parameter table: give lavaan syntax (the table "
-                            "is built with the items' thresholds)")
+    if not isinstance(model, str):  # lavaan's table (from R): its thresholds must fit the data
+        pt = _as_table(model)
+        made = pt[pt["op"] == "|"].groupby("lhs").size().to_dict()
+        wrong = [v for v, k in counts.items() if made.get(v, 0) != k]
+        if wrong:
+            raise ModelError(f"the parameter table has {made.get(wrong[0], 0)} threshold(s) for "
+                             f"'{wrong[0]}' but the data have {counts[wrong[0]] + 1} categories "
+                             "(per group); build it with lavaanify(..., ordered = ...) from "
+                             "these data")
+        return pt
     pt = parse(model, model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
                ordered=counts, ngroups=ngroups, group_equal=group_equal,
                group_partial=group_partial)

@@ -45,7 +45,7 @@ def bvn_cdf(h: torch.Tensor, k: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     Examples
     --------
     >>> import torch
-    >>> t = torch.tensor
+    >>> t = lambda v: torch.tensor(v, dtype=torch.float64)
     >>> round(float(bvn_cdf(t(0.0), t(0.0), t(0.5))), 12)  # 1/4 + asin(r)/(2 pi)
     0.333333333333
     """

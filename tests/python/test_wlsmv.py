@@ -210,3 +210,8 @@ def test_iwave_still_takes_ordered():
     fit = torchfit.cfa("f =~ x1 + x2 + x3", d, ordered=True, estimator="IWAVE", seed=0,
                        se="none", max_epochs=2, quiet=True)
     assert fit.info["estimator"] == "IWAVE"
+
+
+def test_factor_scores_of_ordered_items_are_refused_clearly(fits):
+    with pytest.raises(TorchfitError, match="factor scores of ordered items"):
+        fits["hs_wlsmv"].predict()

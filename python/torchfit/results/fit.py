@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.frames import group_data
+from ..errors import TorchfitError
 from ..model.matrices import Model
 from . import report, robust_report, wls_report
 from .scores import group_scores
@@ -164,6 +165,10 @@ class Fit:
         >>> fit.predict().shape
         (301, 1)
         """
+        if wls_report.applies(self.info):
+            raise TorchfitError("factor scores of ordered items (lavaan's empirical Bayes "
+                                "modal scores) are not available yet; fit the items with "
+                                "estimator='IWAVE' for scores")
         columns = self.model.ov_names
         if data is None:
             data, columns = self.data, self.columns or columns

@@ -189,6 +189,17 @@ def test_non_positive_definite_polychoric_matrix_warns():
         check_positive_definite(R, ["a", "b", "c"])
 
 
+def test_missing_values_need_a_missing_option():
+    d = pd.read_csv(REF / "sim12_missing.csv")
+    with pytest.raises(DataError, match="have missing values on the ordered items; pass "
+                                        "missing='listwise'"):
+        torchfit.cfa(SIM, d, ordered=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        fit = torchfit.cfa(SIM, d, ordered=True, missing="listwise")
+    assert fit.nobs == d.dropna().shape[0]
+
+
 def test_continuous_variables_beside_ordered_ones_are_refused():
     with pytest.raises(ModelError, match="x9 is not ordered.*polyserial"):
         torchfit.cfa(HS, _hs_cut(), ordered=[f"x{i}" for i in range(1, 9)])

@@ -37,10 +37,11 @@ class OrdinalStats:
 
 
 def ordinal_stats(data, names: Sequence[str], columns=None, levels=None,
-                  missing: str = "listwise", gamma: bool = True,
+                  missing: str = "default", gamma: bool = True,
                   label=None) -> OrdinalStats:
     """Thresholds, polychorics and (with ``gamma``) their NACOV of the items
-    ``names`` of ``data``; ``missing`` is "listwise" or "pairwise".
+    ``names`` of ``data``; ``missing`` is "default" (no missing values
+    allowed), "listwise" or "pairwise".
 
     Examples
     --------
@@ -50,9 +51,13 @@ def ordinal_stats(data, names: Sequence[str], columns=None, levels=None,
     >>> s.obs_names
     ['a|t1', 'a|t2', 'b|t1', 'a~~b']
     """
-    listwise = missing == "listwise"
+    listwise = missing != "pairwise"
     t = tables(data, list(names), columns, levels=levels, listwise=listwise)
     where = f" in group {label}" if label is not None else ""
+    if missing == "default" and t.n < t.n_total:
+        raise DataError(f"{t.n_total - t.n} of {t.n_total} rows{where} have missing values on "
+                        "the ordered items; pass missing='listwise' to drop them or "
+                        "missing='pairwise' to use every available value")
     if t.n == 0:
         raise DataError(f"no complete rows of the ordered items{where}; use missing='pairwise'")
     for v, c, k in zip(names, t.counts, t.n_categories):

@@ -60,9 +60,9 @@ def fit_ordinal(model, data, ordered, estimator: str = "WLSMV", model_type: str 
         The ordered items (True: every observed variable of the model).
     estimator : {"WLSMV", "WLSM", "ULSMV", "ULSM", "WLS", "DWLS", "ULS"}
     missing : {"default", "listwise", "pairwise"}
-        "default" is "listwise" for complete data; "pairwise" uses every
-        available value (lavaan's default with missing values is listwise
-        deletion unless ``missing = "pairwise"`` is asked for).
+        "default": missing values are an error (as for ML); "listwise" drops
+        incomplete rows (lavaan's default); "pairwise" uses every available
+        value.
     parameterization : {"delta", "theta"}
 
     Examples
@@ -104,8 +104,7 @@ def _settings(estimator, parameterization, missing, group, iter_max) -> Settings
     if missing not in ("default", "listwise", "pairwise"):
         raise TorchfitError(f"missing={missing!r} is not available for ordered items; use "
                             "'listwise' or 'pairwise' (lavaan's choices with WLSMV)")
-    return Settings(est, parameterization, "listwise" if missing == "default" else missing,
-                    group, iter_max)
+    return Settings(est, parameterization, missing, group, iter_max)
 
 
 def _model_items(model, model_type, ordered) -> List[str]:

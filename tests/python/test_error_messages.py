@@ -54,6 +54,8 @@ def _cases(hs):
          lambda: torchfit.cfa("f =~ x1 + x2 + x3", cut, estimator="WLSMV")),
         ("unknown IWAVE option",
          lambda: torchfit.cfa(HS_MODEL, hs, estimator="IWAVE", iw_sample=5)),
+        ("unknown ML option", lambda: torchfit.cfa(HS_MODEL, hs, iter_maxx=5)),
+        ("IWAVE option with ML", lambda: torchfit.cfa(HS_MODEL, hs, iw_samples=5)),
     ]
 
 

@@ -226,3 +226,12 @@ def test_iwave_still_takes_ordered():
 def test_factor_scores_of_ordered_items_are_refused_clearly(fits):
     with pytest.raises(TorchfitError, match="factor scores of ordered items"):
         fits["hs_wlsmv"].predict()
+
+
+def test_the_registry_selects_the_wls_family():
+    from torchfit.api import resolve_options
+    from torchfit.estimators.registry import select
+    d = _hs_cut()
+    assert select(resolve_options("default", d, ordered=True)).name == "WLS family"
+    assert select(resolve_options("ULSMV", d, ordered=["x1"])).name == "WLS family"
+    assert select(resolve_options("default", d)).name == "ML"

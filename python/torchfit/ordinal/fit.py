@@ -1,11 +1,13 @@
-"""Ordered items fitted as lavaan fits them: ``fit_ordinal`` (WLSMV and kin).
+"""Ordered items fitted as lavaan fits them (WLSMV and kin): the three stages that
+:class:`torchfit.estimators.wls.WLS` hands to the registry.
 
-The pipeline of :func:`torchfit.api.fit` for limited-information estimation:
-the items' categories over all groups; per group the thresholds, polychoric
-correlations and their NACOV (:mod:`torchfit.data.ordinal`); lavaan's
-parameter table with threshold rows; DWLS/WLS/ULS (:mod:`torchfit.estimate.wls`);
-robust standard errors, the scaled tests and the fit measures
-(:mod:`torchfit.inference.wls`); a :class:`~torchfit.results.fit.Fit`.
+``ordinal_spec``: the items' categories over all groups and lavaan's parameter
+table with threshold rows; ``ordinal_sample_stats``: per group the thresholds,
+polychoric correlations and their NACOV (:mod:`torchfit.data.ordinal`);
+``ordinal_estimate``: DWLS/WLS/ULS (:mod:`torchfit.estimate.wls`), robust
+standard errors, the scaled tests and the fit measures
+(:mod:`torchfit.inference.wls`), the standardized solution, as an ``Estimate``
+that :func:`torchfit.results.assemble.assemble` turns into a ``Fit``.
 """
 from __future__ import annotations
 
@@ -21,19 +23,19 @@ import torch
 from ..data.frames import group_data
 from ..data.ordinal import OrdinalStats, ordinal_stats
 from ..data.polychoric import item_levels
+from ..data.stats import SampleStats
 from ..errors import ConvergenceWarning, ModelError, TorchfitError
 from ..estimate.ml import GroupMoments, one_thread
+from ..estimate.record import Estimate
 from ..estimate.start import reduced_start, start_all
 from ..estimate.wls import WlsGroup, fit_wls, weight
 from ..inference import wls as inference
-from ..inference.vcov import estimate_columns, standardized
+from ..inference.vcov import standardized
 from ..model.defined import Definitions
 from ..model.matrices import Model
 from ..model.partable import from_columns, parse
-from ..results.fit import Fit, GroupView
-from ..version import __version__
+from ..model.spec import Spec
 
-ORDINAL_ESTIMATORS = tuple(inference.ESTIMATORS)
 PARAMETERIZATIONS = ("delta", "theta")
 
 
@@ -43,68 +45,77 @@ class Settings:
 
     estimator: str
     parameterization: str = "delta"
-    missing: str = "listwise"
+    missing: str = "default"
     group: Optional[str] = None
     iter_max: int = 500
 
 
-def fit_ordinal(model, data, ordered, estimator: str = "WLSMV", model_type: str = "sem",
-                std_lv: bool = False, orthogonal: bool = False, missing: str = "default",
-                group: Optional[str] = None, group_equal=(), group_partial=(),
-                parameterization: str = "delta", columns=None, iter_max: int = 500) -> Fit:
-    """Fit ``model`` to ordered items by lavaan's limited-information estimators.
-
-    Parameters
-    ----------
-    ordered : True or list of str
-        The ordered items (True: every observed variable of the model).
-    estimator : {"WLSMV", "WLSM", "ULSMV", "ULSM", "WLS", "DWLS", "ULS"}
-    missing : {"default", "listwise", "pairwise"}
-        "default": missing values are an error (as for ML); "listwise" drops
-        incomplete rows (lavaan's default); "pairwise" uses every available
-        value.
-    parameterization : {"delta", "theta"}
+def ordinal_spec(model, data, options) -> Spec:
+    """The table (with thresholds for the items' categories, found over all
+    groups) and the models; ``options`` is the resolved ``FitOptions``.
 
     Examples
     --------
     >>> import torchfit
+    >>> from torchfit.api import resolve_options
     >>> hs = torchfit.datasets.holzinger_swineford()
     >>> cut = hs.assign(**{f"x{i}": (hs[f"x{i}"] > hs[f"x{i}"].median()) + 1
-    ...                    for i in range(1, 7)})
-    >>> fit = fit_ordinal("v =~ x1 + x2 + x3; t =~ x4 + x5 + x6", cut, True)
-    >>> fit.info["estimator"], int(fit.fit_measures()["df"])
-    ('DWLS', 8)
+    ...                    for i in range(1, 4)})
+    >>> opts = resolve_options("default", cut, ordered=True)
+    >>> spec = ordinal_spec("v =~ x1 + x2 + x3", cut, opts)
+    >>> spec.table.query("op == '|'")[["lhs", "rhs"]].values.tolist()
+    [['x1', 't1'], ['x2', 't1'], ['x3', 't1']]
     """
-    settings = _settings(estimator, parameterization, missing, group, iter_max)
-    labels, subsets = group_data(data, group)
-    names = _model_items(model, model_type, ordered)
-    levels = item_levels(data, names, columns)
+    settings = _settings(options.estimator, options.own.get("parameterization", "delta"),
+                         options.missing, options.group, options.iter_max)
+    labels, _ = group_data(data, options.group)
+    m = options.model
+    names = _model_items(model, m["model_type"], options.own["ordered"])
+    levels = item_levels(data, names, options.columns)
     counts = {v: len(lv) - 1 for v, lv in zip(names, levels)}
-    pt = _table(model, model_type, std_lv, orthogonal, counts, len(labels), group_equal,
-                group_partial, settings)
+    pt = _table(model, m["model_type"], m["std_lv"], m["orthogonal"], counts, len(labels),
+                m["group_equal"], m["group_partial"], settings)
     models = Model.per_block(pt, mean_structure=True, free_scales=True)
+    return Spec(pt, models, Definitions(pt), None, labels,
+                extras={"settings": settings, "levels": dict(zip(names, levels))})
+
+
+def ordinal_sample_stats(spec: Spec, data, options) -> SampleStats:
+    """Each group's thresholds, polychorics and (when needed) NACOV."""
+    settings, levels = spec.extras["settings"], spec.extras["levels"]
     disc, robust, _ = inference.ESTIMATORS[settings.estimator]
-    need_gamma = robust or disc != "ULS"
-    stats = [ordinal_stats(sub, m.ov_names, columns, levels=[levels[names.index(v)]
-                                                               for v in m.ov_names],
-                           missing=settings.missing, gamma=need_gamma, label=label)
-             for m, sub, label in zip(models, subsets, labels)]
+    _, subsets = group_data(data, options.group)
+    stats = [ordinal_stats(sub, m.ov_names, options.columns, [levels[v] for v in m.ov_names],
+                           missing=settings.missing, gamma=robust or disc != "ULS",
+                           label=label)
+             for m, sub, label in zip(spec.models, subsets, spec.labels)]
+    return SampleStats([], [], settings.missing, data, options.columns,
+                       extras={"ordinal": stats}, n=sum(s.n for s in stats),
+                       n_total=sum(s.n_total for s in stats))
+
+
+@dataclass
+class WlsTests:
+    """The inference record of an ordinal fit: its fit measures, on demand."""
+
+    measures: object
+    info: dict
+
+
+def ordinal_estimate(spec: Spec, sample: SampleStats, options) -> Estimate:
+    """Fit, standard errors, standardized solution and the measures' recipe."""
     with one_thread():
-        return _estimate(pt, models, stats, labels, settings, data, columns)
+        return _estimate(spec, sample.extras["ordinal"], spec.extras["settings"])
 
 
 def _settings(estimator, parameterization, missing, group, iter_max) -> Settings:
-    est = estimator.upper()
-    if est not in ORDINAL_ESTIMATORS:
-        raise TorchfitError(f"estimator {estimator!r} does not fit ordered items; use one of "
-                            f"{', '.join(ORDINAL_ESTIMATORS)} (or 'IWAVE')")
     if parameterization not in PARAMETERIZATIONS:
         raise TorchfitError(f"parameterization {parameterization!r} is not known; use 'delta' "
                             "or 'theta'")
     if missing not in ("default", "listwise", "pairwise"):
         raise TorchfitError(f"missing={missing!r} is not available for ordered items; use "
                             "'listwise' or 'pairwise' (lavaan's choices with WLSMV)")
-    return Settings(est, parameterization, missing, group, iter_max)
+    return Settings(estimator, parameterization, missing, group, iter_max)
 
 
 def _model_items(model, model_type, ordered) -> List[str]:
@@ -180,7 +191,8 @@ def _start(models, stats) -> np.ndarray:
     return values
 
 
-def _estimate(pt, models, stats: Sequence[OrdinalStats], labels, settings, data, columns) -> Fit:
+def _estimate(spec: Spec, stats: Sequence[OrdinalStats], settings: Settings) -> Estimate:
+    pt, models = spec.table, spec.models
     disc, robust, kind = inference.ESTIMATORS[settings.estimator]
     values = _start(models, stats)
     for m in models:
@@ -190,21 +202,30 @@ def _estimate(pt, models, stats: Sequence[OrdinalStats], labels, settings, data,
                        settings.parameterization)
               for m, s in zip(models, stats)]
     result = fit_wls(groups, reduced_start(models[0], values), iter_max=settings.iter_max)
+    messages = []
     if not result.converged:
-        warnings.warn(f"the {disc} optimiser did not converge in {result.iterations} "
-                      "iterations; raise iter_max or check the model's identification",
-                      ConvergenceWarning, stacklevel=3)
+        messages.append(f"the {disc} optimiser did not converge in {result.iterations} "
+                        "iterations; raise iter_max or check the model's identification")
+        warnings.warn(messages[-1], ConvergenceWarning, stacklevel=4)
     nobs = [s.n for s in stats]
-    ntotal = sum(nobs)
     st = inference.stack([g.weight for g in groups], [s.nacov for s in stats],
                          result.jacobians, nobs)
     # lavaan's WLS-family information carries (N - G) / N (its fmin's (N_g - 1) / N_g)
-    vcov_x = inference.vcov(st, robust, ntotal - len(groups))
     K = models[0].reduce_matrix()
-    vcov = K @ vcov_x @ K.T
+    vcov = K @ inference.vcov(st, robust, sum(nobs) - len(groups)) @ K.T
+    start, std, mats = _solution(pt, models, groups, values, result)
     measures = partial(_measures, pt, models, stats, groups, result, st, kind, disc)
-    return _assemble(pt, models, stats, groups, labels, values, result, vcov, measures,
-                     settings, data, columns)
+    info = {"estimator": disc, "estimator_option": settings.estimator,
+            "npar": int(pt["free"].max()), "nin": 0,
+            "se": "robust.sem" if robust else "standard", "information": "expected",
+            "h1_information": "unstructured", "test": kind,
+            "parameterization": settings.parameterization, "group": settings.group,
+            "admissible": True}
+    if settings.group is not None:
+        info.update(group_labels=spec.labels, nobs_group=nobs)
+    return Estimate(result.x, result.converged, result.iterations, start=start, vcov=vcov,
+                    tests=WlsTests(measures, info), extras=info, messages=messages, std=std,
+                    optimizer="Gauss-Newton", matrices=mats)
 
 
 def _measures(pt, models, stats, groups, result, st, kind, disc):
@@ -263,42 +284,25 @@ def _cor_matrix(p: int, values: np.ndarray) -> np.ndarray:
     return R
 
 
-def _assemble(pt, models, stats, groups, labels, values, result, vcov, measures, settings,
-              data, columns) -> Fit:
+def _solution(pt, models, groups, values, result):
+    """Start values with the derived parameters (residual variances of the items
+    in the delta parameterization, scale factors in the theta one) filled in,
+    the standardized columns and the model matrices per group."""
     free = pt["free"].to_numpy()
     est = values.copy()
     est[free > 0] = models[0].expand(result.x)[free[free > 0] - 1]
     std = {"std.lv": np.full(len(pt), np.nan), "std.all": np.full(len(pt), np.nan)}
-    views = []
     x = torch.as_tensor(result.x)
-    for m, s, g, label in zip(models, stats, groups, labels):
+    matrices = []
+    for m, g in zip(models, groups):
         mats, sigma = _group_matrices(m, g, x, est, pt)
         for col, vals in standardized(m, mats, sigma, pt, est).items():
             std[col][m.in_block] = vals[m.in_block]
         _ordinal_std(pt, m, sigma, est, std)
-        views.append(GroupView(label, m, {"cov": s.cor, "mean": None, "nobs": s.n,
-                                          "th": s.obs[:int(s.n_thresholds.sum())]},
-                               {"cov": _implied_cor(g, x), "mean": None}, mats))
-    definitions = Definitions(pt)
-    definitions.constraint_values(pt, est)
-    new = {"start": values, **estimate_columns(pt, est, vcov), **std}
-    definitions.fill(pt, new, vcov)
-    for col in ("std.lv", "std.all"):
-        definitions.constraint_values(pt, new[col])
-    table = pd.concat([pt, pd.DataFrame(new, index=pt.index)], axis=1)
-    disc, robust, kind = inference.ESTIMATORS[settings.estimator]
-    info = {"estimator": disc, "estimator_option": settings.estimator,
-            "optimizer": "Gauss-Newton", "iterations": result.iterations,
-            "converged": result.converged, "nobs": sum(s.n for s in stats),
-            "nobs_total": sum(s.n_total for s in stats), "npar": int(free.max()),
-            "neq": int(free.max() - models[0].n_free), "nin": 0,
-            "se": "robust.sem" if robust else "standard", "information": "expected",
-            "h1_information": "unstructured", "test": kind, "missing": settings.missing,
-            "parameterization": settings.parameterization, "version": __version__,
-            "warnings": [], "group": settings.group, "admissible": True}
-    if settings.group is not None:
-        info.update(group_labels=labels, nobs_group=[s.n for s in stats])
-    return Fit(table, info, measures, vcov, views, data, columns)
+        matrices.append(mats)
+    start = values.copy()
+    start[free == 0] = est[free == 0]
+    return start, std, matrices
 
 
 def _group_matrices(m: Model, g: WlsGroup, x: torch.Tensor, est: np.ndarray, pt):
@@ -334,12 +338,3 @@ def _ordinal_std(pt, m: Model, sigma: np.ndarray, est: np.ndarray, std) -> None:
             std["std.lv"][r], std["std.all"][r] = est[r], est[r] / sd[lhs]
         elif op == "~*~":
             std["std.lv"][r], std["std.all"][r] = est[r], 1.0
-
-
-def _implied_cor(g: WlsGroup, x: torch.Tensor) -> np.ndarray:
-    imp = g.implied(x).numpy()
-    k = int(g.n_thresholds.sum())
-    return _cor_matrix(len(g.model.ov_names), imp[k:])
-
-
-__all__ = ["fit_ordinal", "ORDINAL_ESTIMATORS"]

@@ -12,7 +12,7 @@ scaled chi-square).
 
     .venv/bin/python bench/wlsmv.py                       # HS, 12 items, 50K x 50
     .venv/bin/python bench/wlsmv.py --sizes 50000,621307  # add the full size
-    .venv/bin/python bench/wlsmv.py --no-lavaan --sizes 621307
+    .venv/bin/python bench/wlsmv.py --no-lavaan --sizes 621307 --tag _full  # large, alone
 """
 from __future__ import annotations
 
@@ -78,14 +78,19 @@ def _lavaan(model: str, data: pd.DataFrame, std_lv: bool, repeats: int, tmp: Pat
     return res["seconds"], np.array(res["est"], dtype=float), res["chisq_scaled"]
 
 
-def _cases(sizes):
+def _cases(sizes, small: bool = True):
+    if small:
+        yield from _small_cases()
+    for n in sizes:
+        data, truth = simulate_big5(n, seed=1)
+        yield f"Big-Five shaped ({n} x 50)", truth["syntax"], data, True
+
+
+def _small_cases():
     yield "HS quartiles (301 x 9)", (REF / "hs.lav").read_text(), \
         pd.read_csv(REF / "hs_quartiles.csv"), False
     yield "simulated 12 items (3000 x 12)", (REF / "sim12.lav").read_text(), \
         pd.read_csv(REF / "sim12.csv"), False
-    for n in sizes:
-        data, truth = simulate_big5(n, seed=1)
-        yield f"Big-Five shaped ({n} x 50)", truth["syntax"], data, True
 
 
 def main() -> None:
@@ -93,11 +98,13 @@ def main() -> None:
     ap.add_argument("--sizes", default="50000")
     ap.add_argument("--repeats", type=int, default=3, help="for the small cases")
     ap.add_argument("--no-lavaan", action="store_true")
+    ap.add_argument("--small", action="store_true", help="also HS and the 12-item set")
+    ap.add_argument("--tag", default="", help="suffix of the result files")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, model, data, std_lv in _cases(sizes):
+        for name, model, data, std_lv in _cases(sizes, args.small or not args.tag):
             reps = args.repeats if len(data) < 10_000 else 1
             t_tf, est_tf, chi_tf = _torchfit(model, data, std_lv, reps)
             row = {"case": name, "torchfit_s": t_tf, "rows": len(data),
@@ -109,15 +116,15 @@ def main() -> None:
                            chisq_scaled_rel_diff=abs(chi_tf / chi_lv - 1))
             rows.append(row)
             print(json.dumps(row))
-    _write(rows)
+    _write(rows, args.tag)
 
 
-def _write(rows) -> None:
+def _write(rows, tag: str = "") -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     meta = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores",
             "load_average": os.getloadavg()[0], "torchfit": torchfit.__version__}
-    (OUT / "wlsmv.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    (OUT / f"wlsmv{tag}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     lines = [f"# WLSMV: torchfit vs lavaan ({meta['date']}, {meta['machine']}, "
              f"load average {meta['load_average']:.1f})", "",
              "| case | torchfit (s) | lavaan (s) | torchfit / lavaan | max |est diff| "
@@ -126,7 +133,7 @@ def _write(rows) -> None:
         lines.append(f"| {r['case']} | {r['torchfit_s']:.2f} | {r.get('lavaan_s', np.nan):.2f} "
                      f"| {r.get('ratio', np.nan):.3f} | {r.get('max_abs_est_diff', np.nan):.1e} "
                      f"| {r.get('chisq_scaled_rel_diff', np.nan):.1e} |")
-    (OUT / "wlsmv.md").write_text("\n".join(lines) + "\n")
+    (OUT / f"wlsmv{tag}.md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -235,3 +235,17 @@ def test_the_registry_selects_the_wls_family():
     assert select(resolve_options("default", d, ordered=True)).name == "WLS family"
     assert select(resolve_options("ULSMV", d, ordered=["x1"])).name == "WLS family"
     assert select(resolve_options("default", d)).name == "ML"
+
+
+def test_a_csv_path_and_a_memory_mapped_array_give_the_same_fit(tmp_path):
+    d = _data("sim12")
+    path = tmp_path / "sim12.npy"
+    np.save(path, d.to_numpy(float))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        a = torchfit.cfa(SIM, str(REF / "sim12.csv"), ordered=True).fit_measures()
+        b = torchfit.cfa(SIM, np.load(path, mmap_mode="r"), ordered=True,
+                         columns=list(d.columns)).fit_measures()
+    ref = pd.read_csv(REF / "sim12_wlsmv_fitmeasures.csv").set_index("name")["value"]
+    assert a["chisq.scaled"] == pytest.approx(ref["chisq.scaled"], rel=1e-6)
+    assert b["chisq.scaled"] == a["chisq.scaled"]

@@ -15,7 +15,15 @@ from .estimate.ml import one_thread
 from .estimators.registry import select
 from .inference.robust_options import options as robust_options
 from .inference.robust_options import require_raw_data
-from .options import BY_NAME, ESTIMATORS, FitOptions, check_estimator, check_extra
+from .options import (
+    BY_NAME,
+    ESTIMATORS,
+    ML_FAMILY,
+    ORDINAL,
+    FitOptions,
+    check_estimator,
+    check_extra,
+)
 from .results.assemble import assemble
 from .results.fit import Fit
 from .version import __version__
@@ -26,7 +34,8 @@ ITER_MAX = BY_NAME["iter_max"].default
 __all__ = ["fit", "sem", "cfa", "growth", "resolve_options", "ESTIMATORS", "__version__"]
 
 
-def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type: str = "sem",
+def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
+        model_type: str = "sem",
         std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
         missing: str = "default", iter_max: int = ITER_MAX, columns=None,
         meanstructure: Optional[bool] = None, information: Optional[str] = None,
@@ -43,7 +52,10 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         data are not modified.  Large data can be a memory-mapped array
         (``np.load(path, mmap_mode="r")``) or the path of a .npy or CSV file:
         the sample moments are formed in one pass over blocks of rows.
-    estimator : {"ML", "MLM", "MLR", "IWAVE"}
+    estimator : str
+        "default" (ML, or WLSMV with ``ordered`` items, as in lavaan), "ML",
+        "MLM", "MLR", "IWAVE", or for ordered items "WLSMV", "WLSM", "ULSMV",
+        "ULSM", "WLS", "DWLS", "ULS".
         Maximum likelihood on the sample moments; ML with robust standard
         errors and the Satorra-Bentler scaled test ("MLM") or with
         Huber-White sandwich standard errors and the Yuan-Bentler (Mplus)
@@ -51,7 +63,11 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         :mod:`torchfit.inference.robust`); or importance-weighted
         amortized variational estimation (any mix of item types; see
         :func:`torchfit.iwave.fit.fit_iwave` for its options: ``ordered``,
-        ``item_types``, ``iw_samples``, ``batch_size``, ``lr``, ...).
+        ``item_types``, ``iw_samples``, ``batch_size``, ``lr``, ...); or
+        lavaan's limited-information estimators on thresholds and polychoric
+        correlations (``ordered=[...]`` or ``ordered=True``, and
+        ``parameterization="delta"`` or ``"theta"``; see
+        :mod:`torchfit.estimators.wls`).
     model_type : {"sem", "cfa"}
         Which of lavaan's defaults to apply (the same for both).
     std_lv : bool
@@ -143,9 +159,14 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
     ...
     TypeError: option(s) hidden are for estimator 'IWAVE', not 'ML'
     """
-    estimator = check_estimator(estimator)
+    estimator = _default_estimator(estimator, own)
     check_extra(estimator, own)
     model = dict(model_type=model_type, std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x)
+    if estimator in ORDINAL:
+        _check_ordinal(estimator, own, information, meanstructure)
+        model.update(group_equal=group_equal, group_partial=group_partial)
+        return FitOptions(estimator, missing, False, True, "expected", iter_max, group,
+                          columns, model, own)
     if estimator == "IWAVE":
         if group is not None:
             raise ModelError("estimator='IWAVE' fits a single group; leave group= out or use "
@@ -171,6 +192,36 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
                       columns, model, own, robust)
 
 
+def _default_estimator(estimator: str, own) -> str:
+    """lavaan's "default": WLSMV with ordered items, else ML; a named estimator
+    checked (the WLS family needs ordered items)."""
+    ordered = own.get("ordered")
+    has_ordered = ordered is not None and ordered is not False and \
+        not (isinstance(ordered, (list, tuple)) and not ordered)
+    if str(estimator).upper() == "DEFAULT":
+        return "WLSMV" if has_ordered else "ML"
+    estimator = check_estimator(estimator)
+    if has_ordered and estimator in ML_FAMILY:
+        raise ModelError(f"estimator {estimator!r} treats the items as continuous; ordered "
+                         "items are fitted by estimator='WLSMV' (the default with ordered=), "
+                         "'WLSM', 'ULSMV', 'ULSM', 'WLS', 'DWLS', 'ULS' or 'IWAVE'")
+    if estimator in ORDINAL and not has_ordered:
+        raise ModelError(f"estimator {estimator!r} is for ordered items here: name them with "
+                         "ordered=[...] (or ordered=True); continuous data are fitted by 'ML', "
+                         "'MLM' or 'MLR'")
+    return estimator
+
+
+def _check_ordinal(estimator: str, own, information, meanstructure) -> None:
+    """What the WLS family refuses of fit()'s options."""
+    if information not in (None, "expected"):
+        raise ModelError(f"information={information!r}: estimator {estimator!r} uses the "
+                         "expected information (lavaan's only choice for the WLS family)")
+    if meanstructure is False:
+        raise ModelError("meanstructure=False: ordered items always have a mean structure "
+                         "(their thresholds)")
+
+
 def _options_doc() -> str:
     """The documentation of fit()'s options: its parameters after ``model_type``."""
     text = fit.__doc__
@@ -181,7 +232,7 @@ def _options_doc() -> str:
 def _front_end(model_type: str, summary: str, examples: str):
     """lavaan's sem(), cfa() or growth(): :func:`fit` with the defaults of
     ``model_type``, its options written out for help() and editors."""
-    def front(model: Union[str, pd.DataFrame], data, *, estimator: str = "ML",
+    def front(model: Union[str, pd.DataFrame], data, *, estimator: str = "default",
               std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
               missing: str = "default", iter_max: int = ITER_MAX, columns=None,
               meanstructure: Optional[bool] = None, information: Optional[str] = None,

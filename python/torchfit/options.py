@@ -17,7 +17,9 @@ from .errors import TorchfitError
 
 #: lavaan's estimator names that torchfit fits (``estimator=``)
 ML_FAMILY = ("ML", "MLM", "MLR")
-ESTIMATORS = ML_FAMILY + ("IWAVE",)
+#: the least-squares family on thresholds and polychorics (ordered items, as lavaan)
+ORDINAL = ("WLSMV", "WLSM", "ULSMV", "ULSM", "WLS", "DWLS", "ULS")
+ESTIMATORS = ML_FAMILY + ("IWAVE",) + ORDINAL
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,9 @@ class Option:
     """One option: ``name`` (the engine's, snake case), ``lavaan`` (lavaan's name, None
     when lavaan has none), ``type`` (its Python type, as a word), ``default``, the
     ``estimators`` that accept it, and ``role``: "fit" (an argument of ``fit()``),
-    "mini-batch" (selects or steers mini-batch ML) or the name of the one estimator
-    whose own option it is."""
+    "mini-batch" (selects or steers mini-batch ML), "ordered" (the ordered items, of
+    IWAVE and the WLS family), or the name of the estimator(s) whose own option it
+    is ("WLS": the WLS family's)."""
 
     name: str
     lavaan: Optional[str]
@@ -46,13 +49,13 @@ def _rows(role: str, estimators: Tuple[str, ...], specs) -> Tuple[Option, ...]:
 #: IWAVE's training too. Defaults of None are the estimator's (see its function).
 OPTIONS: Tuple[Option, ...] = (
     _rows("fit", ESTIMATORS, [
-        ("estimator", "estimator", "str", "ML"),
+        ("estimator", "estimator", "str", "default"),
         ("model_type", "model.type", "str", "sem"),
         ("std_lv", "std.lv", "bool", False),
         ("orthogonal", "orthogonal", "bool", False),
         ("fixed_x", "fixed.x", "bool", True),
         ("missing", "missing", "str", "default")])
-    + _rows("fit", ML_FAMILY, [
+    + _rows("fit", ML_FAMILY + ORDINAL, [
         ("iter_max", "iter.max", "int", 10000),
         ("columns", None, "list", None),
         ("meanstructure", "meanstructure", "bool", None),
@@ -60,8 +63,11 @@ OPTIONS: Tuple[Option, ...] = (
         ("group", "group", "str", None),
         ("group_equal", "group.equal", "list", ()),
         ("group_partial", "group.partial", "list", ())])
+    + _rows("ordered", ("IWAVE",) + ORDINAL, [
+        ("ordered", "ordered", "list", None)])
+    + _rows("WLS", ORDINAL, [
+        ("parameterization", "parameterization", "str", "delta")])
     + _rows("IWAVE", ("IWAVE",), [
-        ("ordered", "ordered", "list", None),
         ("item_types", None, "dict", None),
         ("iw_samples", None, "int", 10)])
     + _rows("mini-batch", ML_FAMILY + ("IWAVE",), [
@@ -139,10 +145,11 @@ def check_estimator(estimator: str) -> str:
     --------
     >>> check_estimator("mlr")
     'MLR'
-    >>> check_estimator("GLS")
-    Traceback (most recent call last):
-    ...
-    torchfit.errors.TorchfitError: estimator 'GLS' is not available; use one of ML, MLM, MLR, IWAVE
+    >>> try:
+    ...     check_estimator("GLS")
+    ... except TorchfitError as e:
+    ...     print(str(e)[:60])
+    estimator 'GLS' is not available; use one of ML, MLM, MLR, I
     """
     if str(estimator).upper() not in ESTIMATORS:
         raise TorchfitError(f"estimator {estimator!r} is not available; use one of "

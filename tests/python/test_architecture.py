@@ -29,7 +29,7 @@ LAYERS = [
     {"estimate"},
     {"inference"},
     {"results"},
-    {"iwave"},
+    {"iwave", "ordinal"},
     {"estimators"},
     {"api"},
     {"efa"},

@@ -22,6 +22,7 @@ def _cases(hs):
     clash = hs.assign(visual=1.0)
     twice = pd.concat([hs, hs[["x4"]]], axis=1)
     text = hs.assign(x5=hs["x5"].astype(str))
+    cut = hs.assign(**{v: (hs[v] > hs[v].median()).astype(int) for v in ("x1", "x2", "x3")})
     return [
         ("missing variable", lambda: torchfit.cfa(HS_MODEL.replace("x9", "x99"), hs)),
         ("syntax error", lambda: torchfit.cfa("visual =~ x1 + + x2", hs)),
@@ -41,6 +42,16 @@ def _cases(hs):
          lambda: torchfit.cfa(HS_MODEL, hs, group="school", group_equal="intercepts",
                               group_partial="x99 ~ 1")),
         ("thresholds without IWAVE", lambda: torchfit.cfa("f =~ x1 + x2 + x3; x1 | t1", hs)),
+        ("ordered item with one category",
+         lambda: torchfit.cfa("f =~ x1 + x2 + x3", cut.assign(x1=1), ordered=True)),
+        ("ordered item with too many categories",
+         lambda: torchfit.cfa("f =~ x1 + x2 + x3", hs, ordered=True)),
+        ("ordered and continuous items",
+         lambda: torchfit.cfa("f =~ x1 + x2 + x3", cut, ordered=["x1", "x2"])),
+        ("ML with ordered items",
+         lambda: torchfit.cfa("f =~ x1 + x2 + x3", cut, ordered=True, estimator="MLR")),
+        ("WLSMV without ordered items",
+         lambda: torchfit.cfa("f =~ x1 + x2 + x3", cut, estimator="WLSMV")),
         ("unknown IWAVE option",
          lambda: torchfit.cfa(HS_MODEL, hs, estimator="IWAVE", iw_sample=5)),
         ("unknown ML option", lambda: torchfit.cfa(HS_MODEL, hs, iter_maxx=5)),

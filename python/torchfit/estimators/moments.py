@@ -53,7 +53,8 @@ def build_spec(model, data, options: FitOptions) -> Spec:
     pt = model_table(model, options, len(labels))
     if (pt["op"] == "|").any():
         raise ModelError("thresholds ('|') are for ordinal items, which the ML estimator treats "
-                         "as continuous: fit them with estimator='IWAVE' and ordered=[...]")
+                         "as continuous: name the items in ordered=[...] (WLSMV by default) or "
+                         "use estimator='IWAVE'")
     means = bool((pt["op"] == "~1").any())
     models = Model.per_block(pt, mean_structure=means)
     check_latent_names(data, models[0].lv_names, options.columns)

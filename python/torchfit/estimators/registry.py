@@ -13,6 +13,7 @@ from .fiml import FIML
 from .minibatch import MiniBatchML
 from .ml import ML
 from .protocol import Estimator
+from .wls import WLS
 
 #: the estimators, asked in this order (the special cases of ML before ML itself)
 REGISTRY: Tuple[Estimator, ...] = (
@@ -20,6 +21,7 @@ REGISTRY: Tuple[Estimator, ...] = (
     MiniBatchML(),
     ML(),
     IWAVE(),
+    WLS(),
 )
 
 

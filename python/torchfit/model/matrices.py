@@ -87,6 +87,9 @@ class Model:
     mean_structure : bool
         Also map intercepts and thresholds (nu, alpha, tau).  The ML
         estimator leaves it off and refuses such rows.
+    free_scales : bool
+        Accept free scale factors (``~*~``, not placed in any matrix): the
+        WLS estimator of ordered items handles them itself.
 
     Examples
     --------
@@ -97,10 +100,12 @@ class Model:
     """
 
     def __init__(self, partable: pd.DataFrame, dtype=torch.float64, device=None,
-                 mean_structure: bool = False, block: Optional[int] = None):
+                 mean_structure: bool = False, block: Optional[int] = None,
+                 free_scales: bool = False):
         self.partable = partable
         self.dtype, self.device = dtype, device
         self.mean_structure = mean_structure
+        self.free_scales = free_scales
         self.matrix_names = MATRICES + (MEAN_MATRICES if mean_structure else ())
         pt = partable
         known = {"=~", "~", "~~", "==", ":=", "<", ">"} \
@@ -230,7 +235,7 @@ class Model:
             elif op == "|":
                 kind, k = _bar_row(rhs)
                 where = ("tau" if kind == "t" else "score", ov[lhs], k - 1)
-            elif op == "~*~" and fr > 0:
+            elif op == "~*~" and fr > 0 and not self.free_scales:
                 raise ModelError(f"the scaling factor '{lhs} ~*~ {rhs}' must be fixed")
             else:
                 continue

@@ -397,7 +397,9 @@ def _equal_across_groups(cols: Dict[str, np.ndarray], names: VariableNames,
                          group_equal: Sequence[str], group_partial: Sequence[str]) -> None:
     """lavaan's group.equal: the free parameters of the chosen types are tied
     to their group-1 twins (``equal_to`` holds the twin's row); with equal
-    intercepts but free means, latent means become free beyond group 1."""
+    intercepts (or thresholds) but free means, latent means become free
+    beyond group 1, and with equal thresholds so do the scale factors
+    (``~*~``) of ordinal variables (lavaan's delta parameterization)."""
     lhs, op, rhs, group, user = (cols[k] for k in ("lhs", "op", "rhs", "group", "user"))
     keys = [f"{l}{o}{r}" for l, o, r in zip(lhs, op, rhs)]
     _check_partial(group_partial, list(zip(lhs, op, rhs)))
@@ -408,8 +410,11 @@ def _equal_across_groups(cols: Dict[str, np.ndarray], names: VariableNames,
     for i in range(len(lhs)):
         if group[i] == 1:
             continue
-        if "intercepts" in group_equal and "means" not in group_equal and op[i] == "~1" \
+        levels = "intercepts" in group_equal or "thresholds" in group_equal
+        if levels and "means" not in group_equal and op[i] == "~1" \
                 and lhs[i] in names.lv and user[i] == 0:
+            free[i], ustart[i] = 1, np.nan
+        if "thresholds" in group_equal and op[i] == "~*~" and user[i] == 0:
             free[i], ustart[i] = 1, np.nan
         twin = first.get((lhs[i], op[i], rhs[i]))
         if twin is None or not free[i] or not free[twin] or keys[i] in partial:

@@ -19,7 +19,7 @@ from ..inference.rsquare import rsquare_rows
 from ..inference.vcov import STD_COLUMNS, confidence_interval
 from ..model.matrices import Model
 from ..model.partable import parse
-from . import report, robust_report
+from . import report, robust_report, wls_report
 from .scores import group_scores
 from .summary import Summary
 
@@ -378,6 +378,10 @@ class Fit:
         >>> fit.predict().shape
         (301, 1)
         """
+        if wls_report.applies(self.info):
+            raise TorchfitError("factor scores of ordered items (lavaan's empirical Bayes "
+                                "modal scores) are not available yet; fit the items with "
+                                "estimator='IWAVE' for scores")
         columns = self.model.ov_names
         if data is None:
             data, columns = self.data, self.columns or columns
@@ -397,16 +401,22 @@ class Fit:
                 if v not in exo and v not in lv_x}
 
     def _header_lines(self) -> List[str]:
+        if wls_report.applies(self.info):
+            return wls_report.header(self.info, self._measures)
         if robust_report.applies(self.info):  # MLM, MLR or observed information
             return robust_report.header(self.info, self._measures)
         return report.header(self.info, self._measures)
 
     def _fit_lines(self) -> List[str]:
+        if wls_report.applies(self.info):
+            return wls_report.fit_block(self.info, self._measures)
         if robust_report.applies(self.info):
             return robust_report.fit_block(self.info, self._measures)
         return report.fit_block(self._measures)
 
     def _se_lines(self):
+        if wls_report.applies(self.info):
+            return wls_report.se_lines(self.info)
         return robust_report.se_lines(self.info) if robust_report.applies(self.info) else None
 
     def summary_parts(self) -> Dict[str, List[str]]:

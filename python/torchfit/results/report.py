@@ -88,7 +88,8 @@ def fit_block(m: Dict) -> List[str]:
         _line("Tucker-Lewis Index (TLI)", _num(m["tli"])),
         *_robust_lines(m, (("Robust Comparative Fit Index (CFI)", "cfi.robust"),
                            ("Robust Tucker-Lewis Index (TLI)", "tli.robust"))),
-        *loglik_block(m, unrestricted=True),
+        # least-squares fits (DWLS, ULS) have no log-likelihood
+        *(loglik_block(m, unrestricted=True) if "logl" in m else []),
         "", "Root Mean Square Error of Approximation:", "",
         _line("RMSEA", _num(m["rmsea"])),
         _line("90 Percent confidence interval - lower", _num(m["rmsea.ci.lower"])),

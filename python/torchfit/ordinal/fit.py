@@ -1,0 +1,340 @@
+"""Ordered items fitted as lavaan fits them (WLSMV and kin): the three stages that
+:class:`torchfit.estimators.wls.WLS` hands to the registry.
+
+``ordinal_spec``: the items' categories over all groups and lavaan's parameter
+table with threshold rows; ``ordinal_sample_stats``: per group the thresholds,
+polychoric correlations and their NACOV (:mod:`torchfit.data.ordinal`);
+``ordinal_estimate``: DWLS/WLS/ULS (:mod:`torchfit.estimate.wls`), robust
+standard errors, the scaled tests and the fit measures
+(:mod:`torchfit.inference.wls`), the standardized solution, as an ``Estimate``
+that :func:`torchfit.results.assemble.assemble` turns into a ``Fit``.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import partial
+from typing import List, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..data.frames import group_data
+from ..data.ordinal import OrdinalStats, ordinal_stats
+from ..data.polychoric import item_levels
+from ..data.stats import SampleStats
+from ..errors import ConvergenceWarning, ModelError, TorchfitError
+from ..estimate.ml import GroupMoments, one_thread
+from ..estimate.record import Estimate
+from ..estimate.start import reduced_start, start_all
+from ..estimate.wls import WlsGroup, fit_wls, weight
+from ..inference import wls as inference
+from ..inference.vcov import standardized
+from ..model.defined import Definitions
+from ..model.matrices import Model
+from ..model.partable import from_columns, parse
+from ..model.spec import Spec
+
+PARAMETERIZATIONS = ("delta", "theta")
+
+
+@dataclass
+class Settings:
+    """The options of an ordinal fit, checked."""
+
+    estimator: str
+    parameterization: str = "delta"
+    missing: str = "default"
+    group: Optional[str] = None
+    iter_max: int = 500
+
+
+def ordinal_spec(model, data, options) -> Spec:
+    """The table (with thresholds for the items' categories, found over all
+    groups) and the models; ``options`` is the resolved ``FitOptions``.
+
+    Examples
+    --------
+    >>> import torchfit
+    >>> from torchfit.api import resolve_options
+    >>> hs = torchfit.datasets.holzinger_swineford()
+    >>> cut = hs.assign(**{f"x{i}": (hs[f"x{i}"] > hs[f"x{i}"].median()) + 1
+    ...                    for i in range(1, 4)})
+    >>> opts = resolve_options("default", cut, ordered=True)
+    >>> spec = ordinal_spec("v =~ x1 + x2 + x3", cut, opts)
+    >>> spec.table.query("op == '|'")[["lhs", "rhs"]].values.tolist()
+    [['x1', 't1'], ['x2', 't1'], ['x3', 't1']]
+    """
+    settings = _settings(options.estimator, options.own.get("parameterization", "delta"),
+                         options.missing, options.group, options.iter_max)
+    labels, _ = group_data(data, options.group)
+    m = options.model
+    names = _model_items(model, m["model_type"], options.own["ordered"])
+    levels = item_levels(data, names, options.columns)
+    counts = {v: len(lv) - 1 for v, lv in zip(names, levels)}
+    pt = _table(model, m["model_type"], m["std_lv"], m["orthogonal"], counts, len(labels),
+                m["group_equal"], m["group_partial"], settings)
+    models = Model.per_block(pt, mean_structure=True, free_scales=True)
+    return Spec(pt, models, Definitions(pt), None, labels,
+                extras={"settings": settings, "levels": dict(zip(names, levels))})
+
+
+def ordinal_sample_stats(spec: Spec, data, options) -> SampleStats:
+    """Each group's thresholds, polychorics and (when needed) NACOV."""
+    settings, levels = spec.extras["settings"], spec.extras["levels"]
+    disc, robust, _ = inference.ESTIMATORS[settings.estimator]
+    _, subsets = group_data(data, options.group)
+    stats = [ordinal_stats(sub, m.ov_names, options.columns, [levels[v] for v in m.ov_names],
+                           missing=settings.missing, gamma=robust or disc != "ULS",
+                           label=label)
+             for m, sub, label in zip(spec.models, subsets, spec.labels)]
+    return SampleStats([], [], settings.missing, data, options.columns,
+                       extras={"ordinal": stats}, n=sum(s.n for s in stats),
+                       n_total=sum(s.n_total for s in stats))
+
+
+@dataclass
+class WlsTests:
+    """The inference record of an ordinal fit: its fit measures, on demand."""
+
+    measures: object
+    info: dict
+
+
+def ordinal_estimate(spec: Spec, sample: SampleStats, options) -> Estimate:
+    """Fit, standard errors, standardized solution and the measures' recipe."""
+    with one_thread():
+        return _estimate(spec, sample.extras["ordinal"], spec.extras["settings"])
+
+
+def _settings(estimator, parameterization, missing, group, iter_max) -> Settings:
+    if parameterization not in PARAMETERIZATIONS:
+        raise TorchfitError(f"parameterization {parameterization!r} is not known; use 'delta' "
+                            "or 'theta'")
+    if missing not in ("default", "listwise", "pairwise"):
+        raise TorchfitError(f"missing={missing!r} is not available for ordered items; use "
+                            "'listwise' or 'pairwise' (lavaan's choices with WLSMV)")
+    return Settings(estimator, parameterization, missing, group, iter_max)
+
+
+def _model_items(model, model_type, ordered) -> List[str]:
+    """The model's observed variables, all of which must be ordered."""
+    base = parse(model, model_type=model_type) if isinstance(model, str) else _as_table(model)
+    ov = Model(base, mean_structure=True).ov_names if (base["block"] <= 1).all() \
+        else Model.per_block(base, mean_structure=True)[0].ov_names
+    if ordered is True:
+        return ov
+    ordered = [ordered] if isinstance(ordered, str) else list(ordered)
+    unknown = [v for v in ordered if v not in ov]
+    if unknown:
+        raise TorchfitError(f"ordered variable(s) {', '.join(unknown)} are not observed "
+                            "variables of the model; remove them from ordered=")
+    continuous = [v for v in ov if v not in ordered]
+    if continuous:
+        raise ModelError(f"{', '.join(continuous)} {'is' if len(continuous) == 1 else 'are'} "
+                         "not ordered: a mix of ordered and continuous variables (polyserial "
+                         "correlations) is not supported yet; name every observed variable "
+                         "in ordered= (or ordered=True), or use estimator='IWAVE'")
+    return ov
+
+
+def _as_table(model) -> pd.DataFrame:
+    """A parameter table given as a DataFrame or a mapping of columns."""
+    return from_columns({c: list(model[c]) for c in model.keys()})
+
+
+def _table(model, model_type, std_lv, orthogonal, counts, ngroups, group_equal, group_partial,
+           settings) -> pd.DataFrame:
+    if not isinstance(model, str):  # lavaan's table (from R): its thresholds must fit the data
+        pt = _as_table(model)
+        made = pt[pt["op"] == "|"].groupby("lhs").size().to_dict()
+        wrong = [v for v, k in counts.items() if made.get(v, 0) != k]
+        if wrong:
+            raise ModelError(f"the parameter table has {made.get(wrong[0], 0)} threshold(s) for "
+                             f"'{wrong[0]}' but the data have {counts[wrong[0]] + 1} categories "
+                             "(per group); build it with lavaanify(..., ordered = ...) from "
+                             "these data")
+        return pt
+    pt = parse(model, model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
+               ordered=counts, ngroups=ngroups, group_equal=group_equal,
+               group_partial=group_partial)
+    if settings.parameterization == "theta":
+        _theta_rows(pt, counts)
+    return pt
+
+
+def _theta_rows(pt: pd.DataFrame, counts) -> None:
+    """theta parameterization: the residual variances of the items are the
+    fixed (first group) or free (others, with equal thresholds) parameters,
+    and the scale factors are derived."""
+    scale = (pt["op"] == "~*~").to_numpy()
+    if (pt.loc[scale, "free"] > 0).any():
+        raise ModelError("parameterization='theta' with several groups and equal thresholds "
+                         "is not supported yet; use the delta parameterization")
+
+
+def _start(models, stats) -> np.ndarray:
+    """lavaan-like starts: the ML start scheme on the polychoric matrix, the
+    sample thresholds for the thresholds."""
+    groups = [GroupMoments(m, s.cor, np.zeros(len(m.ov_names)), s.n) for m, s in
+              zip(models, stats)]
+    values = start_all(groups)
+    pt = models[0].partable
+    scales = (pt["op"] == "~*~").to_numpy() & (pt["free"] > 0).to_numpy()
+    values[scales] = 1.0
+    for m, s in zip(models, stats):
+        rows = np.flatnonzero(m.in_block & (pt["op"] == "|").to_numpy())
+        th = dict(zip(s.obs_names, s.obs))
+        values[rows] = [th[f"{l}|{r}"] for l, r in zip(pt["lhs"].to_numpy()[rows],
+                                                        pt["rhs"].to_numpy()[rows])]
+    return values
+
+
+def _estimate(spec: Spec, stats: Sequence[OrdinalStats], settings: Settings) -> Estimate:
+    pt, models = spec.table, spec.models
+    disc, robust, kind = inference.ESTIMATORS[settings.estimator]
+    values = _start(models, stats)
+    for m in models:
+        m.fixed_values(values)
+    groups = [WlsGroup(m, s.obs, weight(s.nacov, disc) if s.nacov is not None
+                       else np.ones(len(s.obs)), s.nacov, s.n, s.n_thresholds,
+                       settings.parameterization)
+              for m, s in zip(models, stats)]
+    result = fit_wls(groups, reduced_start(models[0], values), iter_max=settings.iter_max)
+    messages = []
+    if not result.converged:
+        messages.append(f"the {disc} optimiser did not converge in {result.iterations} "
+                        "iterations; raise iter_max or check the model's identification")
+        warnings.warn(messages[-1], ConvergenceWarning, stacklevel=4)
+    nobs = [s.n for s in stats]
+    st = inference.stack([g.weight for g in groups], [s.nacov for s in stats],
+                         result.jacobians, nobs)
+    # lavaan's WLS-family information carries (N - G) / N (its fmin's (N_g - 1) / N_g)
+    K = models[0].reduce_matrix()
+    vcov = K @ inference.vcov(st, robust, sum(nobs) - len(groups)) @ K.T
+    start, std, mats = _solution(pt, models, groups, values, result)
+    measures = partial(_measures, pt, models, stats, groups, result, st, kind, disc)
+    info = {"estimator": disc, "estimator_option": settings.estimator,
+            "npar": int(pt["free"].max()), "nin": 0,
+            "se": "robust.sem" if robust else "standard", "information": "expected",
+            "h1_information": "unstructured", "test": kind,
+            "parameterization": settings.parameterization, "group": settings.group,
+            "admissible": True}
+    if settings.group is not None:
+        info.update(group_labels=spec.labels, nobs_group=nobs)
+    return Estimate(result.x, result.converged, result.iterations, start=start, vcov=vcov,
+                    tests=WlsTests(measures, info), extras=info, messages=messages, std=std,
+                    optimizer="Gauss-Newton", matrices=mats)
+
+
+def _measures(pt, models, stats, groups, result, st, kind, disc):
+    nobs = [s.n for s in stats]
+    n_th = [int(s.n_thresholds.sum()) for s in stats]
+    stat = 2 * sum(nobs) * result.fmin
+    df = sum(len(s.obs) for s in stats) - models[0].n_free
+    test = inference.scaled_test(stat, df, st, kind)
+    bstat, bdf, bD = inference.baseline([s.obs for s in stats], [g.weight for g in groups],
+                                        n_th, nobs)
+    sb = inference.stack([g.weight for g in groups], [s.nacov for s in stats], bD, nobs,
+                         block_delta=True)
+    base = inference.scaled_test(bstat, bdf, sb, kind)
+    implied_cor = [_cor_matrix(len(m.ov_names), imp[k:]) for m, imp, k in
+                   zip(models, result.implied, n_th)]
+    robust = None
+    if kind != "standard" and _threshold_constraints(pt):
+        # lavaan's catML refit drops the thresholds, and fails on the
+        # constraints that tie them: its robust measures are NA
+        robust = dict.fromkeys(("XX3", "df3", "c3", "XX3.null", "c3.null"), np.nan)
+    elif kind != "standard":
+        robust = inference.catml([s.cor for s in stats], implied_cor, st, n_th, nobs,
+                                 _npar_without_thresholds(pt, models[0]))
+    resid = inference.residual_measures([s.obs[:k] - imp[:k] for s, imp, k in
+                                         zip(stats, result.implied, n_th)],
+                                        [s.obs[k:] - imp[k:] for s, imp, k in
+                                         zip(stats, result.implied, n_th)],
+                                        [len(m.ov_names) for m in models], nobs)
+    summary = inference.Summary(models[0].n_free, result.fmin, sum(nobs), len(stats), disc, test,
+                                base, robust, resid,
+                                [(s.obs, imp, g.weight, s.n) for s, imp, g in
+                                 zip(stats, result.implied, groups)],
+                                sum(len(s.obs) for s in stats), kind)
+    return inference.fit_measures(summary)
+
+
+def _threshold_constraints(pt: pd.DataFrame) -> bool:
+    """Whether an equality constraint involves a threshold."""
+    th = pt["op"].to_numpy() == "|"
+    names = set(pt["plabel"].to_numpy()[th]) | (set(pt["label"].to_numpy()[th]) - {""})
+    eq = pt["op"].to_numpy() == "=="
+    return bool(set(pt["lhs"].to_numpy()[eq]) & names or set(pt["rhs"].to_numpy()[eq]) & names)
+
+
+def _npar_without_thresholds(pt: pd.DataFrame, model: Model) -> int:
+    """Free (reduced) parameters that are not thresholds (lavaan's catML model)."""
+    free = pt["free"].to_numpy()
+    keep = (free > 0) & (pt["op"] != "|").to_numpy()
+    return len(set(model.x_index[free[keep] - 1].tolist()))
+
+
+def _cor_matrix(p: int, values: np.ndarray) -> np.ndarray:
+    R = np.eye(p)
+    i, j = np.triu_indices(p, 1)
+    R[i, j] = R[j, i] = values
+    return R
+
+
+def _solution(pt, models, groups, values, result):
+    """Start values with the derived parameters (residual variances of the items
+    in the delta parameterization, scale factors in the theta one) filled in,
+    the standardized columns and the model matrices per group."""
+    free = pt["free"].to_numpy()
+    est = values.copy()
+    est[free > 0] = models[0].expand(result.x)[free[free > 0] - 1]
+    std = {"std.lv": np.full(len(pt), np.nan), "std.all": np.full(len(pt), np.nan)}
+    x = torch.as_tensor(result.x)
+    matrices = []
+    for m, g in zip(models, groups):
+        mats, sigma = _group_matrices(m, g, x, est, pt)
+        for col, vals in standardized(m, mats, sigma, pt, est).items():
+            std[col][m.in_block] = vals[m.in_block]
+        _ordinal_std(pt, m, sigma, est, std)
+        matrices.append(mats)
+    start = values.copy()
+    start[free == 0] = est[free == 0]
+    return start, std, matrices
+
+
+def _group_matrices(m: Model, g: WlsGroup, x: torch.Tensor, est: np.ndarray, pt):
+    """The model matrices at the estimates, with the items' residual
+    variances that the delta parameterization implies filled in (also in
+    the table's ``est``)."""
+    mats_t = m.matrices(x)
+    sigma_t, A = m.implied(mats_t)
+    mats = {k: v.detach().numpy().copy() for k, v in mats_t.items()}
+    delta = g.delta(x, torch.diagonal(sigma_t)).detach().numpy()
+    if g.parameterization == "delta":
+        common = np.diag(sigma_t.detach().numpy()) - np.diag(mats["theta"])
+        resid = 1.0 / delta ** 2 - common
+        mats["theta"][np.diag_indices(len(resid))] = resid
+        derived = (pt["op"] == "~~").to_numpy() & (pt["lhs"] == pt["rhs"]).to_numpy()
+    else:  # theta: the scale factors are what is derived
+        resid = delta
+        derived = (pt["op"] == "~*~").to_numpy()
+    rows = np.flatnonzero(m.in_block & derived & pt["lhs"].isin(m.ov_names).to_numpy())
+    for r in rows:
+        est[r] = resid[m.ov_names.index(pt["lhs"].iat[r])]
+    sigma = m.implied({k: torch.as_tensor(v) for k, v in mats.items()})[0].numpy()
+    return mats, sigma
+
+
+def _ordinal_std(pt, m: Model, sigma: np.ndarray, est: np.ndarray, std) -> None:
+    """Thresholds and scale factors: std.lv as est; std.all in the units of
+    the latent responses (thresholds / sd, scale factors 1)."""
+    sd = dict(zip(m.ov_names, np.sqrt(np.diag(sigma))))
+    for r in np.flatnonzero(m.in_block):
+        op, lhs = pt["op"].iat[r], pt["lhs"].iat[r]
+        if op == "|":
+            std["std.lv"][r], std["std.all"][r] = est[r], est[r] / sd[lhs]
+        elif op == "~*~":
+            std["std.lv"][r], std["std.all"][r] = est[r], 1.0

@@ -1,0 +1,251 @@
+"""Ordered items by the WLS family (issue 13) against lavaan 0.6: the reference
+cases of tests/reference/make_ordinal.R (HS cut at quartiles, a simulated
+12-item five-category set, two groups with equal thresholds and loadings,
+pairwise-missing values, every estimator of the family, theta
+parameterization); polychorics against lavCor(), the NACOV against
+lavInspect(fit, "gamma"); and the bad input the issue lists."""
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import torchfit
+from torchfit.data.ordinal_gamma import nacov, obs_names
+from torchfit.data.polychoric import (
+    PolychoricWarning,
+    ZeroCellWarning,
+    polychoric,
+    tables,
+    thresholds,
+)
+from torchfit.errors import DataError, ModelError, TorchfitError
+
+REF = Path(__file__).resolve().parents[1] / "reference" / "ordinal"
+HS = (REF / "hs.lav").read_text()
+SIM = (REF / "sim12.lav").read_text()
+
+# case: (data, model, options)
+CASES = {
+    "hs_wlsmv": ("hs_quartiles", HS, {}),
+    "hs_wlsm": ("hs_quartiles", HS, {"estimator": "WLSM"}),
+    "hs_ulsmv": ("hs_quartiles", HS, {"estimator": "ULSMV"}),
+    "hs_wls": ("hs_quartiles", HS, {"estimator": "WLS"}),
+    "hs_dwls": ("hs_quartiles", HS, {"estimator": "DWLS"}),
+    "hs_uls": ("hs_quartiles", HS, {"estimator": "ULS"}),
+    "hs_theta": ("hs_quartiles", HS, {"parameterization": "theta"}),
+    "sim12_wlsmv": ("sim12", SIM, {}),
+    "hs_group": ("hs_quartiles", HS, {"group": "school",
+                                      "group_equal": ["thresholds", "loadings"]}),
+    "sim12_pairwise": ("sim12_missing", SIM, {"missing": "pairwise"}),
+}
+
+
+def _data(name: str) -> pd.DataFrame:
+    return pd.read_csv(REF / f"{name}.csv")
+
+
+def _items(frame: pd.DataFrame) -> list:
+    return [c for c in frame.columns if c != "school"]
+
+
+@pytest.fixture(scope="module")
+def fits():
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        for case, (data, model, options) in CASES.items():
+            out[case] = torchfit.cfa(model, _data(data), ordered=True, **options)
+    return out
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_estimates_and_standard_errors_match_lavaan(fits, case):
+    ref = pd.read_csv(REF / f"{case}_estimates.csv", keep_default_na=False,
+                      na_values=["NA"])
+    pe = fits[case].partable
+    assert list(pe["lhs"] + pe["op"] + pe["rhs"]) == list(ref["lhs"] + ref["op"] + ref["rhs"])
+    for col in ("est", "std.lv", "std.all"):
+        np.testing.assert_allclose(pe[col], ref[col], atol=1e-4, err_msg=f"{case} {col}")
+    free = ref["se"].to_numpy() > 0
+    np.testing.assert_allclose(pe["se"].to_numpy()[free], ref["se"].to_numpy()[free],
+                               rtol=1e-3, err_msg=case)  # the issue asks for 1 %
+    assert (pe["se"].to_numpy()[~free] == 0).all()
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_fit_measure_matches_lavaan(fits, case):
+    ref = pd.read_csv(REF / f"{case}_fitmeasures.csv").set_index("name")["value"]
+    mine = fits[case].fit_measures()
+    assert set(ref.index) <= set(mine), set(ref.index) - set(mine)
+    for name, value in ref.items():
+        if np.isnan(value):
+            assert np.isnan(mine[name]), name
+        else:  # the issue asks for 0.1 % on the scaled and robust measures
+            assert mine[name] == pytest.approx(value, rel=1e-4, abs=1e-7), (case, name)
+
+
+def test_default_estimator_with_ordered_is_wlsmv(fits):
+    info = fits["hs_wlsmv"].info
+    assert (info["estimator"], info["test"], info["se"]) == ("DWLS", "scaled.shifted",
+                                                             "robust.sem")
+
+
+@pytest.mark.parametrize("data", ["hs_quartiles", "sim12"])
+def test_polychorics_and_thresholds_match_lavcor(data):
+    frame = _data(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        t = tables(frame, _items(frame))
+        th = thresholds(t.counts, t.n_categories)
+        R = polychoric(t, th)
+    ref = pd.read_csv(REF / f"{data}_polychoric.csv").to_numpy()
+    assert np.abs(R - ref).max() < 1e-6  # the issue asks for 1e-4
+    ref_th = pd.read_csv(REF / f"{data}_thresholds.csv")["value"].to_numpy()
+    np.testing.assert_allclose(np.concatenate(th), ref_th, atol=1e-12)
+
+
+@pytest.mark.parametrize("case,data", [("hs_wlsmv", "hs_quartiles"), ("sim12_wlsmv", "sim12"),
+                                       ("sim12_pairwise", "sim12_missing")])
+def test_nacov_matches_lavaan_gamma(case, data):
+    frame = _data(data)
+    names = _items(frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        t = tables(frame, names)
+        th = thresholds(t.counts, t.n_categories)
+        R = polychoric(t, th)
+    G = nacov(frame, names, t, th, R, chunk_rows=700)  # several chunks
+    ref = pd.read_csv(REF / f"{case}_gamma.csv")
+    assert list(ref.columns) == obs_names(names, th)
+    ref = ref.to_numpy()
+    assert np.abs(G - ref).max() < 1e-6 * np.abs(ref).max()
+
+
+def test_summary_reads_like_lavaan(fits):
+    text = fits["hs_wlsmv"].summary(fit_measures=True)
+    for piece in ("Estimator                                       DWLS",
+                  "Test Statistic                                51.537      74.152",
+                  "Shift parameter                                            4.621",
+                  "simple second-order correction",
+                  "Robust RMSEA                                               0.112",
+                  "Standard errors                           Robust.sem",
+                  "x1|t1            -0.605    0.077   -7.824    0.000"):
+        assert piece in text, piece
+
+
+# -- bad input ---------------------------------------------------------------------------
+
+def _hs_cut():
+    return _data("hs_quartiles")
+
+
+def test_one_category_is_an_error():
+    d = _hs_cut().assign(x1=1)
+    with pytest.raises(DataError, match="'x1' has one category"):
+        torchfit.cfa(HS, d, ordered=True)
+
+
+def test_too_many_categories_suggests_continuous():
+    d = _hs_cut().assign(x1=np.arange(301) % 12)
+    with pytest.raises(DataError, match="12 categories .* treat it as continuous"):
+        torchfit.cfa(HS, d, ordered=True)
+
+
+def test_unused_category_of_an_ordered_factor_is_an_error():
+    d = _hs_cut()
+    d["x1"] = pd.Categorical(d["x1"], categories=[1, 2, 3, 4, 5], ordered=True)
+    with pytest.raises(DataError, match="'x1' has categories nobody chose \\(5\\)"):
+        torchfit.cfa(HS, d, ordered=True)
+
+
+def test_ordered_factor_codes_are_used():
+    d = _hs_cut()
+    codes = d.copy()
+    d["x1"] = pd.Categorical(d["x1"].map({1: "a", 2: "b", 3: "c", 4: "d"}),
+                             categories=list("abcd"), ordered=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        a = torchfit.cfa(HS, d, ordered=True).fit_measures()["chisq"]
+        b = torchfit.cfa(HS, codes, ordered=True).fit_measures()["chisq"]
+    assert a == pytest.approx(b, rel=1e-12)
+
+
+def test_empty_cell_of_a_two_by_two_table_warns_and_gets_half():
+    frame = _data("zero_cell")  # a = 0 never with b = 1
+    with pytest.warns(ZeroCellWarning, match="a x b"):
+        t = tables(frame, ["a", "b"])
+        R = polychoric(t, thresholds(t.counts, t.n_categories))
+    # 0.5 added to the empty cell, margins kept: lavCor's value
+    ref = pd.read_csv(REF / "zero_cell_polychoric.csv")["rho"].iloc[0]
+    assert R[0, 1] == pytest.approx(ref, abs=1e-8)
+
+
+def test_non_positive_definite_polychoric_matrix_warns():
+    R = np.array([[1.0, 0.9, -0.9], [0.9, 1.0, 0.9], [-0.9, 0.9, 1.0]])
+    from torchfit.data.polychoric import check_positive_definite
+    with pytest.warns(PolychoricWarning, match="not positive definite"):
+        check_positive_definite(R, ["a", "b", "c"])
+
+
+def test_missing_values_need_a_missing_option():
+    d = pd.read_csv(REF / "sim12_missing.csv")
+    with pytest.raises(DataError, match="have missing values on the ordered items; pass "
+                                        "missing='listwise'"):
+        torchfit.cfa(SIM, d, ordered=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        fit = torchfit.cfa(SIM, d, ordered=True, missing="listwise")
+    assert fit.nobs == d.dropna().shape[0]
+
+
+def test_continuous_variables_beside_ordered_ones_are_refused():
+    with pytest.raises(ModelError, match="x9 is not ordered.*polyserial"):
+        torchfit.cfa(HS, _hs_cut(), ordered=[f"x{i}" for i in range(1, 9)])
+
+
+def test_estimator_and_ordered_must_agree():
+    with pytest.raises(ModelError, match="treats the items as continuous"):
+        torchfit.cfa(HS, _hs_cut(), ordered=True, estimator="ML")
+    with pytest.raises(ModelError, match="is for ordered items"):
+        torchfit.cfa(HS, _hs_cut(), estimator="WLSMV")
+    with pytest.raises(TorchfitError, match="missing='ml' is not available"):
+        torchfit.cfa(HS, _hs_cut(), ordered=True, missing="ml")
+    with pytest.raises(TypeError, match="batch_size"):
+        torchfit.cfa(HS, _hs_cut(), ordered=True, batch_size=10)
+
+
+def test_iwave_still_takes_ordered():
+    d = _hs_cut()[["x1", "x2", "x3"]]
+    fit = torchfit.cfa("f =~ x1 + x2 + x3", d, ordered=True, estimator="IWAVE", seed=0,
+                       se="none", max_epochs=2, quiet=True)
+    assert fit.info["estimator"] == "IWAVE"
+
+
+def test_factor_scores_of_ordered_items_are_refused_clearly(fits):
+    with pytest.raises(TorchfitError, match="factor scores of ordered items"):
+        fits["hs_wlsmv"].predict()
+
+
+def test_the_registry_selects_the_wls_family():
+    from torchfit.api import resolve_options
+    from torchfit.estimators.registry import select
+    d = _hs_cut()
+    assert select(resolve_options("default", d, ordered=True)).name == "WLS family"
+    assert select(resolve_options("ULSMV", d, ordered=["x1"])).name == "WLS family"
+    assert select(resolve_options("default", d)).name == "ML"
+
+
+def test_a_csv_path_and_a_memory_mapped_array_give_the_same_fit(tmp_path):
+    d = _data("sim12")
+    path = tmp_path / "sim12.npy"
+    np.save(path, d.to_numpy(float))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        a = torchfit.cfa(SIM, str(REF / "sim12.csv"), ordered=True).fit_measures()
+        b = torchfit.cfa(SIM, np.load(path, mmap_mode="r"), ordered=True,
+                         columns=list(d.columns)).fit_measures()
+    ref = pd.read_csv(REF / "sim12_wlsmv_fitmeasures.csv").set_index("name")["value"]
+    assert a["chisq.scaled"] == pytest.approx(ref["chisq.scaled"], rel=1e-6)
+    assert b["chisq.scaled"] == a["chisq.scaled"]

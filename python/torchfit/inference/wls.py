@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-from scipy import linalg, stats
+from scipy import linalg, special
 
 from .indices import cfi, ifi, nfi, pnfi, rfi, rmsea, rmsea_ci, rmsea_p, rni, tli
 
@@ -103,11 +103,11 @@ class Test:
 
     @property
     def pvalue(self) -> float:
-        return float(stats.chi2.sf(self.stat, self.df)) if self.df > 0 else np.nan
+        return float(special.chdtrc(self.df, self.stat)) if self.df > 0 else np.nan
 
     @property
     def pvalue_scaled(self) -> float:
-        return float(stats.chi2.sf(self.scaled, self.df)) if self.df > 0 else np.nan
+        return float(special.chdtrc(self.df, self.scaled)) if self.df > 0 else np.nan
 
 
 def scaled_test(stat: float, df: float, s: Stacked, kind: str) -> Test:
@@ -306,7 +306,7 @@ def _other(s: Summary, N: int) -> Dict[str, float]:
         gfis.append(1.0 - float(d @ W @ d) / float(obs @ W @ obs))
         ns.append(n)
     gfi = float(np.dot(ns, gfis) / sum(ns))
-    cn = {a: stats.chi2.ppf(1 - a, t.df) / (t.stat / N) + 1 for a in (0.05, 0.01)}
+    cn = {a: special.chdtri(t.df, a) / (t.stat / N) + 1 for a in (0.05, 0.01)}
     return {"cn_05": cn[0.05], "cn_01": cn[0.01], "gfi": gfi,
             "agfi": 1 - (s.nel / t.df) * (1 - gfi) if t.df > 0 else 1.0,
             "pgfi": t.df / s.nel * gfi, "mfi": np.exp(-0.5 * (t.stat - t.df) / N),

@@ -30,7 +30,7 @@ from ..estimate.record import Estimate
 from ..estimate.start import reduced_start, start_all
 from ..estimate.wls import WlsGroup, fit_wls, weight
 from ..inference import wls as inference
-from ..inference.vcov import standardized
+from ..inference.vcov import STD_COLUMNS, standardized
 from ..model.defined import Definitions
 from ..model.matrices import Model
 from ..model.partable import from_columns, parse
@@ -291,7 +291,7 @@ def _solution(pt, models, groups, values, result):
     free = pt["free"].to_numpy()
     est = values.copy()
     est[free > 0] = models[0].expand(result.x)[free[free > 0] - 1]
-    std = {"std.lv": np.full(len(pt), np.nan), "std.all": np.full(len(pt), np.nan)}
+    std = {col: np.full(len(pt), np.nan) for col in STD_COLUMNS}
     x = torch.as_tensor(result.x)
     matrices = []
     for m, g in zip(models, groups):

@@ -249,3 +249,11 @@ def test_a_csv_path_and_a_memory_mapped_array_give_the_same_fit(tmp_path):
     ref = pd.read_csv(REF / "sim12_wlsmv_fitmeasures.csv").set_index("name")["value"]
     assert a["chisq.scaled"] == pytest.approx(ref["chisq.scaled"], rel=1e-6)
     assert b["chisq.scaled"] == a["chisq.scaled"]
+
+
+def test_implied_correlations_of_an_ordered_fit(fits):
+    fit = fits["hs_wlsmv"]
+    implied = fit.implied()["cov"]
+    assert np.allclose(np.diag(implied), 1.0)
+    lam = fit.partable.query("op == '=~' and lhs == 'visual'")["std.all"].to_numpy()
+    assert implied.loc["x1", "x2"] == pytest.approx(lam[0] * lam[1], rel=1e-10)

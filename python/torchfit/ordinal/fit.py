@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..data.frames import group_data
+from ..data.frames import Moments, group_data
 from ..data.ordinal import OrdinalStats, ordinal_stats
 from ..data.polychoric import item_levels
 from ..data.stats import SampleStats
@@ -89,8 +89,10 @@ def ordinal_sample_stats(spec: Spec, data, options) -> SampleStats:
                            missing=settings.missing, gamma=robust or disc != "ULS",
                            label=label)
              for m, sub, label in zip(spec.models, subsets, spec.labels)]
-    return SampleStats([], [], settings.missing, data, options.columns,
-                       extras={"ordinal": stats}, n=sum(s.n for s in stats),
+    # the polychoric matrices stand for the sample covariance matrices (fit.implied())
+    moments = [Moments(s.n, np.full(len(s.cor), np.nan), s.cor, s.n_total) for s in stats]
+    return SampleStats(moments, [[False] * len(s.cor) for s in stats], settings.missing, data,
+                       options.columns, extras={"ordinal": stats}, n=sum(s.n for s in stats),
                        n_total=sum(s.n_total for s in stats))
 
 
@@ -223,9 +225,12 @@ def _estimate(spec: Spec, stats: Sequence[OrdinalStats], settings: Settings) -> 
             "admissible": True}
     if settings.group is not None:
         info.update(group_labels=spec.labels, nobs_group=nobs)
+    sigma = [_cor_matrix(len(m.ov_names), imp[int(g.n_thresholds.sum()):])
+             for m, g, imp in zip(models, groups, result.implied)]
     return Estimate(result.x, result.converged, result.iterations, start=start, vcov=vcov,
                     tests=WlsTests(measures, info), extras=info, messages=messages, std=std,
-                    optimizer="Gauss-Newton", matrices=mats)
+                    optimizer="Gauss-Newton", matrices=mats, sigma=sigma,
+                    mu=[np.full(len(m.ov_names), np.nan) for m in models])
 
 
 def _measures(pt, models, stats, groups, result, st, kind, disc):

@@ -37,6 +37,7 @@ from .inference.robust_options import options as robust_options
 from .inference.robust_options import require_raw_data
 from .inference.vcov import estimate_columns, singular_message, standardized, vcov_free
 from .iwave.fit import IWAVE_OPTIONS, fit_iwave
+from .iwave.mml import MML_OPTIONS, fit_mml
 from .model.constraints import Constraints
 from .model.defined import Definitions
 from .model.matrices import Model
@@ -44,7 +45,7 @@ from .model.partable import from_columns, option_strings, parse
 from .results.fit import Fit, GroupView
 from .version import __version__
 
-ESTIMATORS = ("ML", "MLM", "MLR", "IWAVE")
+ESTIMATORS = ("ML", "MLM", "MLR", "IWAVE", "MML")
 
 
 def _table(model, model_type, std_lv, orthogonal, fixed_x, meanstructure=None,
@@ -149,9 +150,9 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
     if estimator.upper() not in ESTIMATORS:
         raise TorchfitError(f"estimator {estimator!r} is not available; use one of "
                             f"{', '.join(ESTIMATORS)}")
-    if estimator.upper() == "IWAVE":
-        return _fit_iwave(model, data, group, options, model_type=model_type, std_lv=std_lv,
-                          orthogonal=orthogonal, fixed_x=fixed_x, missing=missing)
+    if estimator.upper() in ("IWAVE", "MML"):
+        return _fit_iwave(model, data, group, options, estimator.upper(), model_type=model_type,
+                          std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x, missing=missing)
     minibatch, fiml, missing, meanstructure, opts = _options(estimator, data, missing,
                                                              meanstructure, information, options)
     pt, models, labels, subsets, definitions, constraints = _spec(
@@ -172,16 +173,18 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
                    moments, exo, means, data, missing, columns, group, opts, iter_max)
 
 
-def _fit_iwave(model, data, group, options, **settings) -> Fit:
-    """estimator = "IWAVE": its options checked, then :func:`fit_iwave`."""
-    unknown = [k for k in options if k not in IWAVE_OPTIONS]
+def _fit_iwave(model, data, group, options, estimator="IWAVE", **settings) -> Fit:
+    """estimator = "IWAVE" or "MML" (the same models): its options checked, then
+    :func:`fit_iwave` or :func:`fit_mml`."""
+    known = IWAVE_OPTIONS if estimator == "IWAVE" else MML_OPTIONS
+    unknown = [k for k in options if k not in known]
     if unknown:
-        raise TypeError(f"unknown option(s) {', '.join(unknown)} for estimator 'IWAVE'; "
-                        f"known: {', '.join(IWAVE_OPTIONS)}")
+        raise TypeError(f"unknown option(s) {', '.join(unknown)} for estimator '{estimator}'; "
+                        f"known: {', '.join(known)}")
     if group is not None:
-        raise ModelError("estimator='IWAVE' fits a single group; leave group= out or use "
-                         "estimator='ML' for a multiple-group model")
-    return fit_iwave(model, data, **settings, **options)
+        raise ModelError(f"estimator='{estimator}' fits a single group; leave group= out or "
+                         "use estimator='ML' for a multiple-group model")
+    return (fit_iwave if estimator == "IWAVE" else fit_mml)(model, data, **settings, **options)
 
 
 def _options(estimator, data, missing, meanstructure, information, options):

@@ -129,10 +129,10 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     """
     device = _check_options(iw_samples, batch_size, se, missing, device)
     frame = as_frame(data)
-    prep = _prepare(model, frame, dict(model_type=model_type, std_lv=std_lv,
+    prep = prepare(model, frame, dict(model_type=model_type, std_lv=std_lv,
                                        orthogonal=orthogonal, fixed_x=fixed_x),
                     ordered, item_types)
-    mod, order, structure, tensors, values = _setup_model(prep, device)
+    mod, order, structure, tensors, values = setup_model(prep, device)
     if batch_size is None:
         batch_size = 256
     lr_model = 10 * lr if lr_model is None else lr_model
@@ -166,6 +166,11 @@ def _check_options(iw_samples, batch_size, se: str, missing: str, device) -> tor
     if missing not in ("default", "listwise", "ml", "fiml"):
         raise TorchfitError(f"missing = {missing!r} is not available for IWAVE; missing "
                             "responses are always masked out of the likelihood")
+    return check_device(device)
+
+
+def check_device(device) -> torch.device:
+    """The torch device, or a TorchfitError when CUDA is asked for but absent."""
     device = torch.device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise TorchfitError("device = 'cuda' was asked for but torch sees no CUDA GPU; use "
@@ -207,7 +212,7 @@ def _variables(model):
     return formulas, pt, names
 
 
-def _prepare(model, frame: pd.DataFrame, options: Dict, ordered, item_types) -> Prepared:
+def prepare(model, frame: pd.DataFrame, options: Dict, ordered, item_types) -> Prepared:
     """The parameter table, with thresholds for the categorical items, and the coded data."""
     formulas, pt, names = _variables(model)
     # Observed variables that only predict are conditioned on, not modelled.
@@ -238,9 +243,10 @@ def _prepare(model, frame: pd.DataFrame, options: Dict, ordered, item_types) -> 
     return Prepared(pt, indicators, covariates, types, coded, codings, X, keep)
 
 
-def _setup_model(prep: Prepared, device: torch.device):
+def setup_model(prep: Prepared, device: torch.device, dtype=torch.float32):
     """The model, the items in model order, the IWAVE structure, the data as tensors
-    and the start values (fixed values set in the model and the structure)."""
+    (continuous responses in ``dtype``) and the start values (fixed values set in the
+    model and the structure)."""
     pt, types, coded, keep, X = prep.pt, prep.types, prep.coded, prep.keep, prep.X
     indicators, codings = prep.indicators, prep.codings
     mod = Model(pt, mean_structure=True)
@@ -252,7 +258,7 @@ def _setup_model(prep: Prepared, device: torch.device):
     structure = Structure(mod, items, order, prep.covariates, device=device)
     blocks = [_columns([coded[v] for v in order if types[v] == kind], keep)
               for kind in _type_order(types)]
-    tensors = make_data(blocks, items, None if X is None else X[keep], device)
+    tensors = make_data(blocks, items, None if X is None else X[keep], device, dtype)
     values = _start(mod, pt, coded, keep, X, types, prep.covariates)
     mod.fixed_values(values)
     structure.set_fixed(values)
@@ -294,7 +300,7 @@ def _estimates(mod: Model, pt: pd.DataFrame, values: np.ndarray, structure, enco
     mats = {k: v.cpu().numpy() for k, v in
             mod.matrices(torch.as_tensor(result.x, dtype=torch.float64)).items()}
     columns = {"start": values, **estimate_columns(pt, est, vcov),
-               **_standardized(mod, mats, pt, est, types)}
+               **standardized_columns(mod, mats, pt, est, types)}
     table = pd.concat([pt, pd.DataFrame(columns, index=pt.index)], axis=1)
     return table, vcov, mats
 
@@ -496,6 +502,13 @@ def _to_logistic_scale(mod: Model, pt: pd.DataFrame, values: np.ndarray, types) 
     return {v: h * factor[v] ** 2 for v, h in common.items()}
 
 
+def code_blocks(frame: pd.DataFrame, items, order: List[str], types: Dict[str, str],
+                codings: Dict[str, Dict]) -> List[np.ndarray]:
+    """New data coded as the fitted data were, one block of columns per item type."""
+    return [np.column_stack([it.code(frame[v], v, codings[v])
+                             for v in order if types[v] == it.name]) for it in items]
+
+
 def _opg_vcov(mod: Model, grads: np.ndarray) -> Optional[np.ndarray]:
     """(sum_i g_i g_i')^-1 over the reduced parameters, mapped to the table."""
     J = grads.T @ grads
@@ -506,7 +519,7 @@ def _opg_vcov(mod: Model, grads: np.ndarray) -> Optional[np.ndarray]:
     return K @ np.linalg.inv(J) @ K.T
 
 
-def _standardized(mod: Model, mats, pt, est, types) -> Dict[str, np.ndarray]:
+def standardized_columns(mod: Model, mats, pt, est, types) -> Dict[str, np.ndarray]:
     """std.lv and std.all; a logistic item's latent response has residual
     variance pi^2 / 3, and count items have no standardized solution."""
     theta = mats["theta"].copy()
@@ -576,9 +589,8 @@ class IWAVEFit(Fit):
             return self._tensors
         frame = as_frame(data)
         check_columns([str(c) for c in frame.columns], self._order + self._covariates)
-        blocks = [np.column_stack([it.code(frame[v], v, self._codings[v])
-                                   for v in self._order if self.item_types[v] == it.name])
-                  for it in self.structure.items]
+        blocks = code_blocks(frame, self.structure.items, self._order, self.item_types,
+                             self._codings)
         X = _covariates(frame, self._covariates)
         if X is not None and np.isnan(X).any():
             raise DataError("covariates have missing values; drop those rows")

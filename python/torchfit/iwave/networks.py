@@ -376,7 +376,7 @@ def make_data(columns: List[np.ndarray], items: List[ItemModel], covariates: Opt
     responses, center, scale = [], [], []
     any_missing = False
     for block, it in zip(columns, items):
-        y, mask = it.tensor(block, device)
+        y, mask = it.tensor(block, device, dtype)
         any_missing |= mask is not None
         responses.append((y, mask))
         mean = np.nanmean(block, axis=0)

@@ -1,0 +1,358 @@
+"""Marginal maximum likelihood (``estimator = "MML"``): the IWAVE models with up
+to a few factors, their likelihood integrated exactly by Gauss-Hermite
+quadrature (:mod:`torchfit.iwave.quadrature`).
+
+The same syntax, parameter table, item types and start values as IWAVE
+(:mod:`torchfit.iwave.fit`); L-BFGS on the exact (autograd) gradient, on the
+unconstrained scale of IWAVE (log variances, ordered graded thresholds), then
+Newton steps on the table's scale with the exact Hessian, whose inverse at
+the solution gives the observed-information standard errors.  The
+log-likelihood, AIC and BIC are exact (up to the quadrature rule), and the
+factor scores are the posterior means (EAP) or modes (MAP).
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Dict, List, Mapping, Optional, Sequence, Union
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import optimize
+
+from ..data.frames import as_frame, check_columns
+from ..errors import ModelError, TorchfitError
+from ..estimate.start import reduced_start
+from ..inference.vcov import estimate_columns
+from ..model.matrices import Model
+from ..results import report
+from ..results.fit import Fit, GroupView
+from ..version import __version__
+from .fit import check_device, code_blocks, prepare, setup_model, standardized_columns
+from .networks import Batch, Structure, make_data
+from .quadrature import DEFAULT_POINTS, Quadrature, check_factors
+
+MML_OPTIONS = ("ordered", "item_types", "quad_points", "max_factors", "se", "iter_max",
+               "device", "quiet")
+
+
+def fit_mml(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
+            std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
+            missing: str = "default", ordered: Union[Sequence[str], bool, None] = None,
+            item_types: Optional[Mapping[str, str]] = None,
+            quad_points: Optional[int] = None, max_factors: int = 3, se: str = "observed",
+            iter_max: int = 500, device: str = "cpu", quiet: bool = True) -> "MMLFit":
+    """Fit an item response / latent variable model by marginal maximum likelihood;
+    called by ``torchfit.fit(..., estimator="MML")``.
+
+    Parameters
+    ----------
+    model, data, ordered, item_types, model_type, std_lv, orthogonal, fixed_x
+        As for :func:`torchfit.iwave.fit.fit_iwave`: lavaan syntax or a table,
+        every IWAVE item type; missing responses are left out of the
+        likelihood.
+    quad_points : int, optional
+        Gauss-Hermite points per factor (61, 41, 15 for 1, 2, 3 factors).
+    max_factors : int
+        The most latent variables integrated over (the grid grows as
+        points^factors); above it, a ModelError points to IWAVE.
+    se : {"observed", "none"}
+        Standard errors from the observed information (the exact Hessian).
+    iter_max : int
+        L-BFGS iterations.
+    device : str
+        "cpu" or "cuda".
+    quiet : bool
+        Accepted for symmetry with IWAVE (MML prints nothing).
+
+    Returns
+    -------
+    MMLFit
+
+    Examples
+    --------
+    >>> import torchfit
+    >>> data, truth = torchfit.datasets.simulate(500, "binary", n_factors=1,
+    ...                                          items_per_factor=5, seed=1)
+    >>> fit = torchfit.fit(truth["syntax"], data, estimator="MML", ordered=True, std_lv=True)
+    >>> fit.converged, fit.info["quad_points"]
+    (True, 61)
+    """
+    start = time.perf_counter()
+    device = _check_options(se, missing, device, iter_max)
+    frame = as_frame(data)
+    prep = prepare(model, frame, dict(model_type=model_type, std_lv=std_lv,
+                                      orthogonal=orthogonal, fixed_x=fixed_x),
+                   ordered, item_types)
+    if prep.covariates:
+        raise ModelError(f"observed covariate(s) {', '.join(prep.covariates)}: estimator='MML' "
+                         "integrates over the factors' prior alone; use estimator='IWAVE' for "
+                         "a model with covariates")
+    mod, order, structure, tensors, values = setup_model(prep, device, torch.float64)
+    m = len(mod.lv_names)
+    check_factors(m, max_factors)
+    points = int(quad_points or DEFAULT_POINTS.get(m, 9))
+    quad = Quadrature(structure, tensors, points)
+    x, run = maximise(structure, quad, reduced_start(mod, values), iter_max)
+    vcov = _vcov(mod, run["hessian"]) if se == "observed" else None
+    table, mats = _table(mod, prep.pt, values, x, vcov, prep.types)
+    info = {"estimator": "MML", "optimizer": "L-BFGS + Newton", "iterations": run["iterations"],
+            "converged": run["converged"], "nobs": quad.n, "nobs_total": len(frame),
+            "npar": int(prep.pt["free"].max()), "neq": int(prep.pt["free"].max() - mod.n_free),
+            "quad_points": points, "quad_nodes": int(len(quad.log_w)),
+            "max_gradient": run["max_gradient"], "se": se, "item_types": dict(prep.types),
+            "missing": missing, "device": str(device), "version": __version__,
+            "seconds": time.perf_counter() - start, "warnings": run["warnings"]}
+    fit = MMLFit(table, info, None, vcov, [GroupView(None, mod, {"nobs": quad.n}, {}, mats)],
+                 data)
+    fit._setup(structure, quad, x, run["logl"], order, prep)
+    return fit
+
+
+def _check_options(se: str, missing: str, device, iter_max) -> torch.device:
+    if se not in ("observed", "none"):
+        raise TorchfitError(f"se = {se!r} is not available for MML; use 'observed' (the "
+                            "inverse of the exact Hessian) or 'none'")
+    if missing not in ("default", "listwise", "ml", "fiml"):
+        raise TorchfitError(f"missing = {missing!r} is not available for MML; missing "
+                            "responses are always left out of the likelihood")
+    if not isinstance(iter_max, (int, np.integer)) or iter_max < 1:
+        raise TorchfitError(f"iter_max = {iter_max!r} must be a positive integer")
+    return check_device(device)
+
+
+def maximise(structure: Structure, quad: Quadrature, x0: np.ndarray, iter_max: int):
+    """The ML estimates (reduced parameters, float64 numpy) and the run: L-BFGS
+    on the unconstrained scale, then Newton on the table's scale.
+
+    Returns ``(x, run)``, ``run`` with ``iterations``, ``converged``, ``logl``,
+    ``hessian`` (of the log-likelihood at x), ``max_gradient`` (per row) and
+    ``warnings``.
+    """
+    device = structure.device
+    x0 = torch.as_tensor(x0, dtype=torch.float64, device=device)
+    u0 = structure.unconstrained(x0).detach().cpu().numpy()
+    n = quad.n
+
+    def objective(u_np):
+        u = torch.as_tensor(u_np, dtype=torch.float64, device=device).requires_grad_(True)
+        loss = -quad.log_lik(structure.values(u)) / n
+        if not torch.isfinite(loss):  # Psi not positive definite: the line search steps back
+            return 1e10, np.zeros_like(u_np)
+        loss.backward()
+        return float(loss.detach()), u.grad.cpu().numpy()
+
+    # scipy's L-BFGS-B: a torch.optim optimizer would import torch._dynamo (seconds)
+    res = optimize.minimize(objective, u0, jac=True, method="L-BFGS-B",
+                            options={"maxiter": int(iter_max), "gtol": 1e-7, "ftol": 1e-14,
+                                     "maxcor": 20})
+    iterations = int(res.nit)
+    u = torch.as_tensor(res.x, dtype=torch.float64, device=device)
+    x = structure.values(u).detach()
+    x, hessian, grad = _newton(quad, x)
+    max_gradient = float(grad.abs().max()) / n
+    warnings = []
+    converged = max_gradient < 1e-6 and bool(torch.isfinite(hessian).all())
+    if not converged:
+        warnings.append(f"MML did not converge: the largest gradient per row is "
+                        f"{max_gradient:.1e} after {iterations} L-BFGS iterations; raise "
+                        "iter_max, check the model's identification, or simplify it")
+    with torch.no_grad():
+        logl = float(quad.log_lik(x))
+    return x.cpu().numpy(), {"iterations": iterations, "converged": converged, "logl": logl,
+                             "hessian": hessian.cpu().numpy(), "max_gradient": max_gradient,
+                             "warnings": warnings}
+
+
+def _newton(quad: Quadrature, x: torch.Tensor, steps: int = 5):
+    """Newton steps on the table's scale from the L-BFGS solution, with the exact
+    Hessian of that point (so close to the maximum that it is the Hessian there
+    to many digits: one Hessian, a few cheap gradients); the point, the Hessian
+    and the gradient there."""
+    g, H = _derivatives(quad, x)
+    if not torch.isfinite(H).all():
+        return x, H, g
+    for _ in range(steps):
+        try:
+            step = torch.linalg.solve(H, g)
+        except RuntimeError:  # singular: not identified, keep L-BFGS's answer
+            break
+        trial = x - step
+        with torch.no_grad():
+            better = float(quad.log_lik(trial)) >= float(quad.log_lik(x)) - 1e-9
+        if not (torch.isfinite(step).all() and better):
+            break  # not a step up: not near a maximum
+        x, g = trial, _derivatives(quad, trial, hessian=False)[0]
+        if float(step.abs().max()) < 1e-10:
+            break
+    return x, H, g
+
+
+def _derivatives(quad: Quadrature, x: torch.Tensor, hessian: bool = True):
+    """The exact gradient and (optionally) Hessian of the log-likelihood at x."""
+    x = x.detach().requires_grad_(True)
+    g = torch.autograd.grad(quad.log_lik(x), x, create_graph=hessian)[0]
+    if not hessian:
+        return g.detach(), None
+    eye = torch.eye(len(x), dtype=x.dtype, device=x.device)
+    H = torch.autograd.grad(g, x, eye, is_grads_batched=True)[0]
+    return g.detach(), (H + H.T).detach() / 2
+
+
+def _vcov(mod: Model, hessian: np.ndarray) -> Optional[np.ndarray]:
+    """(-H)^-1 over the reduced parameters, mapped to the table; None if singular."""
+    w = np.linalg.eigvalsh(-hessian)
+    if not np.isfinite(w).all() or w[0] <= 1e-10 * max(w[-1], 1e-300):
+        return None
+    K = mod.reduce_matrix()
+    return K @ np.linalg.inv(-hessian) @ K.T
+
+
+def _table(mod: Model, pt: pd.DataFrame, values: np.ndarray, x: np.ndarray, vcov, types):
+    free = pt["free"].to_numpy()
+    est = values.copy()
+    est[free > 0] = mod.expand(x)[free[free > 0] - 1]
+    mats = {k: v.cpu().numpy() for k, v in
+            mod.matrices(torch.as_tensor(x, dtype=torch.float64)).items()}
+    columns = {"start": values, **estimate_columns(pt, est, vcov),
+               **standardized_columns(mod, mats, pt, est, types)}
+    return pd.concat([pt, pd.DataFrame(columns, index=pt.index)], axis=1), mats
+
+
+class MMLFit(Fit):
+    """A model fitted by marginal maximum likelihood.
+
+    Has the accessors of :class:`torchfit.Fit` (``parameter_estimates``,
+    ``coef``, ``vcov``, ``summary``, ``fit_measures``) and ``scores(method)``
+    / ``predict(data, method)`` (EAP or MAP factor scores) and
+    ``log_likelihood(data)`` (exact, by the fit's quadrature).
+
+    Examples
+    --------
+    >>> import torchfit
+    >>> data, truth = torchfit.datasets.simulate(300, "graded", n_factors=1,
+    ...                                          items_per_factor=4, seed=2)
+    >>> fit = torchfit.fit(truth["syntax"], data, estimator="MML", ordered=True)
+    >>> fit.scores().shape, fit.scores("MAP").shape
+    ((300, 1), (300, 1))
+    """
+
+    def _setup(self, structure: Structure, quad: Quadrature, x: np.ndarray, logl: float,
+               order: List[str], prep) -> None:
+        self.structure, self.quadrature, self.x = structure, quad, x
+        self.item_types, self._order, self._codings = prep.types, order, prep.codings
+        self._logl = logl
+        self._compute_measures = self._mml_measures
+        self._score_cache: Dict[str, pd.DataFrame] = {}
+
+    def _mml_measures(self) -> Dict[str, float]:
+        n, k, logl = self.nobs, self.info["npar"] - self.info["neq"], self._logl
+        return {"npar": float(k), "logl": logl, "aic": -2 * logl + 2 * k,
+                "bic": -2 * logl + k * math.log(n),
+                "bic2": -2 * logl + k * math.log((n + 2) / 24), "ntotal": float(n)}
+
+    def _quadrature_for(self, data) -> Quadrature:
+        if data is None:
+            return self.quadrature
+        frame = as_frame(data)
+        check_columns([str(c) for c in frame.columns], self._order)
+        blocks = code_blocks(frame, self.structure.items, self._order, self.item_types,
+                             self._codings)
+        with warnings.catch_warnings():  # the encoder's standardization, unused here, of
+            warnings.simplefilter("ignore", RuntimeWarning)  # a column all missing
+            tensors = make_data(blocks, self.structure.items, None, self.structure.device,
+                                torch.float64)
+        return Quadrature(self.structure, tensors, self.quadrature.n_points)
+
+    def log_likelihood(self, data=None) -> float:
+        """The marginal log-likelihood of the fitted or of new data.
+
+        Examples
+        --------
+        >>> import torchfit
+        >>> data, truth = torchfit.datasets.simulate(200, "binary", n_factors=1,
+        ...                                          items_per_factor=4)
+        >>> fit = torchfit.fit(truth["syntax"], data, estimator="MML", ordered=True)
+        >>> round(fit.log_likelihood(), 6) == round(fit.fit_measures()["logl"], 6)
+        True
+        """
+        if data is None:
+            return float(self._logl)
+        with torch.no_grad():
+            return float(self._quadrature_for(data).log_lik(self._x()))
+
+    def _x(self) -> torch.Tensor:
+        return torch.as_tensor(self.x, dtype=torch.float64, device=self.structure.device)
+
+    def predict(self, data=None, method: str = "EAP") -> pd.DataFrame:
+        """Factor scores: posterior means ("EAP", with the quadrature) or
+        modes ("MAP", Newton's method per row) given the responses.
+
+        Examples
+        --------
+        >>> import torchfit
+        >>> data, truth = torchfit.datasets.simulate(200, "gpcm", n_factors=1,
+        ...                                          items_per_factor=4)
+        >>> fit = torchfit.fit(truth["syntax"], data, estimator="MML",
+        ...                    item_types={v: "gpcm" for v in data.columns})
+        >>> fit.predict(data.head(3), method="MAP").shape
+        (3, 1)
+        """
+        if method not in ("EAP", "MAP"):
+            raise TorchfitError(f"method = {method!r} is not a factor score of MML fits; use "
+                                "'EAP' (posterior mean) or 'MAP' (posterior mode)")
+        if data is None and method in self._score_cache:
+            return self._score_cache[method].copy()
+        quad = self._quadrature_for(data)
+        with torch.no_grad():
+            parts = self.structure.parts(self._x())
+            joint, z = quad.joint(parts)
+            eap = torch.softmax(joint, 1) @ z
+        scores = eap if method == "EAP" else posterior_modes(self.structure, quad, parts, eap)
+        frame = pd.DataFrame(quad.per_row(scores).cpu().numpy(), columns=self.model.lv_names)
+        if data is None:
+            self._score_cache[method] = frame
+        return frame.copy()
+
+    def scores(self, method: str = "EAP") -> pd.DataFrame:
+        """Factor scores of the fitted data (see :meth:`predict`)."""
+        return self.predict(None, method)
+
+    def implied(self):
+        raise TorchfitError("model-implied moments are not defined for MML fits with "
+                            "non-normal items; use predict() or log_likelihood()")
+
+    def _header_lines(self) -> List[str]:
+        return report.mml_header(self.info)
+
+    def _fit_lines(self) -> List[str]:
+        return report.loglik_block(self._measures)
+
+    def _se_lines(self):
+        return [("Standard errors",
+                 "Observed information" if self.info["se"] == "observed" else "None")]
+
+
+def posterior_modes(structure: Structure, quad: Quadrature, parts, start: torch.Tensor,
+                    iterations: int = 50) -> torch.Tensor:
+    """MAP factor scores: Newton's method on log p(y | eta) + log p(eta) for every
+    response pattern at once (the log posterior of these models is concave),
+    from ``start`` (R, m)."""
+    z = start.clone()
+    batch: Batch = quad.batch
+    m = z.shape[1]
+    for _ in range(iterations):
+        z = z.detach().requires_grad_(True)
+        with torch.enable_grad():
+            f = (structure.log_lik(z.unsqueeze(0), batch, parts)
+                 + structure.log_prior(z.unsqueeze(0), None, parts)).sum()
+            g = torch.autograd.grad(f, z, create_graph=True)[0]
+            H = torch.stack([torch.autograd.grad(g[:, d].sum(), z, retain_graph=True)[0]
+                             for d in range(m)], 1)
+        step = torch.linalg.solve(H.detach(), g.detach().unsqueeze(-1)).squeeze(-1)
+        z = (z - step).detach()
+        if float(step.abs().max()) < 1e-10:
+            break
+    return z

@@ -85,7 +85,7 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         data are not modified.  Large data can be a memory-mapped array
         (``np.load(path, mmap_mode="r")``) or the path of a .npy or CSV file:
         the sample moments are formed in one pass over blocks of rows.
-    estimator : {"ML", "MLM", "MLR", "IWAVE"}
+    estimator : {"ML", "MLM", "MLR", "IWAVE", "MML"}
         Maximum likelihood on the sample moments; ML with robust standard
         errors and the Satorra-Bentler scaled test ("MLM") or with
         Huber-White sandwich standard errors and the Yuan-Bentler (Mplus)
@@ -93,7 +93,11 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         :mod:`torchfit.inference.robust`); or importance-weighted
         amortized variational estimation (any mix of item types; see
         :func:`torchfit.iwave.fit.fit_iwave` for its options: ``ordered``,
-        ``item_types``, ``iw_samples``, ``batch_size``, ``lr``, ...).
+        ``item_types``, ``iw_samples``, ``batch_size``, ``lr``, ...); or, for
+        the same models with up to three factors, exact marginal maximum
+        likelihood by Gauss-Hermite quadrature ("MML"; see
+        :func:`torchfit.iwave.mml.fit_mml`: ``quad_points``, ``max_factors``,
+        ``se``; ``iter_max`` bounds its L-BFGS iterations).
     model_type : {"sem", "cfa"}
         Which of lavaan's defaults to apply (the same for both).
     std_lv : bool
@@ -151,6 +155,8 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         raise TorchfitError(f"estimator {estimator!r} is not available; use one of "
                             f"{', '.join(ESTIMATORS)}")
     if estimator.upper() in ("IWAVE", "MML"):
+        if estimator.upper() == "MML":
+            options = {"iter_max": iter_max, **options}
         return _fit_iwave(model, data, group, options, estimator.upper(), model_type=model_type,
                           std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x, missing=missing)
     minibatch, fiml, missing, meanstructure, opts = _options(estimator, data, missing,
@@ -176,7 +182,7 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
 def _fit_iwave(model, data, group, options, estimator="IWAVE", **settings) -> Fit:
     """estimator = "IWAVE" or "MML" (the same models): its options checked, then
     :func:`fit_iwave` or :func:`fit_mml`."""
-    known = IWAVE_OPTIONS if estimator == "IWAVE" else MML_OPTIONS
+    known = IWAVE_OPTIONS if estimator == "IWAVE" else MML_OPTIONS + ("iter_max",)
     unknown = [k for k in options if k not in known]
     if unknown:
         raise TypeError(f"unknown option(s) {', '.join(unknown)} for estimator '{estimator}'; "

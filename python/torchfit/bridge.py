@@ -23,16 +23,18 @@ from .errors import ConvergenceWarning
 from .estimate.minibatch import MINIBATCH_OPTIONS
 from .iwave.fit import IWAVE_OPTIONS
 from .iwave.items import CATEGORICAL
+from .iwave.mml import MML_OPTIONS
 from .version import __version__
 
 ENGINE_OPTIONS = tuple(dict.fromkeys(
     ("estimator", "model_type", "std_lv", "orthogonal", "fixed_x", "missing", "iter_max",
-     "information", "group") + IWAVE_OPTIONS + MINIBATCH_OPTIONS))
+     "information", "group") + IWAVE_OPTIONS + MML_OPTIONS + MINIBATCH_OPTIONS))
 # The IWAVE item types that R codes as categories (thresholds, integer codes).
 CATEGORICAL_ITEM_TYPES = CATEGORICAL
 # R sends numbers as doubles; these options are counts.
 INTEGER_OPTIONS = ("iter_max", "iw_samples", "batch_size", "max_epochs", "max_iterations",
-                   "n_intervals", "seed", "se_samples", "logl_samples")
+                   "n_intervals", "seed", "se_samples", "logl_samples", "quad_points",
+                   "max_factors")
 
 
 def _column(values) -> list:
@@ -122,7 +124,8 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         "warnings": list(result.info["warnings"]),
         # R prints lavaan's own summary of ML-family fits; the engine's text
         # is for IWAVE fits, a model lavaan does not have
-        "summary": result.summary_parts() if result.info["estimator"] == "IWAVE" else {},
+        "summary": (result.summary_parts() if result.info["estimator"] in ("IWAVE", "MML")
+                    else {}),
         "fit": result,
     }
 

@@ -18,7 +18,8 @@ diagonal and a free correlation between two factors, lp_j = lambda_j' eta,
 Each data set is simulated from a fixed seed and written to
 ``tests/reference/irt/<case>.csv``; the estimates go to
 ``tests/reference/irt/<case>_exact.csv`` (lhs, op, rhs, est, se, and the
-quadrature check) and the log-likelihoods to ``exact_irt.json``.
+quadrature check) and the log-likelihoods to ``exact_irt.json`` (and
+``exact_irt_logl.csv``).
 
 Run from the repository root: ``python tests/reference/exact_irt.py``
 (a few minutes on one core).
@@ -267,6 +268,15 @@ def main(names):
         summary[name] = run_case(name, CASES[name])
         print(name, summary[name], flush=True)
     path.write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    write_table(summary)
+
+
+def write_table(summary):
+    """The log-likelihoods as CSV too (for R's tests, which read no JSON)."""
+    with open(OUT / "exact_irt_logl.csv", "w") as fh:
+        fh.write("case,item_type,factors,n,logl\n")
+        for name, s in sorted(summary.items()):
+            fh.write(f"{name},{s['item_type']},{s['factors']},{s['n']},{s['logl']!r}\n")
 
 
 if __name__ == "__main__":

@@ -34,8 +34,7 @@ from .fit import check_device, code_blocks, prepare, setup_model, standardized_c
 from .networks import Batch, Structure, make_data
 from .quadrature import DEFAULT_POINTS, Quadrature, check_factors
 
-MML_OPTIONS = ("ordered", "item_types", "quad_points", "max_factors", "se", "iter_max",
-               "device", "quiet")
+MML_OPTIONS = ("ordered", "item_types", "quad_points", "max_factors", "se", "device", "quiet")
 
 
 def fit_mml(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",

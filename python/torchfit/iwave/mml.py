@@ -137,11 +137,12 @@ def maximise(structure: Structure, quad: Quadrature, x0: np.ndarray, iter_max: i
 
     def objective(u_np):
         u = torch.as_tensor(u_np, dtype=torch.float64, device=device).requires_grad_(True)
-        loss = -quad.log_lik(structure.values(u)) / n
-        if not torch.isfinite(loss):  # Psi not positive definite: the line search steps back
+        x = structure.values(u)
+        value, grad_x = quad.value_and_grad(x)
+        if not math.isfinite(value):  # Psi not positive definite: the line search steps back
             return 1e10, np.zeros_like(u_np)
-        loss.backward()
-        return float(loss.detach()), u.grad.cpu().numpy()
+        grad_u = torch.autograd.grad(x, u, grad_x)[0]  # the chain rule through values()
+        return -value / n, -grad_u.cpu().numpy() / n
 
     # scipy's L-BFGS-B: a torch.optim optimizer would import torch._dynamo (seconds)
     res = optimize.minimize(objective, u0, jac=True, method="L-BFGS-B",
@@ -170,7 +171,8 @@ def _newton(quad: Quadrature, x: torch.Tensor, steps: int = 5):
     Hessian of that point (so close to the maximum that it is the Hessian there
     to many digits: one Hessian, a few cheap gradients); the point, the Hessian
     and the gradient there."""
-    g, H = _derivatives(quad, x)
+    value, g = quad.value_and_grad(x)
+    H = quad.hessian(x)
     if not torch.isfinite(H).all():
         return x, H, g
     for _ in range(steps):
@@ -179,25 +181,13 @@ def _newton(quad: Quadrature, x: torch.Tensor, steps: int = 5):
         except RuntimeError:  # singular: not identified, keep L-BFGS's answer
             break
         trial = x - step
-        with torch.no_grad():
-            better = float(quad.log_lik(trial)) >= float(quad.log_lik(x)) - 1e-9
-        if not (torch.isfinite(step).all() and better):
+        new_value, new_g = quad.value_and_grad(trial)
+        if not (torch.isfinite(step).all() and new_value >= value - 1e-9):
             break  # not a step up: not near a maximum
-        x, g = trial, _derivatives(quad, trial, hessian=False)[0]
+        x, value, g = trial, new_value, new_g
         if float(step.abs().max()) < 1e-10:
             break
     return x, H, g
-
-
-def _derivatives(quad: Quadrature, x: torch.Tensor, hessian: bool = True):
-    """The exact gradient and (optionally) Hessian of the log-likelihood at x."""
-    x = x.detach().requires_grad_(True)
-    g = torch.autograd.grad(quad.log_lik(x), x, create_graph=hessian)[0]
-    if not hessian:
-        return g.detach(), None
-    eye = torch.eye(len(x), dtype=x.dtype, device=x.device)
-    H = torch.autograd.grad(g, x, eye, is_grads_batched=True)[0]
-    return g.detach(), (H + H.T).detach() / 2
 
 
 def _vcov(mod: Model, hessian: np.ndarray) -> Optional[np.ndarray]:

@@ -18,6 +18,7 @@ gradient and Hessian of the marginal log-likelihood.
 """
 from __future__ import annotations
 
+import math
 from typing import List, Optional, Tuple
 
 import numpy as np
@@ -82,6 +83,9 @@ class Quadrature:
         self.batch = Batch(responses, None, len(freq))
         self.onehot = [_one_hot(y, mk, int(it.n_categories.max())) if it.categorical else None
                        for it, (y, mk) in zip(structure.items, responses)]
+        # all items categorical: the likelihood is a function of the table alone
+        self.tabulated = all(categorical)
+        self._onehot_all = torch.cat(self.onehot, 1) if self.tabulated else None
 
     def nodes_at(self, parts) -> Optional[torch.Tensor]:
         """The factors at the nodes, (Q, m): mu + C x_q; None when Psi is not
@@ -99,17 +103,78 @@ class Quadrature:
         total = 0.0
         for it, sl, onehot, (y, mask) in zip(s.items, s.slices, self.onehot,
                                               self.batch.responses):
-            lp_t = lp[:, sl]
             if onehot is None:
-                total = total + it.log_prob(lp_t.unsqueeze(1).expand(-1, y.shape[0], -1), y,
-                                            mask, parts).T
-                continue
-            k = onehot.shape[1] // lp_t.shape[1]
-            cats = torch.arange(k, device=lp.device).unsqueeze(1).expand(k, lp_t.shape[1])
-            table = it.log_prob_items(lp_t.unsqueeze(1).expand(-1, k, -1), cats, parts)
-            # (Q, K, n) -> rows (item, category) x nodes, matching the one-hot columns
-            total = total + onehot @ table.permute(2, 1, 0).reshape(-1, table.shape[0])
+                total = total + it.log_prob(lp[:, sl].unsqueeze(1).expand(-1, y.shape[0], -1),
+                                            y, mask, parts).T
+            else:
+                total = total + onehot @ _table(it, lp[:, sl], onehot.shape[1], parts)
         return total
+
+    def _table_at(self, x: torch.Tensor) -> Optional[torch.Tensor]:
+        """log Pr(category | node) of every (item, category) at every node, (C, Q),
+        in the order of the one-hot columns; None when Psi is not positive definite."""
+        parts = self.structure.parts(x)
+        z = self.nodes_at(parts)
+        if z is None:
+            return None
+        lp = z @ parts["lambda"].T + parts["nu"]
+        s = self.structure
+        return torch.cat([_table(it, lp[:, sl], oh.shape[1], parts)
+                          for it, sl, oh in zip(s.items, s.slices, self.onehot)])
+
+    def _posterior(self, table: torch.Tensor):
+        """Per-pattern log-likelihoods (R,) and posterior weights over the nodes (R, Q)."""
+        joint = self._onehot_all @ table + self.log_w
+        lse = torch.logsumexp(joint, 1)
+        return lse, torch.exp(joint - lse.unsqueeze(1))
+
+    def value_and_grad(self, x: torch.Tensor) -> Tuple[float, torch.Tensor]:
+        """The log-likelihood and its exact gradient at x (-inf and zeros when Psi
+        is not positive definite).  Tabulated: the gradient is that of the
+        expected complete-data log-likelihood sum_cq N_cq log P_cq(x) with the
+        expected counts N held fixed (Fisher's identity), a small graph."""
+        x = x.detach().requires_grad_(True)
+        with torch.enable_grad():
+            if not self.tabulated:
+                value = self.log_lik(x)
+                if not torch.isfinite(value):
+                    return -math.inf, torch.zeros_like(x)
+                return float(value.detach()), torch.autograd.grad(value, x)[0]
+            table = self._table_at(x)
+            if table is None:
+                return -math.inf, torch.zeros_like(x)
+            lse, post = self._posterior(table.detach())
+            counts = self._onehot_all.T @ (post * self.freq.unsqueeze(1))
+            grad = torch.autograd.grad((counts * table).sum(), x)[0]
+        return float(self.freq @ lse), grad
+
+    def hessian(self, x: torch.Tensor) -> torch.Tensor:
+        """The exact Hessian of the log-likelihood at x.  Tabulated, by Louis'
+        identity: E[d2 log p(y, eta)] + Var[d log p(y, eta)] over each
+        pattern's posterior, from the Jacobian of the table (nodes x categories
+        x parameters), in chunks of patterns."""
+        x = x.detach()
+        if not self.tabulated:
+            return _hessian(self.log_lik, x)
+        table = self._table_at(x)
+        _, post = self._posterior(table)
+        counts = self._onehot_all.T @ (post * self.freq.unsqueeze(1))
+        # the complete-data curvature, with the counts fixed
+        H = _hessian(lambda v: (counts * self._table_at(v)).sum(), x)
+        jac = _jacobian(self._table_at, x)  # (C, Q, k)
+        k = len(x)
+        C, Q = table.shape
+        flat = jac.reshape(C, Q * k)
+        step = max(1, 4_000_000 // (Q * k))
+        for start in range(0, post.shape[0], step):
+            rows = slice(start, start + step)
+            score = (self._onehot_all[rows] @ flat).reshape(-1, Q, k)  # d log p(y_r, eta_q)
+            w = post[rows] * self.freq[rows].unsqueeze(1)
+            mean = torch.einsum("rq,rqk->rk", post[rows], score)
+            weighted = score * w.sqrt().unsqueeze(-1)
+            H = H + weighted.reshape(-1, k).T @ weighted.reshape(-1, k) \
+                - (mean * self.freq[rows].unsqueeze(1)).T @ mean
+        return (H + H.T).detach() / 2
 
     def joint(self, parts) -> Optional[Tuple[torch.Tensor, torch.Tensor]]:
         """log w_q + log p(y_r | eta_q) (R, Q) and the nodes, or None (Psi not
@@ -131,6 +196,42 @@ class Quadrature:
     def per_row(self, values: torch.Tensor) -> torch.Tensor:
         """A per-pattern quantity (R, ...) expanded to the rows of the data."""
         return values if self.rows is None else values[self.rows]
+
+
+def _hessian(fn, x: torch.Tensor) -> torch.Tensor:
+    """The Hessian of a scalar function, one backward pass per row (batched
+    gradients would import torch's vmap machinery: seconds on first use)."""
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        g = torch.autograd.grad(fn(x), x, create_graph=True)[0]
+        rows = [torch.autograd.grad(g[i], x, retain_graph=i < len(x) - 1)[0]
+                for i in range(len(x))]
+    H = torch.stack(rows).detach()
+    return (H + H.T) / 2
+
+
+def _jacobian(fn, x: torch.Tensor) -> torch.Tensor:
+    """d fn(x) / dx, (*fn(x).shape, k): the vector-Jacobian product J'w is linear
+    in w, so its gradient in w along each parameter is a column of J (one
+    backward pass per parameter; torch's forward mode would import
+    torch._dynamo for the scatter of the parameters: seconds)."""
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        out = fn(x)
+        w = torch.zeros_like(out, requires_grad=True)
+        jtw = torch.autograd.grad(out, x, w, create_graph=True)[0]
+        cols = [torch.autograd.grad(jtw[i], w, retain_graph=i < len(x) - 1)[0]
+                for i in range(len(x))]
+    return torch.stack(cols, -1).detach()
+
+
+def _table(item, lp: torch.Tensor, width: int, parts) -> torch.Tensor:
+    """A categorical item type's log Pr(y = k | node), (n * K, Q): rows (item,
+    category) in the order of the one-hot columns; ``lp`` (Q, n)."""
+    k = width // lp.shape[1]
+    cats = torch.arange(k, device=lp.device).unsqueeze(1).expand(k, lp.shape[1])
+    table = item.log_prob_items(lp.unsqueeze(1).expand(-1, k, -1), cats, parts)  # (Q, K, n)
+    return table.permute(2, 1, 0).reshape(-1, table.shape[0])
 
 
 def _patterns(responses) -> Tuple[List, torch.Tensor, np.ndarray]:

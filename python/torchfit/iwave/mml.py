@@ -146,7 +146,7 @@ def maximise(structure: Structure, quad: Quadrature, x0: np.ndarray, iter_max: i
 
     # scipy's L-BFGS-B: a torch.optim optimizer would import torch._dynamo (seconds)
     res = optimize.minimize(objective, u0, jac=True, method="L-BFGS-B",
-                            options={"maxiter": int(iter_max), "gtol": 1e-7, "ftol": 1e-14,
+                            options={"maxiter": int(iter_max), "gtol": 1e-5, "ftol": 1e-14,
                                      "maxcor": 20})
     iterations = int(res.nit)
     u = torch.as_tensor(res.x, dtype=torch.float64, device=device)
@@ -166,7 +166,7 @@ def maximise(structure: Structure, quad: Quadrature, x0: np.ndarray, iter_max: i
                              "warnings": warnings}
 
 
-def _newton(quad: Quadrature, x: torch.Tensor, steps: int = 5):
+def _newton(quad: Quadrature, x: torch.Tensor, steps: int = 10):
     """Newton steps on the table's scale from the L-BFGS solution, with the exact
     Hessian of that point (so close to the maximum that it is the Hessian there
     to many digits: one Hessian, a few cheap gradients); the point, the Hessian

@@ -633,6 +633,8 @@ def importance(structure: Structure, encoder: Encoder, x: np.ndarray, data: Data
 #: the final pass runs when rows x items x samples is at most this (its cost is
 #: a few full passes over the data at ``final_samples`` draws per row)
 FINAL_MAX_ELEMENTS = 30_000_000
+#: below this many rows x items x samples the final pass takes more samples
+FINAL_SMALL_ELEMENTS = 1_000_000
 
 
 def final_pass(structure: Structure, encoder: Encoder, result: TrainResult, data: Data,

@@ -107,3 +107,16 @@ def test_options_are_checked():
         _fit("binary_1f", se="opg")
     with pytest.raises(TypeError, match="iw_samples"):
         _fit("binary_1f", iw_samples=5)
+
+
+@pytest.mark.parametrize("kind", ["nominal", "poisson", "negbinom", "lognormal"])
+def test_every_item_type_converges_with_missing_responses(kind):
+    data, truth = torchfit.datasets.simulate(800, kind, n_factors=1, items_per_factor=5,
+                                             n_categories=4, seed=3, missing=0.05)
+    fit = torchfit.fit(truth["syntax"], data, estimator="MML", std_lv=True,
+                       item_types={v: kind for v in data.columns})
+    assert fit.converged and fit.info["max_gradient"] < 1e-6
+    pe = fit.partable[fit.partable["free"] > 0]
+    assert (pe["se"] > 0).all()
+    load = pe[pe["op"] == "=~"]
+    assert (np.abs(load["est"].to_numpy() - truth["loadings"][:, 0]) < 4 * load["se"]).all()

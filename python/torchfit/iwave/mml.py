@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import Dict, List, Mapping, Optional, Sequence, Union
+from typing import Dict, List, Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -23,48 +23,55 @@ import torch
 from scipy import optimize
 
 from ..data.frames import as_frame, check_columns
+from ..data.stats import SampleStats
 from ..errors import ModelError, TorchfitError
+from ..estimate.record import Estimate
 from ..estimate.start import reduced_start
-from ..inference.vcov import estimate_columns
 from ..model.matrices import Model
+from ..model.spec import Spec
+from ..options import FitOptions, check_extra, own_names
 from ..results import report
-from ..results.fit import Fit, GroupView
-from ..version import __version__
-from .fit import check_device, code_blocks, prepare, setup_model, standardized_columns
+from ..results.assemble import assemble
+from ..results.fit import Fit
+from .fit import (
+    check_device,
+    code_blocks,
+    item_start_values,
+    prepare,
+    standardized_columns,
+    structure_of,
+    tensors_of,
+)
 from .networks import Batch, Structure, make_data
 from .quadrature import DEFAULT_POINTS, Quadrature, check_factors
 
-MML_OPTIONS = ("ordered", "item_types", "quad_points", "max_factors", "se", "device", "quiet")
+#: MML's own options (rows of :data:`torchfit.options.OPTIONS`) and their defaults
+MML_OPTIONS = own_names("MML")
+DEFAULTS = {"ordered": None, "item_types": None, "quad_points": None, "max_factors": 3,
+            "se": "observed", "device": "cpu", "quiet": True}
 
 
 def fit_mml(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
             std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
-            missing: str = "default", ordered: Union[Sequence[str], bool, None] = None,
-            item_types: Optional[Mapping[str, str]] = None,
-            quad_points: Optional[int] = None, max_factors: int = 3, se: str = "observed",
-            iter_max: int = 500, device: str = "cpu", quiet: bool = True) -> "MMLFit":
+            missing: str = "default", iter_max: int = 500, **options) -> "MMLFit":
     """Fit an item response / latent variable model by marginal maximum likelihood;
     called by ``torchfit.fit(..., estimator="MML")``.
 
     Parameters
     ----------
-    model, data, ordered, item_types, model_type, std_lv, orthogonal, fixed_x
+    model, data, model_type, std_lv, orthogonal, fixed_x
         As for :func:`torchfit.iwave.fit.fit_iwave`: lavaan syntax or a table,
         every IWAVE item type; missing responses are left out of the
         likelihood.
-    quad_points : int, optional
-        Gauss-Hermite points per factor (61, 41, 15 for 1, 2, 3 factors).
-    max_factors : int
-        The most latent variables integrated over (the grid grows as
-        points^factors); above it, a ModelError points to IWAVE.
-    se : {"observed", "none"}
-        Standard errors from the observed information (the exact Hessian).
     iter_max : int
         L-BFGS iterations.
-    device : str
-        "cpu" or "cuda".
-    quiet : bool
-        Accepted for symmetry with IWAVE (MML prints nothing).
+    **options
+        ``ordered``, ``item_types`` (as IWAVE's); ``quad_points`` (Gauss-Hermite
+        points per factor: 61, 41, 15 for 1, 2, 3 factors); ``max_factors`` (3:
+        the most latent variables integrated over, the grid growing as
+        points^factors; above it a ModelError points to IWAVE); ``se``
+        ("observed": the inverse of the exact Hessian, or "none"); ``device``
+        ("cpu" or "cuda"); ``quiet`` (accepted for symmetry: MML prints nothing).
 
     Returns
     -------
@@ -79,35 +86,82 @@ def fit_mml(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     >>> fit.converged, fit.info["quad_points"]
     (True, 61)
     """
-    start = time.perf_counter()
-    device = _check_options(se, missing, device, iter_max)
-    frame = as_frame(data)
-    prep = prepare(model, frame, dict(model_type=model_type, std_lv=std_lv,
-                                      orthogonal=orthogonal, fixed_x=fixed_x),
-                   ordered, item_types)
-    if prep.covariates:
-        raise ModelError(f"observed covariate(s) {', '.join(prep.covariates)}: estimator='MML' "
-                         "integrates over the factors' prior alone; use estimator='IWAVE' for "
-                         "a model with covariates")
-    mod, order, structure, tensors, values = setup_model(prep, device, torch.float64)
-    m = len(mod.lv_names)
-    check_factors(m, max_factors)
-    points = int(quad_points or DEFAULT_POINTS.get(m, 9))
-    quad = Quadrature(structure, tensors, points)
-    x, run = maximise(structure, quad, reduced_start(mod, values), iter_max)
-    vcov = _vcov(mod, run["hessian"]) if se == "observed" else None
-    table, mats = _table(mod, prep.pt, values, x, vcov, prep.types)
-    info = {"estimator": "MML", "optimizer": "L-BFGS + Newton", "iterations": run["iterations"],
-            "converged": run["converged"], "nobs": quad.n, "nobs_total": len(frame),
-            "npar": int(prep.pt["free"].max()), "neq": int(prep.pt["free"].max() - mod.n_free),
-            "quad_points": points, "quad_nodes": int(len(quad.log_w)),
-            "max_gradient": run["max_gradient"], "se": se, "item_types": dict(prep.types),
-            "missing": missing, "device": str(device), "version": __version__,
-            "seconds": time.perf_counter() - start, "warnings": run["warnings"]}
-    fit = MMLFit(table, info, None, vcov, [GroupView(None, mod, {"nobs": quad.n}, {}, mats)],
-                 data)
-    fit._setup(structure, quad, x, run["logl"], order, prep)
-    return fit
+    check_extra("MML", options)
+    opts = FitOptions("MML", missing, False, None, None, iter_max, None, None,
+                      dict(model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
+                           fixed_x=fixed_x), dict(options))
+    method = MML()
+    spec = method.spec(model, data, opts)
+    stats = method.sample_stats(spec, data, opts)
+    return assemble(spec, stats, method.estimate(spec, stats, opts), opts)
+
+
+class MML:
+    """The MML estimator (:class:`torchfit.estimators.protocol.Estimator`): IWAVE's
+    ``Spec`` (table with thresholds, items, structure); as ``SampleStats`` the
+    response patterns on the quadrature; its ``Estimate`` the ML estimates, the
+    observed-information vcov and an :class:`Marginal` as the tests record.
+
+    Examples
+    --------
+    >>> from torchfit.options import FitOptions
+    >>> MML().applies(FitOptions("MML", "default", False, None, None, 0, None, None, {}, {}))
+    True
+    """
+
+    name = "MML"
+
+    def applies(self, options: FitOptions) -> bool:
+        return options.estimator == "MML"
+
+    def spec(self, model, data, options: FitOptions) -> Spec:
+        s = {**DEFAULTS, **options.own}
+        device = _check_options(s["se"], options.missing, s["device"], options.iter_max)
+        prep = prepare(model, as_frame(data), options.model, s["ordered"], s["item_types"])
+        if prep.covariates:
+            raise ModelError(f"observed covariate(s) {', '.join(prep.covariates)}: "
+                             "estimator='MML' integrates over the factors' prior alone; use "
+                             "estimator='IWAVE' for a model with covariates")
+        mod = Model(prep.pt, mean_structure=True)
+        check_factors(len(mod.lv_names), s["max_factors"])
+        order, structure = structure_of(prep, mod, device)
+        return Spec(prep.pt, [mod], None, None, extras=dict(
+            prepared=prep, order=order, structure=structure, settings=s, device=device))
+
+    def sample_stats(self, spec: Spec, data, options: FitOptions) -> SampleStats:
+        prep, structure = spec.extras["prepared"], spec.extras["structure"]
+        tensors = tensors_of(prep, spec.extras["order"], structure, torch.float64)
+        m = len(spec.model.lv_names)
+        points = int(spec.extras["settings"]["quad_points"] or DEFAULT_POINTS.get(m, 9))
+        quad = Quadrature(structure, tensors, points)
+        return SampleStats([], [], options.missing, data, extras={"quadrature": quad},
+                           n=quad.n, n_total=len(prep.keep))
+
+    def estimate(self, spec: Spec, stats: SampleStats, options: FitOptions) -> Estimate:
+        start = time.perf_counter()
+        prep, structure, s = spec.extras["prepared"], spec.extras["structure"], \
+            spec.extras["settings"]
+        mod, quad = spec.model, stats.extras["quadrature"]
+        values = item_start_values(mod, prep.pt, prep.coded, prep.keep, prep.X, prep.types,
+                                   prep.covariates)
+        mod.fixed_values(values)
+        structure.set_fixed(values)
+        x, run = maximise(structure, quad, reduced_start(mod, values), options.iter_max)
+        record = Marginal(structure, quad, x, run["logl"], spec.extras["order"], prep,
+                          int(mod.n_free))
+        est = Estimate(x, run["converged"], run["iterations"], start=values, tests=record,
+                       optimizer="L-BFGS + Newton", messages=run["warnings"], extras={
+                           "quad_points": quad.n_points, "quad_nodes": int(len(quad.log_w)),
+                           "max_gradient": run["max_gradient"], "se": s["se"],
+                           "item_types": dict(prep.types), "device": str(spec.extras["device"])})
+        if s["se"] == "observed":
+            est.vcov = _vcov(mod, run["hessian"])
+        mats = {k: v.cpu().numpy() for k, v in
+                mod.matrices(torch.as_tensor(x, dtype=torch.float64)).items()}
+        est.matrices = [mats]
+        est.std = standardized_columns(mod, mats, prep.pt, est.values(prep.pt, mod), prep.types)
+        est.extras["seconds"] = time.perf_counter() - start
+        return est
 
 
 def _check_options(se: str, missing: str, device, iter_max) -> torch.device:
@@ -199,15 +253,28 @@ def _vcov(mod: Model, hessian: np.ndarray) -> Optional[np.ndarray]:
     return K @ np.linalg.inv(-hessian) @ K.T
 
 
-def _table(mod: Model, pt: pd.DataFrame, values: np.ndarray, x: np.ndarray, vcov, types):
-    free = pt["free"].to_numpy()
-    est = values.copy()
-    est[free > 0] = mod.expand(x)[free[free > 0] - 1]
-    mats = {k: v.cpu().numpy() for k, v in
-            mod.matrices(torch.as_tensor(x, dtype=torch.float64)).items()}
-    columns = {"start": values, **estimate_columns(pt, est, vcov),
-               **standardized_columns(mod, mats, pt, est, types)}
-    return pd.concat([pt, pd.DataFrame(columns, index=pt.index)], axis=1), mats
+class Marginal:
+    """MML's tests record: the structure and quadrature at the estimates, which give
+    the exact log-likelihood (the fit measures), the factor scores and the
+    likelihood of new data; an :class:`MMLFit` presents it."""
+
+    info: Dict = {}  # lavaan's se/test values: MML has none
+
+    def __init__(self, structure: Structure, quad: Quadrature, x: np.ndarray, logl: float,
+                 order: List[str], prep, npar: int):
+        self.structure, self.quadrature, self.x, self.logl = structure, quad, x, logl
+        self.order, self.prep, self.npar = order, prep, npar
+
+    @property
+    def fit_class(self):
+        return MMLFit
+
+    def measures(self, standard=None) -> Dict[str, float]:
+        """The exact log-likelihood and information criteria (``standard`` unused)."""
+        n, k, logl = self.quadrature.n, self.npar, self.logl
+        return {"npar": float(k), "logl": logl, "aic": -2 * logl + 2 * k,
+                "bic": -2 * logl + k * math.log(n),
+                "bic2": -2 * logl + k * math.log((n + 2) / 24), "ntotal": float(n)}
 
 
 class MMLFit(Fit):
@@ -228,19 +295,12 @@ class MMLFit(Fit):
     ((300, 1), (300, 1))
     """
 
-    def _setup(self, structure: Structure, quad: Quadrature, x: np.ndarray, logl: float,
-               order: List[str], prep) -> None:
-        self.structure, self.quadrature, self.x = structure, quad, x
-        self.item_types, self._order, self._codings = prep.types, order, prep.codings
-        self._logl = logl
-        self._compute_measures = self._mml_measures
+    def __init__(self, *args, tests: Marginal, **kwargs):
+        super().__init__(*args, tests=tests, **kwargs)
+        self.structure, self.quadrature, self.x = tests.structure, tests.quadrature, tests.x
+        self.item_types, self._order = tests.prep.types, tests.order
+        self._codings, self._logl = tests.prep.codings, tests.logl
         self._score_cache: Dict[str, pd.DataFrame] = {}
-
-    def _mml_measures(self) -> Dict[str, float]:
-        n, k, logl = self.nobs, self.info["npar"] - self.info["neq"], self._logl
-        return {"npar": float(k), "logl": logl, "aic": -2 * logl + 2 * k,
-                "bic": -2 * logl + k * math.log(n),
-                "bic2": -2 * logl + k * math.log((n + 2) / 24), "ntotal": float(n)}
 
     def _quadrature_for(self, data) -> Quadrature:
         if data is None:

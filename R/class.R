@@ -39,4 +39,8 @@ setClass("TorchFit", contains = "lavaan", slots = c(
 ))
 
 # Is the fit one lavaan has a likelihood for (ML, MLM, MLR, FIML)?
-is_ml_family <- function(object) !identical(object@info$estimator, "IWAVE")
+is_ml_family <- function(object) !is_irt_estimator(object@info$estimator)
+
+# The engine's estimators of IRT models (any item type), which lavaan has no
+# likelihood for: IWAVE and marginal ML by quadrature.
+is_irt_estimator <- function(estimator) isTRUE(estimator %in% c("IWAVE", "MML"))

@@ -123,7 +123,7 @@ lavaan_fill <- function(skel, x, V, info, measures, user) {
   model <- lav_internal("lav_model_set_parameters")(skel@Model, x = x)
   pt <- skel@ParTable
   pt$est <- lav_internal("lav_model_get_parameters")(model, type = "user", extra = TRUE)
-  likelihood <- !identical(info$estimator, "IWAVE")  # lavaan has this likelihood
+  likelihood <- !is_irt_estimator(info$estimator)  # lavaan has this likelihood
   implied <- lav_internal("lav_model_implied")(model)
   fx <- if (likelihood) {
     lav_internal("lav_model_objective")(lavmodel = model, lavsamplestats = skel@SampleStats,

@@ -46,13 +46,15 @@ categorical_item_types <- function() {
 #'   standard errors and the Yuan-Bentler scaled test), as in lavaan, or
 #'   `"IWAVE"` (importance-weighted amortized variational estimation, for
 #'   ordinal and other non-normal items; its options, e.g. `iw_samples`,
-#'   `batch_size`, `lr`, `seed`, go in `...`).
+#'   `batch_size`, `lr`, `seed`, go in `...`), or `"MML"` (exact marginal
+#'   maximum likelihood by Gauss-Hermite quadrature for the same models with
+#'   up to three factors; options `quad.points`, `max.factors`, `se`).
 #' @param model.type `"sem"`, `"cfa"` (the same defaults) or `"growth"`
 #'   (lavaan's growth(): latent means free, observed intercepts 0).
 #' @param missing `"default"`: stop when the model's variables have missing
 #'   values; `"listwise"`: drop rows with a missing value in any of them;
 #'   `"ml"` (or `"fiml"`): full-information ML over the missingness patterns.
-#' @param ordered With `estimator = "IWAVE"`: the ordinal items (graded
+#' @param ordered With `estimator = "IWAVE"` or `"MML"`: the ordinal items (graded
 #'   response model), as lavaan's `ordered`; ordered factors are coded by
 #'   their levels. `TRUE` takes every ordered factor of `data`. Other item
 #'   types are chosen per column with the option `item.types` in `...`, e.g.
@@ -108,7 +110,7 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
   # the engine's own options (asked of the engine only when there may be some,
   # so that a syntax error is reported without starting Python)
   maybe_engine <- setdiff(names(dots), c(lav_args, .engine_options, lavaan_option_names()))
-  eng_args <- c(.engine_options, if (estimator == "IWAVE" || length(maybe_engine)) {
+  eng_args <- c(.engine_options, if (is_irt_estimator(estimator) || length(maybe_engine)) {
     names(dots)[gsub(".", "_", names(dots), fixed = TRUE) %in%
                   setdiff(engine_option_names(), .core_options)]
   })
@@ -140,7 +142,7 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
     # lavaan's thresholds need the number of categories, known from the data
     lav_opts$nthresholds <- ordered - 1L
   }
-  if (estimator == "IWAVE" && !"meanstructure" %in% names(dots)) {
+  if (is_irt_estimator(estimator) && !"meanstructure" %in% names(dots)) {
     lav_opts$meanstructure <- TRUE  # intercepts and thresholds of the items
   }
   groups <- group_values(data, group)
@@ -186,7 +188,7 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
                                             setdiff(eng_args, .engine_options))]
   lav_args <- c(list(estimator = estimator, missing = lavaan_missing(missing), group = group),
                 user_lav[setdiff(names(user_lav), c("estimator", "missing", "group"))])
-  if (estimator == "IWAVE") lav_args$estimator <- NULL
+  if (is_irt_estimator(estimator)) lav_args$estimator <- NULL
   fit <- new_torchfit(res, call = mc, model = model_text, partable = partable, data = data,
                       model.type = model.type, lav_args = lav_args, ov = ov, lv = lv)
   fit@timing <- c(fit@timing, list(engine = t2 - t1, total = proc.time()[["elapsed"]] - t0))
@@ -351,7 +353,7 @@ prepare_data <- function(data, ov, ordered = character(0)) {
 # categorical (gpcm, nominal, ...).
 ordered_items <- function(data, ordered, estimator, categorical = NULL) {
   if (is.null(ordered) || identical(ordered, FALSE)) ordered <- character(0)
-  if (estimator != "IWAVE" && (isTRUE(ordered) || length(ordered) || length(categorical))) {
+  if (!is_irt_estimator(estimator) && (isTRUE(ordered) || length(ordered) || length(categorical))) {
     torchfit_stop(paste0("ordered = ... and categorical item.types need estimator = ",
                          "\"IWAVE\" (the graded response model and its kin); ML treats the ",
                          "items as continuous: leave them out."))

@@ -18,6 +18,7 @@ from .inference.robust_options import require_raw_data
 from .options import (
     BY_NAME,
     ESTIMATORS,
+    IRT,
     ML_FAMILY,
     ORDINAL,
     FitOptions,
@@ -54,8 +55,8 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
         the sample moments are formed in one pass over blocks of rows.
     estimator : str
         "default" (ML, or WLSMV with ``ordered`` items, as in lavaan), "ML",
-        "MLM", "MLR", "IWAVE", or for ordered items "WLSMV", "WLSM", "ULSMV",
-        "ULSM", "WLS", "DWLS", "ULS".
+        "MLM", "MLR", "IWAVE", "MML", or for ordered items "WLSMV", "WLSM",
+        "ULSMV", "ULSM", "WLS", "DWLS", "ULS".
         Maximum likelihood on the sample moments; ML with robust standard
         errors and the Satorra-Bentler scaled test ("MLM") or with
         Huber-White sandwich standard errors and the Yuan-Bentler (Mplus)
@@ -63,7 +64,11 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
         :mod:`torchfit.inference.robust`); or importance-weighted
         amortized variational estimation (any mix of item types; see
         :func:`torchfit.iwave.fit.fit_iwave` for its options: ``ordered``,
-        ``item_types``, ``iw_samples``, ``batch_size``, ``lr``, ...); or
+        ``item_types``, ``iw_samples``, ``batch_size``, ``lr``, ...); or, for
+        the same models with up to three factors, exact marginal maximum
+        likelihood by Gauss-Hermite quadrature ("MML"; see
+        :func:`torchfit.iwave.mml.fit_mml`: ``quad_points``, ``max_factors``,
+        ``se``; ``iter_max`` bounds its L-BFGS iterations); or
         lavaan's limited-information estimators on thresholds and polychoric
         correlations (``ordered=[...]`` or ``ordered=True``, and
         ``parameterization="delta"`` or ``"theta"``; see
@@ -167,10 +172,10 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
         model.update(group_equal=group_equal, group_partial=group_partial)
         return FitOptions(estimator, missing, False, True, "expected", iter_max, group,
                           columns, model, own)
-    if estimator == "IWAVE":
+    if estimator in IRT:
         if group is not None:
-            raise ModelError("estimator='IWAVE' fits a single group; leave group= out or use "
-                             "estimator='ML' for a multiple-group model")
+            raise ModelError(f"estimator='{estimator}' fits a single group; leave group= out "
+                             "or use estimator='ML' for a multiple-group model")
         return FitOptions(estimator, missing, False, None, None, iter_max, None, None, model,
                           own)
     fiml = is_fiml(missing)
@@ -204,7 +209,7 @@ def _default_estimator(estimator: str, own) -> str:
     if has_ordered and estimator in ML_FAMILY:
         raise ModelError(f"estimator {estimator!r} treats the items as continuous; ordered "
                          "items are fitted by estimator='WLSMV' (the default with ordered=), "
-                         "'WLSM', 'ULSMV', 'ULSM', 'WLS', 'DWLS', 'ULS' or 'IWAVE'")
+                         "'WLSM', 'ULSMV', 'ULSM', 'WLS', 'DWLS', 'ULS', 'IWAVE' or 'MML'")
     if estimator in ORDINAL and not has_ordered:
         raise ModelError(f"estimator {estimator!r} is for ordered items here: name them with "
                          "ordered=[...] (or ordered=True); continuous data are fitted by 'ML', "

@@ -135,7 +135,8 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         "warnings": list(result.info["warnings"]),
         # R prints lavaan's own summary of ML-family fits; the engine's text
         # is for IWAVE fits, a model lavaan does not have
-        "summary": result.summary_parts() if result.info["estimator"] == "IWAVE" else {},
+        "summary": (result.summary_parts() if result.info["estimator"] in ("IWAVE", "MML")
+                    else {}),
         "fit": result,
     }
 

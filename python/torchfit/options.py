@@ -19,7 +19,9 @@ from .errors import TorchfitError
 ML_FAMILY = ("ML", "MLM", "MLR")
 #: the least-squares family on thresholds and polychorics (ordered items, as lavaan)
 ORDINAL = ("WLSMV", "WLSM", "ULSMV", "ULSM", "WLS", "DWLS", "ULS")
-ESTIMATORS = ML_FAMILY + ("IWAVE",) + ORDINAL
+#: the estimators of IRT models (item types, thresholds): IWAVE and marginal ML
+IRT = ("IWAVE", "MML")
+ESTIMATORS = ML_FAMILY + IRT + ORDINAL
 
 
 @dataclass(frozen=True)
@@ -55,20 +57,22 @@ OPTIONS: Tuple[Option, ...] = (
         ("orthogonal", "orthogonal", "bool", False),
         ("fixed_x", "fixed.x", "bool", True),
         ("missing", "missing", "str", "default")])
+    + _rows("fit", ML_FAMILY + ORDINAL + ("MML",), [
+        ("iter_max", "iter.max", "int", 10000)])
     + _rows("fit", ML_FAMILY + ORDINAL, [
-        ("iter_max", "iter.max", "int", 10000),
         ("columns", None, "list", None),
         ("meanstructure", "meanstructure", "bool", None),
         ("information", "information", "str", None),
         ("group", "group", "str", None),
         ("group_equal", "group.equal", "list", ()),
         ("group_partial", "group.partial", "list", ())])
-    + _rows("ordered", ("IWAVE",) + ORDINAL, [
+    + _rows("ordered", IRT + ORDINAL, [
         ("ordered", "ordered", "list", None)])
     + _rows("WLS", ORDINAL, [
         ("parameterization", "parameterization", "str", "delta")])
+    + _rows("IWAVE", IRT, [
+        ("item_types", None, "dict", None)])
     + _rows("IWAVE", ("IWAVE",), [
-        ("item_types", None, "dict", None),
         ("iw_samples", None, "int", 10)])
     + _rows("mini-batch", ML_FAMILY + ("IWAVE",), [
         ("batch_size", None, "int", None),
@@ -84,15 +88,21 @@ OPTIONS: Tuple[Option, ...] = (
     + _rows("mini-batch", ML_FAMILY + ("IWAVE",), [
         ("n_intervals", None, "int", None),
         ("seed", None, "int", 0)])
-    + _rows("IWAVE", ("IWAVE",), [
+    + _rows("IWAVE", IRT, [
         ("device", None, "str", "cpu")])
-    + _rows("mini-batch", ML_FAMILY + ("IWAVE",), [
+    + _rows("mini-batch", ML_FAMILY + IRT, [
         ("quiet", None, "bool", None)])
+    + _rows("IWAVE", IRT, [
+        ("se", "se", "str", None)])  # "opg" for IWAVE, "observed" for MML
     + _rows("IWAVE", ("IWAVE",), [
-        ("se", "se", "str", "opg"),
         ("se_samples", None, "int", 100),
         ("logl_samples", None, "int", 1000),
-        ("refine", None, "bool", True)])
+        ("refine", None, "bool", True),
+        ("dreg", None, "bool", True),
+        ("final_samples", None, "int", 50)])
+    + _rows("MML", ("MML",), [
+        ("quad_points", None, "int", None),
+        ("max_factors", None, "int", 3)])
 )
 
 BY_NAME: Dict[str, Option] = {o.name: o for o in OPTIONS}

@@ -8,6 +8,7 @@ from typing import Tuple
 
 from ..errors import TorchfitError
 from ..iwave.fit import IWAVE
+from ..iwave.mml import MML
 from ..options import FitOptions
 from .fiml import FIML
 from .minibatch import MiniBatchML
@@ -22,6 +23,7 @@ REGISTRY: Tuple[Estimator, ...] = (
     ML(),
     IWAVE(),
     WLS(),
+    MML(),
 )
 
 

@@ -93,11 +93,14 @@ class ItemModel:
         """Check and code new data as the fitted data were coded."""
         return cls.prepare(values, name)[0]
 
-    def tensor(self, data: np.ndarray, device) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-        """Responses of this type's items (rows x items) and the mask of
-        observed responses (None when none is missing)."""
-        values, mask = _compact(data, np.float32, device)
-        return torch.as_tensor(values, dtype=self.dtype, device=device), mask
+    def tensor(self, data: np.ndarray, device,
+               dtype=torch.float32) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+        """Responses of this type's items (rows x items), continuous ones in
+        ``dtype``, and the mask of observed responses (None when none is
+        missing)."""
+        exact = dtype == torch.float64
+        values, mask = _compact(data, np.float64 if exact else np.float32, device)
+        return torch.as_tensor(values, dtype=dtype if exact else self.dtype, device=device), mask
 
     # -- likelihood ----------------------------------------------------------------
     def to(self, device, where: slice = None) -> "ItemModel":
@@ -128,10 +131,25 @@ class ItemModel:
         -------
         Tensor (K, B)
         """
-        ll = self._log_prob(lp, y, mats)
+        ll = self.log_prob_items(lp, y, mats)
         if mask is not None:
             ll = ll * mask
         return ll.sum(-1)
+
+    def log_prob_items(self, lp: torch.Tensor, y: torch.Tensor,
+                       mats: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """Log-likelihood of each response, (K, B, n_items), nothing masked: the
+        arguments of :meth:`log_prob`.  Marginal ML tabulates it once per
+        category and quadrature node.
+
+        Examples
+        --------
+        >>> import torch
+        >>> m = Poisson([0, 1]).to("cpu")
+        >>> m.log_prob_items(torch.zeros(1, 1, 2), torch.zeros(1, 2), {}).shape
+        torch.Size([1, 1, 2])
+        """
+        return self._log_prob(lp, y, mats)
 
     def _variance(self, mats):
         return mats["var"][..., self._where]
@@ -325,7 +343,7 @@ class _Categorical(ItemModel):
                             "or refit with data that have that category")
         return codes
 
-    def tensor(self, data, device):
+    def tensor(self, data, device, dtype=None):
         codes, mask = _compact(data, np.int16, device)
         return torch.as_tensor(codes, device=device), mask
 

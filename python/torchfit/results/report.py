@@ -135,6 +135,15 @@ def iwave_header(info: Dict) -> List[str]:
         _line("Converged", "yes" if info["converged"] else "no")])
 
 
+def mml_header(info: Dict) -> List[str]:
+    """The header of a marginal ML fit: the quadrature and the optimiser."""
+    return _opening(info, [
+        _line("Optimization method", info["optimizer"]),
+        _line("Gauss-Hermite points per factor", info["quad_points"]),
+        _line("Quadrature nodes", info["quad_nodes"]),
+        _line("Largest gradient (per row)", f"{info['max_gradient']:.1e}")])
+
+
 def loglik_block(m: Dict, unrestricted: bool = False) -> List[str]:
     """Log-likelihood and information criteria (with the H1 model's
     log-likelihood when there is one)."""

@@ -1,0 +1,122 @@
+"""estimator = "MML" against the exact marginal ML of an independent quadrature
+script (tests/reference/exact_irt.py: NumPy/SciPy, hand-derived gradients), and
+its results: exact log-likelihood, observed-information SEs, EAP/MAP scores."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import torchfit
+from conftest import REFERENCE
+from torchfit.errors import ModelError, TorchfitError
+
+IRT = REFERENCE / "irt"
+CASES = json.loads((IRT / "exact_irt.json").read_text())
+SMALL = ["graded_1f", "graded_2f", "gpcm_1f", "gpcm_2f", "binary_1f", "binary_2f"]
+
+
+def _fit(case, **options):
+    meta = CASES[case]
+    data = pd.read_csv(IRT / f"{case}.csv")
+    return torchfit.fit(meta["syntax"], data, estimator="MML", std_lv=True,
+                        item_types={v: meta["item_type"] for v in data.columns}, **options)
+
+
+@pytest.fixture(scope="module", params=SMALL)
+def case_fit(request):
+    return request.param, _fit(request.param)
+
+
+def test_estimates_and_ses_equal_exact_ml(case_fit):
+    case, fit = case_fit
+    ref = pd.read_csv(IRT / f"{case}_exact.csv")
+    m = ref.merge(fit.parameter_estimates(), on=["lhs", "op", "rhs"], suffixes=("_ref", ""))
+    assert len(m) == len(ref)
+    assert (m["est"] - m["est_ref"]).abs().max() < 1e-4
+    assert (m["se"] - m["se_ref"]).abs().max() < 1e-4
+    # the reference's own quadrature error, measured with more points, is below the bar too
+    assert (ref["est"] - ref["est_more_points"]).abs().max() < 1e-4
+    assert fit.converged and fit.info["max_gradient"] < 1e-6
+
+
+def test_exact_loglik_and_information_criteria(case_fit):
+    case, fit = case_fit
+    fm = fit.fit_measures()
+    assert fm["logl"] == pytest.approx(CASES[case]["logl"], abs=1e-6)
+    k = len(pd.read_csv(IRT / f"{case}_exact.csv"))
+    assert fm["npar"] == k
+    assert fm["aic"] == pytest.approx(-2 * fm["logl"] + 2 * k)
+    assert fm["bic"] == pytest.approx(-2 * fm["logl"] + k * np.log(CASES[case]["n"]))
+
+
+def test_summary_and_scores():
+    fit = _fit("graded_1f")
+    text = fit.summary(fit_measures=True)
+    for piece in ("Estimator", "MML", "Gauss-Hermite points per factor", "Quadrature nodes",
+                  "Latent Variables:", "Thresholds:", "Loglikelihood user model (H0)",
+                  "Observed information"):
+        assert piece in text, piece
+    eap, map_ = fit.scores(), fit.scores("MAP")
+    assert eap.shape == map_.shape == (1000, 1)
+    # both summarise the same posterior: close, not equal; shrunk towards 0
+    assert 0.97 < np.corrcoef(eap["f1"], map_["f1"])[0, 1] <= 1
+    assert eap["f1"].std() < 1
+    data = pd.read_csv(IRT / "graded_1f.csv")
+    assert np.allclose(fit.predict(data.head(7)), eap.head(7))
+    assert fit.log_likelihood(data) == pytest.approx(fit.fit_measures()["logl"])
+    with pytest.raises(TorchfitError, match="EAP"):
+        fit.scores("WLE")
+
+
+def test_missing_responses_are_left_out():
+    data = pd.read_csv(IRT / "binary_1f.csv").astype(float)
+    data.iloc[:50, 9] = np.nan
+    fit = torchfit.fit(CASES["binary_1f"]["syntax"], data, estimator="MML", std_lv=True,
+                       ordered=True)
+    assert fit.converged and fit.nobs == 1000
+    # a row missing y10 has the likelihood of its nine responses: the sum over y10
+    row = data.iloc[[0]]
+    both = pd.concat([row.fillna(0), row.fillna(1)])
+    each = [fit.log_likelihood(both.iloc[[i]]) for i in range(2)]
+    assert fit.log_likelihood(row) == pytest.approx(np.logaddexp(*each), abs=1e-10)
+    full = _fit("binary_1f").parameter_estimates()
+    assert (fit.parameter_estimates()["est"] - full["est"]).abs().max() < 0.1
+
+
+def test_normal_items_equal_lavaan_ml():
+    hs = torchfit.datasets.holzinger_swineford()
+    model = "visual =~ x1 + x2 + x3"
+    ml = torchfit.cfa(model, hs, meanstructure=True)
+    mml = torchfit.cfa(model, hs, estimator="MML", quad_points=81)
+    m = ml.parameter_estimates().merge(mml.parameter_estimates(), on=["lhs", "op", "rhs"])
+    assert (m["est_x"] - m["est_y"]).abs().max() < 1e-4
+    assert mml.fit_measures()["logl"] == pytest.approx(ml.fit_measures()["logl"], abs=1e-4)
+
+
+def test_factor_limit_points_to_iwave():
+    data, truth = torchfit.datasets.simulate(50, "binary", n_factors=4, items_per_factor=3)
+    with pytest.raises(ModelError, match="IWAVE"):
+        torchfit.fit(truth["syntax"], data, estimator="MML", ordered=True)
+    with pytest.raises(ModelError, match="max_factors = 1"):
+        _fit("graded_2f", max_factors=1)
+
+
+def test_options_are_checked():
+    with pytest.raises(TorchfitError, match="se = 'opg'"):
+        _fit("binary_1f", se="opg")
+    with pytest.raises(TypeError, match="iw_samples"):
+        _fit("binary_1f", iw_samples=5)
+
+
+@pytest.mark.parametrize("kind", ["nominal", "poisson", "negbinom", "lognormal"])
+def test_every_item_type_converges_with_missing_responses(kind):
+    data, truth = torchfit.datasets.simulate(800, kind, n_factors=1, items_per_factor=5,
+                                             n_categories=4, seed=3, missing=0.05)
+    fit = torchfit.fit(truth["syntax"], data, estimator="MML", std_lv=True,
+                       item_types={v: kind for v in data.columns})
+    assert fit.converged and fit.info["max_gradient"] < 1e-6
+    pe = fit.partable[fit.partable["free"] > 0]
+    assert (pe["se"] > 0).all()
+    load = pe[pe["op"] == "=~"]
+    assert (np.abs(load["est"].to_numpy() - truth["loadings"][:, 0]) < 4 * load["se"]).all()

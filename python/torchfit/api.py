@@ -17,9 +17,13 @@ import torch
 
 from .data.frames import (
     Moments,
+    as_frame,
     check_latent_names,
     check_moments,
+    dropped_rows,
     group_data,
+    kept_copy,
+    native,
     sample_moments,
     select,
 )
@@ -149,9 +153,10 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
     if estimator.upper() not in ESTIMATORS:
         raise TorchfitError(f"estimator {estimator!r} is not available; use one of "
                             f"{', '.join(ESTIMATORS)}")
+    data = native(data)  # a polars/pyarrow/... frame as pandas
     if estimator.upper() == "IWAVE":
-        return _fit_iwave(model, data, group, options, model_type=model_type, std_lv=std_lv,
-                          orthogonal=orthogonal, fixed_x=fixed_x, missing=missing)
+        return _fit_iwave(model, as_frame(data, columns), group, options, model_type=model_type,
+                          std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x, missing=missing)
     minibatch, fiml, missing, meanstructure, opts = _options(estimator, data, missing,
                                                              meanstructure, information, options)
     pt, models, labels, subsets, definitions, constraints = _spec(
@@ -344,7 +349,7 @@ def _check_user_starts(pt: pd.DataFrame, constraints: Constraints, x0: np.ndarra
              and np.isfinite(u)} | {n for n, u, f in zip(pt["plabel"], pt["ustart"], pt["free"])
                                     if f > 0 and np.isfinite(u)}
     for (text, *_), value in zip(constraints.inequalities, g.tolist()):
-        names = set(re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", text))
+        names = set(re.findall(r"(?:[^\W\d]|\.)[\w.]*", text))
         if value < 0 and names & given:
             raise ModelError(f"the start values violate the constraint '{text}'; give start "
                              "values that satisfy it (e.g. start(0.5)*x for a parameter that "
@@ -449,7 +454,11 @@ def _results(pt, groups, labels, definitions, values, result, moments, exo, data
         warnings.warn(message, ConvergenceWarning, stacklevel=3)
     for message in result.heywood:
         warnings.warn(message, HeywoodWarning, stacklevel=3)
-    return Fit(table, info, measures, vcov, views, data, columns)
+    names = list(dict.fromkeys(v for m in models for v in m.ov_names))
+    dropped = dropped_rows(data, names, columns, empty_only=is_fiml(missing)) \
+        if info["nobs_total"] > n else None
+    return Fit(table, info, measures, vcov, views, kept_copy(data, names, group, columns),
+               dropped)
 
 
 def sem(model: Union[str, pd.DataFrame], data, **options) -> Fit:

@@ -22,6 +22,8 @@ def _cases(hs):
     clash = hs.assign(visual=1.0)
     twice = pd.concat([hs, hs[["x4"]]], axis=1)
     text = hs.assign(x5=hs["x5"].astype(str))
+    grades = hs.assign(x1=pd.Categorical(hs["x1"].round().astype(int).astype(str)))
+    spaced = hs.rename(columns={"x1": "x 1"})
     return [
         ("missing variable", lambda: torchfit.cfa(HS_MODEL.replace("x9", "x99"), hs)),
         ("syntax error", lambda: torchfit.cfa("visual =~ x1 + + x2", hs)),
@@ -41,6 +43,14 @@ def _cases(hs):
          lambda: torchfit.cfa(HS_MODEL, hs, group="school", group_equal="intercepts",
                               group_partial="x99 ~ 1")),
         ("thresholds without IWAVE", lambda: torchfit.cfa("f =~ x1 + x2 + x3; x1 | t1", hs)),
+        ("unordered Categorical, IWAVE",
+         lambda: torchfit.cfa("f =~ x1 + x2 + x3", grades, estimator="IWAVE", ordered=["x1"])),
+        ("unordered Categorical, ML", lambda: torchfit.cfa("f =~ x1 + x2 + x3", grades)),
+        ("ordered Categorical, ML",
+         lambda: torchfit.cfa("f =~ x1 + x2 + x3",
+                              grades.assign(x1=grades["x1"].cat.as_ordered()))),
+        ("name with a space", lambda: torchfit.cfa("f =~ x 1 + x2 + x3", spaced)),
+        ("data of another type", lambda: torchfit.cfa(HS_MODEL, [[1.0, 2.0]])),
         ("unknown IWAVE option",
          lambda: torchfit.cfa(HS_MODEL, hs, estimator="IWAVE", iw_sample=5)),
     ]

@@ -9,6 +9,7 @@ start values, the estimate columns and the report with the ML estimator.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
@@ -16,8 +17,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..data.frames import as_frame, check_columns, check_latent_names
-from ..errors import DataError, ModelError, TorchfitError
+from ..data.frames import as_frame, check_columns, check_latent_names, check_numeric
+from ..errors import ConvergenceWarning, DataError, ModelError, TorchfitError
 from ..estimate.ml import one_thread
 from ..estimate.start import reduced_start, start_values
 from ..estimate.training import batch_bounds
@@ -147,10 +148,14 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
                  rows_per_step=rows_per_step, lr=lr, lr_model=lr_model, refine=refine, se=se,
                  se_samples=se_samples, logl_samples=logl_samples, types=prep.types,
                  missing=missing, device=device, seed=seed)
+    if not result.converged:
+        warnings.warn(info["warnings"][-1], ConvergenceWarning, stacklevel=4)
+    # the fit keeps its own tensors (and the kept rows' labels), not the caller's frame
     fit = IWAVEFit(table, info, None, vcov,
-                   [GroupView(None, mod, {"nobs": tensors.n}, {}, mats)], data)
+                   [GroupView(None, mod, {"nobs": tensors.n}, {}, mats)])
     fit._setup(structure, encoder, result, tensors, prep.types, prep.codings, prep.covariates,
                order, int(mod.n_free))
+    fit.index = frame.index[prep.keep]
     return fit
 
 
@@ -319,7 +324,8 @@ def _info(result, mod: Model, pt: pd.DataFrame, n: int, n_total: int, *, iw_samp
     if not result.converged:
         info["warnings"].append(
             f"IWAVE stopped after {result.iterations} iterations ({result.epochs} epochs) "
-            "before the loss stopped improving; raise max_epochs/max_iterations")
+            "before the loss stopped improving (its iteration limit); raise "
+            "max_epochs/max_iterations")
     return info
 
 
@@ -359,10 +365,8 @@ def _covariates(frame: pd.DataFrame, covariates: List[str]) -> Optional[np.ndarr
     cols = []
     for v in covariates:
         s = frame[v]
-        if not (pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)):
-            raise DataError(f"covariate '{v}' is not numeric (dtype {s.dtype}); convert it, "
-                            f"e.g. data['{v}'] = pd.to_numeric(data['{v}'])")
-        cols.append(s.to_numpy(dtype=np.float64))
+        check_numeric(v, s.dtype)
+        cols.append(s.to_numpy(dtype=np.float64, na_value=np.nan))  # bool as 0/1
     return np.column_stack(cols)
 
 
@@ -622,7 +626,8 @@ class IWAVEFit(Fit):
         if data is None and self._scores is not None:
             return self._scores.copy()
         out = self._per_row(self._tensors_for(data), scores=True)
-        frame = pd.DataFrame(out["scores"], columns=self.model.lv_names)
+        frame = pd.DataFrame(out["scores"], columns=self.model.lv_names,
+                             index=self.index if data is None else as_frame(data).index)
         if data is None:
             self._scores = frame
         return frame.copy()

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.frames import group_data
+from ..errors import DataError
 from ..model.matrices import Model
 from . import report, robust_report
 from .scores import group_scores
@@ -44,10 +45,14 @@ class Fit:
 
     def __init__(self, partable: pd.DataFrame, info: Dict,
                  measures: Callable[[], Dict[str, float]], vcov: Optional[np.ndarray],
-                 groups: List[GroupView], data=None, columns=None):
+                 groups: List[GroupView], data: Optional[pd.DataFrame] = None,
+                 dropped: Optional[pd.Series] = None):
         self.partable = partable
-        self.data = data  # the caller's object, kept by reference for predict()
-        self.columns = columns
+        # the fit's own copy of the model's columns (None: predict() needs the data)
+        self.data = data
+        #: the rows left out of the fit, indexed by their labels, with the reason
+        self.dropped = pd.Series([], dtype=object, name="reason") if dropped is None \
+            else dropped
         self.info = info
         self._compute_measures = measures
         self._measures_cache: Optional[Dict[str, float]] = None
@@ -153,20 +158,26 @@ class Fit:
 
         Returns
         -------
-        pandas.DataFrame, or a dict of them (one per group label) for a
-        multiple-group model, whose data are split by the grouping column.
+        pandas.DataFrame indexed as the data's rows (rows the fit dropped
+        are absent: see ``fit.dropped``), or a dict of them (one per group
+        label) for a multiple-group model, whose data are split by the
+        grouping column.
 
         Examples
         --------
         >>> import torchfit
         >>> hs = torchfit.datasets.holzinger_swineford()
-        >>> fit = torchfit.cfa("visual =~ x1 + x2 + x3", hs)
-        >>> fit.predict().shape
-        (301, 1)
+        >>> fit = torchfit.cfa("visual =~ x1 + x2 + x3", hs[hs["school"] == "Pasteur"])
+        >>> scores = fit.predict()
+        >>> scores.shape, scores.index.equals(hs.index[hs["school"] == "Pasteur"])
+        ((156, 1), True)
         """
         columns = self.model.ov_names
         if data is None:
-            data, columns = self.data, self.columns or columns
+            if self.data is None:
+                raise DataError("this fit keeps no copy of its data (a file, a memory map or "
+                                "more than 2,000,000 cells): pass them, fit.predict(data)")
+            data, columns = self.data, None
         if len(self.groups) == 1:
             return group_scores(self.groups[0], data, self.info["missing"], columns)
         by_label = dict(zip(*group_data(data, self.info["group"])))

@@ -34,6 +34,7 @@ from .estimate.fiml import FimlObjective, group_moments
 from .estimate.minibatch import MINIBATCH_OPTIONS, fit_minibatch
 from .estimate.ml import GroupMoments, fit_ml, one_thread
 from .estimate.start import factor_variances, reduced_start, simple_start, start_all
+from .inference.bootstrap import run_bootstrap
 from .inference.fiml import FimlFit
 from .inference.measures import GroupFit, count_moments, fit_measures, group_chisq
 from .inference.robust import robust_inference
@@ -157,12 +158,17 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
     if estimator.upper() == "IWAVE":
         return _fit_iwave(model, as_frame(data, columns), group, options, model_type=model_type,
                           std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x, missing=missing)
+    boot = _bootstrap_options(estimator, options)
     minibatch, fiml, missing, meanstructure, opts = _options(estimator, data, missing,
                                                              meanstructure, information, options)
+    if boot and (fiml or minibatch or not opts.default):
+        raise ModelError("the bootstrap works with estimator='ML' on complete (or listwise) "
+                         "data and the default information yet; leave out missing='ml', "
+                         "batch_size= and information=")
     pt, models, labels, subsets, definitions, constraints = _spec(
         model, data, columns, group, model_type, std_lv, orthogonal, fixed_x, meanstructure,
         group_equal, group_partial)
-    if constraints and (fiml or minibatch or not opts.default):
+    if constraints and (fiml or minibatch or boot or not opts.default):
         raise ModelError("equality (non-label) and inequality constraints work with "
                          "estimator='ML', complete data and no batch_size yet")
     if fiml:
@@ -173,8 +179,11 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
     if minibatch:
         return _fit_minibatch(pt, groups, labels, definitions, values, moments, exo, data,
                               missing, columns, group, opts, minibatch)
-    return _fit_ml(pt, models, groups, subsets, labels, definitions, constraints, values, x0,
-                   moments, exo, means, data, missing, columns, group, opts, iter_max)
+    out = _fit_ml(pt, models, groups, subsets, labels, definitions, constraints, values, x0,
+                  moments, exo, means, data, missing, columns, group, opts, iter_max)
+    if boot:
+        _apply_bootstrap(out, groups, subsets, definitions, values, exo, missing, columns, boot)
+    return out
 
 
 def _fit_iwave(model, data, group, options, **settings) -> Fit:
@@ -211,6 +220,56 @@ def _options(estimator, data, missing, meanstructure, information, options):
     if opts.needs_raw_data:
         require_raw_data(data, opts.estimator)
     return minibatch, fiml, missing, meanstructure, opts
+
+
+def _bootstrap_options(estimator, options) -> Optional[dict]:
+    """lavaan's se = "bootstrap", bootstrap = R and test = "bootstrap"
+    (Bollen-Stine), with ``seed``; None without a bootstrap."""
+    se, test = options.pop("se", "standard"), options.pop("test", "standard")
+    if se not in ("standard", "bootstrap"):
+        raise TorchfitError(f"se = {se!r} is not available with estimator={estimator!r}; use "
+                            "'standard' or 'bootstrap' (robust standard errors: "
+                            "estimator='MLM' or 'MLR')")
+    if test not in ("standard", "bootstrap", "bollen.stine"):
+        raise TorchfitError(f"test = {test!r} is not available; use 'standard' or 'bootstrap' "
+                            "(Bollen-Stine; scaled tests: estimator='MLM' or 'MLR')")
+    if se == "standard" and test == "standard":
+        if "bootstrap" in options:
+            raise TorchfitError("bootstrap = R sets the number of draws of se='bootstrap' or "
+                                "test='bootstrap'; give one of them too")
+        return None
+    if estimator.upper() != "ML":
+        raise ModelError(f"se/test = 'bootstrap' works with estimator='ML', not {estimator!r}")
+    return {"replicates": options.pop("bootstrap", 1000), "seed": options.pop("seed", None),
+            "se": se == "bootstrap", "bollen_stine": test != "standard"}
+
+
+def _apply_bootstrap(fit: Fit, groups, subsets, definitions, values, exo, missing, columns,
+                     boot) -> None:
+    """Fit the bootstrap replicates at once (:mod:`torchfit.inference.bootstrap`)
+    and give ``fit`` their standard errors, intervals and Bollen-Stine p-value."""
+    model, pt = groups[0].model, fit.partable
+    data = [select(s, g.model.ov_names, missing=missing, columns=columns).X
+            for s, g in zip(subsets, groups)]
+    K = model.reduce_matrix()
+    free = pt["free"].to_numpy()
+    est = pt["est"].to_numpy()
+
+    def defined(x: np.ndarray) -> np.ndarray:
+        rows = np.repeat(est[:, None], len(x), axis=1)
+        rows[free > 0] = (x @ K.T)[:, free[free > 0] - 1].T
+        return torch.stack(definitions.values(rows), dim=1).numpy() if len(definitions.rows) \
+            else np.empty((len(x), 0))
+
+    x_hat = np.zeros(model.n_free)
+    x_hat[model.x_index] = fit.coef().to_numpy()
+    draws = run_bootstrap(groups, data, x_hat, boot["replicates"], boot["seed"],
+                          boot["bollen_stine"], implied=[(v.implied["cov"], v.implied["mean"])
+                                                         for v in fit.groups],
+                          exo=exo, defined=defined,
+                          starts=lambda r: _fallback_starts(groups, values))
+    draws.coef = np.where(draws.ok[:, None], draws.coef @ K.T, np.nan)
+    fit.set_bootstrap(draws, boot["se"], boot["bollen_stine"])
 
 
 def _spec(model, data, columns, group, model_type, std_lv, orthogonal, fixed_x, meanstructure,

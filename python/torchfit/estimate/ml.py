@@ -91,8 +91,8 @@ class _Group:
         as_tensor = lambda a: torch.as_tensor(a, dtype=model.dtype, device=model.device)
         self.S = as_tensor(data.cov)
         self.mean = None if data.mean is None else as_tensor(data.mean)
-        self.p = data.cov.shape[0]
-        self.logdet_S = float(torch.linalg.slogdet(self.S)[1])
+        self.p = data.cov.shape[-1]
+        self.logdet_S = torch.linalg.slogdet(self.S)[1]  # one per replicate for a batch
         self._cells = None  # built at the first exact Hessian
 
     def value(self, x: torch.Tensor):
@@ -103,18 +103,20 @@ class _Group:
         L, info = torch.linalg.cholesky_ex(sigma)
         if int(info) != 0:
             return None
-        F, state = self._discrepancy(mats, sigma, A, L)
+        F, state = self.discrepancy(mats, sigma, A, L)
         return float(F), state
 
-    def _discrepancy(self, mats, sigma, A, L):
-        """F_ML (a tensor) and the state, given the Cholesky factor L of Sigma."""
+    def discrepancy(self, mats, sigma, A, L):
+        """F_ML (a tensor) and the state, given the Cholesky factor L of Sigma;
+        everything may carry a leading batch dimension (one model and sample
+        per bootstrap replicate)."""
         inv = torch.cholesky_inverse(L)
-        logdet = 2.0 * torch.log(torch.diagonal(L)).sum()
+        logdet = 2.0 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)
         S, d = self.S, None
         if self.mean is not None:
             d = self.mean - self.model.implied_mean(mats, A)
-            S = S + torch.outer(d, d)
-        F = logdet + (S * inv).sum() - self.logdet_S - self.p
+            S = S + d[..., :, None] * d[..., None, :]
+        F = logdet + (S * inv).sum((-2, -1)) - self.logdet_S - self.p
         return F, (sigma, inv, A, mats, S, d)
 
     def fmin_torch(self, x: torch.Tensor) -> torch.Tensor:
@@ -122,7 +124,7 @@ class _Group:
         Hessian)."""
         mats = self.model.matrices(x)
         sigma, A = self.model.implied(mats)
-        return self._discrepancy(mats, sigma, A, torch.linalg.cholesky(sigma))[0] / 2
+        return self.discrepancy(mats, sigma, A, torch.linalg.cholesky(sigma))[0] / 2
 
     def moments(self, state):
         """Implied covariance matrix and mean (None without a mean structure)."""
@@ -153,17 +155,17 @@ class _Group:
         sigma, inv, A, mats, S, d = state
         D = self.model.jacobian(mats, A)
         V = inv - inv @ S @ inv
-        g = D.flatten(1) @ V.flatten()
+        g = (D.flatten(-2) @ V.flatten(-2)[..., None])[..., 0]
         u = J = None
         if d is not None:
             J = self.model.mean_jacobian(mats, A)
-            u = inv @ d
-            g = g - 2.0 * J @ u
+            u = (inv @ d[..., None])[..., 0]
+            g = g - 2.0 * (J @ u[..., None])[..., 0]
         if order == 1:
             return (g,)
-        W = inv @ D
+        W = inv.unsqueeze(-3) @ D
         covariance = _trace_products(W, W)
-        means = 0.0 if J is None else 2.0 * J @ inv @ J.T
+        means = 0.0 if J is None else 2.0 * J @ inv @ J.transpose(-1, -2)
         if order == 2:
             return g, covariance + means
         exact = 2.0 * _trace_products(W, inv @ S @ W) - covariance + means
@@ -176,9 +178,9 @@ class _Group:
 
 
 def _trace_products(X: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
-    """tr(X_i Y_j) for all i, j of two (q, p, p) stacks, as one matrix
+    """tr(X_i Y_j) for all i, j of two (..., q, p, p) stacks, as one matrix
     product (faster than the equivalent einsum)."""
-    return X.flatten(1) @ Y.transpose(1, 2).flatten(1).T
+    return X.flatten(-2) @ Y.transpose(-1, -2).flatten(-2).transpose(-1, -2)
 
 
 class _SecondOrderCells:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..data.frames import group_data
 from ..errors import DataError
+from ..inference import bootstrap
 from ..model.matrices import Model
 from . import report, robust_report
 from .scores import group_scores
@@ -59,6 +60,8 @@ class Fit:
         self._vcov = vcov
         self._coef_names: Optional[List[str]] = None
         self.groups = groups
+        #: the bootstrap's draws (se="bootstrap" or test="bootstrap"), else None
+        self.boot = None
 
     # The first (with one group: the only) group's pieces.
     model = property(lambda self: self.groups[0].model)
@@ -107,9 +110,17 @@ class Fit:
         values = self._vcov if self._vcov is not None else np.full((len(names),) * 2, np.nan)
         return pd.DataFrame(values, index=names, columns=names)
 
-    def parameter_estimates(self, standardized: bool = False) -> pd.DataFrame:
+    def parameter_estimates(self, standardized: bool = False,
+                            boot_ci_type: str = "perc") -> pd.DataFrame:
         """lavaan's parameterEstimates(): lhs op rhs (label) est se z pvalue
-        ci.lower ci.upper, plus std.lv std.all when ``standardized``."""
+        ci.lower ci.upper, plus std.lv std.all when ``standardized``; after
+        ``se="bootstrap"`` the intervals are ``boot_ci_type`` ones ("perc",
+        "bca.simple"), as lavaan's."""
+        if self.boot is not None and self.info["se"] == "bootstrap" and boot_ci_type != "perc":
+            pe = self.parameter_estimates(standardized)
+            pe["ci.lower"], pe["ci.upper"] = bootstrap.table_intervals(
+                self.partable, self.partable["est"].to_numpy(), self.boot, kind=boot_ci_type)
+            return pe
         cols = ["lhs", "op", "rhs"] + (["block", "group"] if len(self.groups) > 1 else [])
         if (self.partable["label"] != "").any():
             cols.append("label")
@@ -117,6 +128,28 @@ class Fit:
         if standardized:
             cols += ["std.lv", "std.all"]
         return self.partable[cols].reset_index(drop=True)
+
+    def set_bootstrap(self, draws, se: bool, bollen_stine: bool) -> None:
+        """Take the bootstrap's draws (:class:`torchfit.inference.bootstrap.Draws`):
+        with ``se``, its vcov, standard errors and percentile intervals replace
+        the table's; with ``bollen_stine``, the Bollen-Stine p-value."""
+        self.boot = draws
+        successful = int(draws.ok.sum())
+        self.info.update(bootstrap=len(draws.coef), bootstrap_successful=successful,
+                         bootstrap_seed=draws.seed)
+        if successful < len(draws.coef):
+            self.info["warnings"].append(f"{len(draws.coef) - successful} bootstrap runs failed "
+                                         "or did not converge")
+        if se:
+            pt = self.partable
+            pt.update(pd.DataFrame(bootstrap.boot_columns(pt, pt["est"].to_numpy(), draws),
+                                   index=pt.index))
+            self._vcov = draws.vcov()
+            self.info["se"] = "bootstrap"
+        if bollen_stine:
+            chisq = self._measures["chisq"]
+            self.info.update(test="bollen.stine",
+                             bollen_stine_pvalue=bootstrap.bollen_stine_pvalue(draws, chisq))
 
     def fit_measures(self, names: Optional[Union[str, Iterable[str]]] = None) -> Dict[str, float]:
         """Fit measures keyed by lavaan's names; all of them, or those asked for."""

@@ -27,12 +27,12 @@ from .version import __version__
 
 ENGINE_OPTIONS = tuple(dict.fromkeys(
     ("estimator", "model_type", "std_lv", "orthogonal", "fixed_x", "missing", "iter_max",
-     "information", "group") + IWAVE_OPTIONS + MINIBATCH_OPTIONS))
+     "information", "group", "se", "test", "bootstrap") + IWAVE_OPTIONS + MINIBATCH_OPTIONS))
 # The IWAVE item types that R codes as categories (thresholds, integer codes).
 CATEGORICAL_ITEM_TYPES = CATEGORICAL
 # R sends numbers as doubles; these options are counts.
 INTEGER_OPTIONS = ("iter_max", "iw_samples", "batch_size", "max_epochs", "max_iterations",
-                   "n_intervals", "seed", "se_samples", "logl_samples")
+                   "n_intervals", "seed", "se_samples", "logl_samples", "bootstrap")
 
 
 def _column(values) -> list:
@@ -123,6 +123,11 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         # R prints lavaan's own summary of ML-family fits; the engine's text
         # is for IWAVE fits, a model lavaan does not have
         "summary": result.summary_parts() if result.info["estimator"] == "IWAVE" else {},
+        # se/test = "bootstrap": the draws, for lavaan's @boot slot
+        "boot": {} if result.boot is None else {
+            "coef": result.boot.coef,
+            "chisq": np.array([]) if result.boot.chisq is None else result.boot.chisq,
+            "failed": result.boot.failed + 1},
         "fit": result,
     }
 

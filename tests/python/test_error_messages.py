@@ -51,6 +51,16 @@ def _cases(hs):
                               grades.assign(x1=grades["x1"].cat.as_ordered()))),
         ("name with a space", lambda: torchfit.cfa("f =~ x 1 + x2 + x3", spaced)),
         ("data of another type", lambda: torchfit.cfa(HS_MODEL, [[1.0, 2.0]])),
+        ("bootstrap= without se='bootstrap'",
+         lambda: torchfit.cfa(HS_MODEL, hs, bootstrap=100)),
+        ("unknown se", lambda: torchfit.cfa(HS_MODEL, hs, se="robust")),
+        ("bootstrap with MLR", lambda: torchfit.cfa(HS_MODEL, hs, estimator="MLR", se="bootstrap")),
+        ("bootstrap with FIML", lambda: torchfit.cfa(HS_MODEL, hs, missing="ml", se="bootstrap")),
+        ("too few bootstrap draws",
+         lambda: torchfit.cfa(HS_MODEL, hs, se="bootstrap", bootstrap=1)),
+        ("unknown boot_ci_type",
+         lambda: torchfit.cfa(HS_MODEL, hs, se="bootstrap", bootstrap=5, seed=1)
+         .parameter_estimates(boot_ci_type="bca")),
         ("unknown IWAVE option",
          lambda: torchfit.cfa(HS_MODEL, hs, estimator="IWAVE", iw_sample=5)),
     ]

@@ -46,7 +46,10 @@ def _values(obj: Objective, X: torch.Tensor):
         mats = part.model.matrices(X)
         sigma, A = part.model.implied(mats)
         L, info = torch.linalg.cholesky_ex(sigma)
-        ok &= info == 0
+        bad = info != 0
+        ok &= ~bad
+        if bool(bad.any()):  # a harmless factor where Sigma is not positive definite
+            L = torch.where(bad[:, None, None], torch.eye(L.shape[-1], dtype=L.dtype), L)
         F, state = part.discrepancy(mats, sigma, A, L)
         total = total + weight * F
         states.append(state)

@@ -23,13 +23,14 @@ PACKAGE = Path(__file__).resolve().parents[2] / "python" / "torchfit"
 #: name inside torchfit (a package or a top-level module); a module may import from
 #: its own layer and any layer before it, never from a later one.
 LAYERS = [
-    {"errors", "version"},
+    {"errors", "version", "options"},
     {"model", "datasets"},
     {"data"},
     {"estimate"},
     {"inference"},
     {"results"},
     {"iwave"},
+    {"estimators"},
     {"api"},
     {"efa"},
     {"bridge"},

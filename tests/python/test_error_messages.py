@@ -63,6 +63,8 @@ def _cases(hs):
          .parameter_estimates(boot_ci_type="bca")),
         ("unknown IWAVE option",
          lambda: torchfit.cfa(HS_MODEL, hs, estimator="IWAVE", iw_sample=5)),
+        ("unknown ML option", lambda: torchfit.cfa(HS_MODEL, hs, iter_maxx=5)),
+        ("IWAVE option with ML", lambda: torchfit.cfa(HS_MODEL, hs, iw_samples=5)),
     ]
 
 

@@ -32,8 +32,8 @@ class GroupView:
 class Fit:
     """A fitted model.
 
-    Built by :func:`torchfit.sem`, :func:`torchfit.cfa` or :func:`torchfit.fit`;
-    not meant to be constructed by hand.
+    Built by :func:`torchfit.results.assemble.assemble` for :func:`torchfit.sem`,
+    :func:`torchfit.cfa` or :func:`torchfit.fit`; not meant to be constructed by hand.
 
     Examples
     --------
@@ -47,8 +47,9 @@ class Fit:
     def __init__(self, partable: pd.DataFrame, info: Dict,
                  measures: Callable[[], Dict[str, float]], vcov: Optional[np.ndarray],
                  groups: List[GroupView], data: Optional[pd.DataFrame] = None,
-                 dropped: Optional[pd.Series] = None):
+                 dropped: Optional[pd.Series] = None, tests=None):
         self.partable = partable
+        self.tests = tests  # the estimator's inference record (robust, FIML, IWAVE's)
         # the fit's own copy of the model's columns (None: predict() needs the data)
         self.data = data
         #: the rows left out of the fit, indexed by their labels, with the reason

@@ -11,7 +11,12 @@ import pytest
 import torchfit
 from torchfit.estimate.batch import fit_ml_batch
 from torchfit.estimate.ml import GroupMoments, fit_ml
-from torchfit.inference.bootstrap import norm_inter, replicate_moments, resample_counts
+from torchfit.inference.bootstrap import (
+    bollen_stine_data,
+    norm_inter,
+    replicate_moments,
+    resample_counts,
+)
 
 REFERENCE = Path(__file__).parents[1] / "reference" / "lavaan"
 HS_MODEL = "visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6; speed =~ x7 + x8 + x9"
@@ -124,3 +129,20 @@ def test_seed_reproduces_and_vcov_is_the_draws(hs, hs_boot):
     assert np.allclose(hs_boot.vcov().to_numpy(), np.cov(draws.T, bias=True))
     free = hs_boot.partable["free"] > 0
     assert np.allclose(hs_boot.partable.loc[free, "se"], draws.std(axis=0))
+
+
+def test_bollen_stine_statistics_are_refits_with_the_replicates_covariates(hs):
+    """With fixed covariates (fixed.x) each replicate's chi-square is that of a fit
+    of the transformed, resampled rows, whose covariates' moments are the
+    replicate's own (as lavaan refits them)."""
+    model = "visual =~ x1 + x2 + x3; visual ~ ageyr + grade"
+    data = hs.dropna(subset=["grade"])
+    fit = torchfit.sem(model, data, test="bootstrap", bootstrap=3, seed=5)
+    names = fit.model.ov_names
+    view = fit.groups[0]
+    X = bollen_stine_data(data[names].to_numpy(), view.implied["cov"], None)
+    counts = resample_counts(len(X), 3, np.random.default_rng(5))
+    for r in range(3):
+        rows = np.repeat(np.arange(len(X)), counts[r].astype(int))
+        refit = torchfit.sem(model, pd.DataFrame(X[rows], columns=names))
+        assert fit.boot.chisq[r] == pytest.approx(refit.fit_measures()["chisq"], rel=1e-6)

@@ -118,8 +118,18 @@ engine_loglik <- function(measures, info) {
 
 # Place the engine's solution (free parameters `x` in lavaan's order, their
 # covariance matrix `V`) in the dry-run object and let lavaan derive the rest.
-lavaan_fill <- function(skel, x, V, info, measures, user) {
+lavaan_fill <- function(skel, x, V, info, measures, user, boot = NULL) {
   options <- fitted_options(skel@Options, info, user)
+  if (!is.null(boot)) {
+    # lavaan's bootstrap: the draws in @boot$coef (read by parameterEstimates'
+    # boot.ci.type and lavInspect(fit, "boot")) and on the vcov, where
+    # lav_model_test() finds the Bollen-Stine statistics
+    options$bootstrap <- nrow(boot$coef)
+    attr(V, "BOOT.COEF") <- boot$coef
+    if (length(boot$chisq)) {
+      attr(V, "BOOT.TEST") <- boot$chisq[setdiff(seq_along(boot$chisq), boot$failed)]
+    }
+  }
   model <- lav_internal("lav_model_set_parameters")(skel@Model, x = x)
   pt <- skel@ParTable
   pt$est <- lav_internal("lav_model_get_parameters")(model, type = "user", extra = TRUE)
@@ -139,7 +149,9 @@ lavaan_fill <- function(skel, x, V, info, measures, user) {
     # inequality constraints included), which the dry run cannot know
     loglik[c("npar", "AIC", "BIC", "BIC2")] <- as.list(measures[c("npar", "aic", "bic", "bic2")])
   }
-  pt$se <- lav_internal("lav_model_vcov_se")(lavmodel = model, lavpartable = pt, VCOV = V)
+  pt$se <- lav_internal("lav_model_vcov_se")(
+    lavmodel = model, lavpartable = pt, VCOV = V,
+    BOOT = if (identical(info$se, "bootstrap")) boot$coef[!is.na(boot$coef[, 1L]), , drop = FALSE])
   xa <- structure(x, fx = fx, converged = info$converged, iterations = info$iterations,
                   control = list(), dx = numeric(0L), warn.txt = "")
   test <- if (likelihood && info$converged) {
@@ -165,5 +177,17 @@ lavaan_fill <- function(skel, x, V, info, measures, user) {
                                             lavimplied = implied, x = xa, VCOV = V,
                                             TEST = test)
   skel@baseline <- baseline_slot(measures, names(test))
+  if (!is.null(boot)) skel@boot <- list(coef = boot$coef)
   skel
+}
+
+# The engine's bootstrap draws as lavaan keeps them: the free parameters
+# (`keep`: lavaan's of the engine's) of each draw, failed draws listed in the
+# attribute error.idx (their rows NA); NULL without a bootstrap.
+boot_draws <- function(boot, keep) {
+  if (!length(boot)) return(NULL)
+  coef <- as_mat(boot$coef)[, keep, drop = FALSE]
+  failed <- as.integer(as_num(boot$failed))
+  attr(coef, "error.idx") <- failed
+  list(coef = coef, chisq = as_num(boot$chisq), failed = failed)
 }

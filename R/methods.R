@@ -126,7 +126,7 @@ new_torchfit <- function(res, call, model, partable, data, model.type, lav_args,
   skel <- lavaan_skeleton(pt[lavaan_rows, , drop = FALSE], if (iwave) NULL else data,
                           model.type, lav_args)
   fit <- lavaan_fill(skel, coef[keep], if (length(V)) V[keep, keep, drop = FALSE] else NULL,
-                     info, measures, lav_args)
+                     info, measures, lav_args, boot_draws(res$boot, keep))
   if (iwave) {
     fit@ParTable <- as.list(pt)  # the engine's estimates of a model lavaan lacks
     fit <- with_sample_moments(fit, data, lav_args$group)

@@ -10,7 +10,7 @@
   "orthogonal.x", "orthogonal.y", "std.lv", "effect.coding", "auto.fix.first",
   "auto.fix.single", "auto.var", "auto.cov.lv.x", "auto.cov.y", "auto.th", "auto.delta",
   "auto.efa", "auto", "constraints", "group.equal", "group.partial", "missing",
-  "estimator", "information", "warn"
+  "estimator", "information", "warn", "bootstrap"
 )
 
 # Honoured only at the value(s) listed, which are lavaan's defaults or what the
@@ -59,7 +59,6 @@
   integration.ngh = "estimator = \"IWAVE\" for non-normal items",
   rotation.args = "torchfit.efa() in Python for rotations",
   estimator.args = "the estimator's defaults",
-  bootstrap = "lavaan::cfa(..., se = \"bootstrap\") for now",
   varTable = "data with the model's variables", ngroups = "group =",
   nthresholds = "ordered = with estimator = \"IWAVE\""
 )
@@ -68,6 +67,21 @@
 .estimator_se_test <- list(ML = c("standard", "standard"),
                            MLM = c("robust.sem", "satorra.bentler"),
                            MLR = c("robust.huber.white", "yuan.bentler.mplus"))
+
+# The bootstrap the engine computes (with estimator = "ML"): se = "bootstrap"
+# and the Bollen-Stine test, as bootstrap_options() sends them.
+.bootstrap_values <- list(se = "bootstrap", test = c("bootstrap", "bollen.stine"))
+
+# The engine's bootstrap options from lavaan's se, test and bootstrap; the
+# seed is drawn from R's random numbers, so set.seed() makes a fit reproducible.
+bootstrap_options <- function(dots) {
+  se <- identical(dots$se, "bootstrap")
+  test <- !is.null(dots$test) && dots$test %in% .bootstrap_values$test
+  if (!se && !test) return(list())
+  list(se = if (se) "bootstrap" else "standard", test = if (test) "bootstrap" else "standard",
+       bootstrap = if (is.null(dots$bootstrap)) 1000L else as.integer(dots$bootstrap),
+       seed = sample.int(.Machine$integer.max, 1L))
+}
 
 # Stop when `dots` holds a lavaan option torchfit cannot honour. Names the
 # engine takes as its own options (IWAVE's `se`) are the engine's to check.
@@ -78,7 +92,8 @@ check_lavaan_options <- function(dots, estimator, engine_names = character(0)) {
     for (i in 1:2) {
       name <- c("se", "test")[i]
       if (!is.null(dots[[name]]) && !identical(dots[[name]], "default") &&
-          !identical(dots[[name]], implied[i])) {
+          !identical(dots[[name]], implied[i]) &&
+          !(estimator == "ML" && dots[[name]] %in% .bootstrap_values[[name]])) {
         torchfit_stop(paste0("option `", name, " = \"", dots[[name]], "\"` is not supported with ",
                              "estimator = \"", estimator, "\", which computes ", name, " = \"",
                              implied[i], "\"; choose the estimator that computes it (",

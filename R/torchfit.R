@@ -176,7 +176,7 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
   known <- engine_option_names()
   if (!is.null(known)) options <- options[names(options) %in% known]
   options <- c(options, stats::setNames(eng_opts, gsub(".", "_", names(eng_opts),
-                                                       fixed = TRUE)))
+                                                       fixed = TRUE)), bootstrap_options(dots))
   t1 <- proc.time()[["elapsed"]]
   res <- engine_call(engine()$fit_from_r, table_to_py(partable), prep$data,
                      as.list(colnames(prep$data)), options, groups, as.list(names(data)),

@@ -9,6 +9,7 @@ from typing import Optional, Sequence, Union
 
 import pandas as pd
 
+from .data.frames import native
 from .data.patterns import is_fiml
 from .errors import ModelError
 from .estimate.ml import one_thread
@@ -22,6 +23,7 @@ from .options import (
     ML_FAMILY,
     ORDINAL,
     FitOptions,
+    bootstrap_options,
     check_estimator,
     check_extra,
 )
@@ -132,6 +134,7 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
     >>> int(fit.fit_measures()["df"])
     8
     """
+    data = native(data)  # a polars/pyarrow/... frame as pandas
     options = resolve_options(
         estimator, data, model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
         fixed_x=fixed_x, missing=missing, iter_max=iter_max, columns=columns,
@@ -165,6 +168,7 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
     TypeError: option(s) hidden are for estimator 'IWAVE', not 'ML'
     """
     estimator = _default_estimator(estimator, own)
+    boot = bootstrap_options(estimator, own) if estimator in ML_FAMILY else None
     check_extra(estimator, own)
     model = dict(model_type=model_type, std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x)
     if estimator in ORDINAL:
@@ -176,7 +180,7 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
         if group is not None:
             raise ModelError(f"estimator='{estimator}' fits a single group; leave group= out "
                              "or use estimator='ML' for a multiple-group model")
-        return FitOptions(estimator, missing, False, None, None, iter_max, None, None, model,
+        return FitOptions(estimator, missing, False, None, None, iter_max, None, columns, model,
                           own)
     fiml = is_fiml(missing)
     if fiml:
@@ -192,9 +196,13 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
     robust = robust_options(estimator, information)
     if robust.needs_raw_data:
         require_raw_data(data, robust.estimator)
+    if boot and (fiml or own or not robust.default):
+        raise ModelError("the bootstrap works with estimator='ML' on complete (or listwise) "
+                         "data and the default information yet; leave out missing='ml', "
+                         "batch_size= and information=")
     model.update(group_equal=group_equal, group_partial=group_partial)
     return FitOptions(estimator, missing, fiml, meanstructure, information, iter_max, group,
-                      columns, model, own, robust)
+                      columns, model, own, robust, boot)
 
 
 def _default_estimator(estimator: str, own) -> str:

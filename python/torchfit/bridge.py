@@ -137,6 +137,11 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         # is for IWAVE fits, a model lavaan does not have
         "summary": (result.summary_parts() if result.info["estimator"] in ("IWAVE", "MML")
                     else {}),
+        # se/test = "bootstrap": the draws, for lavaan's @boot slot
+        "boot": {} if result.boot is None else {
+            "coef": result.boot.coef,
+            "chisq": np.array([]) if result.boot.chisq is None else result.boot.chisq,
+            "failed": result.boot.failed + 1},
         "fit": result,
     }
 

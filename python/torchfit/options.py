@@ -92,8 +92,13 @@ OPTIONS: Tuple[Option, ...] = (
         ("device", None, "str", "cpu")])
     + _rows("mini-batch", ML_FAMILY + IRT, [
         ("quiet", None, "bool", None)])
-    + _rows("IWAVE", IRT, [
-        ("se", "se", "str", None)])  # "opg" for IWAVE, "observed" for MML
+    + _rows("bootstrap", ML_FAMILY, [
+        ("test", "test", "str", "standard"),
+        ("bootstrap", "bootstrap", "int", 1000)])
+    # the ML family's "standard" or "bootstrap" (bootstrap_options), IWAVE's "opg",
+    # MML's "observed"
+    + _rows("IWAVE", ML_FAMILY + IRT, [
+        ("se", "se", "str", None)])
     + _rows("IWAVE", ("IWAVE",), [
         ("se_samples", None, "int", 100),
         ("logl_samples", None, "int", 1000),
@@ -132,7 +137,7 @@ def own_names(estimator: str) -> Tuple[str, ...]:
     Examples
     --------
     >>> own_names("ML")
-    ('batch_size', 'lr', 'max_epochs', 'n_intervals', 'seed', 'quiet')
+    ('batch_size', 'lr', 'max_epochs', 'n_intervals', 'seed', 'quiet', 'test', 'bootstrap', 'se')
     """
     return tuple(n for n in names(estimator) if BY_NAME[n].role != "fit")
 
@@ -232,8 +237,44 @@ class FitOptions:
     model: Dict  # model_type, std_lv, orthogonal, fixed_x, group_equal, group_partial
     own: Dict  # the estimator's own options (mini-batch ML's, IWAVE's)
     robust: object = None
+    bootstrap: Optional[Dict] = None  # se/test = "bootstrap": see bootstrap_options()
 
     @property
     def minibatch(self) -> bool:
         """ML by Adam on mini-batches of rows (``batch_size=`` with estimator ML)."""
         return self.estimator in ML_FAMILY and bool(self.own)
+
+
+def bootstrap_options(estimator: str, own: Dict) -> Optional[Dict]:
+    """lavaan's ``se = "bootstrap"``, ``bootstrap = R`` and ``test = "bootstrap"``
+    (Bollen-Stine), with ``seed``, taken out of ``own`` (an ML-family fit's extra
+    options); None without a bootstrap.
+
+    Examples
+    --------
+    >>> own = {"se": "bootstrap", "bootstrap": 200, "seed": 1}
+    >>> bootstrap_options("ML", own), own
+    ({'replicates': 200, 'seed': 1, 'se': True, 'bollen_stine': False}, {})
+    """
+    se, test = own.pop("se", "standard"), own.pop("test", "standard")
+    if se not in ("standard", "bootstrap"):
+        raise TorchfitError(f"se = {se!r} is not available with estimator={estimator!r}; use "
+                            "'standard' or 'bootstrap' (robust standard errors: "
+                            "estimator='MLM' or 'MLR')")
+    if test not in ("standard", "bootstrap", "bollen.stine"):
+        raise TorchfitError(f"test = {test!r} is not available; use 'standard' or 'bootstrap' "
+                            "(Bollen-Stine; scaled tests: estimator='MLM' or 'MLR')")
+    if se == "standard" and test == "standard":
+        if "bootstrap" in own:
+            raise TorchfitError("bootstrap = R sets the number of draws of se='bootstrap' or "
+                                "test='bootstrap'; give one of them too")
+        return None
+    if estimator.upper() != "ML":
+        raise TorchfitError(f"se/test = 'bootstrap' works with estimator='ML', not "
+                            f"{estimator!r}")
+    replicates = own.pop("bootstrap", 1000)
+    if not isinstance(replicates, int) or replicates < 2:
+        raise TorchfitError(f"bootstrap = {replicates!r}: the number of bootstrap draws must "
+                            "be an integer >= 2 (lavaan's default is 1000)")
+    return {"replicates": replicates, "seed": own.pop("seed", None), "se": se == "bootstrap",
+            "bollen_stine": test != "standard"}

@@ -23,6 +23,8 @@ def _cases(hs):
     twice = pd.concat([hs, hs[["x4"]]], axis=1)
     text = hs.assign(x5=hs["x5"].astype(str))
     cut = hs.assign(**{v: (hs[v] > hs[v].median()).astype(int) for v in ("x1", "x2", "x3")})
+    grades = hs.assign(x1=pd.Categorical(hs["x1"].round().astype(int).astype(str)))
+    spaced = hs.rename(columns={"x1": "x 1"})
     return [
         ("missing variable", lambda: torchfit.cfa(HS_MODEL.replace("x9", "x99"), hs)),
         ("syntax error", lambda: torchfit.cfa("visual =~ x1 + + x2", hs)),
@@ -52,6 +54,24 @@ def _cases(hs):
          lambda: torchfit.cfa("f =~ x1 + x2 + x3", cut, ordered=True, estimator="MLR")),
         ("WLSMV without ordered items",
          lambda: torchfit.cfa("f =~ x1 + x2 + x3", cut, estimator="WLSMV")),
+        ("unordered Categorical, IWAVE",
+         lambda: torchfit.cfa("f =~ x1 + x2 + x3", grades, estimator="IWAVE", ordered=["x1"])),
+        ("unordered Categorical, ML", lambda: torchfit.cfa("f =~ x1 + x2 + x3", grades)),
+        ("ordered Categorical, ML",
+         lambda: torchfit.cfa("f =~ x1 + x2 + x3",
+                              grades.assign(x1=grades["x1"].cat.as_ordered()))),
+        ("name with a space", lambda: torchfit.cfa("f =~ x 1 + x2 + x3", spaced)),
+        ("data of another type", lambda: torchfit.cfa(HS_MODEL, [[1.0, 2.0]])),
+        ("bootstrap= without se='bootstrap'",
+         lambda: torchfit.cfa(HS_MODEL, hs, bootstrap=100)),
+        ("unknown se", lambda: torchfit.cfa(HS_MODEL, hs, se="robust")),
+        ("bootstrap with MLR", lambda: torchfit.cfa(HS_MODEL, hs, estimator="MLR", se="bootstrap")),
+        ("bootstrap with FIML", lambda: torchfit.cfa(HS_MODEL, hs, missing="ml", se="bootstrap")),
+        ("too few bootstrap draws",
+         lambda: torchfit.cfa(HS_MODEL, hs, se="bootstrap", bootstrap=1)),
+        ("unknown boot_ci_type",
+         lambda: torchfit.cfa(HS_MODEL, hs, se="bootstrap", bootstrap=5, seed=1)
+         .parameter_estimates(boot_ci_type="bca")),
         ("unknown IWAVE option",
          lambda: torchfit.cfa(HS_MODEL, hs, estimator="IWAVE", iw_sample=5)),
         ("unknown ML option", lambda: torchfit.cfa(HS_MODEL, hs, iter_maxx=5)),

@@ -92,9 +92,10 @@ def test_empty_rows_are_dropped_with_a_count(mcar):
     assert fit.nobs == 299 and fit.info["nobs_total"] == 301
     text = fit.summary()
     assert "Number of missing patterns" in text and "Used" in text and "Total" in text
-    scores = fit.predict()
-    assert scores.shape == (301, 3)
-    assert scores.iloc[[6, 149]].isna().all().all() and not scores.drop([6, 149]).isna().any().any()
+    scores = fit.predict()  # the dropped rows are absent (lavPredict scores the used cases)
+    assert scores.shape == (299, 3) and not scores.isna().any().any()
+    assert scores.index.equals(mcar.index.drop([6, 149]))
+    assert list(fit.dropped.index) == [6, 149]
 
 
 def test_a_pattern_with_a_single_row_works(hs):

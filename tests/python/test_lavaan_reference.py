@@ -109,10 +109,13 @@ def test_factor_scores_match_lavpredict(pair):
         return
     ref = lavaan_csv(case, "scores")
     got = fit.predict()
+    # rows missing on every variable (FIML) were dropped: absent here, NA in lavaan's
     if isinstance(got, dict):  # several groups: stacked in group order, as written by R
-        got = pd.concat([frame.assign(group=label)[["group", *frame.columns]]
-                         for label, frame in got.items()], ignore_index=True)
+        labels = fit.data[fit.info["group"]].astype(str)
+        got = pd.concat([frame.reindex(fit.data.index[labels == label]).assign(group=label)[
+            ["group", *frame.columns]] for label, frame in got.items()], ignore_index=True)
         assert (got.pop("group") == ref.pop("group")).all()
+    else:
+        got = got.reindex(range(len(ref)))
     assert list(got.columns) == list(ref.columns)
-    # rows missing on every variable (FIML) have no score: NaN in both
     assert np.allclose(got.to_numpy(), ref.to_numpy(), atol=1e-4, equal_nan=True)

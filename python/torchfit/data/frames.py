@@ -28,20 +28,56 @@ class Selected:
     names: List[str]
     n_total: int
     n_dropped: int
+    index: pd.Index  # the used rows' labels (a frame's index, else positions)
 
 
-def as_frame(data) -> pd.DataFrame:
-    """The data as a DataFrame (a dict of columns is wrapped, never copied
-    into the caller's object); empty data are an error."""
+def native(data):
+    """``data`` as torchfit reads it: a DataFrame from another library (polars,
+    pyarrow, ...) through its ``to_pandas()`` or the dataframe interchange
+    protocol; anything else as given.
+
+    Examples
+    --------
+    >>> class Other:  # a frame of another library
+    ...     def to_pandas(self):
+    ...         return pd.DataFrame({"x": [1.0, 2.0]})
+    >>> native(Other()).shape
+    (2, 1)
+    """
+    if isinstance(data, (pd.DataFrame, np.ndarray, dict, str, Path)) or data is None:
+        return data
+    if hasattr(data, "to_pandas"):
+        return data.to_pandas()
+    if hasattr(data, "__dataframe__"):
+        return pd.api.interchange.from_dataframe(data)
+    return data
+
+
+def as_frame(data, columns: Optional[Sequence[str]] = None) -> pd.DataFrame:
+    """The data as a DataFrame (a dict of columns, or a 2-D array with
+    ``columns``, is wrapped, never copied into the caller's object); empty
+    data are an error."""
+    data = native(data)
     if isinstance(data, pd.DataFrame):
         frame = data
     elif isinstance(data, dict):
         frame = pd.DataFrame(data)
+    elif isinstance(data, np.ndarray) and columns is not None:
+        _check_array(data, columns)
+        frame = pd.DataFrame(data, columns=[str(c) for c in columns], copy=False)
     else:
-        raise DataError(f"data must be a pandas DataFrame (or a dict of columns), not "
+        raise DataError(f"data must be a pandas DataFrame (or a dict of columns, a 2-D array "
+                        f"with columns=, or a frame with to_pandas()), not "
                         f"{type(data).__name__}; e.g. pandas.read_csv('file.csv')")
     _check_not_empty(*frame.shape)
     return frame
+
+
+def _check_array(data: np.ndarray, columns) -> None:
+    """A data array is 2-D with one name per column."""
+    if data.ndim != 2 or columns is None or len(columns) != data.shape[1]:
+        raise DataError("a data array must be 2-D and come with `columns`, one name per "
+                        "column, e.g. fit(model, array, columns=['x1', 'x2', ...])")
 
 
 def _check_not_empty(n_rows: int, n_columns: int) -> None:
@@ -113,12 +149,38 @@ def check_columns(columns: Sequence[str], names: Sequence[str]) -> None:
 
 
 def check_numeric(name: str, dtype) -> None:
-    """Raise a DataError naming column ``name`` unless ``dtype`` is numeric (bool is not)."""
-    if not (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)):
+    """Raise a DataError naming column ``name`` unless ``dtype`` is numeric
+    (bool counts, as 0/1).
+
+    Examples
+    --------
+    >>> check_numeric("x", pd.CategoricalDtype(["a", "b"]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    torchfit.errors.DataError: column 'x' is an unordered pandas Categorical; ...
+    """
+    if isinstance(dtype, pd.CategoricalDtype):
+        check_ordered(name, dtype)
+        raise DataError(f"column '{name}' is an ordered Categorical; the ML estimator treats "
+                        f"variables as continuous: use its codes (data['{name}'] = "
+                        f"data['{name}'].cat.codes) or fit it as ordinal with "
+                        f"estimator='IWAVE', ordered=['{name}']")
+    if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
         raise DataError(
             f"column '{name}' is not numeric (dtype {dtype}); the ML estimator treats "
             f"variables as continuous: convert it, e.g. data['{name}'] = "
-            f"pd.to_numeric(data['{name}']) or with .cat.codes for ordered categories")
+            f"pd.to_numeric(data['{name}'])")
+
+
+def check_ordered(name: str, dtype) -> None:
+    """A pandas Categorical has an order only when declared ``ordered=True``;
+    taking its categories' alphabetical order would be a silent guess."""
+    if isinstance(dtype, pd.CategoricalDtype) and not dtype.ordered:
+        raise DataError(f"column '{name}' is an unordered pandas Categorical; ordinal items "
+                        f"need the order of their categories: make it ordered "
+                        f"(data['{name}'] = pd.Categorical(data['{name}'], "
+                        f"categories=[...lowest to highest...], ordered=True)) or, for "
+                        f"numbers, data['{name}'] = data['{name}'].astype(float)")
 
 
 def chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
@@ -147,13 +209,11 @@ def chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
             for v in names:
                 check_numeric(v, chunk[v].dtype)
             rows += len(chunk)
-            yield chunk[list(names)].to_numpy(dtype=np.float64)
+            yield chunk[list(names)].to_numpy(dtype=np.float64, na_value=np.nan)
         _check_not_empty(rows, len(header))
         return
     if isinstance(data, np.ndarray):
-        if data.ndim != 2 or columns is None or len(columns) != data.shape[1]:
-            raise DataError("a data array must be 2-D and come with `columns`, one name per "
-                            "column, e.g. fit(model, array, columns=['x1', 'x2', ...])")
+        _check_array(data, columns)
         _check_not_empty(*data.shape)
         check_columns([str(c) for c in columns], names)
         check_numeric("array", data.dtype)
@@ -166,7 +226,8 @@ def chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
     for v in names:
         check_numeric(v, frame[v].dtype)
     for i in range(0, len(frame), chunk_rows):
-        yield frame.iloc[i:i + chunk_rows][list(names)].to_numpy(dtype=np.float64)
+        yield frame.iloc[i:i + chunk_rows][list(names)].to_numpy(dtype=np.float64,
+                                                                 na_value=np.nan)
 
 
 def group_data(data, group: Optional[str]):
@@ -256,7 +317,70 @@ def select(data, names: Sequence[str], missing: str = "default",
         raise _missing_error(n_bad, n_total,
                              [v for j, v in enumerate(names) if not keep.all() and
                               (~np.isfinite(X[:, j])).any()])
-    return Selected(X[keep] if n_bad else X, list(names), n_total, n_bad)
+    labels = row_labels(data, n_total)
+    return Selected(X[keep] if n_bad else X, list(names), n_total, n_bad,
+                    labels[keep] if n_bad else labels)
+
+
+def row_labels(data, n_rows: int) -> pd.Index:
+    """The rows' labels: a frame's index, else their positions 0, 1, ..."""
+    data = native(data)
+    if isinstance(data, (pd.DataFrame, dict)):
+        return as_frame(data).index
+    return pd.RangeIndex(n_rows)
+
+
+#: the most cells (rows x model variables) a fit copies for predict(); above
+#: it (and for files and memory maps) predict() needs the data passed again
+KEEP_CELLS = 2_000_000
+
+
+def kept_copy(data, names: Sequence[str], group: Optional[str] = None,
+              columns: Optional[Sequence[str]] = None) -> Optional[pd.DataFrame]:
+    """The fit's own copy of the model's columns (and the grouping column) of
+    in-memory data, so that editing the caller's frame changes nothing and a
+    pickle holds no more than the model needs; None for a file, a memory map
+    or more than ``KEEP_CELLS`` cells.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0], "c": ["u", "v"]})
+    >>> kept = kept_copy(df, ["a"])
+    >>> df.loc[0, "a"] = 9.0
+    >>> kept["a"].tolist()
+    [1.0, 2.0]
+    """
+    data = native(data)
+    if isinstance(data, (str, Path, np.memmap)) or data is None:
+        return None
+    frame = as_frame(data, columns)
+    wanted = list(dict.fromkeys(list(names) + ([group] if group is not None else [])))
+    if len(frame) * len(wanted) > KEEP_CELLS:
+        return None
+    return frame[wanted].copy()
+
+
+def dropped_rows(data, names: Sequence[str], columns: Optional[Sequence[str]] = None,
+                 empty_only: bool = False) -> pd.Series:
+    """The rows a fit left out and why, indexed by their labels: rows with a
+    missing value in a model variable (listwise deletion) or, with
+    ``empty_only`` (FIML), rows missing on every model variable.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"a": [1.0, None, 3.0], "b": [1.0, 2.0, None]}, index=[10, 11, 12])
+    >>> dropped_rows(df, ["a", "b"]).to_dict()
+    {11: 'missing a', 12: 'missing b'}
+    """
+    X = np.concatenate(list(chunks(data, names, columns, 1 << 16)) or
+                       [np.empty((0, len(names)))])
+    bad = ~np.isfinite(X)
+    rows = np.flatnonzero(bad.all(axis=1) if empty_only else bad.any(axis=1))
+    reasons = ["missing on every model variable" if empty_only else
+               "missing " + ", ".join(names[j] for j in np.flatnonzero(bad[i])) for i in rows]
+    return pd.Series(reasons, index=row_labels(data, X.shape[0])[rows], dtype=object,
+                     name="reason")
+
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """``SampleStats``: what the data say, as lavaan's lavData and lavSampleStats: per-group
 moments (or missing-data patterns and the EM moments of the unrestricted model for
 FIML), the asymptotic covariance of the moments (Gamma, for MLM/MLR), which observed
-variables are fixed covariates, and the data themselves (kept by reference for
-``predict()``).  Built by the estimator's ``sample_stats`` step."""
+variables are fixed covariates, and the data themselves (by reference, for the
+estimators; the Fit keeps its own copy of the model's columns).  Built by the
+estimator's ``sample_stats`` step."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

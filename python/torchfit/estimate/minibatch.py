@@ -13,12 +13,12 @@ import numpy as np
 import torch
 
 from ..errors import TorchfitError
-from ..options import own_names
+from ..options import names
 from .ml import GroupMoments, one_thread, result_at
 from .optim import Adam
 from .training import train
 
-MINIBATCH_OPTIONS = own_names("ML")
+MINIBATCH_OPTIONS = names("ML", role="mini-batch")
 BATCH_SIZE = 1024  # rows per step by default
 
 

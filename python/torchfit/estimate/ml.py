@@ -77,8 +77,8 @@ class _Group:
         as_tensor = lambda a: torch.as_tensor(a, dtype=model.dtype, device=model.device)
         self.S = as_tensor(data.cov)
         self.mean = None if data.mean is None else as_tensor(data.mean)
-        self.p = data.cov.shape[0]
-        self.logdet_S = float(torch.linalg.slogdet(self.S)[1])
+        self.p = data.cov.shape[-1]
+        self.logdet_S = torch.linalg.slogdet(self.S)[1]  # one per replicate for a batch
         self._cells = None  # built at the first exact Hessian
 
     def value(self, x: torch.Tensor):
@@ -89,18 +89,20 @@ class _Group:
         L, info = torch.linalg.cholesky_ex(sigma)
         if int(info) != 0:
             return None
-        F, state = self._discrepancy(mats, sigma, A, L)
+        F, state = self.discrepancy(mats, sigma, A, L)
         return float(F), state
 
-    def _discrepancy(self, mats, sigma, A, L):
-        """F_ML (a tensor) and the state, given the Cholesky factor L of Sigma."""
+    def discrepancy(self, mats, sigma, A, L):
+        """F_ML (a tensor) and the state, given the Cholesky factor L of Sigma;
+        everything may carry a leading batch dimension (one model and sample
+        per bootstrap replicate)."""
         inv = torch.cholesky_inverse(L)
-        logdet = 2.0 * torch.log(torch.diagonal(L)).sum()
+        logdet = 2.0 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(-1)
         S, d = self.S, None
         if self.mean is not None:
             d = self.mean - self.model.implied_mean(mats, A)
-            S = S + torch.outer(d, d)
-        F = logdet + (S * inv).sum() - self.logdet_S - self.p
+            S = S + d[..., :, None] * d[..., None, :]
+        F = logdet + (S * inv).sum((-2, -1)) - self.logdet_S - self.p
         return F, (sigma, inv, A, mats, S, d)
 
     def fmin_torch(self, x: torch.Tensor) -> torch.Tensor:
@@ -108,7 +110,7 @@ class _Group:
         Hessian)."""
         mats = self.model.matrices(x)
         sigma, A = self.model.implied(mats)
-        return self._discrepancy(mats, sigma, A, torch.linalg.cholesky(sigma))[0] / 2
+        return self.discrepancy(mats, sigma, A, torch.linalg.cholesky(sigma))[0] / 2
 
     def moments(self, state):
         """Implied covariance matrix and mean (None without a mean structure)."""
@@ -145,12 +147,12 @@ class _Group:
         u = J = None
         if d is not None:
             J = self.model.mean_jacobian(mats, A)
-            u = inv @ d
-            g = g - 2.0 * J @ u
+            u = (inv @ d[..., None])[..., 0]
+            g = g - 2.0 * (J @ u[..., None])[..., 0]
         if order == 1:
             return (g,)
         covariance = cells.trace_products(inv, inv)
-        means = 0.0 if J is None else 2.0 * J @ inv @ J.T
+        means = 0.0 if J is None else 2.0 * J @ inv @ J.transpose(-1, -2)
         if order == 2:
             return g, covariance + means
         exact = 2.0 * cells.trace_products(inv, inv @ S @ inv) - covariance + means
@@ -168,32 +170,34 @@ class _Cells:
     basis Z, so the traces of products of D's with symmetric matrices are
     entries of Z' K Z: O(p n^2 + cells^2) work where the (q, p, p) stacks
     cost O(q^2 p^2).  Results are summed into the reduced parameters that
-    own the cells."""
+    own the cells.  Gradients and expected Hessians carry the matrices'
+    leading batch dimensions (one model per bootstrap replicate)."""
 
     def __init__(self, factors: Factors, n_free: int):
         self.f, self.n_free = factors, n_free
 
-    def _reduce(self, values: torch.Tensor) -> torch.Tensor:
-        """Sum the leading (cell) dimension into the owners."""
-        out = torch.zeros((self.n_free,) + values.shape[1:], dtype=values.dtype,
-                          device=values.device)
-        return out.index_add_(0, self.f.owner, values)
+    def _reduce(self, values: torch.Tensor, dim: int) -> torch.Tensor:
+        """Sum dimension ``dim`` (cells) into the owners."""
+        shape = list(values.shape)
+        shape[dim] = self.n_free
+        out = torch.zeros(shape, dtype=values.dtype, device=values.device)
+        return out.index_add_(dim, self.f.owner, values)
 
     def _form(self, K: torch.Tensor) -> torch.Tensor:
         """Z' K Z."""
-        return self.f.basis.T @ K @ self.f.basis
+        return self.f.basis.transpose(-1, -2) @ K @ self.f.basis
 
     def traces(self, V: torch.Tensor) -> torch.Tensor:
         """tr(D_i V) = 2 a_i' V b_i for symmetric V, per parameter."""
         f = self.f
-        return self._reduce(2.0 * f.scale ** 2 * self._form(V)[f.a, f.b])
+        return self._reduce(2.0 * f.scale ** 2 * self._form(V)[..., f.a, f.b], -1)
 
     def times(self, u: torch.Tensor) -> torch.Tensor:
-        """D_i u, per parameter (rows)."""
+        """D_i u, per parameter (rows); one model (no batch)."""
         f = self.f
         Zu = f.basis.T @ u
         rows = f.basis[:, f.a].T * Zu[f.b][:, None] + f.basis[:, f.b].T * Zu[f.a][:, None]
-        return self._reduce(f.scale[:, None] ** 2 * rows)
+        return self._reduce(f.scale[:, None] ** 2 * rows, 0)
 
     def trace_products(self, K: torch.Tensor, Q: torch.Tensor) -> torch.Tensor:
         """tr(K D_i Q D_j) for symmetric K and Q, per pair of parameters:
@@ -201,11 +205,13 @@ class _Cells:
         + (a_i'Q a_j)(b_i'K b_j)."""
         f = self.f
         ZK, ZQ = self._form(K), self._form(Q)
-        a, b = f.a, f.b
-        X, XQ = ZK[b][:, a], ZQ[b][:, a]
-        T = XQ * X.T + XQ.T * X + ZQ[b][:, b] * ZK[a][:, a] + ZQ[a][:, a] * ZK[b][:, b]
+        a, b = f.a[None, :], f.b[None, :]
+        at, bt = f.a[:, None], f.b[:, None]
+        X, XQ = ZK[..., bt, a], ZQ[..., bt, a]
+        T = XQ * X.transpose(-1, -2) + XQ.transpose(-1, -2) * X \
+            + ZQ[..., bt, b] * ZK[..., at, a] + ZQ[..., at, a] * ZK[..., bt, b]
         scale = torch.outer(f.scale, f.scale) ** 2
-        return self._reduce(self._reduce(T * scale).T).T
+        return self._reduce(self._reduce(T * scale, -2), -1)
 
 
 class _SecondOrderCells:

@@ -60,6 +60,7 @@ class Estimate:
     tried: List[str] = field(default_factory=list)  # the strategies that ran, in order
     matrices: List[dict] = field(default_factory=list)  # model matrices per group at x
     heywood: List[str] = field(default_factory=list)  # lavaan's post-check warnings
+    boot: object = None  # the bootstrap's draws (torchfit.inference.bootstrap.Draws)
 
     def values(self, table, model) -> np.ndarray:
         """Every row of ``table`` at the estimates: the free ones from ``x`` through

@@ -3,9 +3,14 @@ fall-backs (:func:`torchfit.estimate.ml.fit_ml`), then the standard, observed-in
 or robust inference (:mod:`torchfit.inference.robust`)."""
 from __future__ import annotations
 
+import numpy as np
+import torch
+
+from ..data.frames import group_data, select
 from ..data.stats import SampleStats
 from ..estimate.ml import fit_ml, one_thread
 from ..estimate.record import Estimate
+from ..inference.bootstrap import run_bootstrap
 from ..inference.robust import robust_inference
 from ..inference.vcov import vcov_free
 from ..model.spec import Spec
@@ -50,4 +55,32 @@ class ML:
                 est.tests = robust_inference(groups, est, options.robust, stats.exo,
                                              stats.gammas)
                 est.vcov = est.tests.vcov
+        if options.bootstrap:
+            est.boot = _bootstrap(spec, stats, est, groups, values, options)
         return est
+
+
+def _bootstrap(spec: Spec, stats: SampleStats, est, groups, values, options: FitOptions):
+    """se/test = "bootstrap": the replicates of every group's used rows, fitted at once
+    (:mod:`torchfit.inference.bootstrap`); their draws of the free table parameters."""
+    _, subsets = group_data(stats.data, options.group)
+    data = [select(s, g.model.ov_names, missing=options.missing, columns=options.columns).X
+            for s, g in zip(subsets, groups)]
+    K = spec.model.reduce_matrix()  # reduced parameters -> free table parameters
+    pt = spec.table
+    free, full = pt["free"].to_numpy(), est.values(pt, spec.model)
+
+    def defined(x: np.ndarray) -> np.ndarray:
+        if not len(spec.definitions.rows):
+            return np.empty((len(x), 0))
+        rows = np.repeat(full[:, None], len(x), axis=1)
+        rows[free > 0] = (x @ K.T)[:, free[free > 0] - 1].T
+        return torch.stack(spec.definitions.values(rows), dim=1).numpy()
+
+    boot = options.bootstrap
+    draws = run_bootstrap(groups, data, est.x, boot["replicates"], boot["seed"],
+                          boot["bollen_stine"], implied=list(zip(est.sigma, est.mu)),
+                          exo=stats.exo, defined=defined,
+                          starts=lambda r: moments.fallback_starts(groups, values))
+    draws.coef = np.where(draws.ok[:, None], draws.coef @ K.T, np.nan)
+    return draws

@@ -65,7 +65,8 @@ def build_spec(model, data, options: FitOptions) -> Spec:
         raise ModelError(f"the parameter table has {len(models)} group(s) but the data "
                          f"{len(labels)}; pass group= for a multiple-group table")
     constraints = Constraints(pt, models[0])
-    if constraints and (options.fiml or options.minibatch or not options.robust.default):
+    if constraints and (options.fiml or options.minibatch or options.bootstrap
+                        or not options.robust.default):
         raise ModelError("equality (non-label) and inequality constraints work with "
                          "estimator='ML', complete data and no batch_size yet")
     return Spec(pt, models, Definitions(pt), constraints, list(labels))
@@ -128,7 +129,7 @@ def check_user_starts(pt: pd.DataFrame, constraints: Constraints, x0: np.ndarray
              and np.isfinite(u)} | {n for n, u, f in zip(pt["plabel"], pt["ustart"], pt["free"])
                                     if f > 0 and np.isfinite(u)}
     for (text, *_), value in zip(constraints.inequalities, g.tolist()):
-        names = set(re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", text))
+        names = set(re.findall(r"(?:[^\W\d]|\.)[\w.]*", text))
         if value < 0 and names & given:
             raise ModelError(f"the start values violate the constraint '{text}'; give start "
                              "values that satisfy it (e.g. start(0.5)*x for a parameter that "

@@ -9,6 +9,7 @@ start values, the estimate columns and the report with the ML estimator.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Union
 
@@ -16,9 +17,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..data.frames import as_frame, check_columns, check_latent_names
+from ..data.frames import as_frame, check_columns, check_latent_names, check_numeric
 from ..data.stats import SampleStats
-from ..errors import DataError, ModelError, TorchfitError
+from ..errors import ConvergenceWarning, DataError, ModelError, TorchfitError
 from ..estimate.ml import one_thread
 from ..estimate.record import Estimate
 from ..estimate.start import reduced_start, start_values
@@ -188,7 +189,7 @@ class IWAVE:
         settings = {**DEFAULTS, **options.own}
         device = _check_options(settings["iw_samples"], settings["batch_size"], settings["se"],
                                 options.missing, settings["device"])
-        prep = prepare(model, as_frame(data), options.model, settings["ordered"],
+        prep = prepare(model, as_frame(data, options.columns), options.model, settings["ordered"],
                         settings["item_types"])
         mod = Model(prep.pt, mean_structure=True)
         order, structure = structure_of(prep, mod, device)
@@ -198,7 +199,8 @@ class IWAVE:
     def sample_stats(self, spec: Spec, data, options: FitOptions) -> SampleStats:
         prep, structure = spec.extras["prepared"], spec.extras["structure"]
         tensors = tensors_of(prep, spec.extras["order"], structure)
-        return SampleStats([], [], options.missing, data, extras={"tensors": tensors},
+        return SampleStats([], [], options.missing, data, options.columns,
+                           extras={"tensors": tensors},
                            n=tensors.n, n_total=len(prep.keep))
 
     def estimate(self, spec: Spec, stats: SampleStats, options: FitOptions) -> Estimate:
@@ -237,7 +239,10 @@ class IWAVE:
         if not result.converged:
             est.messages.append(
                 f"IWAVE stopped after {result.iterations} iterations ({result.epochs} epochs) "
-                "before the loss stopped improving; raise max_epochs/max_iterations")
+                "before the loss stopped improving (its iteration limit); raise "
+                "max_epochs/max_iterations")
+            warnings.warn(est.messages[-1], ConvergenceWarning, stacklevel=5)
+        posterior.index = as_frame(stats.data, options.columns).index[prep.keep]
         return est
 
 
@@ -443,10 +448,8 @@ def _covariates(frame: pd.DataFrame, covariates: List[str]) -> Optional[np.ndarr
     cols = []
     for v in covariates:
         s = frame[v]
-        if not (pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)):
-            raise DataError(f"covariate '{v}' is not numeric (dtype {s.dtype}); convert it, "
-                            f"e.g. data['{v}'] = pd.to_numeric(data['{v}'])")
-        cols.append(s.to_numpy(dtype=np.float64))
+        check_numeric(v, s.dtype)
+        cols.append(s.to_numpy(dtype=np.float64, na_value=np.nan))  # bool as 0/1
     return np.column_stack(cols)
 
 
@@ -623,6 +626,7 @@ class Posterior:
         self.structure, self.encoder, self.result = structure, encoder, result
         self.tensors, self.prep, self.order, self.npar = tensors, prep, order, npar
         self.logl_samples, self.seed = int(settings["logl_samples"]), int(settings["seed"])
+        self.index = None  # the used rows' labels (set by IWAVE.estimate)
 
     @property
     def fit_class(self):
@@ -722,7 +726,8 @@ class IWAVEFit(Fit):
         if data is None and self._scores is not None:
             return self._scores.copy()
         out = self.tests.per_row(self.tests.tensors_for(data), scores=True)
-        frame = pd.DataFrame(out["scores"], columns=self.model.lv_names)
+        frame = pd.DataFrame(out["scores"], columns=self.model.lv_names,
+                             index=self.tests.index if data is None else as_frame(data).index)
         if data is None:
             self._scores = frame
         return frame.copy()

@@ -38,6 +38,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from ..data.frames import check_ordered
 from ..errors import DataError, ModelError
 
 LOG_2PI = math.log(2 * math.pi)
@@ -169,13 +170,14 @@ def _compact(data: np.ndarray, dtype, device) -> Tuple[np.ndarray, Optional[torc
 
 def _numeric(values, name: str, kind: str) -> np.ndarray:
     if isinstance(values.dtype, pd.CategoricalDtype):
+        check_ordered(name, values.dtype)
         raise DataError(f"column '{name}' is categorical but its item type is '{kind}'; "
                         f"declare it ordered (ordered=['{name}']) or convert it to numbers")
     if not (pd.api.types.is_numeric_dtype(values.dtype)
-            and not pd.api.types.is_bool_dtype(values.dtype)):
+            or pd.api.types.is_bool_dtype(values.dtype)):
         raise DataError(f"column '{name}' is not numeric (dtype {values.dtype}); convert it, "
                         f"e.g. data['{name}'] = pd.to_numeric(data['{name}'])")
-    x = values.to_numpy(dtype=np.float64, copy=True)
+    x = values.to_numpy(dtype=np.float64, copy=True, na_value=np.nan)  # bool as 0/1
     if np.isinf(x).any():
         raise DataError(f"column '{name}' contains infinite values; replace them with NaN "
                         "(missing) or finite values")
@@ -289,6 +291,7 @@ class _Categorical(ItemModel):
     @classmethod
     def prepare(cls, values: pd.Series, name: str) -> Tuple[np.ndarray, dict]:
         if isinstance(values.dtype, pd.CategoricalDtype):
+            check_ordered(name, values.dtype)
             cats = list(values.cat.categories)
             codes = values.cat.codes.to_numpy().astype(float)
             codes[codes < 0] = np.nan

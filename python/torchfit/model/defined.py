@@ -29,7 +29,7 @@ _BINARY = {ast.Add: torch.add, ast.Sub: torch.sub, ast.Mult: torch.mul, ast.Div:
            ast.Pow: torch.pow}
 
 
-_TOKEN = re.compile(r"(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+)|([A-Za-z_.][A-Za-z0-9_.]*)")
+_TOKEN = re.compile(r"(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+)|((?:[^\W\d]|\.)[\w.]*)")
 
 
 def _mangle(name: str) -> str:

@@ -56,7 +56,7 @@ class Factors:
     scale_i basis[:, b[i]], and belongs to reduced parameter owner[i]
     (:meth:`Model.jacobian_factors`)."""
 
-    basis: torch.Tensor  # (p, n) columns shared by the cells
+    basis: torch.Tensor  # (..., p, n) columns shared by the cells (batch dims leading)
     a: torch.Tensor  # (cells,) column indices
     b: torch.Tensor
     scale: torch.Tensor  # (cells,)
@@ -321,10 +321,12 @@ class Model:
         # no regressions (a CFA): B = 0, and the inverse is I
         A = eye if self._no_beta else torch.linalg.inv(eye - mats["beta"])
         G = mats["lambda"] @ A
-        return G @ mats["psi"] @ G.T + mats["theta"], A
+        return G @ mats["psi"] @ G.transpose(-1, -2) + mats["theta"], A
 
     def jacobian(self, mats: Dict[str, torch.Tensor], A: torch.Tensor) -> torch.Tensor:
-        """d Sigma / d x as a (n_free, p, p) tensor, analytically.
+        """d Sigma / d x as a (..., n_free, p, p) tensor, analytically (with the
+        matrices' leading batch dimensions, e.g. one model per bootstrap
+        replicate).
 
         With G = Lambda A and M = A Psi G^T, a loading (r, c) moves Sigma by
         e_r M[c] + its transpose, a regression (r, c) by G[:, r] M[c] + its
@@ -332,17 +334,18 @@ class Model:
         residual (co)variance by a unit cell (+ transpose).
         """
         G = mats["lambda"] @ A
-        M = A @ mats["psi"] @ G.T
+        M = A @ mats["psi"] @ G.transpose(-1, -2)
         if self._theta_jacobian is None:  # residual (co)variances: constant cells
             self._theta_jacobian = self._add_cells("theta", None, None)
-        D = self._theta_jacobian.clone()
+        D = self._theta_jacobian.expand(G.shape[:-2] + self._theta_jacobian.shape).clone()
         for m in ("lambda", "beta", "psi"):
             self._add_cells(m, G, M, D)
         return D
 
     def jacobian_factors(self, mats: Dict[str, torch.Tensor], A: torch.Tensor) -> "Factors":
         """d Sigma / d x in factored form (:class:`Factors`), O(p (p + m))
-        instead of the O(n_free p^2) of :meth:`jacobian`.
+        instead of the O(n_free p^2) of :meth:`jacobian`; with the matrices'
+        leading batch dimensions, if any.
 
         Each free cell moves Sigma by a b^T + b a^T, with a and b columns of
         one basis [I, G, M^T] (G = Lambda A, M = A Psi G^T): a loading (r, c)
@@ -362,12 +365,13 @@ class Model:
         True
         """
         G = mats["lambda"] @ A
-        M = A @ mats["psi"] @ G.T
+        M = A @ mats["psi"] @ G.transpose(-1, -2)
         eye = torch.eye(len(self.ov_names), dtype=self.dtype, device=self.device)
         if self._factor_index is None:
-            self._factor_index = self._factor_cells(G.shape[1])
+            self._factor_index = self._factor_cells(G.shape[-1])
         a, b, scale, owner = self._factor_index
-        return Factors(torch.cat([eye, G, M.T], 1), a, b, scale, owner)
+        basis = torch.cat([eye.expand(G.shape[:-2] + eye.shape), G, M.transpose(-1, -2)], -1)
+        return Factors(basis, a, b, scale, owner)
 
     def _factor_cells(self, m: int):
         """Which basis columns (see :meth:`jacobian_factors`) make each free
@@ -395,17 +399,18 @@ class Model:
             return out
         if m == "lambda":
             eye = torch.eye(p, dtype=self.dtype, device=self.device)
-            part = eye[r][:, :, None] * M[c][:, None, :]
+            part = eye[r][:, :, None] * M[..., c, :][..., None, :]
         elif m == "beta":
-            part = G[:, r].T[:, :, None] * M[c][:, None, :]
+            part = G[..., :, r].transpose(-1, -2)[..., None] * M[..., c, :][..., None, :]
         elif m == "psi":
-            part = G[:, r].T[:, :, None] * G[:, c].T[:, None, :]
+            part = (G[..., :, r].transpose(-1, -2)[..., None]
+                    * G[..., :, c].transpose(-1, -2)[..., None, :])
             part = torch.where((r == c)[:, None, None], part / 2, part)
         else:
             eye = torch.eye(p, dtype=self.dtype, device=self.device)
             part = eye[r][:, :, None] * eye[c][:, None, :]
             part = torch.where((r == c)[:, None, None], part / 2, part)
-        out.index_add_(0, k, part + part.transpose(1, 2))
+        out.index_add_(-3, k, part + part.transpose(-1, -2))
         return out
 
     def implied_mean(self, mats: Dict[str, torch.Tensor], A: torch.Tensor) -> torch.Tensor:
@@ -413,21 +418,22 @@ class Model:
         return (mats["nu"] + mats["lambda"] @ A @ mats["alpha"])[..., 0]
 
     def mean_jacobian(self, mats: Dict[str, torch.Tensor], A: torch.Tensor) -> torch.Tensor:
-        """d mu / d x as a (n_free, p) tensor: an intercept moves its own mean,
+        """d mu / d x as a (..., n_free, p) tensor: an intercept moves its own mean,
         a latent intercept moves mu by G[:, r], a loading (r, c) by (A alpha)_c
         in row r, a regression (r, c) by G[:, r] (A alpha)_c."""
         G = mats["lambda"] @ A
-        a = (A @ mats["alpha"])[:, 0]
-        p = G.shape[0]
-        J = torch.zeros((self.n_free, p), dtype=self.dtype, device=self.device)
+        a = (A @ mats["alpha"])[..., 0]
+        p = G.shape[-2]
+        J = torch.zeros(G.shape[:-2] + (self.n_free, p), dtype=self.dtype, device=self.device)
         eye = torch.eye(p, dtype=self.dtype, device=self.device)
-        parts = {"nu": lambda r, c: eye[r], "alpha": lambda r, c: G[:, r].T,
-                 "lambda": lambda r, c: eye[r] * a[c][:, None],
-                 "beta": lambda r, c: G[:, r].T * a[c][:, None]}
+        parts = {"nu": lambda r, c: eye[r], "alpha": lambda r, c: G[..., :, r].transpose(-1, -2),
+                 "lambda": lambda r, c: eye[r] * a[..., c, None],
+                 "beta": lambda r, c: G[..., :, r].transpose(-1, -2) * a[..., c, None]}
         for m, part in parts.items():
             r, c, k = self._cell_index[m]
             if len(k):
-                J.index_add_(0, k, part(r, c))
+                value = part(r, c)
+                J.index_add_(-2, k, value.expand(J.shape[:-2] + value.shape[-2:]))
         return J
 
 

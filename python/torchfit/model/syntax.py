@@ -25,8 +25,8 @@ _TOKEN_RE = re.compile(
   | (?P<newline>\n)
   | (?P<comment>[#!][^\n]*)
   | (?P<string>"[^"\n]*"|'[^'\n]*')
-  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?![A-Za-z_.0-9]))
-  | (?P<name>[A-Za-z_.][A-Za-z0-9_.]*)
+  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?![\w.]))
+  | (?P<name>(?:[^\W\d]|\.)[\w.]*)
   | (?P<op>~\*~|=~|~~|<~|:=|==|~|<|>|\||%)
   | (?P<punct>[*+\-/^(),?;])
     """,
@@ -270,6 +270,7 @@ class _Parser:
         if sep.text == "?" and row.start is None:
             raise self.error("'?' follows a start value, e.g. 0.5?x", sep)
         if sep.text not in ("*", "?"):
+            self.spaced(self.toks[self.i - 2], sep)
             raise self.error(f"expected '*' after a modifier but found {sep.text!r}", sep)
 
     def term(self, op: Token) -> FormulaRow:
@@ -307,7 +308,21 @@ class _Parser:
             if self.peek() is stop:
                 self.take()
                 return out
-            self.expect("+")
+            self.plus()
+
+    def plus(self) -> None:
+        """The '+' between two terms."""
+        self.spaced(self.toks[self.i - 1] if self.i else None, self.peek())
+        self.expect("+")
+
+    def spaced(self, prev: Optional[Token], tok: Optional[Token]) -> None:
+        """A name followed by a name or number is a name with a space."""
+        if tok is not None and prev is not None and prev.kind == "name" \
+                and tok.kind in ("name", "number"):
+            raise self.error(f"expected '+' between terms but found '{prev.text} {tok.text}': a "
+                             "variable name cannot contain spaces; rename the column (e.g. "
+                             "data.columns = data.columns.str.replace(' ', '_')) and use the "
+                             "new name in the model, or put '+' between two variables", tok)
 
     def expression(self, tokens: List[Token]) -> str:
         if not tokens:
@@ -336,7 +351,7 @@ class _Parser:
         lhs = self.names(op)
         terms = [self.term(op)]
         while self.peek() is not None:
-            self.expect("+")
+            self.plus()
             terms.append(self.term(op))
         # lavaan's order: every right-hand term of the first lhs, then the next
         return [replace(t, lhs=name.text) for name in lhs for t in terms]

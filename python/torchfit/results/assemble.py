@@ -13,6 +13,8 @@ from typing import Dict, List
 import numpy as np
 import pandas as pd
 
+from ..data.frames import dropped_rows, kept_copy
+from ..data.patterns import is_fiml
 from ..data.stats import SampleStats
 from ..errors import ConvergenceWarning, HeywoodWarning
 from ..estimate.record import Estimate
@@ -68,8 +70,16 @@ def assemble(spec: Spec, stats: SampleStats, estimate: Estimate, options: FitOpt
     for message in estimate.heywood:
         warnings.warn(message, HeywoodWarning, stacklevel=3)
     fit_class = getattr(estimate.tests, "fit_class", Fit)
-    return fit_class(table, info, measures, estimate.vcov, views, stats.data, stats.columns,
-                     tests=estimate.tests)
+    names = list(dict.fromkeys(v for m in spec.models for v in m.ov_names))
+    dropped = dropped_rows(stats.data, names, stats.columns, empty_only=is_fiml(stats.missing)) \
+        if moment_based and stats.n_total > stats.n else None
+    out = fit_class(table, info, measures, estimate.vcov, views,
+                    kept_copy(stats.data, names, options.group, stats.columns), dropped,
+                    tests=estimate.tests)
+    if estimate.boot is not None:
+        out.set_bootstrap(estimate.boot, options.bootstrap["se"],
+                          options.bootstrap["bollen_stine"])
+    return out
 
 
 def _not_converged(estimate: Estimate) -> str:

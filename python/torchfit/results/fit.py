@@ -12,8 +12,8 @@ import pandas as pd
 
 from ..data.frames import group_data
 from ..data.gamma import gamma_adf
-from ..errors import TorchfitError
-from ..inference import modification, residuals, wald
+from ..errors import DataError, TorchfitError
+from ..inference import bootstrap, modification, residuals, wald
 from ..inference.extended import Sample, constraint_jacobian
 from ..inference.rsquare import rsquare_rows
 from ..inference.vcov import STD_COLUMNS, confidence_interval
@@ -53,17 +53,23 @@ class Fit:
 
     def __init__(self, partable: pd.DataFrame, info: Dict,
                  measures: Callable[[], Dict[str, float]], vcov: Optional[np.ndarray],
-                 groups: List[GroupView], data=None, columns=None, tests=None):
+                 groups: List[GroupView], data: Optional[pd.DataFrame] = None,
+                 dropped: Optional[pd.Series] = None, tests=None):
         self.partable = partable
         self.tests = tests  # the estimator's inference record (robust, FIML, IWAVE's)
-        self.data = data  # the caller's object, kept by reference for predict()
-        self.columns = columns
+        # the fit's own copy of the model's columns (None: predict() needs the data)
+        self.data = data
+        #: the rows left out of the fit, indexed by their labels, with the reason
+        self.dropped = pd.Series([], dtype=object, name="reason") if dropped is None \
+            else dropped
         self.info = info
         self._compute_measures = measures
         self._measures_cache: Optional[Dict[str, float]] = None
         self._vcov = vcov
         self._coef_names: Optional[List[str]] = None
         self.groups = groups
+        #: the bootstrap's draws (se="bootstrap" or test="bootstrap"), else None
+        self.boot = None
 
     # The first (with one group: the only) group's pieces.
     model = property(lambda self: self.groups[0].model)
@@ -113,7 +119,7 @@ class Fit:
         return pd.DataFrame(values, index=names, columns=names)
 
     def parameter_estimates(self, standardized: bool = False, rsquare: bool = False,
-                            level: float = 0.95) -> pd.DataFrame:
+                            level: float = 0.95, boot_ci_type: str = "perc") -> pd.DataFrame:
         """lavaan's parameterEstimates(): lhs op rhs (label) est se z pvalue
         ci.lower ci.upper.
 
@@ -126,6 +132,8 @@ class Fit:
             R-square in ``est`` (lavaan's ``rsquare = TRUE``).
         level : float
             Confidence level of ci.lower and ci.upper (est -+ z * se).
+        boot_ci_type : {"perc", "bca.simple"}
+            After ``se="bootstrap"``: the bootstrap intervals, as lavaan's.
 
         Examples
         --------
@@ -144,7 +152,12 @@ class Fit:
         if standardized:
             cols += [c for c in STD_COLUMNS if c in self.partable]
         out = self.partable[cols].reset_index(drop=True)
-        if level != 0.95:
+        if self.boot is not None and self.info["se"] == "bootstrap":
+            if (level, boot_ci_type) != (0.95, "perc"):  # the table holds those already
+                out["ci.lower"], out["ci.upper"] = bootstrap.table_intervals(
+                    self.partable, self.partable["est"].to_numpy(), self.boot, level,
+                    boot_ci_type)
+        elif level != 0.95:
             out["ci.lower"], out["ci.upper"] = confidence_interval(out["est"], out["se"], level)
         if rsquare:
             r2 = rsquare_rows(self.partable)[[c for c in cols if c in ("lhs", "op", "rhs", "block",
@@ -153,6 +166,28 @@ class Fit:
             if "label" in out:
                 out["label"] = out["label"].fillna("")
         return out
+
+    def set_bootstrap(self, draws, se: bool, bollen_stine: bool) -> None:
+        """Take the bootstrap's draws (:class:`torchfit.inference.bootstrap.Draws`):
+        with ``se``, its vcov, standard errors and percentile intervals replace
+        the table's; with ``bollen_stine``, the Bollen-Stine p-value."""
+        self.boot = draws
+        successful = int(draws.ok.sum())
+        self.info.update(bootstrap=len(draws.coef), bootstrap_successful=successful,
+                         bootstrap_seed=draws.seed)
+        if successful < len(draws.coef):
+            self.info["warnings"].append(f"{len(draws.coef) - successful} bootstrap runs failed "
+                                         "or did not converge")
+        if se:
+            pt = self.partable
+            pt.update(pd.DataFrame(bootstrap.boot_columns(pt, pt["est"].to_numpy(), draws),
+                                   index=pt.index))
+            self._vcov = draws.vcov()
+            self.info["se"] = "bootstrap"
+        if bollen_stine:
+            chisq = self._measures["chisq"]
+            self.info.update(test="bollen.stine",
+                             bollen_stine_pvalue=bootstrap.bollen_stine_pvalue(draws, chisq))
 
     def fit_measures(self, names: Optional[Union[str, Iterable[str]]] = None) -> Dict[str, float]:
         """Fit measures keyed by lavaan's names; all of them, or those asked for."""
@@ -367,16 +402,19 @@ class Fit:
 
         Returns
         -------
-        pandas.DataFrame, or a dict of them (one per group label) for a
-        multiple-group model, whose data are split by the grouping column.
+        pandas.DataFrame indexed as the data's rows (rows the fit dropped
+        are absent: see ``fit.dropped``), or a dict of them (one per group
+        label) for a multiple-group model, whose data are split by the
+        grouping column.
 
         Examples
         --------
         >>> import torchfit
         >>> hs = torchfit.datasets.holzinger_swineford()
-        >>> fit = torchfit.cfa("visual =~ x1 + x2 + x3", hs)
-        >>> fit.predict().shape
-        (301, 1)
+        >>> fit = torchfit.cfa("visual =~ x1 + x2 + x3", hs[hs["school"] == "Pasteur"])
+        >>> scores = fit.predict()
+        >>> scores.shape, scores.index.equals(hs.index[hs["school"] == "Pasteur"])
+        ((156, 1), True)
         """
         if wls_report.applies(self.info):
             raise TorchfitError("factor scores of ordered items (lavaan's empirical Bayes "
@@ -384,7 +422,10 @@ class Fit:
                                 "estimator='IWAVE' for scores")
         columns = self.model.ov_names
         if data is None:
-            data, columns = self.data, self.columns or columns
+            if self.data is None:
+                raise DataError("this fit keeps no copy of its data (a file, a memory map or "
+                                "more than 2,000,000 cells): pass them, fit.predict(data)")
+            data, columns = self.data, None
         if len(self.groups) == 1:
             return group_scores(self.groups[0], data, self.info["missing"], columns)
         by_label = dict(zip(*group_data(data, self.info["group"])))

@@ -7,7 +7,7 @@ from typing import Dict
 import numpy as np
 import pandas as pd
 
-from ..data.frames import chunks, select
+from ..data.frames import chunks, row_labels, select
 from ..data.patterns import is_fiml
 from ..model.matrices import Model
 
@@ -16,17 +16,18 @@ def group_scores(group, data, missing: str, columns) -> pd.DataFrame:
     """Regression factor scores of one group (a ``fit.GroupView``):
     E[eta] + Cov(eta, y) Sigma^-1 (y - mu)."""
     model, m = group.model, group.matrices
+    lv = [model.eta_names.index(v) for v in model.lv_names]
     if is_fiml(missing):  # every row, each scored from its observed values
         scores = fiml_factor_scores(model, m, group.implied["mean"], group.implied["cov"],
                                     data, columns)
-        lv = [model.eta_names.index(v) for v in model.lv_names]
-        return pd.DataFrame(scores[:, lv], columns=model.lv_names)
-    X = select(data, model.ov_names, missing=missing, columns=columns).X
+        scored = ~np.isnan(scores).all(axis=1)  # rows missing on every variable were dropped
+        index = row_labels(data, len(scores))[scored]
+        return pd.DataFrame(scores[scored][:, lv], columns=model.lv_names, index=index)
+    rows = select(data, model.ov_names, missing=missing, columns=columns)
     A = np.linalg.inv(np.eye(m["beta"].shape[0]) - m["beta"])
     weights = np.linalg.solve(group.implied["cov"], m["lambda"] @ A @ m["psi"] @ A.T)
-    scores = _eta_means(group, A) + (X - group.implied["mean"]) @ weights
-    lv = [model.eta_names.index(v) for v in model.lv_names]
-    return pd.DataFrame(scores[:, lv], columns=model.lv_names)
+    scores = _eta_means(group, A) + (rows.X - group.implied["mean"]) @ weights
+    return pd.DataFrame(scores[:, lv], columns=model.lv_names, index=rows.index)
 
 
 def _eta_means(group, A: np.ndarray) -> np.ndarray:

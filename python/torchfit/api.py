@@ -25,6 +25,9 @@ from .data.frames import (
 )
 from .data.gamma import gamma_adf
 from .data.patterns import EmptyRowsWarning, em_h1, is_fiml, pattern_moments
+from .data.reader import Reader
+from .data.sources import open_source, shard
+from .distributed.comm import communicator
 from .errors import ConvergenceWarning, DataError, HeywoodWarning, ModelError, TorchfitError
 from .estimate.fiml import FimlObjective, group_moments
 from .estimate.minibatch import MINIBATCH_OPTIONS, fit_minibatch
@@ -72,18 +75,21 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         missing: str = "default", iter_max: int = 500, columns=None,
         meanstructure: Optional[bool] = None, information: Optional[str] = None,
         group: Optional[str] = None, group_equal: Union[str, Sequence[str]] = (),
-        group_partial: Union[str, Sequence[str]] = (), **options) -> Fit:
+        group_partial: Union[str, Sequence[str]] = (), distributed: Optional[bool] = None,
+        **options) -> Optional[Fit]:
     """Fit a structural equation model.
 
     Parameters
     ----------
     model : str or pandas.DataFrame
         lavaan model syntax, or a lavaan parameter table.
-    data : pandas.DataFrame, 2-D array or path
+    data : pandas.DataFrame, 2-D array, Arrow table or path
         One column per observed variable; extra columns are ignored and the
         data are not modified.  Large data can be a memory-mapped array
-        (``np.load(path, mmap_mode="r")``) or the path of a .npy or CSV file:
-        the sample moments are formed in one pass over blocks of rows.
+        (``np.load(path, mmap_mode="r")``), the path of a .npy or CSV file, or
+        of a Parquet file or directory (pyarrow, read by row group, only the
+        model's columns): the sample moments are formed in one pass over
+        blocks of rows.
     estimator : {"ML", "MLM", "MLR", "IWAVE"}
         Maximum likelihood on the sample moments; ML with robust standard
         errors and the Satorra-Bentler scaled test ("MLM") or with
@@ -128,6 +134,13 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
         Parameters exempt from ``group_equal``, written ``lhs op rhs``, e.g.
         ``["visual =~ x2", "x3 ~ 1"]``; whitespace does not matter, and an
         entry that names no parameter of the model is an error.
+    distributed : bool, optional
+        Data-parallel fit on torch.distributed (launched by ``torchrun``; by
+        default on when its environment is there): every rank runs the same
+        call and reads its own shard of the rows; the moments (and Gamma) are
+        reduced over the ranks, the stochastic estimators all-reduce their
+        gradients every step.  Rank 0 returns the Fit, the other ranks None
+        (see :mod:`torchfit.distributed.comm` and README-distributed.md).
     **options
         Options of the IWAVE estimator (snake case, as in ``fit_iwave``), or,
         for ML, ``batch_size`` (with ``lr``, ``max_epochs``, ``n_intervals``,
@@ -149,6 +162,14 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
     if estimator.upper() not in ESTIMATORS:
         raise TorchfitError(f"estimator {estimator!r} is not available; use one of "
                             f"{', '.join(ESTIMATORS)}")
+    comm = communicator(distributed, str(options.get("device", "cpu")))
+    if comm is not None:
+        return _on_ranks(comm, partial(fit, model, estimator=estimator, model_type=model_type,
+                                       std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x,
+                                       missing=missing, iter_max=iter_max, columns=columns,
+                                       meanstructure=meanstructure, information=information,
+                                       distributed=False, **options), data, columns, group)
+    data = open_source(data)
     if estimator.upper() == "IWAVE":
         return _fit_iwave(model, data, group, options, model_type=model_type, std_lv=std_lv,
                           orthogonal=orthogonal, fixed_x=fixed_x, missing=missing)
@@ -170,6 +191,20 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
                               missing, columns, group, opts, minibatch)
     return _fit_ml(pt, models, groups, subsets, labels, definitions, constraints, values, x0,
                    moments, exo, means, data, missing, columns, group, opts, iter_max)
+
+
+def _on_ranks(comm, run, data, columns, group) -> Optional[Fit]:
+    """``run`` on this rank's shard of the data; the Fit on rank 0 (holding the
+    caller's data for predict()), None elsewhere."""
+    if group is not None or is_fiml(run.keywords["missing"]):
+        raise ModelError("distributed=True fits one group with complete data (ML, MLM, MLR, "
+                         "mini-batch ML, IWAVE) so far; leave out group= and missing='ml'")
+    out = run(shard(data, comm, columns))
+    if comm.rank != 0:
+        return None
+    out.data = data
+    out.info.update(world_size=comm.size)
+    return out
 
 
 def _fit_iwave(model, data, group, options, **settings) -> Fit:
@@ -327,7 +362,8 @@ def _fit_minibatch(pt, groups, labels, definitions, values, moments, exo, data, 
                          "ML standard errors; leave out group=, estimator= or information=")
     model = groups[0].model
     X = select(data, model.ov_names, missing=missing, columns=columns).X
-    result, trained = fit_minibatch(groups[0], X, reduced_start(model, values), **settings)
+    result, trained = fit_minibatch(groups[0], X, reduced_start(model, values), **settings,
+                                    comm=data.comm if isinstance(data, Reader) else None)
     with one_thread():
         out = _results(pt, groups, labels, definitions, values, result, moments, exo, data,
                        missing, columns, group)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -17,6 +18,7 @@ import pandas as pd
 import torch
 
 from ..data.frames import as_frame, check_columns, check_latent_names
+from ..data.reader import Reader
 from ..errors import DataError, ModelError, TorchfitError
 from ..estimate.ml import one_thread
 from ..estimate.start import reduced_start, start_values
@@ -128,11 +130,14 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     300
     """
     device = _check_options(iw_samples, batch_size, se, missing, device)
+    comm = data.comm if isinstance(data, Reader) else None
     frame = as_frame(data)
     prep = _prepare(model, frame, dict(model_type=model_type, std_lv=std_lv,
                                        orthogonal=orthogonal, fixed_x=fixed_x),
                     ordered, item_types)
     mod, order, structure, tensors, values = _setup_model(prep, device)
+    if comm is not None:
+        values = _synchronise(comm, prep, tensors, values)
     if batch_size is None:
         batch_size = 256
     lr_model = 10 * lr if lr_model is None else lr_model
@@ -140,18 +145,41 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         structure, mod, values, tensors, len(order), device=device, seed=seed, hidden=hidden,
         cov=cov, batch_size=batch_size, iw_samples=iw_samples, lr=lr, lr_model=lr_model,
         max_epochs=max_epochs, max_iterations=max_iterations, n_intervals=n_intervals,
-        quiet=quiet, refine=refine)
+        quiet=quiet, refine=refine, comm=comm)
     table, vcov, mats = _estimates(mod, prep.pt, values, structure, encoder, result, tensors,
-                                   prep.types, se, se_samples, seed)
-    info = _info(result, mod, prep.pt, tensors.n, len(frame), iw_samples=iw_samples,
+                                   prep.types, se, se_samples, seed, comm)
+    n, n_total = tensors.n, len(frame)
+    if comm is not None:
+        n, n_total = (int(v) for v in comm.all_sum(n, n_total))
+    info = _info(result, mod, prep.pt, n, n_total, iw_samples=iw_samples,
                  rows_per_step=rows_per_step, lr=lr, lr_model=lr_model, refine=refine, se=se,
                  se_samples=se_samples, logl_samples=logl_samples, types=prep.types,
                  missing=missing, device=device, seed=seed)
     fit = IWAVEFit(table, info, None, vcov,
-                   [GroupView(None, mod, {"nobs": tensors.n}, {}, mats)], data)
+                   [GroupView(None, mod, {"nobs": n}, {}, mats)], data)
     fit._setup(structure, encoder, result, tensors, prep.types, prep.codings, prep.covariates,
                order, int(mod.n_free))
+    if comm is not None:  # every rank's rows: summed now, while the ranks are there
+        logl = fit._per_row(tensors, scores=False, seed_offset=comm.rank_seed(0))["logl"]
+        fit._compute_measures = partial(fit.measures_at, float(comm.all_sum(logl.sum())[0]))
     return fit
+
+
+def _synchronise(comm, prep: Prepared, tensors, values: np.ndarray) -> np.ndarray:
+    """A data-parallel fit: every rank must code the items alike; the start
+    values and the encoder input's standardization are rank 0's."""
+    codings = comm.gather_results(lambda: prep.codings)
+    for rank, other in enumerate(codings[1:], start=1):
+        differ = [v for v in prep.indicators if other[v] != codings[0][v]]
+        if differ:
+            raise DataError(f"item '{differ[0]}' has categories {codings[0][differ[0]]} in rank "
+                            f"0's rows but {other[differ[0]]} in rank {rank}'s; every rank's "
+                            "shard must show every category: shuffle the rows before "
+                            "writing the data, or use fewer processes")
+    scaling = list(tensors.center) + list(tensors.scale) + \
+        [t for t in (tensors.x_center, tensors.x_scale) if t is not None]
+    comm.broadcast_tensors(scaling)
+    return comm.gather_results(lambda: values)[0]
 
 
 def _check_options(iw_samples, batch_size, se: str, missing: str, device) -> torch.device:
@@ -261,7 +289,7 @@ def _setup_model(prep: Prepared, device: torch.device):
 
 def _train(structure, mod: Model, values: np.ndarray, tensors, n_items: int, *, device, seed,
            hidden, cov, batch_size, iw_samples, lr, lr_model, max_epochs, max_iterations,
-           n_intervals, quiet, refine):
+           n_intervals, quiet, refine, comm=None):
     """The encoder (seeded) and the training run from the start values; the rows of
     the largest batch."""
     x0 = torch.as_tensor(reduced_start(mod, values), dtype=torch.float32, device=device)
@@ -269,18 +297,23 @@ def _train(structure, mod: Model, values: np.ndarray, tensors, n_items: int, *, 
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(int(seed))
         encoder = Encoder(tensors.n_input, len(mod.lv_names), hidden, cov).to(device)
+    if comm is not None:  # rank 0's weights (the same seed, but one source of truth)
+        comm.broadcast_tensors(list(encoder.parameters()))
     rows_per_step = int(np.diff(batch_bounds(tensors.n, batch_size)).max())
     with one_thread(rows_per_step * iw_samples * n_items):
         result = train(structure, encoder, u0, tensors, iw_samples=iw_samples,
                        batch_size=batch_size, lr=lr, lr_model=lr_model,
                        max_epochs=max_epochs, iter_max=max_iterations,
-                       n_intervals=n_intervals, seed=seed, quiet=quiet, refine=refine)
+                       n_intervals=n_intervals,
+                       seed=seed if comm is None else comm.rank_seed(seed),
+                       quiet=quiet or (comm is not None and comm.rank > 0), refine=refine,
+                       comm=comm)
     encoder.eval()
     return encoder, result, rows_per_step
 
 
 def _estimates(mod: Model, pt: pd.DataFrame, values: np.ndarray, structure, encoder, result,
-               tensors, types, se: str, se_samples: int, seed: int):
+               tensors, types, se: str, se_samples: int, seed: int, comm=None):
     """The parameter table with the estimates, OPG standard errors and standardized
     columns; the vcov and the model matrices at the estimates."""
     free = pt["free"].to_numpy()
@@ -289,8 +322,10 @@ def _estimates(mod: Model, pt: pd.DataFrame, values: np.ndarray, structure, enco
     vcov = None
     if se == "opg":
         grads = importance(structure, encoder, result.x, tensors, n_samples=se_samples,
-                           seed=seed + 1, gradients=True)["gradients"]
-        vcov = _opg_vcov(mod, grads)
+                           seed=(seed if comm is None else comm.rank_seed(seed)) + 1,
+                           gradients=True)["gradients"]
+        J = grads.T @ grads
+        vcov = _opg_vcov(mod, J if comm is None else comm.all_sum(J)[0])
     mats = {k: v.cpu().numpy() for k, v in
             mod.matrices(torch.as_tensor(result.x, dtype=torch.float64)).items()}
     columns = {"start": values, **estimate_columns(pt, est, vcov),
@@ -496,9 +531,9 @@ def _to_logistic_scale(mod: Model, pt: pd.DataFrame, values: np.ndarray, types) 
     return {v: h * factor[v] ** 2 for v, h in common.items()}
 
 
-def _opg_vcov(mod: Model, grads: np.ndarray) -> Optional[np.ndarray]:
-    """(sum_i g_i g_i')^-1 over the reduced parameters, mapped to the table."""
-    J = grads.T @ grads
+def _opg_vcov(mod: Model, J: np.ndarray) -> Optional[np.ndarray]:
+    """J^-1 over the reduced parameters, mapped to the table (J = sum_i g_i g_i',
+    the outer products of the rows' scores)."""
     w = np.linalg.eigvalsh(J)
     if w[0] <= 1e-10 * max(w[-1], 1e-300):
         return None
@@ -560,16 +595,19 @@ class IWAVEFit(Fit):
         return np.asarray(self.result.history)
 
     def _iwave_measures(self) -> Dict[str, float]:
-        logl = float(self._per_row(self._tensors, scores=False)["logl"].sum())
+        return self.measures_at(float(self._per_row(self._tensors, scores=False)["logl"].sum()))
+
+    def measures_at(self, logl: float) -> Dict[str, float]:
+        """The fit measures of log-likelihood ``logl``."""
         n, k = self.nobs, self._npar
         return {"npar": float(k), "logl": logl, "aic": -2 * logl + 2 * k,
                 "bic": -2 * logl + k * math.log(n),
                 "bic2": -2 * logl + k * math.log((n + 2) / 24), "ntotal": float(n)}
 
-    def _per_row(self, tensors, scores: bool) -> Dict[str, np.ndarray]:
+    def _per_row(self, tensors, scores: bool, seed_offset: int = 0) -> Dict[str, np.ndarray]:
         return importance(self.structure, self.encoder, self.result.x, tensors,
                           n_samples=int(self.info["logl_samples"]),
-                          seed=int(self.info.get("seed", 0)) + 2, scores=scores)
+                          seed=int(self.info.get("seed", 0)) + 2 + seed_offset, scores=scores)
 
     def _tensors_for(self, data):
         if data is None:

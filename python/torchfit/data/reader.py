@@ -9,7 +9,7 @@ wherever they accept a DataFrame.  The implementations live in
 """
 from __future__ import annotations
 
-from typing import Iterator, List, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ class Reader:
         """The columns ``names`` (checked: present once, numeric) as float64 blocks."""
         raise NotImplementedError
 
-    def load_frame(self) -> pd.DataFrame:
-        """All rows as a DataFrame (for the estimators that need the rows in memory)."""
+    def load_frame(self, names: Optional[Sequence[str]] = None) -> pd.DataFrame:
+        """All rows as a DataFrame, only the columns ``names`` when given (for
+        the estimators that need the rows in memory)."""
         raise NotImplementedError

@@ -114,8 +114,12 @@ class ArrowSource(Reader):
             if batch.num_rows:
                 yield _block(batch, names)
 
-    def load_frame(self) -> pd.DataFrame:
-        return self.table.to_pandas()
+    def load_frame(self, names: Optional[Sequence[str]] = None) -> pd.DataFrame:
+        return (self.table if names is None else self._project(names)).to_pandas()
+
+    def _project(self, names: Sequence[str]):
+        check_columns(self.column_names, names)
+        return self.table.select(list(names))
 
     def rows(self, start: int, stop: int) -> "ArrowSource":
         return ArrowSource(self.table.slice(start, stop - start))
@@ -172,11 +176,14 @@ class ParquetSource(Reader):
         group, for the stochastic estimators' epochs)."""
         return self._with([self.pieces[i] for i in generator.permutation(len(self.pieces))])
 
-    def load_frame(self) -> pd.DataFrame:
+    def load_frame(self, names: Optional[Sequence[str]] = None) -> pd.DataFrame:
         pa = _pyarrow()
-        tables = [piece.to_table(schema=self.schema) for piece, _ in self.pieces]
+        if names is not None:
+            check_columns(self.column_names, names)
+        tables = [piece.to_table(schema=self.schema, columns=None if names is None
+                                 else list(names)) for piece, _ in self.pieces]
         return pa.concat_tables(tables).to_pandas() if tables else \
-            self.schema.empty_table().to_pandas()
+            self.schema.empty_table().to_pandas()[list(names or self.column_names)]
 
     def _with(self, pieces) -> "ParquetSource":
         out = ParquetSource(self.path, pieces)
@@ -228,10 +235,16 @@ class Shard(Reader):
     def read_chunks(self, names: Sequence[str], chunk_rows: int) -> Iterator[np.ndarray]:
         yield from chunks(self.part, names, self.columns, chunk_rows)
 
-    def load_frame(self) -> pd.DataFrame:
+    def load_frame(self, names: Optional[Sequence[str]] = None) -> pd.DataFrame:
+        if isinstance(self.part, Reader):
+            return self.part.load_frame(names)
         if isinstance(self.part, np.ndarray):
-            return pd.DataFrame(np.asarray(self.part), columns=list(self.columns or []))
-        return as_frame(self.part)
+            frame = pd.DataFrame(np.asarray(self.part), columns=list(self.columns or []))
+        else:
+            frame = as_frame(self.part)
+        if names is not None:
+            check_columns([str(c) for c in frame.columns], names)
+        return frame if names is None else frame[list(names)]
 
 
 def _bounds(n: int, rank: int, size: int):

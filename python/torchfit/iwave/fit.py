@@ -131,7 +131,9 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     """
     device = _check_options(iw_samples, batch_size, se, missing, device)
     comm = data.comm if isinstance(data, Reader) else None
-    frame = as_frame(data)
+    # Parquet, Arrow, a shard: only the model's columns are read
+    frame = data.load_frame(_variables(model)[2].ov) if isinstance(data, Reader) \
+        else as_frame(data)
     prep = _prepare(model, frame, dict(model_type=model_type, std_lv=std_lv,
                                        orthogonal=orthogonal, fixed_x=fixed_x),
                     ordered, item_types)

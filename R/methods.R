@@ -131,10 +131,19 @@ new_torchfit <- function(res, call, model, partable, data, model.type, lav_args,
     fit@ParTable <- as.list(pt)  # the engine's estimates of a model lavaan lacks
     fit <- with_sample_moments(fit, data, lav_args$group)
   }
-  fit <- methods::new("TorchFit", fit, model.syntax = model, info = info,
-                      measures = measures, report = lapply(res$summary, as_chr),
-                      pyfit = res$fit)
+  fit <- as_torchfit(fit, list(model.syntax = model, info = info, measures = measures,
+                               report = lapply(res$summary, as_chr), pyfit = res$fit))
   fit@call <- call
+  fit
+}
+
+# lavaan's object as a TorchFit with the engine's extras. new("TorchFit", fit)
+# would validate again every slot that lavaan's own constructor has just
+# built (a twentieth of an HS fit's time); the extra slots are set unchecked
+# because their types are fixed here.
+as_torchfit <- function(fit, extras) {
+  class(fit) <- methods::getClass("TorchFit")@className
+  for (name in names(extras)) methods::slot(fit, name, check = FALSE) <- extras[[name]]
   fit
 }
 

@@ -1,73 +1,29 @@
-"""The public entry points: ``fit``, ``sem`` and ``cfa``.
+"""The public entry points: ``fit``, ``sem``, ``cfa`` and ``growth``.
 
-The pipeline reads as lavaan's: syntax -> parameter table -> data and sample
-moments -> model matrices and start values -> estimator -> inference ->
-fit measures -> Fit.
+The pipeline reads as lavaan's: options -> estimator -> Spec (syntax -> parameter
+table -> model matrices) -> SampleStats -> Estimate -> Fit (see ARCHITECTURE.md).
 """
 from __future__ import annotations
 
-import re
-import warnings
 from functools import partial
-from typing import Mapping, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
-import numpy as np
 import pandas as pd
-import torch
 
-from .data.frames import (
-    Moments,
-    check_latent_names,
-    check_moments,
-    group_data,
-    sample_moments,
-    select,
-)
-from .data.gamma import gamma_adf
-from .data.patterns import EmptyRowsWarning, em_h1, is_fiml, pattern_moments
-from .data.reader import Reader
+from .data.patterns import is_fiml
 from .data.sources import open_source, shard
 from .distributed.comm import communicator
-from .errors import ConvergenceWarning, DataError, HeywoodWarning, ModelError, TorchfitError
-from .estimate.fiml import FimlObjective, group_moments
-from .estimate.minibatch import MINIBATCH_OPTIONS, fit_minibatch
-from .estimate.ml import GroupMoments, fit_ml, one_thread
-from .estimate.start import factor_variances, reduced_start, simple_start, start_all
-from .inference.fiml import FimlFit
-from .inference.measures import GroupFit, count_moments, fit_measures, group_chisq
-from .inference.robust import robust_inference
+from .errors import ModelError
+from .estimate.ml import one_thread
+from .estimators.registry import select
 from .inference.robust_options import options as robust_options
 from .inference.robust_options import require_raw_data
-from .inference.vcov import estimate_columns, singular_message, standardized, vcov_free
-from .iwave.fit import IWAVE_OPTIONS, fit_iwave
-from .model.constraints import Constraints
-from .model.defined import Definitions
-from .model.matrices import Model
-from .model.partable import from_columns, option_strings, parse
-from .results.fit import Fit, GroupView
+from .options import ESTIMATORS, FitOptions, check_estimator, check_extra
+from .results.assemble import assemble
+from .results.fit import Fit
 from .version import __version__
 
-ESTIMATORS = ("ML", "MLM", "MLR", "IWAVE")
-
-
-def _table(model, model_type, std_lv, orthogonal, fixed_x, meanstructure=None,
-           **groups) -> pd.DataFrame:
-    if isinstance(model, str):
-        return parse(model, model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
-                     fixed_x=fixed_x, meanstructure=meanstructure, **groups)
-    if isinstance(model, (pd.DataFrame, Mapping)):
-        given = [k for k in ("group_equal", "group_partial")
-                 if option_strings(groups.get(k), k)]
-        if given:
-            raise TorchfitError(f"{' and '.join(given)} appl{'y' if len(given) > 1 else 'ies'} "
-                                "to lavaan syntax; a parameter "
-                                "table carries its equality constraints already (make it with "
-                                "lavaan::lavaanify(..., group.equal = ...)) or pass the model "
-                                "as syntax")
-        return from_columns({c: model[c] for c in model.keys()} if isinstance(model, Mapping)
-                            else {c: model[c].tolist() for c in model.columns})
-    raise TorchfitError("model must be lavaan syntax (a string) or a parameter table "
-                        f"(a DataFrame), not {type(model).__name__}")
+__all__ = ["fit", "sem", "cfa", "growth", "resolve_options", "ESTIMATORS", "__version__"]
 
 
 def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type: str = "sem",
@@ -159,38 +115,25 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
     >>> int(fit.fit_measures()["df"])
     8
     """
-    if estimator.upper() not in ESTIMATORS:
-        raise TorchfitError(f"estimator {estimator!r} is not available; use one of "
-                            f"{', '.join(ESTIMATORS)}")
     comm = communicator(distributed, str(options.get("device", "cpu")))
     if comm is not None:
-        return _on_ranks(comm, partial(fit, model, estimator=estimator, model_type=model_type,
-                                       std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x,
-                                       missing=missing, iter_max=iter_max, columns=columns,
-                                       meanstructure=meanstructure, information=information,
-                                       distributed=False, **options), data, columns, group)
+        return _on_ranks(comm, partial(
+            fit, model, estimator=estimator, model_type=model_type, std_lv=std_lv,
+            orthogonal=orthogonal, fixed_x=fixed_x, missing=missing, iter_max=iter_max,
+            columns=columns, meanstructure=meanstructure, information=information,
+            distributed=False, **options), data, columns, group)
     data = open_source(data)
-    if estimator.upper() == "IWAVE":
-        return _fit_iwave(model, data, group, options, model_type=model_type, std_lv=std_lv,
-                          orthogonal=orthogonal, fixed_x=fixed_x, missing=missing)
-    minibatch, fiml, missing, meanstructure, opts = _options(estimator, data, missing,
-                                                             meanstructure, information, options)
-    pt, models, labels, subsets, definitions, constraints = _spec(
-        model, data, columns, group, model_type, std_lv, orthogonal, fixed_x, meanstructure,
-        group_equal, group_partial)
-    if constraints and (fiml or minibatch or not opts.default):
-        raise ModelError("equality (non-label) and inequality constraints work with "
-                         "estimator='ML', complete data and no batch_size yet")
-    if fiml:
-        return _fit_fiml(pt, models, subsets, labels, definitions, data, columns, group,
-                         opts.information, iter_max)
-    groups, moments, exo, means = _sample_stats(pt, models, subsets, missing, columns)
-    values, x0 = _start_values(pt, models, groups, constraints)
-    if minibatch:
-        return _fit_minibatch(pt, groups, labels, definitions, values, moments, exo, data,
-                              missing, columns, group, opts, minibatch)
-    return _fit_ml(pt, models, groups, subsets, labels, definitions, constraints, values, x0,
-                   moments, exo, means, data, missing, columns, group, opts, iter_max)
+    options = resolve_options(
+        estimator, data, model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
+        fixed_x=fixed_x, missing=missing, iter_max=iter_max, columns=columns,
+        meanstructure=meanstructure, information=information, group=group,
+        group_equal=group_equal, group_partial=group_partial, **options)
+    method = select(options)
+    spec = method.spec(model, data, options)
+    stats = method.sample_stats(spec, data, options)
+    estimate = method.estimate(spec, stats, options)
+    with one_thread():
+        return assemble(spec, stats, estimate, options)
 
 
 def _on_ranks(comm, run, data, columns, group) -> Optional[Fit]:
@@ -207,29 +150,38 @@ def _on_ranks(comm, run, data, columns, group) -> Optional[Fit]:
     return out
 
 
-def _fit_iwave(model, data, group, options, **settings) -> Fit:
-    """estimator = "IWAVE": its options checked, then :func:`fit_iwave`."""
-    unknown = [k for k in options if k not in IWAVE_OPTIONS]
-    if unknown:
-        raise TypeError(f"unknown option(s) {', '.join(unknown)} for estimator 'IWAVE'; "
-                        f"known: {', '.join(IWAVE_OPTIONS)}")
-    if group is not None:
-        raise ModelError("estimator='IWAVE' fits a single group; leave group= out or use "
-                         "estimator='ML' for a multiple-group model")
-    return fit_iwave(model, data, **settings, **options)
+def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bool = False,
+                    orthogonal: bool = False, fixed_x: bool = True, missing: str = "default",
+                    iter_max: int = 500, columns=None, meanstructure: Optional[bool] = None,
+                    information: Optional[str] = None, group: Optional[str] = None,
+                    group_equal=(), group_partial=(), **own) -> FitOptions:
+    """``fit()``'s options checked against the option table and resolved as lavaan
+    resolves them: the estimator, FIML or not (with its mean structure and observed
+    information), lavaan's se/test/information, and the estimator's own options.
 
-
-def _options(estimator, data, missing, meanstructure, information, options):
-    """The mini-batch options, FIML or not, ``missing``, ``meanstructure`` and the
-    robust options, as lavaan resolves them (``options`` must hold no others)."""
-    minibatch = {k: options.pop(k) for k in MINIBATCH_OPTIONS if k in options}
-    if options:
-        raise TypeError(f"option(s) {', '.join(options)} are for estimator='IWAVE', not "
-                        f"{estimator!r}")
+    Examples
+    --------
+    >>> opts = resolve_options("ML", None, missing="fiml")
+    >>> opts.fiml, opts.missing, opts.meanstructure, opts.information
+    (True, 'ml', True, 'observed')
+    >>> resolve_options("ML", None, hidden=(10,))
+    Traceback (most recent call last):
+    ...
+    TypeError: option(s) hidden are for estimator 'IWAVE', not 'ML'
+    """
+    estimator = check_estimator(estimator)
+    check_extra(estimator, own)
+    model = dict(model_type=model_type, std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x)
+    if estimator == "IWAVE":
+        if group is not None:
+            raise ModelError("estimator='IWAVE' fits a single group; leave group= out or use "
+                             "estimator='ML' for a multiple-group model")
+        return FitOptions(estimator, missing, False, None, None, iter_max, None, None, model,
+                          own)
     fiml = is_fiml(missing)
     if fiml:
         missing = "ml"
-        if estimator.upper() != "ML":
+        if estimator != "ML":
             # lavaan refuses MLM with missing = "ml": the Satorra-Bentler
             # correction is defined for complete data only.
             raise ModelError(f"estimator {estimator!r} with missing = 'ml' is not available: "
@@ -237,255 +189,12 @@ def _options(estimator, data, missing, meanstructure, information, options):
                              "with FIML is not supported yet; use estimator = 'ML'")
         meanstructure = True  # as lavaan: FIML always fits the means
         information = "observed" if information is None else information
-    opts = robust_options(estimator, information)
-    if opts.needs_raw_data:
-        require_raw_data(data, opts.estimator)
-    return minibatch, fiml, missing, meanstructure, opts
-
-
-def _spec(model, data, columns, group, model_type, std_lv, orthogonal, fixed_x, meanstructure,
-          group_equal, group_partial):
-    """The groups of the data, the parameter table, the model per group, the
-    definitions and the constraints, checked against each other."""
-    labels, subsets = group_data(data, group)
-    pt = _table(model, model_type, std_lv, orthogonal, fixed_x, meanstructure,
-                ngroups=len(labels), group_equal=group_equal, group_partial=group_partial)
-    if (pt["op"] == "|").any():
-        raise ModelError("thresholds ('|') are for ordinal items, which the ML estimator treats "
-                         "as continuous: fit them with estimator='IWAVE' and ordered=[...]")
-    means = bool((pt["op"] == "~1").any())
-    models = Model.per_block(pt, mean_structure=means)
-    check_latent_names(data, models[0].lv_names, columns)
-    if group is not None and group in models[0].ov_names:
-        raise DataError(f"'{group}' is both the grouping variable and a variable of the model; "
-                        "group by another column or take it out of the model")
-    if len(models) != len(labels):
-        raise ModelError(f"the parameter table has {len(models)} group(s) but the data "
-                         f"{len(labels)}; pass group= for a multiple-group table")
-    definitions = Definitions(pt)
-    constraints = Constraints(pt, models[0])
-    return pt, models, labels, subsets, definitions, constraints
-
-
-def _sample_stats(pt, models, subsets, missing, columns):
-    """Sample moments per group (checked), the groups' ML discrepancies, the fixed.x
-    flags and the mean structure; the model must be identified by the moments."""
-    means = bool((pt["op"] == "~1").any())
-    groups, moments = [], []
-    for mod, subset in zip(models, subsets):
-        mom = sample_moments(subset, mod.ov_names, missing=missing, columns=columns)
-        check_moments(mom.cov, mom.n, mod.ov_names)
-        moments.append(mom)
-        groups.append(GroupMoments(mod, mom.cov, mom.mean if means else None, mom.n))
-    exo = [exo_flags(pt, mod) for mod in models]
-    ndat = sum(count_moments(len(m.ov_names), sum(e), means) for m, e in zip(models, exo))
-    _check_identified(models[0], ndat)
-    return groups, moments, exo, means
-
-
-def _start_values(pt, models, groups, constraints):
-    """Start values of every parameter (fixed values set in the models and the
-    constraints) and the reduced start vector, checked against the constraints."""
-    values = start_all(groups)
-    for mod in models:
-        mod.fixed_values(values)
-    constraints.set_values(values)
-    x0 = reduced_start(models[0], values)
-    if constraints:
-        _check_user_starts(pt, constraints, x0)
-    return values, x0
-
-
-def _fit_ml(pt, models, groups, subsets, labels, definitions, constraints, values, x0, moments,
-            exo, means, data, missing, columns, group, opts, iter_max) -> Fit:
-    """ML on the sample moments, then the robust or observed-information inference."""
-    with one_thread():
-        result = fit_ml(groups, x0, iter_max=iter_max, constraints=constraints or None,
-                        **_fallback_starts(groups, values))
-        robust = None
-        if not opts.default:  # robust (MLM, MLR) or observed-information standard errors
-            gammas = [[gamma_adf(subset, mod.ov_names, mom.mean, mom.cov, missing, columns,
-                                 meanstructure=means, fixed=f) for f in (e, None)]
-                      for mod, mom, subset, e in zip(models, moments, subsets, exo)] \
-                if opts.needs_raw_data else None
-            robust = robust_inference(groups, result, opts, exo, gammas)
-        return _results(pt, groups, labels, definitions, values, result, moments, exo, data,
-                        missing, columns, group, robust)
-
-def _fit_fiml(pt, models, subsets, labels, definitions, data, columns, group, information,
-              iter_max) -> Fit:
-    """missing = "ml": patterns and EM moments per group, then the FIML
-    discrepancy minimised by the ML optimiser (see :mod:`torchfit.estimate.fiml`)."""
-    if not (pt["op"] == "~1").any():
-        raise ModelError("missing = 'ml' needs a mean structure: give a parameter table with "
-                         "intercepts (lavaanify(..., meanstructure = TRUE)) or lavaan syntax")
-    exo = [exo_flags(pt, mod) for mod in models]
-    if any(any(e) for e in exo):
-        raise ModelError("fixed exogenous covariates (fixed.x) with missing = 'ml' are not "
-                         "supported yet; use fixed_x=False to model the covariates' "
-                         "(co)variances and means")
-    patterns, h1s, groups, moments = [], [], [], []
-    for mod, subset, label in zip(models, subsets, labels):
-        pm = pattern_moments(subset, mod.ov_names, columns=columns, warn=False)
-        with one_thread():
-            h1 = em_h1(pm)
-        check_moments(h1[1], pm.n, mod.ov_names)
-        patterns.append(pm)
-        h1s.append(h1)
-        groups.append(group_moments(mod, pm, h1))
-        moments.append(Moments(pm.n, h1[0], h1[1], pm.n_total))
-    n_empty = sum(pm.n_empty for pm in patterns)
-    if n_empty:
-        warnings.warn(f"{n_empty} of {sum(pm.n_total for pm in patterns)} rows are missing on "
-                      "every model variable and were dropped (lavaan drops such empty cases "
-                      "too)", EmptyRowsWarning, stacklevel=4)
-    ndat = sum(count_moments(len(m.ov_names), 0, True) for m in models)
-    _check_identified(models[0], ndat)
-    values = start_all(groups)
-    for mod in models:
-        mod.fixed_values(values)
-    objective = FimlObjective(models, patterns, [h[2] for h in h1s])
-    with one_thread():
-        result = fit_ml(groups, reduced_start(models[0], values), iter_max=iter_max,
-                        objective=objective, **_fallback_starts(groups, values))
-        fit_data = FimlFit(models, patterns, h1s, objective, result, information)
-        return _results(pt, groups, labels, definitions, values, result, moments, exo, data,
-                        "ml", columns, group, fit_data)
-
-
-def _fit_minibatch(pt, groups, labels, definitions, values, moments, exo, data, missing,
-                   columns, group, opts, settings) -> Fit:
-    """ML by Adam on mini-batches of raw rows (``batch_size=``), then ML's
-    inference at the estimates."""
-    if len(groups) > 1 or not opts.default:
-        raise ModelError("batch_size= (mini-batch ML) works with one group and the standard "
-                         "ML standard errors; leave out group=, estimator= or information=")
-    model = groups[0].model
-    X = select(data, model.ov_names, missing=missing, columns=columns).X
-    result, trained = fit_minibatch(groups[0], X, reduced_start(model, values), **settings,
-                                    comm=data.comm if isinstance(data, Reader) else None)
-    with one_thread():
-        out = _results(pt, groups, labels, definitions, values, result, moments, exo, data,
-                       missing, columns, group)
-    out.info.update(optimizer="Adam (mini-batch)", epochs=trained.epochs,
-                    batch_size=int(settings.get("batch_size", 1024)),
-                    loss_history=trained.history, seconds=trained.seconds)
-    return out
-
-
-def _check_user_starts(pt: pd.DataFrame, constraints: Constraints, x0: np.ndarray) -> None:
-    """Start values the user gave must satisfy the inequality constraints."""
-    _, g = constraints.evaluate(torch.as_tensor(x0))
-    given = {n for n, u, f in zip(pt["label"], pt["ustart"], pt["free"]) if n and f > 0
-             and np.isfinite(u)} | {n for n, u, f in zip(pt["plabel"], pt["ustart"], pt["free"])
-                                    if f > 0 and np.isfinite(u)}
-    for (text, *_), value in zip(constraints.inequalities, g.tolist()):
-        names = set(re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", text))
-        if value < 0 and names & given:
-            raise ModelError(f"the start values violate the constraint '{text}'; give start "
-                             "values that satisfy it (e.g. start(0.5)*x for a parameter that "
-                             "must be positive) or leave start() out")
-
-
-def _check_identified(model: Model, ndat: int) -> None:
-    """Refuse a model with more free parameters than sample moments."""
-    if model.n_free > ndat:
-        raise ModelError(
-            f"the model has {model.n_free} free parameters but the data give only {ndat} "
-            f"sample moments (df = {ndat - model.n_free}); the model is not identified: "
-            "fix parameters, add equality constraints or drop paths")
-
-
-def exo_flags(pt: pd.DataFrame, model: Model) -> list:
-    """Which observed variables of the model's group are fixed covariates."""
-    exo = set(pt["lhs"].to_numpy()[model.in_block & (pt["exo"].to_numpy() == 1)])
-    return [v in exo for v in model.ov_names]
-
-
-def _fallback_starts(groups, values: np.ndarray) -> dict:
-    """fit_ml's other starts beside lavaan's ``values``: with factor
-    variances from fabin3 for Fisher scoring, and lavaan's fallback
-    ``start = "simple"`` (made only when it is needed)."""
-    model = groups[0].model
-    scoring = values
-    for g in groups:
-        scoring = factor_variances(g.model, g.cov, scoring)
-
-    def restarts():
-        yield reduced_start(model, simple_start(model, values))
-
-    return {"scoring_start": reduced_start(model, scoring), "restarts": restarts()}
-
-
-def _results(pt, groups, labels, definitions, values, result, moments, exo, data, missing,
-             columns, group, robust=None) -> Fit:
-    """Estimates, standard errors, standardized solution and fit measures."""
-    models = [g.model for g in groups]
-    n = sum(g.nobs for g in groups)
-    messages = []
-    if not result.converged:
-        messages.append(f"the optimiser did not converge in {result.iterations} iterations "
-                        f"(tried {', '.join(result.tried)}; gradient norm "
-                        f"{result.gradient_norm:.2e}); the estimates are not the ML estimates: "
-                        "raise iter_max, check the "
-                        "model's identification or give start values")
-    free = pt["free"].to_numpy()
-    est = values.copy()
-    est[free > 0] = models[0].expand(result.x)[free[free > 0] - 1]
-    vcov = vcov_free(models[0], result.information, n, result.constraint_jacobian,
-                     result.at_bound) \
-        if robust is None else robust.vcov
-    if vcov is None:
-        messages.append(singular_message(pt, models[0], result.information,
-                                         result.constraint_jacobian))
-    views = []
-    std = {"std.lv": np.full(len(pt), np.nan), "std.all": np.full(len(pt), np.nan)}
-    for g, (mod, mom, label, mats) in enumerate(zip(models, moments, labels, result.matrices)):
-        mu = result.mu[g] if mod.mean_structure else mom.mean
-        for col, vals in standardized(mod, mats, result.sigma[g], pt, est).items():
-            std[col][mod.in_block] = vals[mod.in_block]
-        views.append(GroupView(label, mod, {"cov": mom.cov, "mean": mom.mean, "nobs": mom.n},
-                               {"cov": result.sigma[g], "mean": mu}, mats))
-    definitions.constraint_values(pt, est)
-    new = {"start": values, **estimate_columns(pt, est, vcov), **std}
-    definitions.fill(pt, new, vcov)
-    for col in ("std.lv", "std.all"):
-        definitions.constraint_values(pt, new[col])
-    table = pd.concat([pt, pd.DataFrame(new, index=pt.index)], axis=1)
-    fits = [GroupFit(v.sample["cov"], v.implied["cov"], v.sample["nobs"], e,
-                     v.sample["mean"] if v.model.mean_structure else None,
-                     v.implied["mean"] if v.model.mean_structure else None)
-            for v, e in zip(views, exo)]
-    measures = partial(fit_measures, fits, models[0].n_free - result.n_equalities, result.fmin)
-    if robust is not None:
-        measures = partial(robust.measures, measures)
-    info = {
-        "estimator": "ML", "optimizer": result.optimizer, "iterations": result.iterations,
-        "converged": result.converged, "gradient_norm": result.gradient_norm,
-        "admissible": not result.heywood, "nobs": n,
-        "nobs_total": sum(m.n_total for m in moments),
-        "npar": int(free.max()) if len(free) else 0,
-        "neq": int(free.max() - models[0].n_free + result.n_equalities) if len(free) else 0,
-        "nin": result.n_inequalities,
-        "se": "standard", "information": "expected", "h1_information": "structured",
-        "test": "standard", "missing": missing, "version": __version__,
-        "warnings": messages + result.heywood, "group": group,
-    }
-    if group is not None:
-        info.update(group_labels=labels, nobs_group=[g.nobs for g in groups],
-                    chisq_group=[group_chisq(f) for f in fits])
-    if robust is not None:
-        info.update(robust.info)
-    if getattr(robust, "patterns", None) is not None:  # FIML: lavaan's per-group statistic
-        info.update(npatterns=[len(pm.patterns) for pm in robust.patterns])
-        if group is not None:
-            info.update(chisq_group=robust.group_chisq(),
-                        nobs_total_group=[pm.n_total for pm in robust.patterns])
-    for message in messages:
-        warnings.warn(message, ConvergenceWarning, stacklevel=3)
-    for message in result.heywood:
-        warnings.warn(message, HeywoodWarning, stacklevel=3)
-    return Fit(table, info, measures, vcov, views, data, columns)
+    robust = robust_options(estimator, information)
+    if robust.needs_raw_data:
+        require_raw_data(data, robust.estimator)
+    model.update(group_equal=group_equal, group_partial=group_partial)
+    return FitOptions(estimator, missing, fiml, meanstructure, information, iter_max, group,
+                      columns, model, own, robust)
 
 
 def sem(model: Union[str, pd.DataFrame], data, **options) -> Fit:

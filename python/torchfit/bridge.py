@@ -20,19 +20,32 @@ from . import datasets
 from .api import fit
 from .data.frames import check_columns, check_latent_names
 from .errors import ConvergenceWarning
-from .estimate.minibatch import MINIBATCH_OPTIONS
-from .iwave.fit import IWAVE_OPTIONS
 from .iwave.items import CATEGORICAL
+from .options import integer_names, names, option_table
 from .version import __version__
 
-ENGINE_OPTIONS = tuple(dict.fromkeys(
-    ("estimator", "model_type", "std_lv", "orthogonal", "fixed_x", "missing", "iter_max",
-     "information", "group") + IWAVE_OPTIONS + MINIBATCH_OPTIONS))
+# What R settles itself with lavaan (the table's mean structure and group.equal/
+# group.partial rows) or never sends (the data's column names).
+R_OWNS = ("columns", "meanstructure", "group_equal", "group_partial")
+#: the engine's options R may send, from the option table (torchfit.options)
+ENGINE_OPTIONS = tuple(n for n in names() if n not in R_OWNS)
 # The IWAVE item types that R codes as categories (thresholds, integer codes).
 CATEGORICAL_ITEM_TYPES = CATEGORICAL
 # R sends numbers as doubles; these options are counts.
-INTEGER_OPTIONS = ("iter_max", "iw_samples", "batch_size", "max_epochs", "max_iterations",
-                   "n_intervals", "seed", "se_samples", "logl_samples")
+INTEGER_OPTIONS = integer_names()
+
+
+def options() -> Dict[str, list]:
+    """The option table (:func:`torchfit.options.option_table`) for R: each option's
+    engine name, lavaan name, type, default, estimators and role.
+
+    Examples
+    --------
+    >>> table = options()
+    >>> table["estimators"][table["name"].index("iw_samples")]
+    ['IWAVE']
+    """
+    return option_table()
 
 
 def _column(values) -> list:

@@ -23,7 +23,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "python" / "torchfit"
 #: name inside torchfit (a package or a top-level module); a module may import from
 #: its own layer and any layer before it, never from a later one.
 LAYERS = [
-    {"errors", "version"},
+    {"errors", "version", "options"},
     {"distributed"},
     {"model", "datasets"},
     {"data"},
@@ -31,6 +31,7 @@ LAYERS = [
     {"inference"},
     {"results"},
     {"iwave"},
+    {"estimators"},
     {"api"},
     {"efa"},
     {"bridge"},

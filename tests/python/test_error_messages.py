@@ -43,6 +43,8 @@ def _cases(hs):
         ("thresholds without IWAVE", lambda: torchfit.cfa("f =~ x1 + x2 + x3; x1 | t1", hs)),
         ("unknown IWAVE option",
          lambda: torchfit.cfa(HS_MODEL, hs, estimator="IWAVE", iw_sample=5)),
+        ("unknown ML option", lambda: torchfit.cfa(HS_MODEL, hs, iter_maxx=5)),
+        ("IWAVE option with ML", lambda: torchfit.cfa(HS_MODEL, hs, iw_samples=5)),
     ]
 
 

@@ -13,14 +13,16 @@ import numpy as np
 import torch
 
 from ..errors import TorchfitError
+from ..options import own_names
 from .ml import GroupMoments, one_thread, result_at
 from .optim import Adam
 from .training import train
 
-MINIBATCH_OPTIONS = ("batch_size", "lr", "max_epochs", "n_intervals", "seed", "quiet")
+MINIBATCH_OPTIONS = own_names("ML")
+BATCH_SIZE = 1024  # rows per step by default
 
 
-def fit_minibatch(group: GroupMoments, X: np.ndarray, x0: np.ndarray, batch_size: int = 1024,
+def fit_minibatch(group: GroupMoments, X: np.ndarray, x0: np.ndarray, batch_size: int = BATCH_SIZE,
                   lr: float = 0.01, max_epochs: int = 10000, n_intervals: int = 20,
                   seed: int = 0, quiet: bool = True, comm=None):
     """Minimise the average negative log-likelihood of mini-batches of rows.

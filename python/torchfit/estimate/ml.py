@@ -35,9 +35,9 @@ worker threads from starving NumPy's BLAS on a 2-core machine.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -45,6 +45,7 @@ import torch
 from ..errors import ModelError
 from ..model.matrices import Model
 from .post_check import post_check
+from .record import Estimate
 
 
 @dataclass
@@ -57,25 +58,8 @@ class GroupMoments:
     nobs: int
 
 
-@dataclass
-class MLResult:
-    x: np.ndarray
-    fmin: float  # F_ML / 2, lavaan's fmin (weighted over groups)
-    iterations: int
-    converged: bool
-    sigma: List[np.ndarray]  # implied covariance matrix per group
-    mu: List[Optional[np.ndarray]]  # implied mean per group, with a mean structure
-    information: np.ndarray  # expected information per observation (reduced)
-    # general constraints: Jacobian of the equalities and active inequalities
-    constraint_jacobian: Optional[np.ndarray] = None
-    n_equalities: int = 0  # general equality constraints (each removes a parameter)
-    n_inequalities: int = 0
-    at_bound: List[int] = field(default_factory=list)  # reduced indices held at a bound
-    gradient_norm: float = 0.0  # Euclidean norm of the gradient of fmin at x
-    optimizer: str = "Fisher scoring"  # the strategy that reached x
-    tried: List[str] = field(default_factory=list)  # the strategies that ran, in order
-    matrices: List[dict] = field(default_factory=list)  # model matrices per group at x
-    heywood: List[str] = field(default_factory=list)  # lavaan's post-check warnings
+#: The ML optimiser's result is the estimators' one record.
+MLResult = Estimate
 
 
 class _Group:

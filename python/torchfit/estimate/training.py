@@ -37,6 +37,54 @@ class Trained:
         return self.history[-1] if self.history else float("nan")
 
 
+class ConvergenceChecker:
+    """The stopping rule of the stochastic estimators (mini-batch ML and IWAVE, by
+    :func:`train`), fed one window of ``WINDOW`` iterations at a time: converged when
+    the best mean loss of a window has not improved for ``n_intervals`` windows; the
+    estimates are the parameters averaged over the last ``n_intervals`` windows. With
+    ``refine``, after ``n_intervals // 2`` windows (at least one) without improvement
+    it asks once for ten times smaller steps and starts over.
+
+    Examples
+    --------
+    >>> rule = ConvergenceChecker(2)
+    >>> [rule.update(loss, torch.tensor([loss])) for loss in (3.0, 2.0, 2.5, 2.4)]
+    [False, False, False, False]
+    >>> rule.converged, rule.history, round(float(rule.average(torch.zeros(1))), 4)
+    (True, [3.0, 2.0, 2.5, 2.4], 2.45)
+    """
+
+    def __init__(self, n_intervals: int, refine: bool = False):
+        self.n_intervals, self.refine = n_intervals, refine
+        self.patience = max(1, n_intervals // 2)  # windows before the refinement
+        self.history: List[float] = []  # mean loss per window
+        self.windows: List[torch.Tensor] = []  # mean parameters of the last windows
+        self.best, self.since_best = float("inf"), 0
+        self.converged = self.refined = False
+
+    def update(self, mean: float, params: torch.Tensor) -> bool:
+        """Take one window's mean loss and mean parameters; True when the step sizes
+        are to be cut now (``refine``)."""
+        self.history.append(mean)
+        self.windows = (self.windows + [params])[-self.n_intervals:]
+        if mean < self.best:
+            self.best, self.since_best = mean, 0
+            return False
+        self.since_best += 1
+        if self.since_best >= self.patience and self.refine and not self.refined:
+            # settled at this step size: start over at the smaller one
+            self.refined, self.best, self.since_best, self.windows = True, float("inf"), 0, []
+            return True
+        self.converged = self.since_best >= self.n_intervals
+        return False
+
+    def average(self, current: torch.Tensor) -> torch.Tensor:
+        """The parameters averaged over the kept windows (``current`` when none)."""
+        with torch.no_grad():
+            return torch.stack(self.windows).mean(0) if self.windows else \
+                current.detach().clone()
+
+
 class Progress:
     """A tqdm bar with the current loss when tqdm is installed and not quiet."""
 
@@ -139,18 +187,15 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
         k = comm.min_int(len(bounds) - 1)
         bounds = [round(i * n / k) for i in range(k + 1)]
         params = [p for group in optimizer.param_groups for p in group["params"]]
-    history: List[float] = []
-    best, since_best = float("inf"), 0
+    rule = ConvergenceChecker(n_intervals, refine)
     total = torch.zeros((), dtype=tracked.dtype, device=device)
     running = torch.zeros_like(tracked)
-    windows: List[torch.Tensor] = []
     it = epoch = 0
-    converged = refined = False
-    patience = max(1, n_intervals // 2)  # windows before the refinement
     progress = Progress(quiet, name)
     started = time.perf_counter()
     try:
-        while epoch < max_epochs and not converged and (iter_max is None or it < iter_max):
+        while epoch < max_epochs and not rule.converged and \
+                (iter_max is None or it < iter_max):
             epoch += 1
             perm = torch.randperm(n, generator=gen, device=device) if len(bounds) > 2 else None
             for start, stop in zip(bounds[:-1], bounds[1:]):
@@ -174,25 +219,14 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
                             "lower lr, check for a variable with (nearly) no variance, or "
                             "give start values")
                     total.zero_()
-                    history.append(mean)
-                    windows = (windows + [running / WINDOW])[-n_intervals:]
+                    if rule.update(mean, running / WINDOW):
+                        for group in optimizer.param_groups:  # ten times smaller steps
+                            group["lr"] *= 0.1
                     running = torch.zeros_like(tracked)
                     progress.update(WINDOW, mean, epoch)
-                    if mean < best:
-                        best, since_best = mean, 0
-                    else:
-                        since_best += 1
-                        if since_best >= patience and refine and not refined:
-                            # settled at this step size: ten times smaller steps
-                            refined, best, since_best, windows = True, float("inf"), 0, []
-                            for group in optimizer.param_groups:
-                                group["lr"] *= 0.1
-                        else:
-                            converged = since_best >= n_intervals
-                if converged or (iter_max is not None and it >= iter_max):
+                if rule.converged or (iter_max is not None and it >= iter_max):
                     break
     finally:
         progress.close()
-    with torch.no_grad():
-        params = torch.stack(windows).mean(0) if windows else tracked.detach().clone()
-    return Trained(params, it, epoch, converged, history, time.perf_counter() - started)
+    return Trained(rule.average(tracked), it, epoch, rule.converged, rule.history,
+                   time.perf_counter() - started)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import partial
-from typing import Dict, List, Mapping, Optional, Sequence, Union
+from typing import Dict, List, Mapping, Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -19,39 +18,42 @@ import torch
 
 from ..data.frames import as_frame, check_columns, check_latent_names
 from ..data.reader import Reader
+from ..data.stats import SampleStats
 from ..errors import DataError, ModelError, TorchfitError
 from ..estimate.ml import one_thread
+from ..estimate.record import Estimate
 from ..estimate.start import reduced_start, start_values
 from ..estimate.training import batch_bounds
-from ..inference.vcov import estimate_columns, standardized
+from ..inference.vcov import standardized
 from ..model.matrices import Model
 from ..model.partable import COLUMNS, add_category_scores, build, from_columns, variable_names
+from ..model.spec import Spec
 from ..model.syntax import parse_formulas
+from ..options import BY_NAME, FitOptions, check_extra, own_names
 from ..results import report
-from ..results.fit import Fit, GroupView
-from ..version import __version__
+from ..results.assemble import assemble
+from ..results.fit import Fit
 from .items import CATEGORICAL, FIXED_VARIANCE, item_class
 from .networks import Encoder, Structure, importance, make_data, train
 
-IWAVE_OPTIONS = ("ordered", "item_types", "iw_samples", "batch_size", "lr", "lr_model",
-                 "hidden", "cov",
-                 "max_epochs", "max_iterations", "n_intervals", "seed", "device", "quiet",
-                 "se", "se_samples", "logl_samples", "refine")
+#: IWAVE's own options (rows of :data:`torchfit.options.OPTIONS`) with their defaults;
+#: the mini-batch options it shares with ML have IWAVE's defaults here.
+IWAVE_OPTIONS = own_names("IWAVE")
+DEFAULTS = {**{name: BY_NAME[name].default for name in IWAVE_OPTIONS},
+            "batch_size": 256, "max_epochs": 100000, "n_intervals": 5, "quiet": False}
 
 
 def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
               std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
-              missing: str = "default", ordered: Union[Sequence[str], bool, None] = None,
-              item_types: Optional[Mapping[str, str]] = None, iw_samples: int = 10,
-              batch_size: Optional[int] = None, lr: float = 0.01,
-              lr_model: Optional[float] = None,
-              hidden: Sequence[int] = (100,), cov: str = "full",
-              max_epochs: int = 100000, max_iterations: Optional[int] = None,
-              n_intervals: int = 5, seed: int = 0, device: str = "cpu", quiet: bool = False,
-              se: str = "opg", se_samples: int = 100,
-              logl_samples: int = 1000, refine: bool = True) -> "IWAVEFit":
+              missing: str = "default", **options) -> "IWAVEFit":
     """Fit a latent variable model by importance-weighted amortized variational
     estimation; called by ``torchfit.fit(..., estimator="IWAVE")``.
+
+    The options and their defaults: ``ordered=None``, ``item_types=None``,
+    ``iw_samples=10``, ``batch_size=None`` (256), ``lr=0.01``, ``lr_model=None``,
+    ``hidden=(100,)``, ``cov="full"``, ``max_epochs=100000``, ``max_iterations=None``,
+    ``n_intervals=5``, ``seed=0``, ``device="cpu"``, ``quiet=False``, ``se="opg"``,
+    ``se_samples=100``, ``logl_samples=1000``, ``refine=True`` (``DEFAULTS``).
 
     Parameters
     ----------
@@ -129,42 +131,102 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     >>> fit.info["iterations"]
     300
     """
-    device = _check_options(iw_samples, batch_size, se, missing, device)
-    comm = data.comm if isinstance(data, Reader) else None
-    # Parquet, Arrow, a shard: only the model's columns are read
-    frame = data.load_frame(_variables(model)[2].ov) if isinstance(data, Reader) \
-        else as_frame(data)
-    prep = _prepare(model, frame, dict(model_type=model_type, std_lv=std_lv,
-                                       orthogonal=orthogonal, fixed_x=fixed_x),
-                    ordered, item_types)
-    mod, order, structure, tensors, values = _setup_model(prep, device)
-    if comm is not None:
-        values = _synchronise(comm, prep, tensors, values)
-    if batch_size is None:
-        batch_size = 256
-    lr_model = 10 * lr if lr_model is None else lr_model
-    encoder, result, rows_per_step = _train(
-        structure, mod, values, tensors, len(order), device=device, seed=seed, hidden=hidden,
-        cov=cov, batch_size=batch_size, iw_samples=iw_samples, lr=lr, lr_model=lr_model,
-        max_epochs=max_epochs, max_iterations=max_iterations, n_intervals=n_intervals,
-        quiet=quiet, refine=refine, comm=comm)
-    table, vcov, mats = _estimates(mod, prep.pt, values, structure, encoder, result, tensors,
-                                   prep.types, se, se_samples, seed, comm)
-    n, n_total = tensors.n, len(frame)
-    if comm is not None:
-        n, n_total = (int(v) for v in comm.all_sum(n, n_total))
-    info = _info(result, mod, prep.pt, n, n_total, iw_samples=iw_samples,
-                 rows_per_step=rows_per_step, lr=lr, lr_model=lr_model, refine=refine, se=se,
-                 se_samples=se_samples, logl_samples=logl_samples, types=prep.types,
-                 missing=missing, device=device, seed=seed)
-    fit = IWAVEFit(table, info, None, vcov,
-                   [GroupView(None, mod, {"nobs": n}, {}, mats)], data)
-    fit._setup(structure, encoder, result, tensors, prep.types, prep.codings, prep.covariates,
-               order, int(mod.n_free))
-    if comm is not None:  # every rank's rows: summed now, while the ranks are there
-        logl = fit._per_row(tensors, scores=False, seed_offset=comm.rank_seed(0))["logl"]
-        fit._compute_measures = partial(fit.measures_at, float(comm.all_sum(logl.sum())[0]))
-    return fit
+    check_extra("IWAVE", options)
+    opts = FitOptions("IWAVE", missing, False, None, None, 0, None, None,
+                      dict(model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
+                           fixed_x=fixed_x), dict(options))
+    method = IWAVE()
+    spec = method.spec(model, data, opts)
+    stats = method.sample_stats(spec, data, opts)
+    return assemble(spec, stats, method.estimate(spec, stats, opts), opts)
+
+
+class IWAVE:
+    """The IWAVE estimator (:class:`torchfit.estimators.protocol.Estimator`): its
+    ``Spec`` holds the table with thresholds, the items and the IWAVE structure; its
+    ``SampleStats`` the coded responses as tensors; its ``Estimate`` the trained
+    parameters, the OPG vcov and a :class:`Posterior` as the tests record.
+
+    Examples
+    --------
+    >>> from torchfit.options import FitOptions
+    >>> IWAVE().applies(FitOptions("IWAVE", "default", False, None, None, 0, None, None,
+    ...                            {}, {}))
+    True
+    """
+
+    name = "IWAVE"
+
+    def applies(self, options: FitOptions) -> bool:
+        return options.estimator == "IWAVE"
+
+    def spec(self, model, data, options: FitOptions) -> Spec:
+        settings = {**DEFAULTS, **options.own}
+        device = _check_options(settings["iw_samples"], settings["batch_size"], settings["se"],
+                                options.missing, settings["device"])
+        # Parquet, Arrow, a rank's shard: only the model's columns are read
+        frame = data.load_frame(_variables(model)[2].ov) if isinstance(data, Reader) \
+            else as_frame(data)
+        prep = _prepare(model, frame, options.model, settings["ordered"],
+                        settings["item_types"])
+        mod = Model(prep.pt, mean_structure=True)
+        order, structure = _structure(prep, mod, device)
+        return Spec(prep.pt, [mod], None, None, extras=dict(
+            prepared=prep, order=order, structure=structure, settings=settings, device=device,
+            comm=data.comm if isinstance(data, Reader) else None))
+
+    def sample_stats(self, spec: Spec, data, options: FitOptions) -> SampleStats:
+        prep, structure = spec.extras["prepared"], spec.extras["structure"]
+        tensors = _tensors(prep, spec.extras["order"], structure)
+        n, n_total = tensors.n, len(prep.keep)
+        if spec.extras["comm"] is not None:  # all the ranks' rows
+            n, n_total = (int(v) for v in spec.extras["comm"].all_sum(n, n_total))
+        return SampleStats([], [], options.missing, data, extras={"tensors": tensors},
+                           n=n, n_total=n_total)
+
+    def estimate(self, spec: Spec, stats: SampleStats, options: FitOptions) -> Estimate:
+        prep, structure, s = spec.extras["prepared"], spec.extras["structure"], \
+            spec.extras["settings"]
+        mod, tensors, device = spec.model, stats.extras["tensors"], spec.extras["device"]
+        comm = spec.extras["comm"]
+        values = _start(mod, prep.pt, prep.coded, prep.keep, prep.X, prep.types,
+                        prep.covariates)
+        if comm is not None:
+            values = _synchronise(comm, prep, tensors, values)
+        mod.fixed_values(values)
+        structure.set_fixed(values)
+        lr_model = 10 * s["lr"] if s["lr_model"] is None else s["lr_model"]
+        encoder, result, rows_per_step = _train(
+            structure, mod, values, tensors, len(spec.extras["order"]), device=device,
+            seed=s["seed"], hidden=s["hidden"], cov=s["cov"], batch_size=s["batch_size"],
+            iw_samples=s["iw_samples"], lr=s["lr"], lr_model=lr_model,
+            max_epochs=s["max_epochs"], max_iterations=s["max_iterations"],
+            n_intervals=s["n_intervals"], quiet=s["quiet"], refine=s["refine"], comm=comm)
+        posterior = Posterior(structure, encoder, result, tensors, prep,
+                              spec.extras["order"], int(mod.n_free), s)
+        if comm is not None:  # every rank's rows: summed now, while the ranks are there
+            posterior.n = stats.n
+            posterior.logl = float(comm.all_sum(posterior.per_row(
+                tensors, scores=False, seed_offset=comm.rank_seed(0))["logl"].sum())[0])
+        est = Estimate(result.x, result.converged, result.iterations, start=values,
+                       tests=posterior, loss_history=list(result.history),
+                       optimizer="Adam (AMSGrad)", extras=_info(result, rows_per_step,
+                                                                lr_model, s, prep.types, device))
+        if s["se"] == "opg":
+            grads = importance(structure, encoder, result.x, tensors, n_samples=s["se_samples"],
+                               seed=(s["seed"] if comm is None else comm.rank_seed(s["seed"]))
+                               + 1, gradients=True)["gradients"]
+            J = grads.T @ grads
+            est.vcov = _opg_vcov(mod, J if comm is None else comm.all_sum(J)[0])
+        mats = {k: v.cpu().numpy() for k, v in
+                mod.matrices(torch.as_tensor(result.x, dtype=torch.float64)).items()}
+        est.matrices = [mats]
+        est.std = _standardized(mod, mats, prep.pt, est.values(prep.pt, mod), prep.types)
+        if not result.converged:
+            est.messages.append(
+                f"IWAVE stopped after {result.iterations} iterations ({result.epochs} epochs) "
+                "before the loss stopped improving; raise max_epochs/max_iterations")
+        return est
 
 
 def _synchronise(comm, prep: Prepared, tensors, values: np.ndarray) -> np.ndarray:
@@ -268,38 +330,37 @@ def _prepare(model, frame: pd.DataFrame, options: Dict, ordered, item_types) -> 
     return Prepared(pt, indicators, covariates, types, coded, codings, X, keep)
 
 
-def _setup_model(prep: Prepared, device: torch.device):
-    """The model, the items in model order, the IWAVE structure, the data as tensors
-    and the start values (fixed values set in the model and the structure)."""
-    pt, types, coded, keep, X = prep.pt, prep.types, prep.coded, prep.keep, prep.X
-    indicators, codings = prep.indicators, prep.codings
-    mod = Model(pt, mean_structure=True)
-    order = [v for kind in _type_order(types) for v in indicators if types[v] == kind]
+def _structure(prep: Prepared, mod: Model, device: torch.device):
+    """The items in model order (grouped by type) and the IWAVE structure."""
+    types, codings = prep.types, prep.codings
+    order = [v for kind in _type_order(types) for v in prep.indicators if types[v] == kind]
     items = [item_class(kind, "")([mod.ov_names.index(v) for v in order if types[v] == kind],
                                   [codings[v].get("n_categories", 0) for v in order
                                    if types[v] == kind] if kind in CATEGORICAL else None)
              for kind in _type_order(types)]
-    structure = Structure(mod, items, order, prep.covariates, device=device)
-    blocks = [_columns([coded[v] for v in order if types[v] == kind], keep)
+    return order, Structure(mod, items, order, prep.covariates, device=device)
+
+
+def _tensors(prep: Prepared, order: List[str], structure):
+    """The coded responses (kept rows) as the tensors IWAVE trains on."""
+    types, keep, X = prep.types, prep.keep, prep.X
+    blocks = [_columns([prep.coded[v] for v in order if types[v] == kind], keep)
               for kind in _type_order(types)]
-    tensors = make_data(blocks, items, None if X is None else X[keep], device)
-    values = _start(mod, pt, coded, keep, X, types, prep.covariates)
-    mod.fixed_values(values)
-    structure.set_fixed(values)
-    return mod, order, structure, tensors, values
+    return make_data(blocks, structure.items, None if X is None else X[keep], structure.device)
 
 
 def _train(structure, mod: Model, values: np.ndarray, tensors, n_items: int, *, device, seed,
            hidden, cov, batch_size, iw_samples, lr, lr_model, max_epochs, max_iterations,
            n_intervals, quiet, refine, comm=None):
     """The encoder (seeded) and the training run from the start values; the rows of
-    the largest batch."""
+    the largest batch.  Data-parallel (``comm``): rank 0's initial weights, rank r's
+    draws and shuffles seeded with ``comm.rank_seed(seed)``, gradients averaged."""
     x0 = torch.as_tensor(reduced_start(mod, values), dtype=torch.float32, device=device)
     u0 = structure.unconstrained(x0)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(int(seed))
         encoder = Encoder(tensors.n_input, len(mod.lv_names), hidden, cov).to(device)
-    if comm is not None:  # rank 0's weights (the same seed, but one source of truth)
+    if comm is not None:  # the same seed, but one source of truth
         comm.broadcast_tensors(list(encoder.parameters()))
     rows_per_step = int(np.diff(batch_bounds(tensors.n, batch_size)).max())
     with one_thread(rows_per_step * iw_samples * n_items):
@@ -314,50 +375,16 @@ def _train(structure, mod: Model, values: np.ndarray, tensors, n_items: int, *, 
     return encoder, result, rows_per_step
 
 
-def _estimates(mod: Model, pt: pd.DataFrame, values: np.ndarray, structure, encoder, result,
-               tensors, types, se: str, se_samples: int, seed: int, comm=None):
-    """The parameter table with the estimates, OPG standard errors and standardized
-    columns; the vcov and the model matrices at the estimates."""
-    free = pt["free"].to_numpy()
-    est = values.copy()
-    est[free > 0] = mod.expand(result.x)[free[free > 0] - 1]
-    vcov = None
-    if se == "opg":
-        grads = importance(structure, encoder, result.x, tensors, n_samples=se_samples,
-                           seed=(seed if comm is None else comm.rank_seed(seed)) + 1,
-                           gradients=True)["gradients"]
-        J = grads.T @ grads
-        vcov = _opg_vcov(mod, J if comm is None else comm.all_sum(J)[0])
-    mats = {k: v.cpu().numpy() for k, v in
-            mod.matrices(torch.as_tensor(result.x, dtype=torch.float64)).items()}
-    columns = {"start": values, **estimate_columns(pt, est, vcov),
-               **_standardized(mod, mats, pt, est, types)}
-    table = pd.concat([pt, pd.DataFrame(columns, index=pt.index)], axis=1)
-    return table, vcov, mats
-
-
-def _info(result, mod: Model, pt: pd.DataFrame, n: int, n_total: int, *, iw_samples,
-          rows_per_step, lr, lr_model, refine, se, se_samples, logl_samples, types, missing,
-          device, seed) -> Dict:
-    """The fit's ``info``: the run, its options and its warnings."""
-    free = pt["free"].to_numpy()
-    info = {
-        "estimator": "IWAVE", "optimizer": "Adam (AMSGrad)", "iterations": result.iterations,
-        "epochs": result.epochs, "converged": result.converged, "nobs": n,
-        "nobs_total": n_total, "npar": int(free.max()) if len(free) else 0,
-        "neq": int(free.max() - mod.n_free) if len(free) else 0,
-        "iw_samples": int(iw_samples), "batch_size": rows_per_step, "lr": lr,
-        "lr_model": lr_model,
-        "final_loss": result.final_loss, "refine": bool(refine), "seconds": result.seconds,
-        "se": "opg" if se == "opg" else "none", "se_samples": se_samples,
-        "logl_samples": logl_samples, "item_types": dict(types), "missing": missing,
-        "device": str(device), "seed": int(seed), "version": __version__, "warnings": [],
-    }
-    if not result.converged:
-        info["warnings"].append(
-            f"IWAVE stopped after {result.iterations} iterations ({result.epochs} epochs) "
-            "before the loss stopped improving; raise max_epochs/max_iterations")
-    return info
+def _info(result, rows_per_step: int, lr_model: float, settings: Dict, types,
+          device) -> Dict:
+    """What an IWAVE fit adds to its ``info``: the run and its options."""
+    s = settings
+    return {"epochs": result.epochs, "iw_samples": int(s["iw_samples"]),
+            "batch_size": rows_per_step, "lr": s["lr"], "lr_model": lr_model,
+            "final_loss": result.final_loss, "refine": bool(s["refine"]),
+            "seconds": result.seconds, "se": "opg" if s["se"] == "opg" else "none",
+            "se_samples": s["se_samples"], "logl_samples": s["logl_samples"],
+            "item_types": dict(types), "device": str(device), "seed": int(s["seed"])}
 
 
 def pt_rows_lhs(model, formulas) -> List[str]:
@@ -563,6 +590,62 @@ def _standardized(mod: Model, mats, pt, est, types) -> Dict[str, np.ndarray]:
         return {"std.lv": np.full(len(pt), np.nan), "std.all": np.full(len(pt), np.nan)}
 
 
+class Posterior:
+    """IWAVE's tests record: the trained structure and encoder with the coded data,
+    which give the importance-sampled log-likelihood (the fit measures), the factor
+    scores and the likelihood of new data; an :class:`IWAVEFit` presents it."""
+
+    info: Dict = {}  # lavaan's se/test values: IWAVE has none
+
+    def __init__(self, structure, encoder, result, tensors, prep: Prepared,
+                 order: List[str], npar: int, settings: Dict):
+        self.structure, self.encoder, self.result = structure, encoder, result
+        self.tensors, self.prep, self.order, self.npar = tensors, prep, order, npar
+        self.logl_samples, self.seed = int(settings["logl_samples"]), int(settings["seed"])
+        # a data-parallel fit sets the rows and log-likelihood of all the ranks
+        self.n, self.logl = tensors.n, None
+
+    @property
+    def fit_class(self):
+        return IWAVEFit
+
+    def measures(self, standard=None) -> Dict[str, float]:
+        """The log-likelihood and information criteria (``standard`` unused: IWAVE has
+        no moment-based measures)."""
+        logl = self.logl if self.logl is not None else \
+            float(self.per_row(self.tensors, scores=False)["logl"].sum())
+        n, k = self.n, self.npar
+        return {"npar": float(k), "logl": logl, "aic": -2 * logl + 2 * k,
+                "bic": -2 * logl + k * math.log(n),
+                "bic2": -2 * logl + k * math.log((n + 2) / 24), "ntotal": float(n)}
+
+    def per_row(self, tensors, scores: bool, seed_offset: int = 0) -> Dict[str, np.ndarray]:
+        return importance(self.structure, self.encoder, self.result.x, tensors,
+                          n_samples=self.logl_samples, seed=self.seed + 2 + seed_offset,
+                          scores=scores)
+
+    def tensors_for(self, data):
+        """The fitted data's tensors, or new data coded and standardized as they were."""
+        if data is None:
+            return self.tensors
+        frame = as_frame(data)
+        covariates, types, codings = self.prep.covariates, self.prep.types, self.prep.codings
+        check_columns([str(c) for c in frame.columns], self.order + covariates)
+        blocks = [np.column_stack([it.code(frame[v], v, codings[v])
+                                   for v in self.order if types[v] == it.name])
+                  for it in self.structure.items]
+        X = _covariates(frame, covariates)
+        if X is not None and np.isnan(X).any():
+            raise DataError("covariates have missing values; drop those rows")
+        fitted = self.tensors
+        new = make_data(blocks, self.structure.items, X, self.structure.device)
+        # Encoder inputs must be standardized as in training.
+        new.center, new.scale = fitted.center, fitted.scale
+        new.x_center, new.x_scale, new.any_missing = fitted.x_center, fitted.x_scale, \
+            fitted.any_missing
+        return new
+
+
 class IWAVEFit(Fit):
     """A model fitted by IWAVE.
 
@@ -581,54 +664,16 @@ class IWAVEFit(Fit):
     (301, 1)
     """
 
-    def _setup(self, structure, encoder, result, tensors, types, codings, covariates, order,
-               npar):
-        self.structure, self.encoder, self.result = structure, encoder, result
-        self._tensors, self.item_types = tensors, types
-        self._codings, self._covariates, self._order = codings, covariates, order
-        self._npar = npar
-        self._compute_measures = self._iwave_measures
+    def __init__(self, *args, tests: "Posterior", **kwargs):
+        super().__init__(*args, tests=tests, **kwargs)
+        self.structure, self.encoder, self.result = tests.structure, tests.encoder, tests.result
+        self.item_types = tests.prep.types
         self._scores = None
-        self._logl_rows = None
 
     @property
     def loss_history(self) -> np.ndarray:
         """Mean loss (negative IW-ELBO per row) of each window of 100 iterations."""
         return np.asarray(self.result.history)
-
-    def _iwave_measures(self) -> Dict[str, float]:
-        return self.measures_at(float(self._per_row(self._tensors, scores=False)["logl"].sum()))
-
-    def measures_at(self, logl: float) -> Dict[str, float]:
-        """The fit measures of log-likelihood ``logl``."""
-        n, k = self.nobs, self._npar
-        return {"npar": float(k), "logl": logl, "aic": -2 * logl + 2 * k,
-                "bic": -2 * logl + k * math.log(n),
-                "bic2": -2 * logl + k * math.log((n + 2) / 24), "ntotal": float(n)}
-
-    def _per_row(self, tensors, scores: bool, seed_offset: int = 0) -> Dict[str, np.ndarray]:
-        return importance(self.structure, self.encoder, self.result.x, tensors,
-                          n_samples=int(self.info["logl_samples"]),
-                          seed=int(self.info.get("seed", 0)) + 2 + seed_offset, scores=scores)
-
-    def _tensors_for(self, data):
-        if data is None:
-            return self._tensors
-        frame = as_frame(data)
-        check_columns([str(c) for c in frame.columns], self._order + self._covariates)
-        blocks = [np.column_stack([it.code(frame[v], v, self._codings[v])
-                                   for v in self._order if self.item_types[v] == it.name])
-                  for it in self.structure.items]
-        X = _covariates(frame, self._covariates)
-        if X is not None and np.isnan(X).any():
-            raise DataError("covariates have missing values; drop those rows")
-        fitted = self._tensors
-        new = make_data(blocks, self.structure.items, X, self.structure.device)
-        # Encoder inputs must be standardized as in training.
-        new.center, new.scale = fitted.center, fitted.scale
-        new.x_center, new.x_scale, new.any_missing = fitted.x_center, fitted.x_scale, \
-            fitted.any_missing
-        return new
 
     def log_likelihood(self, data=None) -> float:
         """Approximate marginal log-likelihood (importance sampling with
@@ -645,7 +690,7 @@ class IWAVEFit(Fit):
         """
         if data is None:
             return float(self._measures["logl"])
-        return float(self._per_row(self._tensors_for(data), scores=False)["logl"].sum())
+        return float(self.tests.per_row(self.tests.tensors_for(data), scores=False)["logl"].sum())
 
     def predict(self, data=None) -> pd.DataFrame:
         """Factor scores: importance-weighted posterior means E[eta | y].
@@ -661,7 +706,7 @@ class IWAVEFit(Fit):
         """
         if data is None and self._scores is not None:
             return self._scores.copy()
-        out = self._per_row(self._tensors_for(data), scores=True)
+        out = self.tests.per_row(self.tests.tensors_for(data), scores=True)
         frame = pd.DataFrame(out["scores"], columns=self.model.lv_names)
         if data is None:
             self._scores = frame

@@ -30,8 +30,8 @@ class GroupView:
 class Fit:
     """A fitted model.
 
-    Built by :func:`torchfit.sem`, :func:`torchfit.cfa` or :func:`torchfit.fit`;
-    not meant to be constructed by hand.
+    Built by :func:`torchfit.results.assemble.assemble` for :func:`torchfit.sem`,
+    :func:`torchfit.cfa` or :func:`torchfit.fit`; not meant to be constructed by hand.
 
     Examples
     --------
@@ -44,8 +44,9 @@ class Fit:
 
     def __init__(self, partable: pd.DataFrame, info: Dict,
                  measures: Callable[[], Dict[str, float]], vcov: Optional[np.ndarray],
-                 groups: List[GroupView], data=None, columns=None):
+                 groups: List[GroupView], data=None, columns=None, tests=None):
         self.partable = partable
+        self.tests = tests  # the estimator's inference record (robust, FIML, IWAVE's)
         self.data = data  # the caller's object, kept by reference for predict()
         self.columns = columns
         self.info = info

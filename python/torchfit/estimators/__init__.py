@@ -1,0 +1,1 @@
+"""The estimators behind one protocol (:mod:`.protocol`), in one registry (:mod:`.registry`)."""

@@ -1,0 +1,53 @@
+"""ML, MLM and MLR on the sample moments of complete data: Fisher scoring and its
+fall-backs (:func:`torchfit.estimate.ml.fit_ml`), then the standard, observed-information
+or robust inference (:mod:`torchfit.inference.robust`)."""
+from __future__ import annotations
+
+from ..data.stats import SampleStats
+from ..estimate.ml import fit_ml, one_thread
+from ..estimate.record import Estimate
+from ..inference.robust import robust_inference
+from ..inference.vcov import vcov_free
+from ..model.spec import Spec
+from ..options import ML_FAMILY, FitOptions
+from . import moments
+
+
+class ML:
+    """lavaan's ``estimator = "ML"``, ``"MLM"`` and ``"MLR"`` with complete data.
+
+    Examples
+    --------
+    >>> import torchfit
+    >>> from torchfit.options import FitOptions
+    >>> ML().applies(FitOptions("MLR", "default", False, None, None, 500, None, None, {}, {}))
+    True
+    """
+
+    name = "ML"
+
+    def applies(self, options: FitOptions) -> bool:
+        return options.estimator in ML_FAMILY and not options.fiml and not options.minibatch
+
+    def spec(self, model, data, options: FitOptions) -> Spec:
+        return moments.build_spec(model, data, options)
+
+    def sample_stats(self, spec: Spec, data, options: FitOptions) -> SampleStats:
+        return moments.moment_stats(spec, data, options)
+
+    def estimate(self, spec: Spec, stats: SampleStats, options: FitOptions) -> Estimate:
+        groups = moments.group_moments(spec, stats)
+        values, x0 = moments.start(spec, groups)
+        with one_thread():
+            est = fit_ml(groups, x0, iter_max=options.iter_max,
+                         constraints=spec.constraints or None,
+                         **moments.fallback_starts(groups, values))
+            est.start = values
+            if options.robust.default:
+                est.vcov = vcov_free(spec.model, est.information, stats.n,
+                                     est.constraint_jacobian, est.at_bound)
+            else:  # robust (MLM, MLR) or observed-information standard errors
+                est.tests = robust_inference(groups, est, options.robust, stats.exo,
+                                             stats.gammas)
+                est.vcov = est.tests.vcov
+        return est

@@ -1,0 +1,158 @@
+"""The steps the ML family shares (ML, MLM, MLR, FIML, mini-batch ML): the ``Spec``
+from syntax or a table, the ``SampleStats`` of complete data, the start values and
+the checks between them.  A new estimator of the family calls these for its
+``spec`` and ``sample_stats`` steps."""
+from __future__ import annotations
+
+import re
+from typing import List, Mapping, Tuple
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..data.frames import check_latent_names, check_moments, group_data, sample_moments
+from ..data.gamma import gamma_adf
+from ..data.stats import SampleStats
+from ..errors import DataError, ModelError, TorchfitError
+from ..estimate.ml import GroupMoments, one_thread
+from ..estimate.start import factor_variances, reduced_start, simple_start, start_all
+from ..inference.measures import count_moments
+from ..model.constraints import Constraints
+from ..model.defined import Definitions
+from ..model.matrices import Model
+from ..model.partable import from_columns, option_strings, parse
+from ..model.spec import Spec
+from ..options import FitOptions
+
+
+def model_table(model, options: FitOptions, ngroups: int) -> pd.DataFrame:
+    """lavaan's parameter table of ``model`` (syntax, or a table as given)."""
+    settings = options.model
+    if isinstance(model, str):
+        return parse(model, meanstructure=options.meanstructure, ngroups=ngroups, **settings)
+    if isinstance(model, (pd.DataFrame, Mapping)):
+        given = [k for k in ("group_equal", "group_partial")
+                 if option_strings(settings.get(k), k)]
+        if given:
+            raise TorchfitError(f"{' and '.join(given)} appl{'y' if len(given) > 1 else 'ies'} "
+                                "to lavaan syntax; a parameter "
+                                "table carries its equality constraints already (make it with "
+                                "lavaan::lavaanify(..., group.equal = ...)) or pass the model "
+                                "as syntax")
+        return from_columns({c: model[c] for c in model.keys()} if isinstance(model, Mapping)
+                            else {c: model[c].tolist() for c in model.columns})
+    raise TorchfitError("model must be lavaan syntax (a string) or a parameter table "
+                        f"(a DataFrame), not {type(model).__name__}")
+
+
+def build_spec(model, data, options: FitOptions) -> Spec:
+    """The parameter table, the model per group, the definitions and the
+    constraints, checked against the data's groups and columns."""
+    labels, _ = group_data(data, options.group)
+    pt = model_table(model, options, len(labels))
+    if (pt["op"] == "|").any():
+        raise ModelError("thresholds ('|') are for ordinal items, which the ML estimator treats "
+                         "as continuous: fit them with estimator='IWAVE' and ordered=[...]")
+    means = bool((pt["op"] == "~1").any())
+    models = Model.per_block(pt, mean_structure=means)
+    check_latent_names(data, models[0].lv_names, options.columns)
+    if options.group is not None and options.group in models[0].ov_names:
+        raise DataError(f"'{options.group}' is both the grouping variable and a variable of "
+                        "the model; group by another column or take it out of the model")
+    if len(models) != len(labels):
+        raise ModelError(f"the parameter table has {len(models)} group(s) but the data "
+                         f"{len(labels)}; pass group= for a multiple-group table")
+    constraints = Constraints(pt, models[0])
+    if constraints and (options.fiml or options.minibatch or not options.robust.default):
+        raise ModelError("equality (non-label) and inequality constraints work with "
+                         "estimator='ML', complete data and no batch_size yet")
+    return Spec(pt, models, Definitions(pt), constraints, list(labels))
+
+
+def exo_flags(pt: pd.DataFrame, model: Model) -> list:
+    """Which observed variables of the model's group are fixed covariates."""
+    exo = set(pt["lhs"].to_numpy()[model.in_block & (pt["exo"].to_numpy() == 1)])
+    return [v in exo for v in model.ov_names]
+
+
+def moment_stats(spec: Spec, data, options: FitOptions) -> SampleStats:
+    """Sample moments per group (checked), the fixed.x flags and, for MLM and MLR,
+    Gamma per group; the model must be identified by the moments."""
+    _, subsets = group_data(data, options.group)
+    moments = []
+    for mod, subset in zip(spec.models, subsets):
+        mom = sample_moments(subset, mod.ov_names, missing=options.missing,
+                             columns=options.columns)
+        check_moments(mom.cov, mom.n, mod.ov_names)
+        moments.append(mom)
+    exo = [exo_flags(spec.table, mod) for mod in spec.models]
+    ndat = sum(count_moments(len(m.ov_names), sum(e), spec.means)
+               for m, e in zip(spec.models, exo))
+    check_identified(spec.model, ndat)
+    stats = SampleStats(moments, exo, options.missing, data, options.columns)
+    if options.robust.needs_raw_data:
+        with one_thread():
+            stats.gammas = [[gamma_adf(subset, mod.ov_names, mom.mean, mom.cov, options.missing,
+                                       options.columns, meanstructure=spec.means, fixed=f)
+                             for f in (e, None)]
+                            for mod, mom, subset, e in zip(spec.models, moments, subsets, exo)]
+    return stats
+
+
+def group_moments(spec: Spec, stats: SampleStats) -> List[GroupMoments]:
+    """What the ML objective takes of each group: its model and moments."""
+    return [GroupMoments(mod, mom.cov, mom.mean if spec.means else None, mom.n)
+            for mod, mom in zip(spec.models, stats.moments)]
+
+
+def start(spec: Spec, groups) -> Tuple[np.ndarray, np.ndarray]:
+    """Start values of every table row (fixed values set in the models and the
+    constraints) and the reduced start vector, checked against the constraints."""
+    values = start_all(groups)
+    for mod in spec.models:
+        mod.fixed_values(values)
+    if spec.constraints is not None:
+        spec.constraints.set_values(values)
+    x0 = reduced_start(spec.model, values)
+    if spec.constraints:
+        check_user_starts(spec.table, spec.constraints, x0)
+    return values, x0
+
+
+def check_user_starts(pt: pd.DataFrame, constraints: Constraints, x0: np.ndarray) -> None:
+    """Start values the user gave must satisfy the inequality constraints."""
+    _, g = constraints.evaluate(torch.as_tensor(x0))
+    given = {n for n, u, f in zip(pt["label"], pt["ustart"], pt["free"]) if n and f > 0
+             and np.isfinite(u)} | {n for n, u, f in zip(pt["plabel"], pt["ustart"], pt["free"])
+                                    if f > 0 and np.isfinite(u)}
+    for (text, *_), value in zip(constraints.inequalities, g.tolist()):
+        names = set(re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", text))
+        if value < 0 and names & given:
+            raise ModelError(f"the start values violate the constraint '{text}'; give start "
+                             "values that satisfy it (e.g. start(0.5)*x for a parameter that "
+                             "must be positive) or leave start() out")
+
+
+def check_identified(model: Model, ndat: int) -> None:
+    """Refuse a model with more free parameters than sample moments."""
+    if model.n_free > ndat:
+        raise ModelError(
+            f"the model has {model.n_free} free parameters but the data give only {ndat} "
+            f"sample moments (df = {ndat - model.n_free}); the model is not identified: "
+            "fix parameters, add equality constraints or drop paths")
+
+
+def fallback_starts(groups, values: np.ndarray) -> dict:
+    """fit_ml's other starts beside lavaan's ``values``: with factor
+    variances from fabin3 for Fisher scoring, and lavaan's fallback
+    ``start = "simple"`` (made only when it is needed)."""
+    model = groups[0].model
+    scoring = values
+    for g in groups:
+        scoring = factor_variances(g.model, g.cov, scoring)
+
+    def restarts():
+        yield reduced_start(model, simple_start(model, values))
+
+    return {"scoring_start": reduced_start(model, scoring), "restarts": restarts()}

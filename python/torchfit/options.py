@@ -1,0 +1,223 @@
+"""Every option of a fit in one table: its engine name, lavaan's name, type, default and
+the estimators that accept it. Python's ``fit()`` checks its options against it, the
+bridge hands it to R (``torchfit.bridge.ENGINE_OPTIONS`` and ``option_table()``), and
+the messages for an unknown or misplaced option are written from it.
+
+An estimator's own options are the rows that name it in ``estimators``; a new
+estimator adds its rows here (and, when it accepts a shared option, its name to
+that option's row).
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Dict, Optional, Sequence, Tuple
+
+from .errors import TorchfitError
+
+#: lavaan's estimator names that torchfit fits (``estimator=``)
+ML_FAMILY = ("ML", "MLM", "MLR")
+ESTIMATORS = ML_FAMILY + ("IWAVE",)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: ``name`` (the engine's, snake case), ``lavaan`` (lavaan's name, None
+    when lavaan has none), ``type`` (its Python type, as a word), ``default``, the
+    ``estimators`` that accept it, and ``role``: "fit" (an argument of ``fit()``),
+    "mini-batch" (selects or steers mini-batch ML) or the name of the one estimator
+    whose own option it is."""
+
+    name: str
+    lavaan: Optional[str]
+    type: str
+    default: object
+    estimators: Tuple[str, ...]
+    role: str = "fit"
+
+
+def _rows(role: str, estimators: Tuple[str, ...], specs) -> Tuple[Option, ...]:
+    return tuple(Option(name, lavaan, kind, default, estimators, role)
+                 for name, lavaan, kind, default in specs)
+
+
+#: The table: fit()'s arguments, then the estimators' own options in the order of
+#: ``fit_iwave``'s signature (which the messages list); the mini-batch options steer
+#: IWAVE's training too. Defaults of None are the estimator's (see its function).
+OPTIONS: Tuple[Option, ...] = (
+    _rows("fit", ESTIMATORS, [
+        ("estimator", "estimator", "str", "ML"),
+        ("model_type", "model.type", "str", "sem"),
+        ("std_lv", "std.lv", "bool", False),
+        ("orthogonal", "orthogonal", "bool", False),
+        ("fixed_x", "fixed.x", "bool", True),
+        ("missing", "missing", "str", "default"),
+        ("distributed", None, "bool", None)])
+    + _rows("fit", ML_FAMILY, [
+        ("iter_max", "iter.max", "int", 500),
+        ("columns", None, "list", None),
+        ("meanstructure", "meanstructure", "bool", None),
+        ("information", "information", "str", None),
+        ("group", "group", "str", None),
+        ("group_equal", "group.equal", "list", ()),
+        ("group_partial", "group.partial", "list", ())])
+    + _rows("IWAVE", ("IWAVE",), [
+        ("ordered", "ordered", "list", None),
+        ("item_types", None, "dict", None),
+        ("iw_samples", None, "int", 10)])
+    + _rows("mini-batch", ML_FAMILY + ("IWAVE",), [
+        ("batch_size", None, "int", None),
+        ("lr", None, "float", 0.01)])
+    + _rows("IWAVE", ("IWAVE",), [
+        ("lr_model", None, "float", None),
+        ("hidden", None, "list", (100,)),
+        ("cov", None, "str", "full")])
+    + _rows("mini-batch", ML_FAMILY + ("IWAVE",), [
+        ("max_epochs", None, "int", None)])
+    + _rows("IWAVE", ("IWAVE",), [
+        ("max_iterations", None, "int", None)])
+    + _rows("mini-batch", ML_FAMILY + ("IWAVE",), [
+        ("n_intervals", None, "int", None),
+        ("seed", None, "int", 0)])
+    + _rows("IWAVE", ("IWAVE",), [
+        ("device", None, "str", "cpu")])
+    + _rows("mini-batch", ML_FAMILY + ("IWAVE",), [
+        ("quiet", None, "bool", None)])
+    + _rows("IWAVE", ("IWAVE",), [
+        ("se", "se", "str", "opg"),
+        ("se_samples", None, "int", 100),
+        ("logl_samples", None, "int", 1000),
+        ("refine", None, "bool", True)])
+)
+
+BY_NAME: Dict[str, Option] = {o.name: o for o in OPTIONS}
+
+
+def names(estimator: Optional[str] = None, role: Optional[str] = None) -> Tuple[str, ...]:
+    """The options' names, in the table's order: all of them, those ``estimator``
+    accepts, and/or those of one ``role``.
+
+    Examples
+    --------
+    >>> names("ML", role="mini-batch")
+    ('batch_size', 'lr', 'max_epochs', 'n_intervals', 'seed', 'quiet')
+    >>> "iter_max" in names("IWAVE")
+    False
+    """
+    estimator = None if estimator is None else estimator.upper()
+    return tuple(o.name for o in OPTIONS
+                 if (estimator is None or estimator in o.estimators)
+                 and (role is None or o.role == role))
+
+
+def own_names(estimator: str) -> Tuple[str, ...]:
+    """The options ``estimator`` accepts beyond ``fit()``'s named arguments (its
+    ``**options``).
+
+    Examples
+    --------
+    >>> own_names("ML")
+    ('batch_size', 'lr', 'max_epochs', 'n_intervals', 'seed', 'quiet')
+    """
+    return tuple(n for n in names(estimator) if BY_NAME[n].role != "fit")
+
+
+def integer_names() -> Tuple[str, ...]:
+    """The options that are counts (R sends every number as a double).
+
+    Examples
+    --------
+    >>> integer_names()[:3]
+    ('iter_max', 'iw_samples', 'batch_size')
+    """
+    return tuple(o.name for o in OPTIONS if o.type == "int")
+
+
+def check_estimator(estimator: str) -> str:
+    """``estimator`` in upper case, if torchfit fits it.
+
+    Examples
+    --------
+    >>> check_estimator("mlr")
+    'MLR'
+    >>> check_estimator("GLS")
+    Traceback (most recent call last):
+    ...
+    torchfit.errors.TorchfitError: estimator 'GLS' is not available; use one of ML, MLM, MLR, IWAVE
+    """
+    if str(estimator).upper() not in ESTIMATORS:
+        raise TorchfitError(f"estimator {estimator!r} is not available; use one of "
+                            f"{', '.join(ESTIMATORS)}")
+    return str(estimator).upper()
+
+
+def check_extra(estimator: str, given: Sequence[str]) -> None:
+    """Refuse the options in ``given`` (the keyword options beyond ``fit()``'s named
+    arguments) that ``estimator`` does not accept: a misplaced one (another
+    estimator's) is named as such, an unknown one with the estimator's options.
+
+    Examples
+    --------
+    >>> check_extra("ML", ["batch_size"])
+    >>> check_extra("ML", ["hidden"])
+    Traceback (most recent call last):
+    ...
+    TypeError: option(s) hidden are for estimator 'IWAVE', not 'ML'
+    """
+    if not given:
+        return
+    estimator = estimator.upper()
+    own = own_names(estimator)
+    wrong = [k for k in given if k not in own]
+    if not wrong:
+        return
+    misplaced = [k for k in wrong if k in BY_NAME]
+    if misplaced:
+        where = sorted({e for k in misplaced for e in BY_NAME[k].estimators})
+        raise TypeError(f"option(s) {', '.join(misplaced)} are for estimator "
+                        f"{' or '.join(repr(e) for e in where)}, not {estimator!r}")
+    close = [m for k in wrong for m in difflib.get_close_matches(k, names(estimator), 1)]
+    raise TypeError(f"unknown option(s) {', '.join(wrong)} for estimator {estimator!r}; "
+                    f"known: {', '.join(own)}"
+                    + (f"; did you mean {', '.join(close)}?" if close else ""))
+
+
+def option_table() -> Dict[str, list]:
+    """The table as columns (name, lavaan, type, default, estimators, role), for R.
+
+    Examples
+    --------
+    >>> table = option_table()
+    >>> table["lavaan"][table["name"].index("std_lv")]
+    'std.lv'
+    """
+    return {"name": [o.name for o in OPTIONS], "lavaan": [o.lavaan for o in OPTIONS],
+            "type": [o.type for o in OPTIONS], "default": [o.default for o in OPTIONS],
+            "estimators": [list(o.estimators) for o in OPTIONS],
+            "role": [o.role for o in OPTIONS]}
+
+
+@dataclass
+class FitOptions:
+    """The options of one fit, resolved once (by ``torchfit.api.fit``'s first step)
+    and read by every later stage: the estimator, how missing values are treated
+    (``fiml``: full-information ML), the mean structure, lavaan's ``se``/``test``/
+    ``information`` (``robust``, a :class:`torchfit.inference.robust_options.Options`),
+    the model-building options, and the estimator's own options (``own``)."""
+
+    estimator: str
+    missing: str
+    fiml: bool
+    meanstructure: Optional[bool]
+    information: Optional[str]
+    iter_max: int
+    group: Optional[str]
+    columns: Optional[Sequence[str]]
+    model: Dict  # model_type, std_lv, orthogonal, fixed_x, group_equal, group_partial
+    own: Dict  # the estimator's own options (mini-batch ML's, IWAVE's)
+    robust: object = None
+
+    @property
+    def minibatch(self) -> bool:
+        """ML by Adam on mini-batches of rows (``batch_size=`` with estimator ML)."""
+        return self.estimator in ML_FAMILY and bool(self.own)

@@ -48,6 +48,10 @@ def iwave_ranks(data, syntax):
     fit = torchfit.cfa(syntax, data, distributed=True, **IWAVE)
     if fit is None:
         return None
+    try:
+        fit.scores()  # rank 0 holds its own shard only: refused, not half the rows
+    except TorchfitError as err:
+        fit.info["scores_error"] = str(err)
     return fit.parameter_estimates(), fit.info, fit.fit_measures()["logl"]
 
 
@@ -97,6 +101,7 @@ def test_iwave_on_two_ranks_within_monte_carlo_error_of_one():
     assert rmse_two < 0.1 and rmse_one < 0.1, (rmse_two, rmse_one)
     assert abs(rmse_two - rmse_one) < 0.05
     assert info["nobs"] == GRM_ROWS and info["world_size"] == 2
+    assert "only rank 0's shard" in info["scores_error"]
     se = two.loc[two["op"] == "=~", "se"].to_numpy()
     se_one = one.parameter_estimates().loc[lambda t: t["op"] == "=~", "se"].to_numpy()
     np.testing.assert_allclose(se, se_one, rtol=0.3)  # the OPG from both ranks' rows

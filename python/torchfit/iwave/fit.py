@@ -706,6 +706,10 @@ class IWAVEFit(Fit):
         """
         if data is None and self._scores is not None:
             return self._scores.copy()
+        if data is None and self.tests.n != self.tests.tensors.n:
+            raise TorchfitError("this distributed fit holds only rank 0's shard of the rows; "
+                                "score the rows with fit.predict(data) (in blocks of rows for "
+                                "large data)")
         out = self.tests.per_row(self.tests.tensors_for(data), scores=True)
         frame = pd.DataFrame(out["scores"], columns=self.model.lv_names)
         if data is None:

@@ -139,9 +139,9 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "ML", model_type
 def _on_ranks(comm, run, data, columns, group) -> Optional[Fit]:
     """``run`` on this rank's shard of the data; the Fit on rank 0 (holding the
     caller's data for predict()), None elsewhere."""
-    if group is not None or is_fiml(run.keywords["missing"]):
-        raise ModelError("distributed=True fits one group with complete data (ML, MLM, MLR, "
-                         "mini-batch ML, IWAVE) so far; leave out group= and missing='ml'")
+    if group is not None:
+        raise ModelError("distributed=True fits one group so far; leave out group= (or fit "
+                         "the groups one by one)")
     out = run(shard(data, comm, columns))
     if comm.rank != 0:
         return None

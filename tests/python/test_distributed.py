@@ -27,6 +27,12 @@ def likert(n=4001, seed=3):
     return pd.DataFrame(np.clip(np.round(X * 1.5 + 4), 1, 7), columns=list("abcde"))
 
 
+def with_missing():
+    frame = likert()
+    rng = np.random.default_rng(5)
+    return frame.mask(rng.random(frame.shape) < 0.05)  # 5% missing completely at random
+
+
 def _estimates(fit):
     return fit.parameter_estimates()[["est", "se"]].to_numpy()
 
@@ -38,6 +44,8 @@ def ml_ranks(path):
         fit = torchfit.cfa(ONE_FACTOR, path, estimator=estimator, distributed=True)
         out[estimator] = None if fit is None else (_estimates(fit), fit.fit_measures()["chisq"],
                                                    fit.info["world_size"], fit.groups[0].sample)
+    fit = torchfit.cfa(ONE_FACTOR, with_missing(), missing="ml", distributed=True)
+    out["FIML"] = None if fit is None else (_estimates(fit), fit.fit_measures()["chisq"])
     fit = torchfit.cfa(ONE_FACTOR, likert(), batch_size=500, lr=0.05, n_intervals=4,
                        max_epochs=300, seed=1, distributed=True)
     out["minibatch"] = None if fit is None else _estimates(fit)[:, 0]
@@ -68,7 +76,7 @@ def frame():
     return likert()
 
 
-def test_ml_and_mlr_moments_on_two_ranks_equal_one_process(frame, tmp_path):
+def test_ml_mlr_and_fiml_on_two_ranks_equal_one_process(frame, tmp_path):
     frame.to_parquet(tmp_path / "likert.parquet", row_group_size=500)
     two = run_local(ml_ranks, 2, str(tmp_path / "likert.parquet"), timeout_s=240)
     for estimator in ("ML", "MLR"):
@@ -82,6 +90,9 @@ def test_ml_and_mlr_moments_on_two_ranks_equal_one_process(frame, tmp_path):
             assert chisq == one.fit_measures()["chisq"]
         else:  # Gamma's sums (centred by the non-integer mean) are added in rank order
             np.testing.assert_allclose(est, _estimates(one), rtol=1e-12, atol=1e-15)
+    one = torchfit.cfa(ONE_FACTOR, with_missing(), missing="ml")  # patterns merged over ranks
+    np.testing.assert_allclose(two["FIML"][0], _estimates(one), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(two["FIML"][1], one.fit_measures()["chisq"], rtol=1e-12)
     ml = _estimates(torchfit.cfa(ONE_FACTOR, frame))[:, 0]
     assert np.abs(two["minibatch"] - ml).max() < 0.02
 

@@ -134,12 +134,14 @@ class ParquetSource(Reader):
     Examples
     --------
     >>> import tempfile, pyarrow as pa, pyarrow.parquet as pq
-    >>> path = tempfile.mkdtemp() + "/x.parquet"
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = tmp.name + "/x.parquet"
     >>> pq.write_table(pa.table({"a": [1.0, 2.0, 3.0], "b": [4, 5, 7]}), path,
     ...                row_group_size=2)
     >>> src = ParquetSource(path)
     >>> src.n_rows, len(src.pieces), [len(x) for x in src.read_chunks(["a"], 10)]
     (3, 2, [2, 1])
+    >>> tmp.cleanup()
     """
 
     def __init__(self, path, pieces=None):
@@ -170,11 +172,6 @@ class ParquetSource(Reader):
                                           batch_size=int(chunk_rows)):
                 if batch.num_rows:
                     yield _block(batch, names)
-
-    def row_group_order(self, generator: np.random.Generator) -> "ParquetSource":
-        """The same rows with the row groups in a random order (shuffling by row
-        group, for the stochastic estimators' epochs)."""
-        return self._with([self.pieces[i] for i in generator.permutation(len(self.pieces))])
 
     def load_frame(self, names: Optional[Sequence[str]] = None) -> pd.DataFrame:
         pa = _pyarrow()

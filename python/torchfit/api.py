@@ -5,12 +5,15 @@ table -> model matrices) -> SampleStats -> Estimate -> Fit (see ARCHITECTURE.md)
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Optional, Sequence, Union
 
 import pandas as pd
 
 from .data.frames import native
 from .data.patterns import is_fiml
+from .data.sources import open_source, shard
+from .distributed.comm import communicator
 from .errors import ModelError
 from .estimate.ml import one_thread
 from .estimators.registry import select
@@ -43,18 +46,21 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
         missing: str = "default", iter_max: int = ITER_MAX, columns=None,
         meanstructure: Optional[bool] = None, information: Optional[str] = None,
         group: Optional[str] = None, group_equal: Union[str, Sequence[str]] = (),
-        group_partial: Union[str, Sequence[str]] = (), **options) -> Fit:
+        group_partial: Union[str, Sequence[str]] = (), distributed: Optional[bool] = None,
+        **options) -> Optional[Fit]:
     """Fit a structural equation model.
 
     Parameters
     ----------
     model : str or pandas.DataFrame
         lavaan model syntax, or a lavaan parameter table.
-    data : pandas.DataFrame, 2-D array or path
+    data : pandas.DataFrame, 2-D array, Arrow table or path
         One column per observed variable; extra columns are ignored and the
         data are not modified.  Large data can be a memory-mapped array
-        (``np.load(path, mmap_mode="r")``) or the path of a .npy or CSV file:
-        the sample moments are formed in one pass over blocks of rows.
+        (``np.load(path, mmap_mode="r")``), the path of a .npy or CSV file, or
+        of a Parquet file or directory (pyarrow, read by row group, only the
+        model's columns): the sample moments are formed in one pass over
+        blocks of rows.
     estimator : str
         "default" (ML, or WLSMV with ``ordered`` items, as in lavaan), "ML",
         "MLM", "MLR", "IWAVE", "MML", or for ordered items "WLSMV", "WLSM",
@@ -116,6 +122,13 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
         Parameters exempt from ``group_equal``, written ``lhs op rhs``, e.g.
         ``["visual =~ x2", "x3 ~ 1"]``; whitespace does not matter, and an
         entry that names no parameter of the model is an error.
+    distributed : bool, optional
+        Data-parallel fit on torch.distributed (launched by ``torchrun``; by
+        default on when its environment is there): every rank runs the same
+        call and reads its own shard of the rows; the moments (and Gamma) are
+        reduced over the ranks, the stochastic estimators all-reduce their
+        gradients every step.  Rank 0 returns the Fit, the other ranks None
+        (see :mod:`torchfit.distributed.comm` and README-distributed.md).
     **options
         Options of the IWAVE estimator (snake case, as in ``fit_iwave``), or,
         for ML, ``batch_size`` (with ``lr``, ``max_epochs``, ``n_intervals``,
@@ -134,7 +147,14 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
     >>> int(fit.fit_measures()["df"])
     8
     """
-    data = native(data)  # a polars/pyarrow/... frame as pandas
+    comm = communicator(distributed, str(options.get("device", "cpu")))
+    if comm is not None:
+        return _on_ranks(comm, partial(
+            fit, model, estimator=estimator, model_type=model_type, std_lv=std_lv,
+            orthogonal=orthogonal, fixed_x=fixed_x, missing=missing, iter_max=iter_max,
+            columns=columns, meanstructure=meanstructure, information=information,
+            distributed=False, **options), data, columns, group)
+    data = native(open_source(data))  # Parquet/Arrow streamed; polars/... frames as pandas
     options = resolve_options(
         estimator, data, model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
         fixed_x=fixed_x, missing=missing, iter_max=iter_max, columns=columns,
@@ -146,6 +166,20 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
     estimate = method.estimate(spec, stats, options)
     with one_thread():
         return assemble(spec, stats, estimate, options)
+
+
+def _on_ranks(comm, run, data, columns, group) -> Optional[Fit]:
+    """``run`` on this rank's shard of the data; the Fit on rank 0 (holding the
+    caller's data for predict()), None elsewhere."""
+    if group is not None:
+        raise ModelError("distributed=True fits one group so far; leave out group= (or fit "
+                         "the groups one by one)")
+    out = run(shard(data, comm, columns))
+    if comm.rank != 0:
+        return None
+    out.data = data
+    out.info.update(world_size=comm.size)
+    return out
 
 
 def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bool = False,
@@ -250,12 +284,13 @@ def _front_end(model_type: str, summary: str, examples: str):
               missing: str = "default", iter_max: int = ITER_MAX, columns=None,
               meanstructure: Optional[bool] = None, information: Optional[str] = None,
               group: Optional[str] = None, group_equal: Union[str, Sequence[str]] = (),
-              group_partial: Union[str, Sequence[str]] = (), **options) -> Fit:
+              group_partial: Union[str, Sequence[str]] = (),
+              distributed: Optional[bool] = None, **options) -> Optional[Fit]:
         return fit(model, data, model_type=model_type, estimator=estimator, std_lv=std_lv,
                    orthogonal=orthogonal, fixed_x=fixed_x, missing=missing, iter_max=iter_max,
                    columns=columns, meanstructure=meanstructure, information=information,
                    group=group, group_equal=group_equal, group_partial=group_partial,
-                   **options)
+                   distributed=distributed, **options)
 
     front.__name__ = front.__qualname__ = model_type
     front.__doc__ = f"""{summary}

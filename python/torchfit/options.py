@@ -56,7 +56,8 @@ OPTIONS: Tuple[Option, ...] = (
         ("std_lv", "std.lv", "bool", False),
         ("orthogonal", "orthogonal", "bool", False),
         ("fixed_x", "fixed.x", "bool", True),
-        ("missing", "missing", "str", "default")])
+        ("missing", "missing", "str", "default"),
+        ("distributed", None, "bool", None)])
     + _rows("fit", ML_FAMILY + ORDINAL + ("MML",), [
         ("iter_max", "iter.max", "int", 10000)])
     + _rows("fit", ML_FAMILY + ORDINAL, [

@@ -24,6 +24,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "python" / "torchfit"
 #: its own layer and any layer before it, never from a later one.
 LAYERS = [
     {"errors", "version", "options"},
+    {"distributed"},
     {"model", "datasets"},
     {"data"},
     {"estimate"},

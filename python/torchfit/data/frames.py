@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence
 
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from .reader import Reader
 
 MISSING_OPTIONS = ("default", "listwise")
 
@@ -60,6 +62,8 @@ def as_frame(data, columns: Optional[Sequence[str]] = None) -> pd.DataFrame:
     data = native(data)
     if isinstance(data, pd.DataFrame):
         frame = data
+    elif isinstance(data, Reader):
+        frame = data.load_frame()
     elif isinstance(data, dict):
         frame = pd.DataFrame(data)
     elif isinstance(data, np.ndarray) and columns is not None:
@@ -90,6 +94,8 @@ def _check_not_empty(n_rows: int, n_columns: int) -> None:
 def _column_names(data, columns: Optional[Sequence[str]] = None) -> List[str]:
     """The column names of ``data`` as ``chunks`` reads it (a CSV file's
     header as written in the file, duplicates included)."""
+    if isinstance(data, Reader):
+        return data.column_names
     if isinstance(data, (str, Path)):
         path = Path(data)
         if path.suffix == ".npy" or not path.exists():
@@ -190,8 +196,12 @@ def chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
     ``data`` is a DataFrame (or dict), a 2-D array (a ``np.load(...,
     mmap_mode="r")`` memory map reads only the block at hand) with ``columns``
     naming its columns, or the path of a .npy file (with ``columns``) or of a
-    CSV file (comma- or tab-separated, with a header), read in chunks.
+    CSV file (comma- or tab-separated, with a header), read in chunks, or a
+    :class:`torchfit.data.reader.Reader` (Parquet, Arrow, one rank's shard).
     """
+    if isinstance(data, Reader):
+        yield from data.read_chunks(names, chunk_rows)
+        return
     if isinstance(data, (str, Path)):
         path = Path(data)
         if not path.exists():
@@ -393,15 +403,88 @@ class Moments:
     n_total: int
 
 
+@dataclass
+class MomentSums:
+    """The float64 sums of one pass over some rows: rows kept and read, the
+    shift (the first kept row), the sum of x - shift and of its cross-products,
+    and which columns had missing values."""
+
+    n: int
+    n_total: int
+    shift: Optional[np.ndarray]
+    total: np.ndarray
+    cross: np.ndarray
+    bad_cols: np.ndarray
+
+    @staticmethod
+    def merged(parts: Sequence["MomentSums"]) -> "MomentSums":
+        """The sums of the union of the parts' rows, re-centred on the first
+        shift (sums over x - s = sums over x - t + n (t - s)): the shards of
+        ranks, merged in rank order, give every rank the same numbers, equal
+        to one pass's to rounding (to the last bit for integer-coded data).
+
+        Examples
+        --------
+        >>> X = np.array([[1.0, 2.0], [3.0, 5.0], [4.0, 4.0]])
+        >>> parts = [moment_sums(X[:1], ["a", "b"], ["a", "b"], 8),
+        ...          moment_sums(X[1:], ["a", "b"], ["a", "b"], 8)]
+        >>> whole = moment_sums(X, ["a", "b"], ["a", "b"], 8)
+        >>> bool((MomentSums.merged(parts).cross == whole.cross).all())
+        True
+        """
+        live = [m for m in parts if m.n]
+        p = len(parts[0].total)
+        out = MomentSums(0, 0, live[0].shift.copy() if live else None, np.zeros(p),
+                         np.zeros((p, p)), np.zeros(p, dtype=bool))
+        for m in parts:
+            out.n_total += m.n_total
+            out.bad_cols |= m.bad_cols
+            if not m.n:
+                continue
+            d = m.shift - out.shift
+            out.total += m.total + m.n * d
+            out.cross += m.cross + np.outer(d, m.total) + np.outer(m.total, d) \
+                + m.n * np.outer(d, d)
+            out.n += m.n
+        return out
+
+
+def moment_sums(data, names: Sequence[str], columns: Optional[Sequence[str]],
+                chunk_rows: int) -> MomentSums:
+    """The shifted sums of the complete rows of ``data``, block by block.
+
+    Each block is shifted by the first complete row before its cross-products
+    are accumulated in float64, which keeps the one-pass formula
+    S = X'X/N - m m' free of cancellation.
+    """
+    p = len(names)
+    sums = MomentSums(0, 0, None, np.zeros(p), np.zeros((p, p)), np.zeros(p, dtype=bool))
+    for X in chunks(data, names, columns, chunk_rows):
+        keep = complete_rows(X, names)
+        sums.n_total += X.shape[0]
+        if not keep.all():
+            sums.bad_cols |= ~np.isfinite(X).all(axis=0)
+            X = X[keep]
+        if sums.shift is None and len(X):
+            sums.shift = X[0].copy()
+        if len(X):
+            Xs = X - sums.shift
+            sums.total += Xs.sum(axis=0)
+            sums.cross += Xs.T @ Xs
+            sums.n += X.shape[0]
+    return sums
+
+
 def sample_moments(data, names: Sequence[str], missing: str = "default",
                    columns: Optional[Sequence[str]] = None,
                    chunk_rows: int = 1 << 16) -> Moments:
     """Mean and N-normalised covariance matrix in one pass over the data.
 
-    Works block by block, so memory stays bounded for a memory-mapped array or
-    a CSV file larger than RAM.  Each block is shifted by the first complete
-    row before its cross-products are accumulated in float64, which keeps the
-    one-pass formula S = X'X/N - m m' free of cancellation.
+    Works block by block (:func:`moment_sums`), so memory stays bounded for a
+    memory-mapped array, a CSV or Parquet file larger than RAM.  For one
+    rank's shard (a :class:`~torchfit.data.reader.Reader` with a ``comm``) the
+    ranks' sums are gathered and merged (:meth:`MomentSums.merged`), so every
+    rank gets the moments of all the rows.
 
     Examples
     --------
@@ -410,30 +493,18 @@ def sample_moments(data, names: Sequence[str], missing: str = "default",
     (2, [1.0, 2.0], [[1.0, 1.0], [1.0, 1.0]])
     """
     check_missing(missing)
-    p = len(names)
-    shift, total, cross = None, np.zeros(p), np.zeros((p, p))
-    n = n_total = 0
-    bad_cols = np.zeros(p, dtype=bool)
-    for X in chunks(data, names, columns, chunk_rows):
-        keep = complete_rows(X, names)
-        n_total += X.shape[0]
-        if not keep.all():
-            bad_cols |= ~np.isfinite(X).all(axis=0)
-            X = X[keep]
-        if shift is None and len(X):
-            shift = X[0].copy()
-        if len(X):
-            Xs = X - shift
-            total += Xs.sum(axis=0)
-            cross += Xs.T @ Xs
-            n += X.shape[0]
+    read = partial(moment_sums, data, names, columns, chunk_rows)
+    comm = data.comm if isinstance(data, Reader) else None
+    sums = read() if comm is None else MomentSums.merged(comm.gather_results(read))
+    n, n_total = sums.n, sums.n_total
     if n_total > n and missing != "listwise":
-        raise _missing_error(n_total - n, n_total, [v for v, b in zip(names, bad_cols) if b])
+        raise _missing_error(n_total - n, n_total,
+                             [v for v, b in zip(names, sums.bad_cols) if b])
     if n == 0:
         raise DataError("the data have no complete rows for the model's variables")
-    centred = total / n
-    cov = cross / n - np.outer(centred, centred)
-    return Moments(n, centred + shift, (cov + cov.T) / 2, n_total)
+    centred = sums.total / n
+    cov = sums.cross / n - np.outer(centred, centred)
+    return Moments(n, centred + sums.shift, (cov + cov.T) / 2, n_total)
 
 
 def check_moments(S: np.ndarray, n: int, names: Sequence[str]) -> None:

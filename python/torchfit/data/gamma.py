@@ -5,6 +5,7 @@ formed in one more bounded-memory pass over the data, and the vech order it uses
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
@@ -12,6 +13,7 @@ import torch
 
 from ..errors import DataError
 from .frames import check_missing, chunks, complete_rows
+from .reader import Reader
 
 # -- vech algebra ------------------------------------------------------------------
 
@@ -77,8 +79,22 @@ def gamma_adf(data, names: Sequence[str], mean: np.ndarray, cov: np.ndarray,
     s = torch.as_tensor(cov[I, J], dtype=torch.float64)
     m = torch.as_tensor(mean, dtype=torch.float64)
     k = len(I) + (p if meanstructure else 0)
+    read = partial(_gamma_sums, data, names, columns, chunk_rows, m, s, M, meanstructure, k)
+    comm = data.comm if isinstance(data, Reader) else None
+    # one rank's shard: the ranks' sums added in rank order, the same on every rank
+    acc, n = read() if comm is None else \
+        [sum(parts) for parts in zip(*comm.gather_results(read))]
+    if n == 0:
+        raise DataError("the data have no complete rows for the model's variables")
+    G = (acc / n).numpy()
+    return (G + G.T) / 2
+
+
+def _gamma_sums(data, names, columns, chunk_rows, m, s, M, meanstructure, k):
+    """sum_i v_i v_i' of the rows of ``data`` (see :func:`gamma_adf`) and the rows."""
     acc = torch.zeros((k, k), dtype=torch.float64)
     n = 0
+    I, J = vech_index(len(names))
     for X in chunks(data, names, columns, chunk_rows):
         keep = complete_rows(X, names)
         if not keep.all():
@@ -95,10 +111,7 @@ def gamma_adf(data, names: Sequence[str], mean: np.ndarray, cov: np.ndarray,
             V = torch.cat([d, V], dim=1)
         acc += V.T @ V
         n += X.shape[0]
-    if n == 0:
-        raise DataError("the data have no complete rows for the model's variables")
-    G = (acc / n).numpy()
-    return (G + G.T) / 2
+    return acc, n
 
 
 # -- the pieces at the estimates ----------------------------------------------------

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
 from ..errors import DataError
-from .frames import chunks
+from .frames import MomentSums, chunks
+from .reader import Reader
 
 LOG_2PI = float(np.log(2 * np.pi))
 #: lavaan's names for full-information ML
@@ -112,6 +114,34 @@ def pattern_moments(data, names: Sequence[str], columns: Optional[Sequence[str]]
     >>> pm.n, [(p.observed.tolist(), p.n) for p in pm.patterns]
     (4, [([0, 1], 2), ([0], 1), ([1], 1)])
     """
+    read = partial(_pattern_sums, data, names, columns, chunk_rows)
+    comm = data.comm if isinstance(data, Reader) else None
+    acc, n_total, n_empty = read() if comm is None else _merged(comm.gather_results(read))
+    patterns = []
+    for obs, n, shift, total, cross in acc.values():
+        m = total / n
+        cov = cross / n - np.outer(m, m)
+        patterns.append(Pattern(obs, n, m + shift, (cov + cov.T) / 2))
+    # complete rows first, then by decreasing size: a stable, readable order
+    patterns.sort(key=lambda pat: (-len(pat.observed), -pat.n, pat.observed.tolist()))
+    n = n_total - n_empty
+    if n == 0:
+        raise DataError("every row is missing on all of the model's variables "
+                        f"({', '.join(names)}); there is nothing to fit")
+    never = [v for j, v in enumerate(names) if not any(j in pat.observed for pat in patterns)]
+    if never:
+        raise DataError(f"variable(s) {', '.join(never)} are missing in every row; remove "
+                        "them from the model")
+    if n_empty and warn:
+        warnings.warn(f"{n_empty} of {n_total} rows are missing on every model variable and "
+                      "were dropped (lavaan drops such empty cases too)", EmptyRowsWarning,
+                      stacklevel=3)
+    return PatternMoments(list(names), patterns, n, n_total, n_empty)
+
+
+def _pattern_sums(data, names, columns, chunk_rows):
+    """Per pattern (keyed by its mask): observed indices, rows, shift, sum and
+    cross-products of the shifted observed values; rows read and empty rows."""
     acc: Dict[bytes, list] = {}
     n_total = n_empty = 0
     for X in chunks(data, names, columns, chunk_rows):
@@ -139,26 +169,22 @@ def pattern_moments(data, names: Sequence[str], columns: Optional[Sequence[str]]
             slot[1] += rows.shape[0]
             slot[3] += centred.sum(axis=0)
             slot[4] += centred.T @ centred
-    patterns = []
-    for obs, n, shift, total, cross in acc.values():
-        m = total / n
-        cov = cross / n - np.outer(m, m)
-        patterns.append(Pattern(obs, n, m + shift, (cov + cov.T) / 2))
-    # complete rows first, then by decreasing size: a stable, readable order
-    patterns.sort(key=lambda pat: (-len(pat.observed), -pat.n, pat.observed.tolist()))
-    n = n_total - n_empty
-    if n == 0:
-        raise DataError("every row is missing on all of the model's variables "
-                        f"({', '.join(names)}); there is nothing to fit")
-    never = [v for j, v in enumerate(names) if not any(j in pat.observed for pat in patterns)]
-    if never:
-        raise DataError(f"variable(s) {', '.join(never)} are missing in every row; remove "
-                        "them from the model")
-    if n_empty and warn:
-        warnings.warn(f"{n_empty} of {n_total} rows are missing on every model variable and "
-                      "were dropped (lavaan drops such empty cases too)", EmptyRowsWarning,
-                      stacklevel=3)
-    return PatternMoments(list(names), patterns, n, n_total, n_empty)
+    return acc, n_total, n_empty
+
+
+def _merged(parts):
+    """The ranks' pattern sums (in rank order) as one pass's: each pattern's sums
+    re-centred and added by :meth:`torchfit.data.frames.MomentSums.merged`."""
+    acc: Dict[bytes, list] = {}
+    for part, _, _ in parts:
+        for key, (obs, n, shift, total, cross) in part.items():
+            acc.setdefault(key, [obs, []])[1].append(
+                MomentSums(n, n, shift, total, cross, np.zeros(len(obs), dtype=bool)))
+    out = {}
+    for key, (obs, sums) in acc.items():
+        m = MomentSums.merged(sums)
+        out[key] = [obs, m.n, m.shift, m.total, m.cross]
+    return out, sum(p[1] for p in parts), sum(p[2] for p in parts)
 
 
 # -- likelihood of the patterns ---------------------------------------------------------

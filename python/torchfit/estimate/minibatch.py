@@ -24,7 +24,7 @@ BATCH_SIZE = 1024  # rows per step by default
 
 def fit_minibatch(group: GroupMoments, X: np.ndarray, x0: np.ndarray, batch_size: int = BATCH_SIZE,
                   lr: float = 0.01, max_epochs: int = 10000, n_intervals: int = 20,
-                  seed: int = 0, quiet: bool = True):
+                  seed: int = 0, quiet: bool = True, comm=None):
     """Minimise the average negative log-likelihood of mini-batches of rows.
 
     Parameters
@@ -39,6 +39,10 @@ def fit_minibatch(group: GroupMoments, X: np.ndarray, x0: np.ndarray, batch_size
         Rows per step, Adam's step size, passes over the data, the
         convergence rule's patience (see :mod:`torchfit.estimate.training`), the
         shuffling seed, and no progress bar.
+    comm : torchfit.distributed.comm.Communicator, optional
+        Data-parallel: ``X`` is this rank's shard; the gradients are averaged
+        over the ranks every step (see :func:`torchfit.estimate.training.train`),
+        rank r shuffles with ``comm.rank_seed(seed)``.
 
     Returns
     -------
@@ -64,7 +68,9 @@ def fit_minibatch(group: GroupMoments, X: np.ndarray, x0: np.ndarray, batch_size
     """
     model = group.model
     data = torch.as_tensor(X, dtype=model.dtype, device=model.device)
-    centre = torch.as_tensor(X.mean(axis=0), dtype=model.dtype, device=model.device)
+    # the mean of all the rows (all the ranks' rows), the centre without a mean structure
+    mean = X.mean(axis=0) if comm is None else np.divide(*comm.all_sum(X.sum(0), len(X)))
+    centre = torch.as_tensor(mean, dtype=model.dtype, device=model.device)
     x = torch.as_tensor(x0, dtype=model.dtype, device=model.device).clone().requires_grad_(True)
 
     def batch_loss(idx):
@@ -82,8 +88,10 @@ def fit_minibatch(group: GroupMoments, X: np.ndarray, x0: np.ndarray, batch_size
 
     with one_thread(min(batch_size, data.shape[0]) * data.shape[1]):
         trained = train(batch_loss, x, Adam([x], lr=lr), data.shape[0],
-                        batch_size, max_epochs=max_epochs, n_intervals=n_intervals, seed=seed,
-                        quiet=quiet, name="mini-batch ML")
+                        batch_size, max_epochs=max_epochs, n_intervals=n_intervals,
+                        seed=seed if comm is None else comm.rank_seed(seed),
+                        quiet=quiet or (comm is not None and comm.rank > 0),
+                        name="mini-batch ML", comm=comm)
     result = result_at([group], trained.params.cpu().numpy(), trained.iterations,
                        trained.converged)
     return result, trained

@@ -126,7 +126,7 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
           optimizer: torch.optim.Optimizer, n: int, batch_size: int, *,
           max_epochs: int = 100000, iter_max: Optional[int] = None, n_intervals: int = 10,
           seed: int = 0, quiet: bool = True, name: str = "fit", refine: bool = False,
-          generator: Optional[torch.Generator] = None) -> Trained:
+          generator: Optional[torch.Generator] = None, comm=None) -> Trained:
     """Minimise ``batch_loss`` over shuffled mini-batches of ``n`` rows.
 
     Parameters
@@ -160,6 +160,12 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
         improvements that the small steps make at once.
     generator : torch.Generator, optional
         Shuffles the rows (seeded with ``seed`` when not given).
+    comm : torchfit.distributed.comm.Communicator, optional
+        Data-parallel training: ``n`` is this rank's rows; every rank takes
+        the same number of steps per epoch (the smallest rank's), the
+        gradients of the optimiser's parameters are averaged over the ranks
+        after each backward pass, and the window mean loss of the
+        convergence rule is the ranks' mean, so every rank stops together.
 
     Examples
     --------
@@ -177,6 +183,10 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
         gen = torch.Generator(device=device)
         gen.manual_seed(int(seed))
     bounds = batch_bounds(n, batch_size)
+    if comm is not None:  # the same number of steps on every rank
+        k = comm.min_int(len(bounds) - 1)
+        bounds = [round(i * n / k) for i in range(k + 1)]
+        params = [p for group in optimizer.param_groups for p in group["params"]]
     rule = ConvergenceChecker(n_intervals, refine)
     total = torch.zeros((), dtype=tracked.dtype, device=device)
     running = torch.zeros_like(tracked)
@@ -192,6 +202,8 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
                 loss = batch_loss(None if perm is None else perm[start:stop])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                if comm is not None:
+                    comm.average_gradients(params)
                 optimizer.step()
                 with torch.no_grad():
                     total += loss.detach()
@@ -199,6 +211,8 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
                 it += 1
                 if it % WINDOW == 0:
                     mean = float(total) / WINDOW  # the one host sync per window
+                    if comm is not None:
+                        mean = comm.mean(mean)
                     if not math.isfinite(mean):
                         raise TorchfitError(
                             f"the {name} loss became infinite or NaN after {it} iterations; "

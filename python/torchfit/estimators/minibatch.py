@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..data.frames import select
+from ..data.reader import Reader
 from ..data.stats import SampleStats
 from ..errors import ModelError
 from ..estimate.minibatch import BATCH_SIZE, fit_minibatch
@@ -45,7 +46,8 @@ class MiniBatchML:
         values, x0 = moments.start(spec, groups)
         X = select(stats.data, spec.model.ov_names, missing=stats.missing,
                    columns=stats.columns).X
-        est, trained = fit_minibatch(groups[0], X, x0, **options.own)
+        comm = stats.data.comm if isinstance(stats.data, Reader) else None  # a rank's shard
+        est, trained = fit_minibatch(groups[0], X, x0, **options.own, comm=comm)
         est.start, est.loss_history = values, trained.history
         est.optimizer = "Adam (mini-batch)"
         est.extras.update(epochs=trained.epochs, loss_history=trained.history,

@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 
 from ..data.frames import as_frame, check_columns, check_latent_names, check_numeric
+from ..data.reader import Reader
 from ..data.stats import SampleStats
 from ..errors import ConvergenceWarning, DataError, ModelError, TorchfitError
 from ..estimate.ml import one_thread
@@ -189,26 +190,35 @@ class IWAVE:
         settings = {**DEFAULTS, **options.own}
         device = _check_options(settings["iw_samples"], settings["batch_size"], settings["se"],
                                 options.missing, settings["device"])
-        prep = prepare(model, as_frame(data, options.columns), options.model, settings["ordered"],
+        # Parquet, Arrow, a rank's shard: only the model's columns are read
+        frame = data.load_frame(_variables(model)[2].ov) if isinstance(data, Reader) \
+            else as_frame(data, options.columns)
+        prep = prepare(model, frame, options.model, settings["ordered"],
                         settings["item_types"])
         mod = Model(prep.pt, mean_structure=True)
         order, structure = structure_of(prep, mod, device)
         return Spec(prep.pt, [mod], None, None, extras=dict(
-            prepared=prep, order=order, structure=structure, settings=settings, device=device))
+            prepared=prep, order=order, structure=structure, settings=settings, device=device,
+            comm=data.comm if isinstance(data, Reader) else None))
 
     def sample_stats(self, spec: Spec, data, options: FitOptions) -> SampleStats:
         prep, structure = spec.extras["prepared"], spec.extras["structure"]
         tensors = tensors_of(prep, spec.extras["order"], structure)
+        n, n_total = tensors.n, len(prep.keep)
+        if spec.extras["comm"] is not None:  # all the ranks' rows
+            n, n_total = (int(v) for v in spec.extras["comm"].all_sum(n, n_total))
         return SampleStats([], [], options.missing, data, options.columns,
-                           extras={"tensors": tensors},
-                           n=tensors.n, n_total=len(prep.keep))
+                           extras={"tensors": tensors}, n=n, n_total=n_total)
 
     def estimate(self, spec: Spec, stats: SampleStats, options: FitOptions) -> Estimate:
         prep, structure, s = spec.extras["prepared"], spec.extras["structure"], \
             spec.extras["settings"]
         mod, tensors, device = spec.model, stats.extras["tensors"], spec.extras["device"]
+        comm = spec.extras["comm"]
         values = item_start_values(mod, prep.pt, prep.coded, prep.keep, prep.X, prep.types,
                         prep.covariates)
+        if comm is not None:
+            values = _synchronise(comm, prep, tensors, values)
         mod.fixed_values(values)
         structure.set_fixed(values)
         lr_model = 10 * s["lr"] if s["lr_model"] is None else s["lr_model"]
@@ -217,11 +227,19 @@ class IWAVE:
             seed=s["seed"], hidden=s["hidden"], cov=s["cov"], batch_size=s["batch_size"],
             iw_samples=s["iw_samples"], lr=s["lr"], lr_model=lr_model,
             max_epochs=s["max_epochs"], max_iterations=s["max_iterations"],
-            n_intervals=s["n_intervals"], quiet=s["quiet"], refine=s["refine"], dreg=s["dreg"])
-        final = _final(structure, encoder, result, tensors, len(spec.extras["order"]),
-                       s["final_samples"], s["seed"])
+            n_intervals=s["n_intervals"], quiet=s["quiet"], refine=s["refine"], dreg=s["dreg"],
+            comm=comm)
+        # the final pass refines one process's estimates on its rows; a data-parallel
+        # fit keeps the estimates all the ranks trained
+        final = (0, 0) if comm is not None else _final(
+            structure, encoder, result, tensors, len(spec.extras["order"]), s["final_samples"],
+            s["seed"])
         posterior = Posterior(structure, encoder, result, tensors, prep,
                               spec.extras["order"], int(mod.n_free), s)
+        if comm is not None:  # every rank's rows: summed now, while the ranks are there
+            posterior.n = stats.n
+            posterior.logl = float(comm.all_sum(posterior.per_row(
+                tensors, scores=False, seed_offset=comm.rank_seed(0))["logl"].sum())[0])
         est = Estimate(result.x, result.converged, result.iterations, start=values,
                        tests=posterior, loss_history=list(result.history),
                        optimizer="Adam (AMSGrad)", extras=_info(result, rows_per_step,
@@ -230,8 +248,10 @@ class IWAVE:
                           final_iterations=final[1])
         if s["se"] == "opg":
             grads = importance(structure, encoder, result.x, tensors, n_samples=s["se_samples"],
-                               seed=s["seed"] + 1, gradients=True)["gradients"]
-            est.vcov = _opg_vcov(mod, grads)
+                               seed=(s["seed"] if comm is None else comm.rank_seed(s["seed"]))
+                               + 1, gradients=True)["gradients"]
+            J = grads.T @ grads
+            est.vcov = _opg_vcov(mod, J if comm is None else comm.all_sum(J)[0])
         mats = {k: v.cpu().numpy() for k, v in
                 mod.matrices(torch.as_tensor(result.x, dtype=torch.float64)).items()}
         est.matrices = [mats]
@@ -244,6 +264,23 @@ class IWAVE:
             warnings.warn(est.messages[-1], ConvergenceWarning, stacklevel=5)
         posterior.index = as_frame(stats.data, options.columns).index[prep.keep]
         return est
+
+
+def _synchronise(comm, prep: Prepared, tensors, values: np.ndarray) -> np.ndarray:
+    """A data-parallel fit: every rank must code the items alike; the start
+    values and the encoder input's standardization are rank 0's."""
+    codings = comm.gather_results(lambda: prep.codings)
+    for rank, other in enumerate(codings[1:], start=1):
+        differ = [v for v in prep.indicators if other[v] != codings[0][v]]
+        if differ:
+            raise DataError(f"item '{differ[0]}' has categories {codings[0][differ[0]]} in rank "
+                            f"0's rows but {other[differ[0]]} in rank {rank}'s; every rank's "
+                            "shard must show every category: shuffle the rows before "
+                            "writing the data, or use fewer processes")
+    scaling = list(tensors.center) + list(tensors.scale) + \
+        [t for t in (tensors.x_center, tensors.x_scale) if t is not None]
+    comm.broadcast_tensors(scaling)
+    return comm.gather_results(lambda: values)[0]
 
 
 def _check_options(iw_samples, batch_size, se: str, missing: str, device) -> torch.device:
@@ -365,21 +402,26 @@ def code_blocks(frame: pd.DataFrame, items, order: List[str], types: Dict[str, s
 
 def _train(structure, mod: Model, values: np.ndarray, tensors, n_items: int, *, device, seed,
            hidden, cov, batch_size, iw_samples, lr, lr_model, max_epochs, max_iterations,
-           n_intervals, quiet, refine, dreg):
+           n_intervals, quiet, refine, dreg, comm=None):
     """The encoder (seeded) and the training run from the start values; the rows of
-    the largest batch."""
+    the largest batch.  Data-parallel (``comm``): rank 0's initial weights, rank r's
+    draws and shuffles seeded with ``comm.rank_seed(seed)``, gradients averaged."""
     x0 = torch.as_tensor(reduced_start(mod, values), dtype=torch.float32, device=device)
     u0 = structure.unconstrained(x0)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(int(seed))
         encoder = Encoder(tensors.n_input, len(mod.lv_names), hidden, cov).to(device)
+    if comm is not None:  # the same seed, but one source of truth
+        comm.broadcast_tensors(list(encoder.parameters()))
     rows_per_step = int(np.diff(batch_bounds(tensors.n, batch_size)).max())
     with one_thread(rows_per_step * iw_samples * n_items):
         result = train(structure, encoder, u0, tensors, iw_samples=iw_samples,
                        batch_size=batch_size, lr=lr, lr_model=lr_model,
                        max_epochs=max_epochs, iter_max=max_iterations,
-                       n_intervals=n_intervals, seed=seed, quiet=quiet, refine=refine,
-                       dreg=dreg)
+                       n_intervals=n_intervals,
+                       seed=seed if comm is None else comm.rank_seed(seed),
+                       quiet=quiet or (comm is not None and comm.rank > 0), refine=refine,
+                       dreg=dreg, comm=comm)
     encoder.eval()
     return encoder, result, rows_per_step
 
@@ -584,9 +626,9 @@ def _to_logistic_scale(mod: Model, pt: pd.DataFrame, values: np.ndarray, types) 
     return {v: h * factor[v] ** 2 for v, h in common.items()}
 
 
-def _opg_vcov(mod: Model, grads: np.ndarray) -> Optional[np.ndarray]:
-    """(sum_i g_i g_i')^-1 over the reduced parameters, mapped to the table."""
-    J = grads.T @ grads
+def _opg_vcov(mod: Model, J: np.ndarray) -> Optional[np.ndarray]:
+    """J^-1 over the reduced parameters, mapped to the table (J = sum_i g_i g_i',
+    the outer products of the rows' scores)."""
     w = np.linalg.eigvalsh(J)
     if w[0] <= 1e-10 * max(w[-1], 1e-300):
         return None
@@ -627,6 +669,8 @@ class Posterior:
         self.tensors, self.prep, self.order, self.npar = tensors, prep, order, npar
         self.logl_samples, self.seed = int(settings["logl_samples"]), int(settings["seed"])
         self.index = None  # the used rows' labels (set by IWAVE.estimate)
+        # a data-parallel fit sets the rows and log-likelihood of all the ranks
+        self.n, self.logl = tensors.n, None
 
     @property
     def fit_class(self):
@@ -635,15 +679,17 @@ class Posterior:
     def measures(self, standard=None) -> Dict[str, float]:
         """The log-likelihood and information criteria (``standard`` unused: IWAVE has
         no moment-based measures)."""
-        logl = float(self.per_row(self.tensors, scores=False)["logl"].sum())
-        n, k = self.tensors.n, self.npar
+        logl = self.logl if self.logl is not None else \
+            float(self.per_row(self.tensors, scores=False)["logl"].sum())
+        n, k = self.n, self.npar
         return {"npar": float(k), "logl": logl, "aic": -2 * logl + 2 * k,
                 "bic": -2 * logl + k * math.log(n),
                 "bic2": -2 * logl + k * math.log((n + 2) / 24), "ntotal": float(n)}
 
-    def per_row(self, tensors, scores: bool) -> Dict[str, np.ndarray]:
+    def per_row(self, tensors, scores: bool, seed_offset: int = 0) -> Dict[str, np.ndarray]:
         return importance(self.structure, self.encoder, self.result.x, tensors,
-                          n_samples=self.logl_samples, seed=self.seed + 2, scores=scores)
+                          n_samples=self.logl_samples, seed=self.seed + 2 + seed_offset,
+                          scores=scores)
 
     def tensors_for(self, data):
         """The fitted data's tensors, or new data coded and standardized as they were."""
@@ -725,6 +771,10 @@ class IWAVEFit(Fit):
         """
         if data is None and self._scores is not None:
             return self._scores.copy()
+        if data is None and self.tests.n != self.tests.tensors.n:
+            raise TorchfitError("this distributed fit holds only rank 0's shard of the rows; "
+                                "score the rows with fit.predict(data) (in blocks of rows for "
+                                "large data)")
         out = self.tests.per_row(self.tests.tensors_for(data), scores=True)
         frame = pd.DataFrame(out["scores"], columns=self.model.lv_names,
                              index=self.tests.index if data is None else as_frame(data).index)

@@ -518,13 +518,15 @@ def train(structure: Structure, encoder: Encoder, u0: torch.Tensor, data: Data, 
           lr_model: Optional[float] = 0.1,
           max_epochs: int = 100000, iter_max: Optional[int] = None, n_intervals: int = 5,
           seed: int = 0, quiet: bool = True, refine: bool = True,
-          dreg: bool = True) -> TrainResult:
+          dreg: bool = True, comm=None) -> TrainResult:
     """Maximise the IW-ELBO with Adam (AMSGrad) on mini-batches, by the shared
     loop and convergence rule of :mod:`torchfit.estimate.training` (with ``refine``,
     the rule is applied twice: the second time after the step sizes are cut
     tenfold); the estimates are the parameters averaged over the last
     ``n_intervals`` windows.  ``dreg``: the encoder's gradient is the
-    doubly-reparameterized one (see :func:`iw_elbo`).
+    doubly-reparameterized one (see :func:`iw_elbo`).  With ``comm`` (a
+    data-parallel fit) ``data`` is this rank's shard and the gradients and window
+    losses are averaged over the ranks.
     """
     gen = torch.Generator(device=u0.device)
     gen.manual_seed(int(seed))
@@ -537,7 +539,8 @@ def train(structure: Structure, encoder: Encoder, u0: torch.Tensor, data: Data, 
     trained = training.train(
         lambda idx: -iw_elbo(structure, encoder, u, data, data.rows(idx), iw_samples, gen, dreg),
         u, opt, data.n, batch_size, max_epochs=max_epochs, iter_max=iter_max,
-        n_intervals=n_intervals, quiet=quiet, name="IWAVE", refine=refine, generator=gen)
+        n_intervals=n_intervals, quiet=quiet, name="IWAVE", refine=refine, generator=gen,
+        comm=comm)
     with torch.no_grad():
         x_hat = structure.values(trained.params)
     return TrainResult(trained.params, x_hat.double().cpu().numpy(), trained.iterations,

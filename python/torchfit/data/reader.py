@@ -1,0 +1,39 @@
+"""What a data source must do for the readers of :mod:`torchfit.data.frames`.
+
+A :class:`Reader` hands out the model's columns in float64 blocks without
+holding every row (a Parquet data set, an Arrow table, one rank's shard of any
+data); ``frames.chunks``, ``frames.as_frame`` and the column checks accept one
+wherever they accept a DataFrame.  The implementations live in
+:mod:`torchfit.data.sources`; this module is the interface only, so that
+``frames`` needs no import of them.
+"""
+from __future__ import annotations
+
+from typing import Iterator, List, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+
+class Reader:
+    """A source of rows read in blocks.
+
+    ``comm`` is None for a whole data set; for one rank's shard it is the
+    :class:`torchfit.distributed.comm.Communicator` whose ranks hold the other
+    shards, and the readers of moments reduce their sums over it.
+    """
+
+    comm = None
+
+    @property
+    def column_names(self) -> List[str]:
+        raise NotImplementedError
+
+    def read_chunks(self, names: Sequence[str], chunk_rows: int) -> Iterator[np.ndarray]:
+        """The columns ``names`` (checked: present once, numeric) as float64 blocks."""
+        raise NotImplementedError
+
+    def load_frame(self, names: Optional[Sequence[str]] = None) -> pd.DataFrame:
+        """All rows as a DataFrame, only the columns ``names`` when given (for
+        the estimators that need the rows in memory)."""
+        raise NotImplementedError

@@ -1,0 +1,1 @@
+"""Data-parallel fitting on torch.distributed: the communicator of the ranks."""

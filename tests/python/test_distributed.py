@@ -1,0 +1,132 @@
+"""Data-parallel fits on torch.distributed (issue 15): two gloo ranks on
+127.0.0.1, started by torch.multiprocessing (torchfit.distributed.local)."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch.multiprocessing as mp
+
+import torchfit
+from torchfit.datasets import simulate_grm
+from torchfit.distributed.local import run_local
+from torchfit.errors import DataError, TorchfitError
+
+ONE_FACTOR = "f =~ a + b + c + d + e"
+GRM_ROWS = 20_000
+# small settings so that both fits run in make test: one hidden layer of 32,
+# 5 draws per row, the same iteration cap for one process and two
+IWAVE = dict(std_lv=True, estimator="IWAVE", ordered=True, seed=0, quiet=True, hidden=(32,),
+             iw_samples=5, max_iterations=1500, se_samples=20, logl_samples=20)
+
+
+def likert(n=4001, seed=3):
+    """Integer-coded responses (1..7): every float64 sum of them is exact, so
+    the ranks' merged sums are the one pass's to the last bit."""
+    rng = np.random.default_rng(seed)
+    f = rng.normal(size=n)
+    X = np.column_stack([0.5 * f * (1 + j / 5) + rng.normal(size=n) for j in range(5)])
+    return pd.DataFrame(np.clip(np.round(X * 1.5 + 4), 1, 7), columns=list("abcde"))
+
+
+def with_missing():
+    frame = likert()
+    rng = np.random.default_rng(5)
+    return frame.mask(rng.random(frame.shape) < 0.05)  # 5% missing completely at random
+
+
+def _estimates(fit):
+    return fit.parameter_estimates()[["est", "se"]].to_numpy()
+
+
+def ml_ranks(path):
+    """Run on each rank: ML and MLR from a Parquet file, mini-batch ML from a frame."""
+    out = {}
+    for estimator in ("ML", "MLR"):
+        fit = torchfit.cfa(ONE_FACTOR, path, estimator=estimator, distributed=True)
+        out[estimator] = None if fit is None else (_estimates(fit), fit.fit_measures()["chisq"],
+                                                   fit.info["world_size"], fit.groups[0].sample)
+    fit = torchfit.cfa(ONE_FACTOR, with_missing(), missing="ml", distributed=True)
+    out["FIML"] = None if fit is None else (_estimates(fit), fit.fit_measures()["chisq"])
+    fit = torchfit.cfa(ONE_FACTOR, likert(), batch_size=500, lr=0.05, n_intervals=4,
+                       max_epochs=300, seed=1, distributed=True)
+    out["minibatch"] = None if fit is None else _estimates(fit)[:, 0]
+    return out
+
+
+def iwave_ranks(data, syntax):
+    fit = torchfit.cfa(syntax, data, distributed=True, **IWAVE)
+    if fit is None:
+        return None
+    try:
+        fit.scores()  # rank 0 holds its own shard only: refused, not half the rows
+    except TorchfitError as err:
+        fit.info["scores_error"] = str(err)
+    return fit.parameter_estimates(), fit.info, fit.fit_measures()["logl"]
+
+
+def failing_rank():
+    import torch.distributed as dist
+    frame = likert()
+    if dist.get_rank() == 1:
+        frame = frame.assign(c=frame["c"].astype(str))  # this rank's data are bad
+    torchfit.cfa(ONE_FACTOR, frame, distributed=True)
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return likert()
+
+
+def test_ml_mlr_and_fiml_on_two_ranks_equal_one_process(frame, tmp_path):
+    frame.to_parquet(tmp_path / "likert.parquet", row_group_size=500)
+    two = run_local(ml_ranks, 2, str(tmp_path / "likert.parquet"), timeout_s=240)
+    for estimator in ("ML", "MLR"):
+        one = torchfit.cfa(ONE_FACTOR, frame, estimator=estimator)
+        est, chisq, size, sample = two[estimator]
+        assert size == 2
+        for k in ("cov", "mean", "nobs"):  # the moments: to the last bit
+            np.testing.assert_array_equal(sample[k], one.groups[0].sample[k])
+        if estimator == "ML":  # hence the same ML fit
+            np.testing.assert_array_equal(est, _estimates(one))
+            assert chisq == one.fit_measures()["chisq"]
+        else:  # Gamma's sums (centred by the non-integer mean) are added in rank order
+            np.testing.assert_allclose(est, _estimates(one), rtol=1e-12, atol=1e-15)
+    one = torchfit.cfa(ONE_FACTOR, with_missing(), missing="ml")  # patterns merged over ranks
+    np.testing.assert_allclose(two["FIML"][0], _estimates(one), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(two["FIML"][1], one.fit_measures()["chisq"], rtol=1e-12)
+    ml = _estimates(torchfit.cfa(ONE_FACTOR, frame))[:, 0]
+    assert np.abs(two["minibatch"] - ml).max() < 0.02
+
+
+def test_iwave_on_two_ranks_within_monte_carlo_error_of_one():
+    data, truth = simulate_grm(GRM_ROWS, n_factors=2, items_per_factor=5, seed=1)
+    two, info, logl = run_local(iwave_ranks, 2, data, truth["syntax"], timeout_s=400)
+    one = torchfit.cfa(truth["syntax"], data, **IWAVE)
+
+    def loadings(pt):
+        lam = pt[pt["op"] == "=~"]
+        return np.array([lam.loc[lam["rhs"] == f"y{j + 1}", "est"].iloc[0] for j in range(10)])
+
+    true = truth["loadings"].sum(1)
+    rmse_two = np.sqrt(np.mean((loadings(two) - true) ** 2))
+    rmse_one = np.sqrt(np.mean((loadings(one.parameter_estimates()) - true) ** 2))
+    assert rmse_two < 0.1 and rmse_one < 0.1, (rmse_two, rmse_one)
+    assert abs(rmse_two - rmse_one) < 0.05
+    assert info["nobs"] == GRM_ROWS and info["world_size"] == 2
+    assert "only rank 0's shard" in info["scores_error"]
+    se = two.loc[two["op"] == "=~", "se"].to_numpy()
+    se_one = one.parameter_estimates().loc[lambda t: t["op"] == "=~", "se"].to_numpy()
+    np.testing.assert_allclose(se, se_one, rtol=0.3)  # the OPG from both ranks' rows
+    assert abs(logl - one.fit_measures()["logl"]) < 1e-3 * abs(logl)
+
+
+def test_a_failing_rank_ends_the_job_with_its_message():
+    with pytest.raises((mp.ProcessRaisedException, TorchfitError, DataError),
+                       match="rank 1 of 2 failed.*column 'c' is not numeric"):
+        run_local(failing_rank, 2, timeout_s=120)
+
+
+def test_distributed_without_a_launcher_says_how(frame, monkeypatch):
+    for v in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(v, raising=False)
+    with pytest.raises(TorchfitError, match="torchrun --nproc-per-node"):
+        torchfit.cfa(ONE_FACTOR, frame, distributed=True)

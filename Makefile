@@ -35,7 +35,7 @@ $(STAMP)/venv: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check torch==2.13.0
 	$(PY) -m pip install -q --disable-pip-version-check "numpy<2" "pandas<3" "pytest>=7" "setuptools>=64"
-	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation -e ".[test,plots]" "numpy<2" "pandas<3"
+	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation -e ".[test,plots,parquet]" "numpy<2" "pandas<3"
 	@mkdir -p $(STAMP) && touch $@
 
 # The R package into R's site library; R is told where the engine's Python is

@@ -5,7 +5,7 @@
 #' script for a fit (the model, a data path every rank can read, the options)
 #' and returns the `torchrun` command that runs it; rank 0 writes the
 #' parameter estimates to `output` (a CSV file), which
-#' `read.csv(output)` reads back. See README-distributed.md, "More than one
+#' `read.csv(output)` reads back. See README.md, "More than one
 #' machine".
 #'
 #' @param model lavaan model syntax (a character string).

@@ -128,7 +128,7 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
         call and reads its own shard of the rows; the moments (and Gamma) are
         reduced over the ranks, the stochastic estimators all-reduce their
         gradients every step.  Rank 0 returns the Fit, the other ranks None
-        (see :mod:`torchfit.distributed.comm` and README-distributed.md).
+        (see :mod:`torchfit.distributed.comm` and README.md, "More than one machine").
     **options
         Options of the IWAVE estimator (snake case, as in ``fit_iwave``), or,
         for ML, ``batch_size`` (with ``lr``, ``max_epochs``, ``n_intervals``,

@@ -2,7 +2,8 @@
 moments (or missing-data patterns and the EM moments of the unrestricted model for
 FIML), the asymptotic covariance of the moments (Gamma, for MLM/MLR), which observed
 variables are fixed covariates, and the data themselves (by reference, for the
-estimators; the Fit keeps its own copy of the model's columns).  Built by the estimator's ``sample_stats`` step."""
+estimators; the Fit keeps its own copy of the model's columns).  Built by the
+estimator's ``sample_stats`` step."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -151,6 +151,19 @@ syntax_statement <- function(tok, model) {
     }
     take()
   }
+  # the '+' between two terms; a name followed by a name or number is a name
+  # with a space (the engine's Parser.plus)
+  plus <- function() {
+    k <- peek()
+    if (i > 1L && !is.null(k) && tok$kind[i - 1L] == "name" &&
+        tok$kind[k] %in% c("name", "number")) {
+      fail(paste0("expected '+' between terms but found '", tok$text[i - 1L], " ",
+                  tok$text[k], "': a variable name cannot contain spaces; rename the column ",
+                  "(replace each space by '_') and use the new name in the model, or put ",
+                  "'+' between two variables"), k)
+    }
+    expect("+")
+  }
   text_at <- function(k) if (is.null(k) || k > n) NA_character_ else tok$text[k]
   number <- function() {
     if (identical(text_at(peek()), "-")) take()
@@ -278,7 +291,7 @@ syntax_statement <- function(tok, model) {
         take()
         return(out)
       }
-      expect("+")
+      plus()
     }
   }
   expression <- function(rows) {
@@ -310,7 +323,7 @@ syntax_statement <- function(tok, model) {
   lhs <- lhs_names(op)
   terms <- list(term(op))
   while (!is.null(peek())) {
-    expect("+")
+    plus()
     terms[[length(terms) + 1L]] <- term(op)
   }
   # lavaan's order: every right-hand term of the first lhs, then the next

@@ -320,9 +320,9 @@ class _Parser:
         if tok is not None and prev is not None and prev.kind == "name" \
                 and tok.kind in ("name", "number"):
             raise self.error(f"expected '+' between terms but found '{prev.text} {tok.text}': a "
-                             "variable name cannot contain spaces; rename the column (e.g. "
-                             "data.columns = data.columns.str.replace(' ', '_')) and use the "
-                             "new name in the model, or put '+' between two variables", tok)
+                             "variable name cannot contain spaces; rename the column (replace "
+                             "each space by '_') and use the new name in the model, or put '+' "
+                             "between two variables", tok)
 
     def expression(self, tokens: List[Token]) -> str:
         if not tokens:

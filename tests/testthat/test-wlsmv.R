@@ -78,6 +78,10 @@ test_that("ordered factors in data and ordered = TRUE take the same fit; IWAVE s
   wlsm <- suppressWarnings(torchfit(HS_MODEL, hs, ordered = ITEMS, estimator = "WLSM"))
   wlsm_ref <- lavaan::cfa(HS_MODEL, hs, ordered = ITEMS, estimator = "WLSM")
   expect_as_lavaan(wlsm, wlsm_ref)
+  ulsmv <- suppressWarnings(torchfit(HS_MODEL, hs, ordered = ITEMS, estimator = "ULSMV"))
+  expect_as_lavaan(ulsmv, lavaan::cfa(HS_MODEL, hs, ordered = ITEMS, estimator = "ULSMV"))
+  theta <- suppressWarnings(torchfit(HS_MODEL, hs, ordered = ITEMS, parameterization = "theta"))
+  expect_as_lavaan(theta, lavaan::cfa(HS_MODEL, hs, ordered = ITEMS, parameterization = "theta"))
 })
 
 test_that("lavTestLRT between nested WLSMV fits is lavaan's", {
@@ -116,6 +120,10 @@ test_that("bad ordered input is refused by the engine, with its message", {
   msg <- error_message(torchfit(HS_MODEL, hs, estimator = "WLSMV"))
   expect_clean_message(msg)
   expect_match(msg, "is for ordered items")
+  msg <- error_message(torchfit(HS_MODEL, lavaan::HolzingerSwineford1939,
+                                parameterization = "theta"))
+  expect_clean_message(msg)
+  expect_match(msg, "parameterization are for estimator")
   hs$x1 <- 1L
   msg <- error_message(torchfit(HS_MODEL, hs, ordered = ITEMS))
   expect_clean_message(msg)

@@ -130,6 +130,13 @@ lavaan_fill <- function(skel, x, V, info, measures, user, boot = NULL) {
       attr(V, "BOOT.TEST") <- boot$chisq[setdiff(seq_along(boot$chisq), boot$failed)]
     }
   }
+  if (!is_irt_estimator(info$estimator) && skel@Model@categorical &&
+      !sum(lengths(skel@SampleStats@NACOV)) &&
+      any(info$test %in% c("satorra.bentler", "scaled.shifted", "mean.var.adjusted"))) {
+    # the dry run of ULSMV/ULSM skips the NACOV that lavaan's robust tests need
+    skel@SampleStats <- lav_internal("lav_samplestats_from_data")(lavdata = skel@Data,
+                                                                   lavoptions = options)
+  }
   model <- lav_internal("lav_model_set_parameters")(skel@Model, x = x)
   pt <- skel@ParTable
   pt$est <- lav_internal("lav_model_get_parameters")(model, type = "user", extra = TRUE)

@@ -10,14 +10,14 @@
   "orthogonal.x", "orthogonal.y", "std.lv", "effect.coding", "auto.fix.first",
   "auto.fix.single", "auto.var", "auto.cov.lv.x", "auto.cov.y", "auto.th", "auto.delta",
   "auto.efa", "auto", "constraints", "group.equal", "group.partial", "missing",
-  "estimator", "information", "warn", "bootstrap"
+  "estimator", "information", "warn", "bootstrap", "parameterization"
 )
 
 # Honoured only at the value(s) listed, which are lavaan's defaults or what the
 # estimator implies (then they change nothing); any other value is refused.
 .default_only_options <- list(
   mimic = "lavaan", conditional.x = c("default", FALSE), correlation = FALSE,
-  ceq.simple = FALSE, parameterization = "default", std.ov = FALSE,
+  ceq.simple = FALSE, std.ov = FALSE,
   sampling.weights.normalization = "total", sample.cov.rescale = c("default", TRUE),
   sample.icov = TRUE, ridge = FALSE, ridge.constant = "default", group.w.free = FALSE,
   likelihood = c("default", "normal"), link = "default", representation = c("default", "LISREL"),
@@ -60,7 +60,7 @@
   rotation.args = "torchfit.efa() in Python for rotations",
   estimator.args = "the estimator's defaults",
   varTable = "data with the model's variables", ngroups = "group =",
-  nthresholds = "ordered = with estimator = \"IWAVE\""
+  nthresholds = "ordered = (the number of categories comes from the data)"
 )
 
 # The standard errors and test each estimator computes (lavaan's names).

@@ -16,7 +16,7 @@
 # Engine options accepted in `...` (R spelling; sent with "." -> "_"). The
 # engine may know more: its torchfit.bridge.ENGINE_OPTIONS is consulted for
 # names not listed here.
-.engine_options <- c("iter.max", "information")
+.engine_options <- c("iter.max", "information", "parameterization")
 
 # Options torchfit() itself sends; not settable through `...`.
 .core_options <- c("estimator", "model_type", "std_lv", "orthogonal", "fixed_x",
@@ -36,7 +36,8 @@ categorical_item_types <- function() {
 #'
 #' Builds lavaan's parameter table from `model` (with the same defaults as
 #' [lavaan::sem()] and [lavaan::cfa()]), checks the data, and fits the model in
-#' the Python/PyTorch engine. Maximum likelihood results agree with lavaan.
+#' the Python/PyTorch engine. Maximum likelihood and WLSMV results agree with
+#' lavaan.
 #'
 #' @param model Model description in lavaan syntax (a character string).
 #' @param data A data frame holding the observed variables of the model.
@@ -49,14 +50,21 @@ categorical_item_types <- function() {
 #'   `batch_size`, `lr`, `seed`, go in `...`), or `"MML"` (exact marginal
 #'   maximum likelihood by Gauss-Hermite quadrature for the same models with
 #'   up to three factors; options `quad.points`, `max.factors`, `se`).
+#'   With ordered items the default is lavaan's `"WLSMV"` (DWLS on the
+#'   thresholds and polychoric correlations, robust standard errors, the
+#'   scaled-shifted test); `"WLSM"`, `"ULSMV"`, `"ULSM"`, `"WLS"`, `"DWLS"` and
+#'   `"ULS"` as in lavaan (`parameterization = "theta"` in `...`).
 #' @param model.type `"sem"`, `"cfa"` (the same defaults) or `"growth"`
 #'   (lavaan's growth(): latent means free, observed intercepts 0).
 #' @param missing `"default"`: stop when the model's variables have missing
 #'   values; `"listwise"`: drop rows with a missing value in any of them;
 #'   `"ml"` (or `"fiml"`): full-information ML over the missingness patterns.
-#' @param ordered With `estimator = "IWAVE"` or `"MML"`: the ordinal items (graded
-#'   response model), as lavaan's `ordered`; ordered factors are coded by
-#'   their levels. `TRUE` takes every ordered factor of `data`. Other item
+#' @param ordered The ordinal items, as lavaan's `ordered`: fitted by the WLS
+#'   family (WLSMV by default) or, with `estimator = "IWAVE"` or `"MML"`, by
+#'   the graded response model. Ordered factors are coded by their levels, and
+#'   the model's ordered factors are ordinal items without being named.
+#'   `TRUE` takes every non-exogenous observed variable (as lavaan), with
+#'   IWAVE and MML every ordered factor of `data`. Other item
 #'   types are chosen per column with the option `item.types` in `...`, e.g.
 #'   `item.types = list(y1 = "nominal", y2 = "gpcm", y3 = "poisson")`
 #'   (normal, graded, binary, gpcm, nominal, lognormal, poisson, negbinom);
@@ -86,6 +94,7 @@ categorical_item_types <- function() {
 torchfit <- function(model, data, estimator = "ML", model.type = "sem",
                      missing = "default", group = NULL, ordered = NULL, ...) {
   mc <- match.call()
+  estimator_given <- !missing(estimator)
   t0 <- proc.time()[["elapsed"]]
   if (is.list(model)) {
     model_text <- character(0)  # a parameter table (lavaan's update() passes one)
@@ -126,6 +135,7 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
     ), "torchfit_option_error")
   }
   lav_opts <- lavaan_options(dots[names(dots) %in% lav_args], model.type)
+  lav_dry <- list()  # what lavaan's dry run needs besides the user's options
   eng_opts <- dots[names(dots) %in% eng_args]
 
   # 1. the groups, then the parameter table, from lavaan
@@ -137,13 +147,18 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
     types <- eng_opts[[type_opt[1L]]]
     names(types)[unlist(types) %in% categorical_item_types()]
   }
-  ordered <- ordered_items(data, ordered, estimator, categorical)
+  ordered <- ordered_items(data, ordered_columns(model, data, ordered, estimator), categorical)
+  if (length(ordered) && !is_irt_estimator(estimator)) {
+    # lavaan's default for ordered items (WLSMV) is the engine's to choose
+    if (!estimator_given) estimator <- "DEFAULT"
+    lav_dry$ordered <- names(ordered)
+  }
   if (length(ordered)) {
     # lavaan's thresholds need the number of categories, known from the data
     lav_opts$nthresholds <- ordered - 1L
   }
-  if (is_irt_estimator(estimator) && !"meanstructure" %in% names(dots)) {
-    lav_opts$meanstructure <- TRUE  # intercepts and thresholds of the items
+  if ((is_irt_estimator(estimator) || length(ordered)) && !"meanstructure" %in% names(dots)) {
+    lav_opts$meanstructure <- TRUE  # intercepts and thresholds of the items, as lavaan
   }
   groups <- group_values(data, group)
   if (!is.null(groups)) lav_opts$ngroups <- length(unique(groups))
@@ -188,6 +203,9 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
                                             setdiff(eng_args, .engine_options))]
   lav_args <- c(list(estimator = estimator, missing = lavaan_missing(missing), group = group),
                 user_lav[setdiff(names(user_lav), c("estimator", "missing", "group"))])
+  lav_args <- c(lav_args, lav_dry)
+  # the estimator the engine chose (lavaan's default WLSMV for ordered items)
+  if (!is.null(res$info$estimator)) lav_args$estimator <- as.character(res$info$estimator)
   if (is_irt_estimator(estimator)) lav_args$estimator <- NULL
   fit <- new_torchfit(res, call = mc, model = model_text, partable = partable, data = data,
                       model.type = model.type, lav_args = lav_args, ov = ov, lv = lv)
@@ -316,7 +334,7 @@ prepare_data <- function(data, ov, ordered = character(0)) {
     if (is.factor(col) || !is.numeric(col)) {
       kind <- class(col)[1L]
       fix <- if (is.factor(col)) {
-        paste0('name it in ordered = with estimator = "IWAVE" for an ordinal item, ',
+        paste0('name it in ordered = for an ordinal item, ',
                "or convert it with as.numeric(data$", v, ")")
       } else if (is.character(col)) {
         paste0("convert it with as.numeric(data$", v, ") or leave it out of ",
@@ -351,13 +369,8 @@ prepare_data <- function(data, ov, ordered = character(0)) {
 # factor levels, or the range of the codes of a numeric column (as the
 # engine codes it). `categorical` adds the items whose IWAVE item type is
 # categorical (gpcm, nominal, ...).
-ordered_items <- function(data, ordered, estimator, categorical = NULL) {
+ordered_items <- function(data, ordered, categorical = NULL) {
   if (is.null(ordered) || identical(ordered, FALSE)) ordered <- character(0)
-  if (!is_irt_estimator(estimator) && (isTRUE(ordered) || length(ordered) || length(categorical))) {
-    torchfit_stop(paste0("ordered = ... and categorical item.types need estimator = ",
-                         "\"IWAVE\" (the graded response model and its kin); ML treats the ",
-                         "items as continuous: leave them out."))
-  }
   if (!is.data.frame(data)) return(integer(0))
   if (isTRUE(ordered)) ordered <- names(data)[vapply(data, is.ordered, TRUE)]
   ordered <- union(as.character(ordered), categorical)
@@ -381,6 +394,23 @@ ordered_items <- function(data, ordered, estimator, categorical = NULL) {
     }
     nlevels(col)
   }, 1L), ordered)
+}
+
+# The ordered items as lavaan takes them: those named in `ordered` and the
+# model's variables that are ordered factors in `data`; with TRUE (and an
+# estimator lavaan has) every non-exogenous variable, as lavaan's
+# ordered = TRUE. IWAVE and MML take the items named, or with TRUE every
+# ordered factor of `data` (ordered_items()).
+ordered_columns <- function(model, data, ordered, estimator) {
+  if (isFALSE(ordered) || !is.data.frame(data) || !is.character(model) ||
+      (!is.null(ordered) && is_irt_estimator(estimator))) return(ordered)
+  factors <- names(data)[vapply(data, is.ordered, TRUE)]
+  if (!isTRUE(ordered) && !length(factors)) return(ordered)
+  ov <- tryCatch(lavaan::lavNames(lavaan::lavaanify(model, warn = FALSE),
+                                  if (isTRUE(ordered)) "ov.nox" else "ov"),
+                 error = function(e) character(0))  # syntax errors are reported later
+  used <- if (isTRUE(ordered)) ov else union(ordered, intersect(factors, ov))
+  if (length(used)) used else NULL
 }
 
 # item.types as a named list of strings (what the engine takes as a dict).

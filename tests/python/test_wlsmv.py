@@ -257,3 +257,17 @@ def test_implied_correlations_of_an_ordered_fit(fits):
     assert np.allclose(np.diag(implied), 1.0)
     lam = fit.partable.query("op == '=~' and lhs == 'visual'")["std.all"].to_numpy()
     assert implied.loc["x1", "x2"] == pytest.approx(lam[0] * lam[1], rel=1e-10)
+
+
+def test_a_multiple_group_table_as_r_sends_it_gives_the_same_fit(fits):
+    # R sends lavaan's table: thresholds repeated per group and the scale
+    # factors of the second group free (delta parameterization)
+    from torchfit.model.partable import parse
+    frame = _data("hs_quartiles")
+    counts = {v: int(frame[v].nunique()) - 1 for v in _items(frame)}
+    table = parse(HS, ordered=counts, ngroups=2, group_equal=["thresholds", "loadings"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        fit = torchfit.cfa(table, frame, ordered=True, group="school")
+    np.testing.assert_allclose(fit.coef().to_numpy(), fits["hs_group"].coef().to_numpy(),
+                               atol=1e-8)

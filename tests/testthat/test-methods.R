@@ -166,8 +166,9 @@ test_that("IWAVE fits ordinal items from R and summary() prints its header", {
   pe <- parameterEstimates(fit)
   expect_identical(sum(pe$op == "|"), 6L * 5L)
   expect_true(all(c("logl", "aic", "bic") %in% names(fitMeasures(fit))))
+  # without IWAVE the items are lavaan's (WLSMV), whose missing values the engine refuses
   expect_error(torchfit("A =~ A1 + A2 + A3", data = d, ordered = "A1"),
-               'need estimator = "IWAVE"')
+               "missing values on the ordered items")
 })
 
 test_that("item.types chooses nominal, gpcm and count items from R", {
@@ -193,8 +194,9 @@ test_that("item.types chooses nominal, gpcm and count items from R", {
   expect_error(torchfit("A =~ A1 + A2 + A3 + A4", data = d, estimator = "IWAVE",
                         item.types = list(A1 = "nominal", A2 = "gpcm")),
                'column "A2" has no responses in level\\(s\\) "0".*droplevels')
+  d$A2 <- as.integer(as.character(d$A2))
   expect_error(torchfit("A =~ A1 + A2 + A3 + A4", data = d, item.types = list(A1 = "gpcm")),
-               'need estimator = "IWAVE"')
+               "item_types are for estimator 'IWAVE' or 'MML'")
   expect_error(torchfit("A =~ A1 + A2 + A3 + A4", data = d, estimator = "IWAVE",
                         item.types = c("nominal")),
                "`item.types` must name one item type per column")

@@ -123,8 +123,10 @@ def _settings(estimator, parameterization, missing, group, iter_max) -> Settings
 def _model_items(model, model_type, ordered) -> List[str]:
     """The model's observed variables, all of which must be ordered."""
     base = parse(model, model_type=model_type) if isinstance(model, str) else _as_table(model)
-    ov = Model(base, mean_structure=True).ov_names if (base["block"] <= 1).all() \
-        else Model.per_block(base, mean_structure=True)[0].ov_names
+    # a table from R holds lavaan's free scale factors of later groups
+    ov = Model(base, mean_structure=True, free_scales=True).ov_names \
+        if (base["block"] <= 1).all() \
+        else Model.per_block(base, mean_structure=True, free_scales=True)[0].ov_names
     if ordered is True:
         return ov
     ordered = [ordered] if isinstance(ordered, str) else list(ordered)
@@ -150,7 +152,10 @@ def _table(model, model_type, std_lv, orthogonal, counts, ngroups, group_equal, 
            settings) -> pd.DataFrame:
     if not isinstance(model, str):  # lavaan's table (from R): its thresholds must fit the data
         pt = _as_table(model)
-        made = pt[pt["op"] == "|"].groupby("lhs").size().to_dict()
+        # thresholds per item in each block (a multiple-group table repeats them)
+        per_block = pt[pt["op"] == "|"].groupby(["lhs", "block"]).size()
+        made = per_block.groupby(level=0).agg(lambda n: n.iloc[0] if n.nunique() == 1 else -1)
+        made = made.to_dict()
         wrong = [v for v, k in counts.items() if made.get(v, 0) != k]
         if wrong:
             raise ModelError(f"the parameter table has {made.get(wrong[0], 0)} threshold(s) for "

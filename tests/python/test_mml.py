@@ -120,3 +120,13 @@ def test_every_item_type_converges_with_missing_responses(kind):
     assert (pe["se"] > 0).all()
     load = pe[pe["op"] == "=~"]
     assert (np.abs(load["est"].to_numpy() - truth["loadings"][:, 0]) < 4 * load["se"]).all()
+
+
+def test_an_array_with_columns_gives_the_frames_fit():
+    meta = CASES["graded_1f"]
+    data = pd.read_csv(IRT / "graded_1f.csv")
+    types = {v: meta["item_type"] for v in data.columns}
+    frame = torchfit.fit(meta["syntax"], data, estimator="MML", std_lv=True, item_types=types)
+    array = torchfit.fit(meta["syntax"], data.to_numpy(), columns=list(data.columns),
+                         estimator="MML", std_lv=True, item_types=types)
+    assert np.array_equal(frame.partable["est"].to_numpy(), array.partable["est"].to_numpy())

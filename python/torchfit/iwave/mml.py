@@ -117,7 +117,8 @@ class MML:
     def spec(self, model, data, options: FitOptions) -> Spec:
         s = {**DEFAULTS, **options.own}
         device = _check_options(s["se"], options.missing, s["device"], options.iter_max)
-        prep = prepare(model, as_frame(data), options.model, s["ordered"], s["item_types"])
+        prep = prepare(model, as_frame(data, options.columns), options.model, s["ordered"],
+                       s["item_types"])
         if prep.covariates:
             raise ModelError(f"observed covariate(s) {', '.join(prep.covariates)}: "
                              "estimator='MML' integrates over the factors' prior alone; use "
@@ -134,8 +135,8 @@ class MML:
         m = len(spec.model.lv_names)
         points = int(spec.extras["settings"]["quad_points"] or DEFAULT_POINTS.get(m, 9))
         quad = Quadrature(structure, tensors, points)
-        return SampleStats([], [], options.missing, data, extras={"quadrature": quad},
-                           n=quad.n, n_total=len(prep.keep))
+        return SampleStats([], [], options.missing, data, options.columns,
+                           extras={"quadrature": quad}, n=quad.n, n_total=len(prep.keep))
 
     def estimate(self, spec: Spec, stats: SampleStats, options: FitOptions) -> Estimate:
         start = time.perf_counter()

@@ -194,10 +194,8 @@ class _Cells:
 
     def times(self, u: torch.Tensor) -> torch.Tensor:
         """D_i u, per parameter (rows); one model (no batch)."""
-        f = self.f
-        Zu = f.basis.T @ u
-        rows = f.basis[:, f.a].T * Zu[f.b][:, None] + f.basis[:, f.b].T * Zu[f.a][:, None]
-        return self._reduce(f.scale[:, None] ** 2 * rows, 0)
+        a, b = self.f.vectors()
+        return self._reduce(a * (b @ u)[:, None] + b * (a @ u)[:, None], 0)
 
     def trace_products(self, K: torch.Tensor, Q: torch.Tensor) -> torch.Tensor:
         """tr(K D_i Q D_j) for symmetric K and Q, per pair of parameters:

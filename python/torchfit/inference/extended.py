@@ -46,14 +46,13 @@ class Sample:
     moments: Sequence[dict]
     fiml_data: Optional[object] = None
     group: Optional[str] = None
-    columns: Optional[Sequence[str]] = None
 
     def patterns(self, models: Sequence[Model]) -> Optional[list]:
         """The missing-data patterns of each group's variables (FIML), else None."""
         if self.fiml_data is None:
             return None
         _, subsets = group_data(self.fiml_data, self.group)
-        return [pattern_moments(s, m.ov_names, columns=self.columns, warn=False)
+        return [pattern_moments(s, m.ov_names, warn=False)
                 for m, s in zip(models, subsets)]
 
 

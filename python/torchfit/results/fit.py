@@ -220,7 +220,7 @@ class Fit:
     def _sample(self) -> Sample:
         fiml = self.info.get("missing") == "ml"
         return Sample([g.sample for g in self.groups], self.data if fiml else None,
-                      self.info.get("group"), None)
+                      self.info.get("group"))
 
     def modindices(self, sort: bool = False, minimum_value: float = 0.0) -> pd.DataFrame:
         """Modification indices, lavaan's ``modindices()``: for every parameter
@@ -368,7 +368,7 @@ class Fit:
         explain (lavaan's NACOV)."""
         _, subsets = group_data(self.data, self.info.get("group"))
         return [gamma_adf(subset, g.model.ov_names, g.sample["mean"], g.sample["cov"],
-                          self.info["missing"], None,
+                          self.info["missing"],
                           meanstructure=g.model.mean_structure,
                           fixed=self._exogenous(g.model))
                 for g, subset in zip(self.groups, subsets)]

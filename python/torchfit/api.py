@@ -11,11 +11,13 @@ from typing import Optional, Sequence, Union
 import pandas as pd
 
 from .data.frames import native
-from .data.patterns import is_fiml
+from .data.given import RAW_DATA, GivenMoments, given_moments
+from .data.patterns import fiml_name, is_fiml
 from .data.sources import open_source, shard
 from .distributed.comm import communicator
-from .errors import ModelError
+from .errors import DataError, ModelError
 from .estimate.ml import one_thread
+from .estimators.moments import standardized_data
 from .estimators.registry import select
 from .inference.robust_options import options as robust_options
 from .inference.robust_options import require_raw_data
@@ -40,13 +42,14 @@ ITER_MAX = BY_NAME["iter_max"].default
 __all__ = ["fit", "sem", "cfa", "growth", "resolve_options", "ESTIMATORS", "__version__"]
 
 
-def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
+def fit(model: Union[str, pd.DataFrame], data=None, estimator: str = "default",
         model_type: str = "sem",
         std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
         missing: str = "default", iter_max: int = ITER_MAX, columns=None,
         meanstructure: Optional[bool] = None, information: Optional[str] = None,
         group: Optional[str] = None, group_equal: Union[str, Sequence[str]] = (),
-        group_partial: Union[str, Sequence[str]] = (), distributed: Optional[bool] = None,
+        group_partial: Union[str, Sequence[str]] = (), sample_cov=None, sample_mean=None,
+        sample_nobs=None, std_ov: bool = False, distributed: Optional[bool] = None,
         **options) -> Optional[Fit]:
     """Fit a structural equation model.
 
@@ -54,9 +57,10 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
     ----------
     model : str or pandas.DataFrame
         lavaan model syntax, or a lavaan parameter table.
-    data : pandas.DataFrame, 2-D array, Arrow table or path
+    data : pandas.DataFrame, 2-D array, Arrow table or path, optional
         One column per observed variable; extra columns are ignored and the
-        data are not modified.  Large data can be a memory-mapped array
+        data are not modified (leave it out for a fit from ``sample_cov``).
+        Large data can be a memory-mapped array
         (``np.load(path, mmap_mode="r")``), the path of a .npy or CSV file, or
         of a Parquet file or directory (pyarrow, read by row group, only the
         model's columns): the sample moments are formed in one pass over
@@ -96,7 +100,10 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
         lavaan's EM estimate of the unrestricted model for the test and the
         observed information for the standard errors (see
         :mod:`torchfit.estimate.fiml`); rows missing on every model variable are
-        dropped with a warning.
+        dropped with a warning.  With fixed covariates (``fixed_x``), "ml" drops the
+        rows missing a covariate (with a warning, as lavaan) and "ml.x" (also
+        "fiml.x", "direct.x") keeps them, the covariates' fixed moments being
+        the EM estimates.
     iter_max : int
         Most optimiser iterations, all strategies together (lavaan's nlminb
         bound); a fit that converges within it is the same for any larger
@@ -122,6 +129,27 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
         Parameters exempt from ``group_equal``, written ``lhs op rhs``, e.g.
         ``["visual =~ x2", "x3 ~ 1"]``; whitespace does not matter, and an
         entry that names no parameter of the model is an error.
+    sample_cov : pandas.DataFrame, or a list or dict of them, optional
+        Fit from sample moments instead of data (lavaan's ``sample.cov``):
+        the unbiased covariance matrix (divided by N - 1, as
+        ``DataFrame.cov()``), its index and columns naming the variables (an
+        array takes them from ``columns``); for several groups a list
+        (groups "Group 1", "Group 2", ...) or a dict keyed by the group
+        labels.  ML rescales it by (N - 1) / N, as lavaan.  Only
+        ``estimator="ML"`` on complete data: what needs the rows (MLM, MLR,
+        ``missing="ml"``, the bootstrap, ``predict()`` without data, mini-batches)
+        is refused.
+    sample_mean : pandas.Series or array, or a list or dict of them, optional
+        The means that go with ``sample_cov`` (named as its variables or in
+        its order); they give the model a mean structure.  Without them a
+        mean structure fits zero means, as lavaan.
+    sample_nobs : int, or a list or dict of them
+        The number of observations of each ``sample_cov`` (required with it).
+    std_ov : bool
+        Standardize the observed variables before the fit (lavaan's
+        ``std.ov``): each group's variables, except fixed covariates, get
+        mean 0 and variance 1 (the N - 1 variance, as R's ``scale()``) over
+        the rows the fit uses.
     distributed : bool, optional
         Data-parallel fit on torch.distributed (launched by ``torchrun``; by
         default on when its environment is there): every rank runs the same
@@ -149,23 +177,47 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
     """
     comm = communicator(distributed, str(options.get("device", "cpu")))
     if comm is not None:
+        if sample_cov is not None:
+            raise DataError("distributed=True shards rows of data; a fit from sample_cov= has "
+                            "none: leave out distributed=")
         return _on_ranks(comm, partial(
             fit, model, estimator=estimator, model_type=model_type, std_lv=std_lv,
             orthogonal=orthogonal, fixed_x=fixed_x, missing=missing, iter_max=iter_max,
             columns=columns, meanstructure=meanstructure, information=information,
-            distributed=False, **options), data, columns, group)
-    data = native(open_source(data))  # Parquet/Arrow streamed; polars/... frames as pandas
+            std_ov=std_ov, distributed=False, **options), data, columns, group)
+    data = _data_or_moments(data, sample_cov, sample_mean, sample_nobs, columns)
     options = resolve_options(
         estimator, data, model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
         fixed_x=fixed_x, missing=missing, iter_max=iter_max, columns=columns,
         meanstructure=meanstructure, information=information, group=group,
-        group_equal=group_equal, group_partial=group_partial, **options)
+        group_equal=group_equal, group_partial=group_partial, std_ov=std_ov, **options)
     method = select(options)
     spec = method.spec(model, data, options)
+    if options.std_ov:
+        data = standardized_data(spec, data, options)
     stats = method.sample_stats(spec, data, options)
     estimate = method.estimate(spec, stats, options)
     with one_thread():
         return assemble(spec, stats, estimate, options)
+
+
+def _data_or_moments(data, sample_cov, sample_mean, sample_nobs, columns):
+    """The data as the estimators read them: Parquet/Arrow streamed, polars/... frames
+    as pandas, or the checked moments of ``sample_cov=``."""
+    if sample_cov is None:
+        given = [n for n, v in (("sample_mean", sample_mean), ("sample_nobs", sample_nobs))
+                 if v is not None]
+        if given:
+            raise DataError(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with "
+                            "sample_cov= (a fit from sample moments); give sample_cov= "
+                            f"too, or leave {'it' if len(given) == 1 else 'them'} out")
+        if data is None:
+            raise DataError("no data: give the data, or sample_cov= and sample_nobs= for a "
+                            "fit from sample moments")
+        return native(open_source(data))
+    if data is not None:
+        raise DataError("give the data or sample_cov=, not both: a fit is made from one of them")
+    return given_moments(sample_cov, sample_mean, sample_nobs, columns)
 
 
 def _on_ranks(comm, run, data, columns, group) -> Optional[Fit]:
@@ -186,7 +238,8 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
                     orthogonal: bool = False, fixed_x: bool = True, missing: str = "default",
                     iter_max: int = ITER_MAX, columns=None, meanstructure: Optional[bool] = None,
                     information: Optional[str] = None, group: Optional[str] = None,
-                    group_equal=(), group_partial=(), **own) -> FitOptions:
+                    group_equal=(), group_partial=(), std_ov: bool = False,
+                    **own) -> FitOptions:
     """``fit()``'s options checked against the option table and resolved as lavaan
     resolves them: the estimator, FIML or not (with its mean structure and observed
     information), lavaan's se/test/information, and the estimator's own options.
@@ -205,6 +258,8 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
     boot = bootstrap_options(estimator, own) if estimator in ML_FAMILY else None
     check_extra(estimator, own)
     model = dict(model_type=model_type, std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x)
+    if estimator not in ML_FAMILY:
+        _refuse_ml_options(estimator, data, std_ov)
     if estimator in ORDINAL:
         _check_ordinal(estimator, own, information, meanstructure)
         model.update(group_equal=group_equal, group_partial=group_partial)
@@ -218,7 +273,7 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
                           own)
     fiml = is_fiml(missing)
     if fiml:
-        missing = "ml"
+        missing = fiml_name(missing)
         if estimator != "ML":
             # lavaan refuses MLM with missing = "ml": the Satorra-Bentler
             # correction is defined for complete data only.
@@ -228,15 +283,45 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
         meanstructure = True  # as lavaan: FIML always fits the means
         information = "observed" if information is None else information
     robust = robust_options(estimator, information)
+    given = isinstance(data, GivenMoments)
     if robust.needs_raw_data:
-        require_raw_data(data, robust.estimator)
+        require_raw_data(None if given else data, robust.estimator)
+    if given:
+        _check_from_moments(fiml, own, boot, group, std_ov)
+        if meanstructure is None and any(g.mean is not None for g in data.groups):
+            meanstructure = True  # as lavaan: sample means give a mean structure
     if boot and (fiml or own or not robust.default):
         raise ModelError("the bootstrap works with estimator='ML' on complete (or listwise) "
                          "data and the default information yet; leave out missing='ml', "
                          "batch_size= and information=")
     model.update(group_equal=group_equal, group_partial=group_partial)
     return FitOptions(estimator, missing, fiml, meanstructure, information, iter_max, group,
-                      columns, model, own, robust, boot)
+                      columns, model, own, robust, boot, std_ov=bool(std_ov))
+
+
+def _refuse_ml_options(estimator: str, data, std_ov: bool) -> None:
+    """The ML family's data options, refused by name for the other estimators."""
+    if isinstance(data, GivenMoments):
+        raise DataError(f"estimator {estimator!r} needs the raw data, not sample_cov=: "
+                        f"{RAW_DATA} (a fit from sample moments is estimator='ML')")
+    if std_ov:
+        raise ModelError(f"std_ov=True works with the ML family (estimator='ML', 'MLM', "
+                         f"'MLR'), not {estimator!r}; standardize the continuous columns "
+                         "yourself if you need to")
+
+
+def _check_from_moments(fiml: bool, own, boot, group, std_ov: bool) -> None:
+    """What a fit from ``sample_cov=`` cannot do: each needs the rows."""
+    needs_rows = [name for name, given in (
+        ("missing='ml'", fiml), ("the bootstrap (se/test='bootstrap')", boot),
+        ("mini-batches (batch_size=...)", own), ("std_ov=True", std_ov)) if given]
+    if needs_rows:
+        raise DataError(f"{' and '.join(needs_rows)} need{'s' if len(needs_rows) == 1 else ''} "
+                        f"the raw data, not sample_cov=: {RAW_DATA}")
+    if group is not None:
+        raise DataError("group= names a column of the data; with sample_cov= the groups are "
+                        "its entries: pass a list or a dict of covariance matrices, one per "
+                        "group")
 
 
 def _default_estimator(estimator: str, own) -> str:
@@ -279,18 +364,20 @@ def _options_doc() -> str:
 def _front_end(model_type: str, summary: str, examples: str):
     """lavaan's sem(), cfa() or growth(): :func:`fit` with the defaults of
     ``model_type``, its options written out for help() and editors."""
-    def front(model: Union[str, pd.DataFrame], data, *, estimator: str = "default",
+    def front(model: Union[str, pd.DataFrame], data=None, *, estimator: str = "default",
               std_lv: bool = False, orthogonal: bool = False, fixed_x: bool = True,
               missing: str = "default", iter_max: int = ITER_MAX, columns=None,
               meanstructure: Optional[bool] = None, information: Optional[str] = None,
               group: Optional[str] = None, group_equal: Union[str, Sequence[str]] = (),
-              group_partial: Union[str, Sequence[str]] = (),
+              group_partial: Union[str, Sequence[str]] = (), sample_cov=None,
+              sample_mean=None, sample_nobs=None, std_ov: bool = False,
               distributed: Optional[bool] = None, **options) -> Optional[Fit]:
         return fit(model, data, model_type=model_type, estimator=estimator, std_lv=std_lv,
                    orthogonal=orthogonal, fixed_x=fixed_x, missing=missing, iter_max=iter_max,
                    columns=columns, meanstructure=meanstructure, information=information,
                    group=group, group_equal=group_equal, group_partial=group_partial,
-                   distributed=distributed, **options)
+                   sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
+                   std_ov=std_ov, distributed=distributed, **options)
 
     front.__name__ = front.__qualname__ = model_type
     front.__doc__ = f"""{summary}
@@ -299,8 +386,8 @@ def _front_end(model_type: str, summary: str, examples: str):
     ----------
     model : str or pandas.DataFrame
         lavaan model syntax, or a lavaan parameter table.
-    data : pandas.DataFrame, 2-D array or path
-        The observed variables (see :func:`fit`).
+    data : pandas.DataFrame, 2-D array or path, optional
+        The observed variables (see :func:`fit`); leave out with ``sample_cov``.
 {_options_doc().rstrip()}
 
     Returns

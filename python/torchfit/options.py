@@ -67,6 +67,14 @@ OPTIONS: Tuple[Option, ...] = (
         ("group", "group", "str", None),
         ("group_equal", "group.equal", "list", ()),
         ("group_partial", "group.partial", "list", ())])
+    # a fit from sample moments (lavaan's sample.cov, sample.mean, sample.nobs): ML only,
+    # the others need the raw data
+    + _rows("fit", ("ML",), [
+        ("sample_cov", "sample.cov", "matrix", None),
+        ("sample_mean", "sample.mean", "vector", None),
+        ("sample_nobs", "sample.nobs", "count(s)", None)])
+    + _rows("fit", ML_FAMILY, [
+        ("std_ov", "std.ov", "bool", False)])
     + _rows("ordered", IRT + ORDINAL, [
         ("ordered", "ordered", "list", None)])
     + _rows("WLS", ORDINAL, [
@@ -239,6 +247,7 @@ class FitOptions:
     own: Dict  # the estimator's own options (mini-batch ML's, IWAVE's)
     robust: object = None
     bootstrap: Optional[Dict] = None  # se/test = "bootstrap": see bootstrap_options()
+    std_ov: bool = False  # standardize the observed variables first (lavaan's std.ov)
 
     @property
     def minibatch(self) -> bool:

@@ -1,6 +1,7 @@
 """Shared fixtures: the lavaan reference cases and the example data."""
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -60,6 +61,25 @@ def _robust_options(case) -> dict:
 def lavaan_csv(case, what) -> pd.DataFrame:
     return pd.read_csv(REFERENCE / "lavaan" / f"{case['name']}_{what}.csv",
                        keep_default_na=False, na_values=["NA"])
+
+
+def assert_estimates_match(m) -> None:
+    """Estimates (``est``) within 1e-3 of lavaan's standard error (``se_ref``) of a
+    merged table of ours and lavaan's (``est_ref``)."""
+    scale = np.where(m["se_ref"] > 0, m["se_ref"], 1.0)
+    err = np.abs(m["est"] - m["est_ref"]) / scale
+    assert err.max() < 1e-3, m.loc[err.idxmax(), ["lhs", "op", "rhs", "est", "est_ref"]]
+
+
+def assert_measures_match(ours, ref, names) -> None:
+    """Each of ``names`` in ``ours`` (fit_measures()) within 0.01 % of lavaan's ``ref``
+    (NaN where lavaan has NaN)."""
+    for name in names:
+        want, got = ref[name], ours[name]
+        if np.isnan(want):
+            assert np.isnan(got), name
+            continue
+        assert abs(got - want) <= max(1e-4 * abs(want), 1e-8), (name, got, want)
 
 
 @pytest.fixture

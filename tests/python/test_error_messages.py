@@ -25,6 +25,12 @@ def _cases(hs):
     cut = hs.assign(**{v: (hs[v] > hs[v].median()).astype(int) for v in ("x1", "x2", "x3")})
     grades = hs.assign(x1=pd.Categorical(hs["x1"].round().astype(int).astype(str)))
     spaced = hs.rename(columns={"x1": "x 1"})
+    xs = [f"x{i}" for i in range(1, 10)]
+    S = hs[xs].cov()
+    asym = S.copy()
+    asym.iloc[0, 1] += 0.1
+    singular = S.copy()
+    singular.loc["x2", :], singular.loc[:, "x2"] = singular.loc["x1", :], singular.loc[:, "x1"]
     return [
         ("missing variable", lambda: torchfit.cfa(HS_MODEL.replace("x9", "x99"), hs)),
         ("syntax error", lambda: torchfit.cfa("visual =~ x1 + + x2", hs)),
@@ -76,6 +82,47 @@ def _cases(hs):
          lambda: torchfit.cfa(HS_MODEL, hs, estimator="IWAVE", iw_sample=5)),
         ("unknown ML option", lambda: torchfit.cfa(HS_MODEL, hs, iter_maxx=5)),
         ("IWAVE option with ML", lambda: torchfit.cfa(HS_MODEL, hs, iw_samples=5)),
+        ("sample_cov without sample_nobs", lambda: torchfit.cfa(HS_MODEL, sample_cov=S)),
+        ("sample_cov not symmetric", lambda: torchfit.cfa(HS_MODEL, sample_cov=asym,
+                                                          sample_nobs=301)),
+        ("sample_cov names rows and columns apart",
+         lambda: torchfit.cfa(HS_MODEL, sample_cov=S.rename(index={"x1": "y1"}),
+                              sample_nobs=301)),
+        ("sample_cov without a model variable",
+         lambda: torchfit.cfa(HS_MODEL, sample_cov=S.iloc[:8, :8], sample_nobs=301)),
+        ("sample_cov not positive definite",
+         lambda: torchfit.cfa(HS_MODEL, sample_cov=singular, sample_nobs=301)),
+        ("sample_cov array without names",
+         lambda: torchfit.cfa(HS_MODEL, sample_cov=S.to_numpy(), sample_nobs=301)),
+        ("sample_mean named otherwise",
+         lambda: torchfit.cfa(HS_MODEL, sample_cov=S, sample_mean=hs[xs[:8]].mean(),
+                              sample_nobs=301)),
+        ("sample_nobs not a count", lambda: torchfit.cfa(HS_MODEL, sample_cov=S,
+                                                         sample_nobs=30.5)),
+        ("sample_nobs of other groups",
+         lambda: torchfit.cfa(HS_MODEL, sample_cov={"a": S, "b": S},
+                              sample_nobs={"a": 100, "c": 201})),
+        ("sample_cov with data", lambda: torchfit.cfa(HS_MODEL, hs, sample_cov=S,
+                                                      sample_nobs=301)),
+        ("sample_nobs without sample_cov", lambda: torchfit.cfa(HS_MODEL, hs, sample_nobs=301)),
+        ("no data", lambda: torchfit.cfa(HS_MODEL)),
+        ("sample_cov with MLR", lambda: torchfit.cfa(HS_MODEL, sample_cov=S, sample_nobs=301,
+                                                     estimator="MLR")),
+        ("sample_cov with FIML", lambda: torchfit.cfa(HS_MODEL, sample_cov=S, sample_nobs=301,
+                                                      missing="ml")),
+        ("sample_cov with the bootstrap",
+         lambda: torchfit.cfa(HS_MODEL, sample_cov=S, sample_nobs=301, se="bootstrap")),
+        ("sample_cov with std_ov",
+         lambda: torchfit.cfa(HS_MODEL, sample_cov=S, sample_nobs=301, std_ov=True)),
+        ("sample_cov with group=",
+         lambda: torchfit.cfa(HS_MODEL, sample_cov=S, sample_nobs=301, group="school")),
+        ("sample_cov with IWAVE",
+         lambda: torchfit.cfa(HS_MODEL, sample_cov=S, sample_nobs=301, estimator="IWAVE")),
+        ("predict() of a fit from sample_cov",
+         lambda: torchfit.cfa(HS_MODEL, sample_cov=S, sample_nobs=301).predict()),
+        ("std_ov with WLSMV", lambda: torchfit.cfa("f =~ x1 + x2 + x3", cut, ordered=True,
+                                                   std_ov=True)),
+        ("std_ov on a file", lambda: torchfit.cfa(HS_MODEL, "hs.csv", std_ov=True)),
     ]
 
 

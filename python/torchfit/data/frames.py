@@ -332,6 +332,26 @@ def select(data, names: Sequence[str], missing: str = "default",
                     labels[keep] if n_bad else labels)
 
 
+def rows_with(data, names: Sequence[str], columns: Optional[Sequence[str]] = None):
+    """The rows of ``data`` observed on every one of ``names`` (a frame), and the
+    others' reasons, indexed by their labels.
+
+    Examples
+    --------
+    >>> kept, cut = rows_with(pd.DataFrame({"a": [1.0, None], "b": [1.0, 2.0]}), ["a"])
+    >>> len(kept), cut.to_dict()
+    (1, {1: 'missing covariate a'})
+    """
+    frame = as_frame(data, columns)
+    X = np.concatenate(list(chunks(frame, names, None, 1 << 30)))
+    seen = np.isfinite(X)
+    rows = np.flatnonzero(~seen.all(axis=1))
+    reasons = ["missing covariate " + ", ".join(names[j] for j in np.flatnonzero(~seen[i]))
+               for i in rows]
+    return frame[seen.all(axis=1)], pd.Series(reasons, index=frame.index[rows], dtype=object,
+                                              name="reason")
+
+
 def row_labels(data, n_rows: int) -> pd.Index:
     """The rows' labels: a frame's index, else their positions 0, 1, ..."""
     data = native(data)

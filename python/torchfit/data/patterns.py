@@ -29,8 +29,10 @@ from .frames import MomentSums, chunks
 from .reader import Reader
 
 LOG_2PI = float(np.log(2 * np.pi))
-#: lavaan's names for full-information ML
+#: lavaan's names for full-information ML; with ".x", the rows missing a fixed
+#: covariate are kept (lavaan's "ml.x")
 FIML_NAMES = ("ml", "fiml", "direct")
+FIML_X_NAMES = ("ml.x", "fiml.x", "direct.x")
 
 
 def is_fiml(missing: str) -> bool:
@@ -38,10 +40,21 @@ def is_fiml(missing: str) -> bool:
 
     Examples
     --------
-    >>> is_fiml("FIML"), is_fiml("listwise")
-    (True, False)
+    >>> is_fiml("FIML"), is_fiml("ml.x"), is_fiml("listwise")
+    (True, True, False)
     """
-    return str(missing).lower() in FIML_NAMES
+    return str(missing).lower() in FIML_NAMES + FIML_X_NAMES
+
+
+def fiml_name(missing: str) -> str:
+    """lavaan's name of a FIML spelling: "ml", or "ml.x" (covariates' rows kept).
+
+    Examples
+    --------
+    >>> fiml_name("FIML"), fiml_name("direct.x")
+    ('ml', 'ml.x')
+    """
+    return "ml.x" if str(missing).lower() in FIML_X_NAMES else "ml"
 
 
 class EmptyRowsWarning(UserWarning):

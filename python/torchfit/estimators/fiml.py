@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import warnings
 
-from ..data.frames import Moments, check_moments, group_data
+from ..data.frames import Moments, as_frame, check_moments, group_data, rows_with
 from ..data.patterns import EmptyRowsWarning, em_h1, pattern_moments
 from ..data.stats import SampleStats
 from ..errors import ModelError
@@ -39,36 +39,41 @@ class FIML:
         return moments.build_spec(model, data, options)
 
     def sample_stats(self, spec: Spec, data, options: FitOptions) -> SampleStats:
-        """Patterns and EM moments per group; the model must have a mean structure, no
-        fixed covariates and no more parameters than moments."""
+        """Patterns and EM moments per group; the model must have a mean structure and
+        no more parameters than moments.  With fixed covariates, missing = "ml" drops
+        the rows missing one (lavaan's fixed.x), "ml.x" keeps them."""
         if not spec.means:
             raise ModelError("missing = 'ml' needs a mean structure: give a parameter table "
                              "with intercepts (lavaanify(..., meanstructure = TRUE)) or lavaan "
                              "syntax")
         exo = [moments.exo_flags(spec.table, mod) for mod in spec.models]
-        if any(any(e) for e in exo):
-            raise ModelError("fixed exogenous covariates (fixed.x) with missing = 'ml' are not "
-                             "supported yet; use fixed_x=False to model the covariates' "
-                             "(co)variances and means")
+        covariates = list(dict.fromkeys(v for m, e in zip(spec.models, exo)
+                                        for v, x in zip(m.ov_names, e) if x))
+        totals, cut = None, None
+        if covariates and options.missing == "ml":
+            totals = [len(as_frame(s, options.columns))
+                      for s in group_data(data, options.group)[1]]
+            data, cut = rows_with(data, covariates, options.columns)
         patterns, h1s, moms = [], [], []
-        for mod, subset in zip(spec.models, group_data(data, options.group)[1]):
+        for g, (mod, subset) in enumerate(zip(spec.models, group_data(data, options.group)[1])):
             pm = pattern_moments(subset, mod.ov_names, columns=options.columns, warn=False)
             with one_thread():
                 h1 = em_h1(pm)
             check_moments(h1[1], pm.n, mod.ov_names)
             patterns.append(pm)
             h1s.append(h1)
-            moms.append(Moments(pm.n, h1[0], h1[1], pm.n_total))
-        n_empty = sum(pm.n_empty for pm in patterns)
-        if n_empty:
-            warnings.warn(f"{n_empty} of {sum(pm.n_total for pm in patterns)} rows are missing "
-                          "on every model variable and were dropped (lavaan drops such empty "
-                          "cases too)", EmptyRowsWarning, stacklevel=4)
-        moments.check_identified(spec.model, sum(count_moments(len(m.ov_names), 0, True)
-                                                 for m in spec.models))
-        return SampleStats(moms, exo, "ml", data, options.columns, patterns, h1s)
+            moms.append(Moments(pm.n, h1[0], h1[1], pm.n_total if totals is None else totals[g]))
+        _warn_dropped(patterns, moms, 0 if cut is None else len(cut))
+        moments.check_identified(spec.model, sum(count_moments(len(m.ov_names), sum(e), True)
+                                                 for m, e in zip(spec.models, exo)))
+        stats = SampleStats(moms, exo, options.missing, data, options.columns, patterns, h1s)
+        if cut is not None and len(cut):
+            stats.extras["dropped"] = cut
+        return stats
 
     def estimate(self, spec: Spec, stats: SampleStats, options: FitOptions) -> Estimate:
+        """The FIML fit, its standard errors and test (the fixed covariates' moments are
+        EM's, as lavaan's)."""
         groups = [group_moments(mod, pm, h1)
                   for mod, pm, h1 in zip(spec.models, stats.patterns, stats.h1)]
         values, x0 = moments.start(spec, groups)
@@ -78,6 +83,21 @@ class FIML:
                          **moments.fallback_starts(groups, values))
             est.start = values
             est.tests = FimlFit(spec.models, stats.patterns, stats.h1, objective, est,
-                                options.robust.information)
+                                options.robust.information, stats.exo, options.missing)
             est.vcov = est.tests.vcov
         return est
+
+
+def _warn_dropped(patterns, moms, n_cut: int) -> None:
+    """lavaan's warnings for the rows FIML leaves out: those missing a fixed covariate
+    (missing = "ml"), and those missing on every model variable."""
+    n_total = sum(m.n_total for m in moms)
+    if n_cut:
+        warnings.warn(f"{n_cut} of {n_total} rows are missing a fixed covariate and were "
+                      "dropped (lavaan's missing = 'ml' with fixed.x); missing = 'ml.x' keeps "
+                      "them", EmptyRowsWarning, stacklevel=5)
+    n_empty = sum(pm.n_empty for pm in patterns)
+    if n_empty:
+        warnings.warn(f"{n_empty} of {n_total} rows are missing on every model variable and "
+                      "were dropped (lavaan drops such empty cases too)", EmptyRowsWarning,
+                      stacklevel=5)

@@ -13,6 +13,8 @@ import torch
 
 from ..data.frames import check_latent_names, check_moments, group_data, sample_moments
 from ..data.gamma import gamma_adf
+from ..data.given import GivenMoments
+from ..data.standardize import standardize
 from ..data.stats import SampleStats
 from ..errors import DataError, ModelError, TorchfitError
 from ..estimate.ml import GroupMoments, one_thread
@@ -46,10 +48,18 @@ def model_table(model, options: FitOptions, ngroups: int) -> pd.DataFrame:
                         f"(a DataFrame), not {type(model).__name__}")
 
 
+def groups_of(data, group):
+    """The group labels and each group's data: rows of the data, or the moments given
+    by ``sample_cov=``."""
+    if isinstance(data, GivenMoments):
+        return data.labels, data.groups
+    return group_data(data, group)
+
+
 def build_spec(model, data, options: FitOptions) -> Spec:
     """The parameter table, the model per group, the definitions and the
     constraints, checked against the data's groups and columns."""
-    labels, _ = group_data(data, options.group)
+    labels, _ = groups_of(data, options.group)
     pt = model_table(model, options, len(labels))
     if (pt["op"] == "|").any():
         raise ModelError("thresholds ('|') are for ordinal items, which the ML estimator treats "
@@ -57,7 +67,10 @@ def build_spec(model, data, options: FitOptions) -> Spec:
                          "use estimator='IWAVE'")
     means = bool((pt["op"] == "~1").any())
     models = Model.per_block(pt, mean_structure=means)
-    check_latent_names(data, models[0].lv_names, options.columns)
+    if isinstance(data, GivenMoments):
+        check_latent_names(None, models[0].lv_names, data.names)
+    else:
+        check_latent_names(data, models[0].lv_names, options.columns)
     if options.group is not None and options.group in models[0].ov_names:
         raise DataError(f"'{options.group}' is both the grouping variable and a variable of "
                         "the model; group by another column or take it out of the model")
@@ -81,18 +94,21 @@ def exo_flags(pt: pd.DataFrame, model: Model) -> list:
 def moment_stats(spec: Spec, data, options: FitOptions) -> SampleStats:
     """Sample moments per group (checked), the fixed.x flags and, for MLM and MLR,
     Gamma per group; the model must be identified by the moments."""
-    _, subsets = group_data(data, options.group)
+    given = isinstance(data, GivenMoments)
+    _, subsets = groups_of(data, options.group)
     moments = []
     for mod, subset in zip(spec.models, subsets):
-        mom = sample_moments(subset, mod.ov_names, missing=options.missing,
-                             columns=options.columns)
+        mom = subset.moments(mod.ov_names) if given else \
+            sample_moments(subset, mod.ov_names, missing=options.missing, columns=options.columns)
         check_moments(mom.cov, mom.n, mod.ov_names)
         moments.append(mom)
     exo = [exo_flags(spec.table, mod) for mod in spec.models]
     ndat = sum(count_moments(len(m.ov_names), sum(e), spec.means)
                for m, e in zip(spec.models, exo))
     check_identified(spec.model, ndat)
-    stats = SampleStats(moments, exo, options.missing, data, options.columns)
+    stats = SampleStats(moments, exo, options.missing, None if given else data, options.columns)
+    if given:
+        stats.extras["sample_cov"] = True
     if options.robust.needs_raw_data:
         with one_thread():
             stats.gammas = [[gamma_adf(subset, mod.ov_names, mom.mean, mom.cov, options.missing,
@@ -100,6 +116,17 @@ def moment_stats(spec: Spec, data, options: FitOptions) -> SampleStats:
                              for f in (e, None)]
                             for mod, mom, subset, e in zip(spec.models, moments, subsets, exo)]
     return stats
+
+
+def standardized_data(spec: Spec, data, options: FitOptions):
+    """lavaan's ``std.ov``: a copy of the data with each group's model variables
+    (fixed covariates aside) standardized over the rows the fit uses
+    (:mod:`torchfit.data.standardize`)."""
+    exo = [exo_flags(spec.table, mod) for mod in spec.models]
+    rows = "complete" if options.missing == "listwise" else \
+        "covariates" if options.missing == "ml" else "all"
+    return standardize(data, [m.ov_names for m in spec.models], exo, options.group, rows,
+                       options.columns)
 
 
 def group_moments(spec: Spec, stats: SampleStats) -> List[GroupMoments]:

@@ -17,6 +17,7 @@ from scipy.linalg import block_diag
 
 from ..data.gamma import vech_index
 from ..data.patterns import (
+    LOG_2PI,
     PatternMoments,
     baseline_estimates,
     loglik,
@@ -31,16 +32,19 @@ from .robust import ml_weight
 from .vcov import vcov_free
 
 
-def _weighted_gfi(pm: PatternMoments, mu, sigma) -> float:
+def _weighted_gfi(pm: PatternMoments, mu, sigma, xi: Sequence[int] = ()) -> float:
     """GFI as lavaan computes it for missing data: WLS.obs are the
     available-case moments (``pairwise_moments``) and WLS.V the expected h1
     information of the pattern likelihood at the implied moments
     (``structured``), i.e. per pattern Sigma_o^-1 for the means and half of
     Sigma_o^-1 (x) Sigma_o^-1 for the covariances, weighted by the pattern's
-    share of the rows."""
+    share of the rows; fixed covariates (``xi``) carry no weight, as in lavaan's WLS.V."""
     num = den = 0.0
     obs_mean, obs_cov = pairwise_moments(pm)
     d_all, R_all = obs_mean - mu, obs_cov - sigma
+    xx = np.ix_(xi, xi)
+    for vec, mat in ((d_all, R_all), (obs_mean, obs_cov)):
+        vec[list(xi)], mat[xx] = 0.0, 0.0
     for pat in pm.patterns:
         o, w = pat.observed, pat.n / pm.n
         inv = np.linalg.inv(sigma[np.ix_(o, o)])
@@ -114,8 +118,40 @@ class CorrectedTest:
     c_hat3_null: float
 
 
+def _fixed_x_free(p: int, exo: Sequence[bool]) -> np.ndarray:
+    """Which of (mu, vech Sigma) are not moments of fixed covariates alone."""
+    exo = np.asarray(exo, dtype=bool) if len(exo) else np.zeros(p, dtype=bool)
+    I, J = vech_index(p)
+    return np.concatenate([~exo, ~(exo[I] & exo[J])])
+
+
+def _h1_informations(pm: PatternMoments, h1: Tuple, exo: Sequence[bool]):
+    """The observed h1 information of the patterns, its inverse and the complete-data
+    one at the EM moments; as lavaan, the fixed covariates' moments get zero rows and
+    columns (and the inverse is that of the rest)."""
+    wm = h1_information(pm, h1[0], h1[1])
+    wc = h1_information(pm, h1[0], h1[1], complete=True)
+    keep = _fixed_x_free(pm.p, exo)
+    wm[~keep], wm[:, ~keep], wc[~keep], wc[:, ~keep] = 0.0, 0.0, 0.0, 0.0
+    wmi = np.zeros_like(wm)
+    wmi[np.ix_(keep, keep)] = np.linalg.inv(wm[np.ix_(keep, keep)])
+    return wm, wmi, wc
+
+
+def _baseline_delta(p: int, exo: Sequence[bool]) -> np.ndarray:
+    """d (mu, vech Sigma) / d (means, variances) of the independence model, the fixed
+    covariates' held (no column)."""
+    I, J = vech_index(p)
+    db = np.zeros((p + len(I), 2 * p))
+    db[np.arange(p), np.arange(p)] = 1.0  # means
+    diag = np.flatnonzero(I == J)
+    db[p + diag, p + I[diag]] = 1.0  # variances
+    free = ~np.asarray(exo, dtype=bool) if len(exo) else np.ones(p, dtype=bool)
+    return db[:, np.concatenate([free, free])]
+
+
 def corrected_test(groups: Sequence[Tuple[Model, PatternMoments, Tuple, np.ndarray,
-                                          np.ndarray]],
+                                          np.ndarray, Sequence[bool]]],
                    x: np.ndarray, df: float, df_null: float) -> CorrectedTest:
     """The FIML-corrected test (Zhang & Savalei) behind lavaan's robust
     CFI/TLI/RMSEA for missing = "ml".
@@ -128,28 +164,22 @@ def corrected_test(groups: Sequence[Tuple[Model, PatternMoments, Tuple, np.ndarr
     independence model with its FIML estimates.
 
     ``groups`` holds per group (model, patterns, EM (mean, cov, logl),
-    implied mean, implied covariance) at ``x``.
+    implied mean, implied covariance, fixed.x flags) at ``x``.
     """
-    N = sum(pm.n for _, pm, _, _, _ in groups)
+    N = sum(g[1].n for g in groups)
     Wm, Wmi, Wc, Delta, DeltaB, XX3, XX3_null = [], [], [], [], [], 0.0, 0.0
-    for model, pm, h1, mu, sigma in groups:
+    for model, pm, h1, mu, sigma, exo in groups:
         f = pm.n / N
         m_h1, S_h1 = h1[0], h1[1]
-        wm = h1_information(pm, m_h1, S_h1)
+        wm, wmi, wc = _h1_informations(pm, h1, exo)
         Wm.append(f * wm)
-        Wmi.append(np.linalg.inv(wm) / f)
-        Wc.append(f * h1_information(pm, m_h1, S_h1, complete=True))
+        Wmi.append(wmi / f)
+        Wc.append(f * wc)
         Delta.append(_model_delta(model, x))
-        p = pm.p
-        I, J = vech_index(p)
-        db = np.zeros((p + len(I), 2 * p))
-        db[np.arange(p), np.arange(p)] = 1.0  # means
-        diag = np.flatnonzero(I == J)
-        db[p + diag, p + I[diag]] = 1.0  # variances
-        DeltaB.append(db)
+        DeltaB.append(_baseline_delta(pm.p, exo))
         XX3 += _complete_chisq(pm.n, S_h1, m_h1, sigma, mu)
-        mb, vb = baseline_estimates(pm)
-        XX3_null += _complete_chisq(pm.n, S_h1, m_h1, np.diag(vb), mb)
+        mb, sb = baseline_moments(pm, h1, exo)
+        XX3_null += _complete_chisq(pm.n, S_h1, m_h1, sb, mb)
     Wm_all, Wmi_all, Wc_all = block_diag(*Wm), block_diag(*Wmi), block_diag(*Wc)
     # the parameters are shared by the groups: stack the Jacobians' rows
     D = np.vstack(Delta)
@@ -165,14 +195,38 @@ def corrected_test(groups: Sequence[Tuple[Model, PatternMoments, Tuple, np.ndarr
                          kb / df_null if df_null > 0 else np.nan)
 
 
-def fiml_pieces(pm: PatternMoments, h1: Tuple, mu: np.ndarray, sigma: np.ndarray) -> Dict:
+def baseline_moments(pm: PatternMoments, h1: Tuple, exo: Sequence[bool] = ()):
+    """The independence model's mean and covariance under FIML; fixed covariates
+    (``exo``) held at EM's moments, as the model holds them."""
+    mb, vb = baseline_estimates(pm)
+    sb = np.diag(vb)
+    xi = np.flatnonzero(np.asarray(exo, dtype=bool))
+    if len(xi):
+        mb[xi], sb[np.ix_(xi, xi)] = h1[0][xi], h1[1][np.ix_(xi, xi)]
+    return mb, sb
+
+
+def fiml_pieces(pm: PatternMoments, h1: Tuple, mu: np.ndarray, sigma: np.ndarray,
+                exo: Sequence[bool] = ()) -> Dict:
     """The per-group pieces of ``measures.fit_measures`` that FIML changes:
     the log-likelihoods of the model and of H1, the baseline test and GFI."""
-    mb, vb = baseline_estimates(pm)
-    logl_b = loglik(pm, mb, np.diag(vb))
-    return {"logl": loglik(pm, mu, sigma), "h1": h1[2],
+    logl_b = loglik(pm, *baseline_moments(pm, h1, exo))
+    xi = np.flatnonzero(np.asarray(exo, dtype=bool))
+    # With fixed covariates lavaan's log-likelihoods are the rest's given them: less
+    # a saturated marginal of the covariates, at EM's covariance for the model's and
+    # at their pairwise covariance for H1's (lavaan's cov.x)
+    xx = np.ix_(xi, xi)
+    marginal, marginal_h1 = (_saturated(pm.n, h1[1][xx]),
+                             _saturated(pm.n, pairwise_moments(pm)[1][xx])) if len(xi) \
+        else (0.0, 0.0)
+    return {"logl": loglik(pm, mu, sigma) - marginal, "h1": h1[2] - marginal_h1,
             "baseline_chisq": 2.0 * (h1[2] - logl_b),
-            "gfi": _weighted_gfi(pm, mu, sigma)}
+            "gfi": _weighted_gfi(pm, mu, sigma, xi)}
+
+
+def _saturated(n: int, S: np.ndarray) -> float:
+    """The log-likelihood of n complete rows with covariance S at their own moments."""
+    return -0.5 * n * (S.shape[0] * (LOG_2PI + 1.0) + np.linalg.slogdet(S)[1])
 
 
 def add_robust(measures: Dict[str, float], test: CorrectedTest, groups: int) -> Dict[str, float]:
@@ -196,8 +250,10 @@ class FimlFit:
     role ``robust.Robust`` plays for MLM and MLR)."""
 
     def __init__(self, models: Sequence[Model], patterns: Sequence[PatternMoments],
-                 h1s: Sequence[Tuple], objective: FimlObjective, result, information: str):
+                 h1s: Sequence[Tuple], objective: FimlObjective, result, information: str,
+                 exo: Sequence[Sequence[bool]] = (), missing: str = "ml"):
         self.models, self.patterns, self.h1s = list(models), list(patterns), list(h1s)
+        self.exo = list(exo) or [[False] * len(m.ov_names) for m in self.models]
         self.result = result
         n = sum(pm.n for pm in patterns)
         if information == "observed":
@@ -208,7 +264,7 @@ class FimlFit:
         self.info = {"se": "standard", "test": "standard", "information": information,
                      "h1_information": "structured",
                      "observed_information": "hessian" if information == "observed" else None,
-                     "missing": "ml"}
+                     "missing": missing}
 
     def group_chisq(self) -> List[float]:
         """Each group's share of the test statistic, 2 (logl_H1 - logl)."""
@@ -218,12 +274,12 @@ class FimlFit:
     def measures(self, standard) -> Dict[str, float]:
         """lavaan's fitMeasures() of the FIML fit; ``standard`` is the
         ``measures.fit_measures`` call of the fit, given the FIML pieces."""
-        pieces = [fiml_pieces(pm, h1, mu, sigma) for pm, h1, mu, sigma in
-                  zip(self.patterns, self.h1s, self.result.mu, self.result.sigma)]
+        pieces = [fiml_pieces(pm, h1, mu, sigma, e) for pm, h1, mu, sigma, e in
+                  zip(self.patterns, self.h1s, self.result.mu, self.result.sigma, self.exo)]
         out = standard(overrides=pieces)
         with one_thread():  # tiny matrices: torch's thread hand-offs cost more than the work
             test = corrected_test(
-                [(m, pm, h1, mu, sigma) for m, pm, h1, mu, sigma in
-                 zip(self.models, self.patterns, self.h1s, self.result.mu, self.result.sigma)],
+                list(zip(self.models, self.patterns, self.h1s, self.result.mu,
+                         self.result.sigma, self.exo)),
                 self.result.x, out["df"], out["baseline.df"])
         return add_robust(out, test, len(self.models))

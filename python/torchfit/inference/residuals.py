@@ -146,7 +146,7 @@ def check_type(kind: str, info: Dict) -> str:
     """The residual type, checked against what the fit supports."""
     if kind not in TYPES:
         raise TorchfitError(f"unknown residual type {kind!r}; use one of {', '.join(TYPES)}")
-    if kind == "standardized" and info.get("missing") == "ml" and \
+    if kind == "standardized" and info.get("missing") in ("ml", "ml.x") and \
             info.get("information") != "observed":
         raise TorchfitError("standardized residuals of a missing='ml' fit need its default "
                             "information='observed'; for this fit use type='raw' or "

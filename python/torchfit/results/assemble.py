@@ -71,8 +71,7 @@ def assemble(spec: Spec, stats: SampleStats, estimate: Estimate, options: FitOpt
         warnings.warn(message, HeywoodWarning, stacklevel=3)
     fit_class = getattr(estimate.tests, "fit_class", Fit)
     names = list(dict.fromkeys(v for m in spec.models for v in m.ov_names))
-    dropped = dropped_rows(stats.data, names, stats.columns, empty_only=is_fiml(stats.missing)) \
-        if moment_based and stats.n_total > stats.n else None
+    dropped = _dropped(stats, names) if moment_based and stats.n_total > stats.n else None
     out = fit_class(table, info, measures, estimate.vcov, views,
                     kept_copy(stats.data, names, options.group, stats.columns), dropped,
                     tests=estimate.tests)
@@ -80,6 +79,14 @@ def assemble(spec: Spec, stats: SampleStats, estimate: Estimate, options: FitOpt
         out.set_bootstrap(estimate.boot, options.bootstrap["se"],
                           options.bootstrap["bollen_stine"])
     return out
+
+
+def _dropped(stats: SampleStats, names: List[str]) -> pd.Series:
+    """The rows the fit left out and why: FIML's rows missing a fixed covariate (which
+    ``stats.data`` no longer holds), then those missing the model's variables."""
+    left = dropped_rows(stats.data, names, stats.columns, empty_only=is_fiml(stats.missing))
+    cut = stats.extras.get("dropped")
+    return left if cut is None else pd.concat([cut, left])
 
 
 def _not_converged(estimate: Estimate) -> str:
@@ -142,6 +149,8 @@ def _info(spec: Spec, stats: SampleStats, estimate: Estimate, options: FitOption
         info.update(nin=estimate.n_inequalities, se="standard", information="expected",
                     h1_information="structured", test="standard")
     info.update(estimate.extras)
+    if stats.extras.get("sample_cov"):
+        info["data"] = "sample_cov"  # made from moments: no rows to score or resample
     info.update(missing=stats.missing, version=__version__,
                 warnings=messages + estimate.heywood)
     if moment_based:
@@ -152,7 +161,7 @@ def _info(spec: Spec, stats: SampleStats, estimate: Estimate, options: FitOption
 def _group_info(info: Dict, spec: Spec, stats: SampleStats, estimate: Estimate, fits,
                 options: FitOptions) -> None:
     """Per-group counts and statistics, then the tests record's lavaan values."""
-    if options.group is not None:
+    if len(spec.labels) > 1:  # a group= column, or a list of sample_cov
         info.update(group_labels=spec.labels, nobs_group=[m.n for m in stats.moments],
                     chisq_group=[group_chisq(f) for f in fits])
     if estimate.tests is not None:

@@ -218,7 +218,7 @@ class Fit:
 
     # -- after the fit (lavaan's post-estimation) -------------------------------------
     def _sample(self) -> Sample:
-        fiml = self.info.get("missing") == "ml"
+        fiml = self.info.get("missing") in ("ml", "ml.x")
         return Sample([g.sample for g in self.groups], self.data if fiml else None,
                       self.info.get("group"))
 
@@ -422,6 +422,9 @@ class Fit:
                                 "estimator='IWAVE' for scores")
         columns = self.model.ov_names
         if data is None:
+            if self.info.get("data") == "sample_cov":
+                raise DataError("this fit was made from sample_cov=, which has no rows to "
+                                "score: pass the data, fit.predict(data)")
             if self.data is None:
                 raise DataError("this fit keeps no copy of its data (a file, a memory map or "
                                 "more than 2,000,000 cells): pass them, fit.predict(data)")

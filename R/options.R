@@ -10,14 +10,14 @@
   "orthogonal.x", "orthogonal.y", "std.lv", "effect.coding", "auto.fix.first",
   "auto.fix.single", "auto.var", "auto.cov.lv.x", "auto.cov.y", "auto.th", "auto.delta",
   "auto.efa", "auto", "constraints", "group.equal", "group.partial", "missing",
-  "estimator", "information", "warn", "bootstrap", "parameterization"
+  "estimator", "information", "warn", "bootstrap", "parameterization", "std.ov"
 )
 
 # Honoured only at the value(s) listed, which are lavaan's defaults or what the
 # estimator implies (then they change nothing); any other value is refused.
 .default_only_options <- list(
   mimic = "lavaan", conditional.x = c("default", FALSE), correlation = FALSE,
-  ceq.simple = FALSE, std.ov = FALSE,
+  ceq.simple = FALSE,
   sampling.weights.normalization = "total", sample.cov.rescale = c("default", TRUE),
   sample.icov = TRUE, ridge = FALSE, ridge.constant = "default", group.w.free = FALSE,
   likelihood = c("default", "normal"), link = "default", representation = c("default", "LISREL"),

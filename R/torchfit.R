@@ -20,7 +20,7 @@
 
 # Options torchfit() itself sends; not settable through `...`.
 .core_options <- c("estimator", "model_type", "std_lv", "orthogonal", "fixed_x",
-                   "missing", "group")
+                   "missing", "group", "std_ov")
 
 # The engine's own list of option names (snake case), or NULL.
 engine_option_names <- function() {
@@ -42,6 +42,10 @@ categorical_item_types <- function() {
 #' @param model Model description in lavaan syntax (a character string).
 #' @param data A data frame holding the observed variables of the model.
 #'   Extra columns are ignored; the data frame itself is never modified.
+#'   Leave it out for a fit from sample moments: `sample.cov` (the unbiased
+#'   covariance matrix with row and column names, or a named list of them, one
+#'   per group), `sample.nobs` and optionally `sample.mean` in `...`, as in
+#'   lavaan (ML only; what needs the rows is refused).
 #' @param estimator `"ML"` (maximum likelihood), `"MLM"` (robust standard
 #'   errors and the Satorra-Bentler scaled test) or `"MLR"` (Huber-White
 #'   standard errors and the Yuan-Bentler scaled test), as in lavaan, or
@@ -58,7 +62,9 @@ categorical_item_types <- function() {
 #'   (lavaan's growth(): latent means free, observed intercepts 0).
 #' @param missing `"default"`: stop when the model's variables have missing
 #'   values; `"listwise"`: drop rows with a missing value in any of them;
-#'   `"ml"` (or `"fiml"`): full-information ML over the missingness patterns.
+#'   `"ml"` (or `"fiml"`): full-information ML over the missingness patterns
+#'   (with fixed covariates, the rows missing one are dropped, as lavaan);
+#'   `"ml.x"`: the same keeping the rows missing a fixed covariate.
 #' @param ordered The ordinal items, as lavaan's `ordered`: fitted by the WLS
 #'   family (WLSMV by default) or, with `estimator = "IWAVE"` or `"MML"`, by
 #'   the graded response model. Ordered factors are coded by their levels, and
@@ -91,7 +97,7 @@ categorical_item_types <- function() {
 #' summary(fit, fit.measures = TRUE, standardized = TRUE)
 #' }
 #' @export
-torchfit <- function(model, data, estimator = "ML", model.type = "sem",
+torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
                      missing = "default", group = NULL, ordered = NULL, ...) {
   mc <- match.call()
   estimator_given <- !missing(estimator)
@@ -115,6 +121,18 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
   if (length(dots) && (is.null(names(dots)) || any(!nzchar(names(dots))))) {
     torchfit_stop("All options in `...` must be named (for example std.lv = TRUE).")
   }
+  moments <- given_moments(dots, data)
+  if (is.null(moments) && is.null(data)) {
+    torchfit_stop(paste0("no data: give `data`, or `sample.cov` and `sample.nobs` for a fit ",
+                         "from sample moments."), "torchfit_dataerror")
+  }
+  if (!is.null(moments) && !is.null(group)) {
+    torchfit_stop(paste0("`group` names a column of `data`; with `sample.cov` the groups are ",
+                         "its entries: pass a list of covariance matrices, one per group."),
+                  "torchfit_dataerror")
+  }
+  moment_args <- dots[intersect(names(dots), .moment_options)]
+  dots <- dots[setdiff(names(dots), .moment_options)]
   lav_args <- setdiff(names(formals(lavaan::lavaanify)), .lavaanify_reserved)
   # the engine's own options (asked of the engine only when there may be some,
   # so that a syntax error is reported without starting Python)
@@ -161,10 +179,12 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
     lav_opts$meanstructure <- TRUE  # intercepts and thresholds of the items, as lavaan
   }
   groups <- group_values(data, group)
-  if (!is.null(groups)) lav_opts$ngroups <- length(unique(groups))
-  # as lavaan(): several groups or full-information ML switch the means on
-  if ((!is.null(groups) || missing %in% c("ml", "fiml", "direct")) &&
-      !"meanstructure" %in% names(dots)) {
+  ngroups <- if (!is.null(groups)) length(unique(groups)) else length(moments$cov)
+  if (ngroups > 1L) lav_opts$ngroups <- ngroups
+  # as lavaan(): several groups, full-information ML or sample means switch the
+  # means on
+  if ((ngroups > 1L || missing %in% c("ml", "fiml", "direct", "ml.x", "fiml.x", "direct.x") ||
+       !is.null(moments$mean)) && !"meanstructure" %in% names(dots)) {
     lav_opts$meanstructure <- TRUE
   }
   partable <- if (is.list(model)) user_partable(model) else
@@ -178,14 +198,15 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
                   "torchfit_dataerror")
   }
 
-  # 2. the data
-  prep <- prepare_data(data, ov, names(ordered))
+  # 2. the data (none for a fit from sample moments)
+  prep <- if (is.null(moments)) prepare_data(data, ov, names(ordered)) else list(data = NULL)
 
   # 3. the engine, called once
   options <- list(
     estimator = estimator, model_type = model.type,
     std_lv = isTRUE(lav_opts$std.lv), orthogonal = isTRUE(lav_opts$orthogonal),
-    fixed_x = isTRUE(lav_opts$fixed.x), missing = missing, group = group
+    fixed_x = isTRUE(lav_opts$fixed.x), missing = missing, group = group,
+    std_ov = isTRUE(dots$std.ov)
   )
   if (length(ordered)) options$ordered <- as.list(names(ordered))
   known <- engine_option_names()
@@ -194,8 +215,8 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
                                                        fixed = TRUE)), bootstrap_options(dots))
   t1 <- proc.time()[["elapsed"]]
   res <- engine_call(engine()$fit_from_r, table_to_py(partable), prep$data,
-                     as.list(colnames(prep$data)), options, groups, as.list(names(data)),
-                     warn = FALSE)
+                     as.list(colnames(prep$data)), options, groups,
+                     if (is.null(moments)) as.list(names(data)), moments = moments, warn = FALSE)
   t2 <- proc.time()[["elapsed"]]
 
   # lavaan's options for lavaan's dry run (not the engine's own, e.g. IWAVE's se)
@@ -203,7 +224,7 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
                                             setdiff(eng_args, .engine_options))]
   lav_args <- c(list(estimator = estimator, missing = lavaan_missing(missing), group = group),
                 user_lav[setdiff(names(user_lav), c("estimator", "missing", "group"))])
-  lav_args <- c(lav_args, lav_dry)
+  lav_args <- c(lav_args, lav_dry, moment_args)  # lavaan's dry run from the same moments
   # the estimator the engine chose (lavaan's default WLSMV for ordered items)
   if (!is.null(res$info$estimator)) lav_args$estimator <- as.character(res$info$estimator)
   if (is_irt_estimator(estimator)) lav_args$estimator <- NULL
@@ -222,7 +243,8 @@ lavaan_option_names <- function() {
 
 # lavaan's name for torchfit's missing-data option.
 lavaan_missing <- function(missing) {
-  if (missing %in% c("ml", "fiml", "direct")) "ml" else if (missing == "default") "default" else missing
+  if (missing %in% c("ml", "fiml", "direct")) "ml" else
+    if (missing %in% c("ml.x", "fiml.x", "direct.x")) "ml.x" else missing
 }
 
 # A parameter table given as `model` (lavaan's update() sends one): its model

@@ -25,8 +25,10 @@ from .options import integer_names, names, option_table
 from .version import __version__
 
 # What R settles itself with lavaan (the table's mean structure and group.equal/
-# group.partial rows) or never sends (the data's column names).
-R_OWNS = ("columns", "meanstructure", "group_equal", "group_partial")
+# group.partial rows), never sends (the data's column names) or sends apart
+# (sample.cov, sample.mean and sample.nobs: fit_from_r's ``moments``).
+R_OWNS = ("columns", "meanstructure", "group_equal", "group_partial", "sample_cov",
+          "sample_mean", "sample_nobs")
 #: the engine's options R may send, from the option table (torchfit.options)
 ENGINE_OPTIONS = tuple(n for n in names() if n not in R_OWNS)
 # The IWAVE item types that R codes as categories (thresholds, integer codes).
@@ -52,9 +54,32 @@ def _column(values) -> list:
     return values.tolist() if isinstance(values, (np.ndarray, pd.Series)) else list(values)
 
 
+def _given_moments(moments: Mapping) -> Dict:
+    """R's sample.cov, sample.mean and sample.nobs as ``fit()``'s arguments: each
+    group's matrix (its variables in ``names``), means and count, a dict by group
+    label for several groups."""
+    names = [[str(v) for v in (n if isinstance(n, (list, tuple)) else [n])]
+             for n in moments["names"]]
+    covs = [pd.DataFrame(np.asarray(c, dtype=float).reshape(len(n), len(n)), index=n, columns=n)
+            for c, n in zip(moments["cov"], names)]
+    means = moments.get("mean")
+    means = None if not means else [pd.Series(np.ravel(np.asarray(m, dtype=float)), index=n)
+                                    for m, n in zip(means, names)]
+    nobs = [float(n) for n in moments["nobs"]]
+    labels = moments.get("labels")
+    if not labels:
+        return {"sample_cov": covs[0], "sample_mean": None if means is None else means[0],
+                "sample_nobs": nobs[0]}
+    labels = [str(v) for v in (labels if isinstance(labels, (list, tuple)) else [labels])]
+    return {"sample_cov": dict(zip(labels, covs)),
+            "sample_mean": None if means is None else dict(zip(labels, means)),
+            "sample_nobs": dict(zip(labels, nobs))}
+
+
 def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
                options: Mapping, group_values: Optional[Sequence[str]] = None,
-               data_names: Optional[Sequence[str]] = None) -> Dict:
+               data_names: Optional[Sequence[str]] = None,
+               moments: Optional[Mapping] = None) -> Dict:
     """Fit the model given by a lavaan parameter table to a numeric matrix.
 
     Parameters
@@ -74,6 +99,11 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         Every column name of the user's data frame (R sends only the model's
         variables): a latent variable named like any of them, or a model
         variable in two columns, is an error, as in lavaan.
+    moments : mapping, optional
+        A fit from sample moments instead of ``data`` (lavaan's sample.cov,
+        sample.mean, sample.nobs): ``cov`` (one matrix per group), ``names`` (each
+        matrix's variables), ``nobs``, ``mean`` (optional) and ``labels`` (the
+        groups', for several).
 
     Returns
     -------
@@ -111,13 +141,16 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         check_columns(names, list(columns))
         check_latent_names(None, list(dict.fromkeys(
             lhs for lhs, op in zip(partable["lhs"], partable["op"]) if op == "=~")), names)
-    values = np.array(data, dtype=float).reshape(-1, len(columns))
-    # R's NA is a NaN with a payload that sets NumPy's "invalid" flag in
-    # arithmetic; plain NaN is what the engine expects for missing values.
-    values[np.isnan(values)] = np.nan
-    frame = pd.DataFrame(values, columns=list(columns))
-    if group_values is not None:
-        frame[opts["group"]] = list(group_values)
+    if moments is not None:
+        frame, opts = None, {**opts, **_given_moments(moments)}
+    else:
+        values = np.array(data, dtype=float).reshape(-1, len(columns))
+        # R's NA is a NaN with a payload that sets NumPy's "invalid" flag in
+        # arithmetic; plain NaN is what the engine expects for missing values.
+        values[np.isnan(values)] = np.nan
+        frame = pd.DataFrame(values, columns=list(columns))
+        if group_values is not None:
+            frame[opts["group"]] = list(group_values)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # sent to R as messages
         result = fit(pd.DataFrame({k: _column(v) for k, v in partable.items()}), frame, **opts)

@@ -20,4 +20,11 @@ test_that("bad calls give the messages of the snapshot", {
   iwave <- torchfit(HS_MODEL, data = hs, estimator = "IWAVE", seed = 1, quiet = TRUE,
                     max.iterations = 200, warn = FALSE)
   expect_snapshot(error = TRUE, modindices(iwave))
+  S <- cov(hs[paste0("x", 1:9)])
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, sample.cov = S))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, sample.cov = S, sample.nobs = 301))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, sample.cov = S, sample.nobs = 301,
+                                         estimator = "MLR"))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, sample.cov = S, sample.nobs = 301,
+                                         group = "school"))
 })

@@ -50,7 +50,10 @@ CASES = {
         sample_mean={k: d[XS].mean() for k, d in _by_school().items()},
         sample_nobs={k: len(d) for k, d in _by_school().items()}, group_equal="loadings"),
     "cov_mimic": _cov_mimic,
+    "cov_hs_observed": lambda: torchfit.cfa(HS_CFA, sample_cov=_hs()[XS].cov(), sample_nobs=301,
+                                            information="observed"),
     "std_ov_hs": lambda: torchfit.cfa(HS_CFA, _hs(), std_ov=True),
+    "std_ov_mlr": lambda: torchfit.cfa(HS_CFA, _hs(), std_ov=True, estimator="MLR"),
     "std_ov_mimic": lambda: torchfit.sem(MIMIC, _hs(), std_ov=True, missing="listwise"),
     "mimic_listwise": lambda: torchfit.sem(MIMIC, _hs(), missing="listwise"),
     "std_ov_groups": lambda: torchfit.cfa(HS_CFA, _hs(), std_ov=True, group="school"),
@@ -224,6 +227,11 @@ def test_predict_of_a_fit_from_moments_needs_data():
         fit.predict()
     scores = fit.predict(_hs())
     assert scores.shape == (301, 3)
+    groups = CASES["cov_hs_groups"]()
+    with pytest.raises(DataError, match="group="):
+        groups.predict(_hs())
+    by_school = groups.predict(_hs(), group="school")
+    assert {k: len(v) for k, v in by_school.items()} == {"Pasteur": 156, "Grant-White": 145}
 
 
 def test_fiml_with_fixed_covariates_says_which_rows_it_dropped():

@@ -31,7 +31,10 @@ fits <- list(
   # (grade is missing in one row)
   cov_mimic = sem(mimic, sample.cov = cov(hs[c(xs[1:6], "ageyr", "grade")], use = "complete"),
                   sample.nobs = 300),
+  cov_hs_observed = cfa(model_of("hs_cfa.lav"), sample.cov = cov(hs[xs]), sample.nobs = 301,
+                        information = "observed"),
   std_ov_hs = cfa(model_of("hs_cfa.lav"), data = hs, std.ov = TRUE),
+  std_ov_mlr = cfa(model_of("hs_cfa.lav"), data = hs, std.ov = TRUE, estimator = "MLR"),
   # lavaan's baseline model of std.ov with fixed covariates mixes the covariates'
   # raw variances with their standardized covariance (its chisq is 4725.6, CFI
   # 0.987); the baseline does not depend on the scale, so the unstandardized fit

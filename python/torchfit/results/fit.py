@@ -390,7 +390,7 @@ class Fit:
                                 f"or 'MLR'), not {self.info.get('estimator')!r}")
 
     # -- factor scores ------------------------------------------------------------
-    def predict(self, data=None):
+    def predict(self, data=None, group: Optional[str] = None):
         """Factor scores by the regression method (lavaan's lavPredict default).
 
         Parameters
@@ -399,6 +399,10 @@ class Fit:
             New data with the observed variables (an array has them in model
             order); by default the data the model was fitted to.  Rows with
             missing values are dropped when the fit used ``missing="listwise"``.
+        group : str, optional
+            The column of ``data`` holding the group labels, for a
+            multiple-group fit made from ``sample_cov=`` (one fitted to data
+            splits new data by its own ``group=`` column).
 
         Returns
         -------
@@ -431,7 +435,12 @@ class Fit:
             data, columns = self.data, None
         if len(self.groups) == 1:
             return group_scores(self.groups[0], data, self.info["missing"], columns)
-        by_label = dict(zip(*group_data(data, self.info["group"])))
+        column = group if group is not None else self.info.get("group")
+        if column is None:
+            raise DataError("this multiple-group fit was made from sample_cov=: name the "
+                            "column of data that holds the group labels, "
+                            "fit.predict(data, group=...)")
+        by_label = dict(zip(*group_data(data, column)))
         return {g.label: group_scores(g, by_label[g.label], self.info["missing"], columns)
                 for g in self.groups if g.label in by_label}
 

@@ -191,6 +191,9 @@ def fit(model: Union[str, pd.DataFrame], data=None, estimator: str = "default",
         fixed_x=fixed_x, missing=missing, iter_max=iter_max, columns=columns,
         meanstructure=meanstructure, information=information, group=group,
         group_equal=group_equal, group_partial=group_partial, std_ov=std_ov, **options)
+    if data is None:  # (MLM and MLR have said that they need the rows)
+        raise DataError("no data: give the data, or sample_cov= and sample_nobs= for a fit "
+                        "from sample moments")
     method = select(options)
     spec = method.spec(model, data, options)
     if options.std_ov:
@@ -211,9 +214,6 @@ def _data_or_moments(data, sample_cov, sample_mean, sample_nobs, columns):
             raise DataError(f"{' and '.join(given)} go{'es' if len(given) == 1 else ''} with "
                             "sample_cov= (a fit from sample moments); give sample_cov= "
                             f"too, or leave {'it' if len(given) == 1 else 'them'} out")
-        if data is None:
-            raise DataError("no data: give the data, or sample_cov= and sample_nobs= for a "
-                            "fit from sample moments")
         return native(open_source(data))
     if data is not None:
         raise DataError("give the data or sample_cov=, not both: a fit is made from one of them")

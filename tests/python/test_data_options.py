@@ -244,3 +244,14 @@ def test_fiml_with_fixed_covariates_says_which_rows_it_dropped():
     assert len(fit.predict()) == 277
     kept = torchfit.sem(MIMIC, data, missing="ml.x")
     assert kept.info["missing"] == "ml.x" and len(kept.dropped) == 0
+
+
+def test_fiml_dropping_covariate_rows_needs_data_in_memory(tmp_path):
+    path = tmp_path / "hs.csv"
+    _hs_mcar_x().to_csv(path, index=False)
+    with pytest.raises(ModelError, match="missing = 'ml.x'"):
+        torchfit.sem(MIMIC, str(path), missing="ml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from_file = torchfit.sem(MIMIC, str(path), missing="ml.x")
+    assert np.allclose(from_file.coef(), CASES["fiml_ml_x"]().coef())

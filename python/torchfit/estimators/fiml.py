@@ -5,9 +5,11 @@ unrestricted moments per group, the FIML discrepancy minimised by the ML optimis
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 from ..data.frames import Moments, as_frame, check_moments, group_data, rows_with
 from ..data.patterns import EmptyRowsWarning, em_h1, pattern_moments
+from ..data.reader import Reader
 from ..data.stats import SampleStats
 from ..errors import ModelError
 from ..estimate.fiml import FimlObjective, group_moments
@@ -51,6 +53,11 @@ class FIML:
                                         for v, x in zip(m.ov_names, e) if x))
         totals, cut = None, None
         if covariates and options.missing == "ml":
+            if isinstance(data, (Reader, str, Path)):
+                raise ModelError("missing = 'ml' with fixed covariates drops the rows missing "
+                                 "one, which needs the data in memory (a DataFrame or an "
+                                 "array); for a file or distributed data use missing = 'ml.x' "
+                                 "(which keeps those rows) or fixed_x=False")
             totals = [len(as_frame(s, options.columns))
                       for s in group_data(data, options.group)[1]]
             data, cut = rows_with(data, covariates, options.columns)

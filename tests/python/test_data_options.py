@@ -255,3 +255,17 @@ def test_fiml_dropping_covariate_rows_needs_data_in_memory(tmp_path):
         warnings.simplefilter("ignore")
         from_file = torchfit.sem(MIMIC, str(path), missing="ml.x")
     assert np.allclose(from_file.coef(), CASES["fiml_ml_x"]().coef())
+
+
+@pytest.mark.parametrize("name", ["fiml_fixed_x", "fiml_ml_x"])
+def test_fiml_with_covariates_residuals_and_what_is_refused(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = CASES[name]()
+    for kind in ("raw", "cor"):
+        ref = pd.read_csv(OUT / f"{name}_residuals_{kind}.csv", index_col=0)
+        ours = fit.residuals(type=kind)["cov"].loc[ref.index, ref.columns]
+        assert np.allclose(ours, ref, atol=1e-5), kind
+    for call in (fit.modindices, fit.score_test, lambda: fit.residuals("standardized")):
+        with pytest.raises(torchfit.errors.TorchfitError, match="fixed_x=False"):
+            call()

@@ -60,4 +60,12 @@ for (name in names(fits)) {
   write_csv(data.frame(nobs = lavInspect(fit, "nobs"), norig = lavInspect(fit, "norig")),
             paste0(name, "_nobs.csv"))
 }
+# raw and cor residuals of the FIML fits with covariates (their score-based
+# statistics are refused yet)
+for (name in c("fiml_fixed_x", "fiml_ml_x")) {
+  for (type in c("raw", "cor")) {
+    res <- residuals(fits[[name]], type = type)
+    write.csv(res$cov, file.path(out, paste0(name, "_residuals_", type, ".csv")))
+  }
+}
 cat("lavaan", as.character(packageVersion("lavaan")), "data-option reference written\n")

@@ -245,6 +245,7 @@ class Fit:
         (['visual', '=~', 'x9'], 36.411)
         """
         self._require_ml("modification indices")
+        self._require_no_fiml_covariates("modification indices")
         out = modification.modification_indices(self.partable, self._sample(),
                                                 self.model.mean_structure, self.groups,
                                                 len(self.groups) > 1)
@@ -282,6 +283,7 @@ class Fit:
         36.41
         """
         self._require_ml("score tests")
+        self._require_no_fiml_covariates("score tests")
         if self.info.get("se", "standard") != "standard":
             warnings.warn(f"se is {self.info['se']!r}: this is the ordinary (not robust) score "
                           "test, as lavaan's lavTestScore() gives", UserWarning, stacklevel=2)
@@ -345,6 +347,7 @@ class Fit:
         kind = residuals.check_type(type, self.info)
         means = self.model.mean_structure
         if kind == "standardized":
+            self._require_no_fiml_covariates("standardized residuals")
             exo = [[bool(v) for v in self._exogenous(g.model)] for g in self.groups]
             robust = self.info.get("se", "standard") != "standard"
             res = residuals.standardized(self.groups, self._reduced_estimates(), exo, means,
@@ -383,6 +386,14 @@ class Fit:
         x = np.zeros(self.model.n_free)
         x[self.model.x_index] = self.coef().to_numpy()
         return x
+
+    def _require_no_fiml_covariates(self, what: str) -> None:
+        """Not yet: lavaan's score-based statistics of a FIML fit with fixed covariates
+        (it treats the covariates' moments apart in the h1 information)."""
+        if self.info.get("missing") in ("ml", "ml.x") and (self.partable["exo"] == 1).any():
+            raise TorchfitError(f"{what} of a missing='{self.info['missing']}' fit with fixed "
+                                "covariates are not available yet; fit with fixed_x=False for "
+                                "them (raw and cor residuals work)")
 
     def _require_ml(self, what: str) -> None:
         if self.info.get("estimator") != "ML":

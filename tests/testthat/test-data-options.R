@@ -55,6 +55,8 @@ test_that("std.ov = TRUE and missing = 'ml.x' are lavaan's", {
     ref <- suppressWarnings(lavaan::sem(mimic, hs, missing = missing))
     compare_with_lavaan(ours, ref, paste("missing =", missing))
     expect_identical(lavInspect(ours, "nobs"), lavInspect(ref, "nobs"))
+    # lavaan's own modification indices, on the lavaan object
+    expect_equal(modindices(ours)$mi, lavaan::modindices(ref)$mi, tolerance = 1e-3)
   }
 })
 

@@ -269,3 +269,16 @@ def test_fiml_with_covariates_residuals_and_what_is_refused(name):
     for call in (fit.modindices, fit.score_test, lambda: fit.residuals("standardized")):
         with pytest.raises(torchfit.errors.TorchfitError, match="fixed_x=False"):
             call()
+
+
+@pytest.mark.parametrize("name", ["cov_hs", "cov_hs_means"])
+def test_after_a_fit_from_moments(name):
+    fit = CASES[name]()
+    ref = pd.read_csv(OUT / f"{name}_modindices.csv")
+    m = ref.merge(fit.modindices(), on=["lhs", "op", "rhs"], suffixes=("_ref", ""))
+    assert len(m) == len(ref) and len(m) > 20
+    assert np.allclose(m["mi"], m["mi_ref"], rtol=1e-3, atol=1e-3)
+    assert np.allclose(m["epc"], m["epc_ref"], rtol=1e-3, atol=1e-4)
+    ref = pd.read_csv(OUT / f"{name}_residuals_standardized.csv", index_col=0)
+    ours = fit.residuals(type="standardized")["cov"].loc[ref.index, ref.columns]
+    assert np.allclose(ours, ref, rtol=1e-3, atol=1e-3, equal_nan=True)

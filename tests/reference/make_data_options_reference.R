@@ -60,6 +60,13 @@ for (name in names(fits)) {
   write_csv(data.frame(nobs = lavInspect(fit, "nobs"), norig = lavInspect(fit, "norig")),
             paste0(name, "_nobs.csv"))
 }
+# what a fit from moments gives after the fit: modification indices and
+# standardized residuals
+for (name in c("cov_hs", "cov_hs_means")) {
+  write_csv(modindices(fits[[name]]), paste0(name, "_modindices.csv"))
+  res <- residuals(fits[[name]], type = "standardized")
+  write.csv(res$cov, file.path(out, paste0(name, "_residuals_standardized.csv")))
+}
 # raw and cor residuals of the FIML fits with covariates (their score-based
 # statistics are refused yet)
 for (name in c("fiml_fixed_x", "fiml_ml_x")) {

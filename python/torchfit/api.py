@@ -277,9 +277,9 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
         if estimator != "ML":
             # lavaan refuses MLM with missing = "ml": the Satorra-Bentler
             # correction is defined for complete data only.
-            raise ModelError(f"estimator {estimator!r} with missing = {missing!r} is not available: "
-                             "MLM needs complete data (use missing = 'listwise') and MLR "
-                             "with FIML is not supported yet; use estimator = 'ML'")
+            raise ModelError(f"estimator {estimator!r} with missing = {missing!r} is not "
+                             "available: MLM needs complete data (use missing = 'listwise') "
+                             "and MLR with FIML is not supported yet; use estimator = 'ML'")
         meanstructure = True  # as lavaan: FIML always fits the means
         information = "observed" if information is None else information
     robust = robust_options(estimator, information)

@@ -67,6 +67,10 @@ OPTIONS: Tuple[Option, ...] = (
         ("group", "group", "str", None),
         ("group_equal", "group.equal", "list", ()),
         ("group_partial", "group.partial", "list", ())])
+    # the rows one by one (robust SEs and test from their scores): ML and MLR
+    + _rows("fit", ("ML", "MLR"), [
+        ("cluster", "cluster", "str", None),
+        ("sampling_weights", "sampling.weights", "str", None)])
     + _rows("ordered", IRT + ORDINAL, [
         ("ordered", "ordered", "list", None)])
     + _rows("WLS", ORDINAL, [
@@ -239,6 +243,8 @@ class FitOptions:
     own: Dict  # the estimator's own options (mini-batch ML's, IWAVE's)
     robust: object = None
     bootstrap: Optional[Dict] = None  # se/test = "bootstrap": see bootstrap_options()
+    cluster: Optional[str] = None  # lavaan's single-level cluster= column
+    sampling_weights: Optional[str] = None  # lavaan's sampling.weights= column
 
     @property
     def minibatch(self) -> bool:

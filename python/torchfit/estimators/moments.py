@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..data.cases import read_cases, weighted_moments
 from ..data.frames import check_latent_names, check_moments, group_data, sample_moments
 from ..data.gamma import gamma_adf
 from ..data.stats import SampleStats
@@ -82,10 +83,12 @@ def moment_stats(spec: Spec, data, options: FitOptions) -> SampleStats:
     """Sample moments per group (checked), the fixed.x flags and, for MLM and MLR,
     Gamma per group; the model must be identified by the moments."""
     _, subsets = group_data(data, options.group)
+    cases = by_row(spec, subsets, options)
     moments = []
-    for mod, subset in zip(spec.models, subsets):
+    for k, (mod, subset) in enumerate(zip(spec.models, subsets)):
         mom = sample_moments(subset, mod.ov_names, missing=options.missing,
-                             columns=options.columns)
+                             columns=options.columns) if cases is None or \
+            options.sampling_weights is None else weighted_moments(cases[k])
         check_moments(mom.cov, mom.n, mod.ov_names)
         moments.append(mom)
     exo = [exo_flags(spec.table, mod) for mod in spec.models]
@@ -93,13 +96,33 @@ def moment_stats(spec: Spec, data, options: FitOptions) -> SampleStats:
                for m, e in zip(spec.models, exo))
     check_identified(spec.model, ndat)
     stats = SampleStats(moments, exo, options.missing, data, options.columns)
-    if options.robust.needs_raw_data:
+    if cases is not None:
+        stats.extras["cases"] = cases
+    elif options.robust.needs_raw_data:
         with one_thread():
             stats.gammas = [[gamma_adf(subset, mod.ov_names, mom.mean, mom.cov, options.missing,
                                        options.columns, meanstructure=spec.means, fixed=f)
                              for f in (e, None)]
                             for mod, mom, subset, e in zip(spec.models, moments, subsets, exo)]
     return stats
+
+
+def by_row(spec: Spec, subsets, options: FitOptions):
+    """With ``cluster=`` or ``sampling_weights=``: each group's rows, weights and
+    clusters (:func:`torchfit.data.cases.read_cases`); else None."""
+    if options.cluster is None and options.sampling_weights is None:
+        return None
+    if any(any(exo_flags(spec.table, mod)) for mod in spec.models):
+        raise ModelError("fixed exogenous covariates (fixed.x) with cluster= or "
+                         "sampling_weights= are not supported yet; use fixed_x=False")
+    names = spec.models[0].ov_names
+    for name in (options.cluster, options.sampling_weights):
+        if name is not None and (name in names or name == options.group):
+            raise DataError(f"'{name}' is a variable of the model or the grouping column; "
+                            "cluster= and sampling_weights= take another column")
+    with one_thread():
+        return read_cases(subsets, names, options.missing, options.columns,
+                          options.sampling_weights, options.cluster)
 
 
 def group_moments(spec: Spec, stats: SampleStats) -> List[GroupMoments]:

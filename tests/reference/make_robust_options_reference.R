@@ -1,0 +1,44 @@
+# Regenerates tests/reference/robust/: lavaan's robust fits that need the raw rows
+# beyond MLM/MLR on complete data: MLR with missing = "ml" (FIML), the single-level
+# cluster option (cluster-robust SEs and test) and sampling weights, for
+# tests/python/test_robust_options.py. The clustered and weighted data are the HS
+# data with a simulated classroom (cluster) and weight column, written to
+# tests/reference/data/hs_cluster.csv by this script.
+# Run from the repository root: Rscript tests/reference/make_robust_options_reference.R
+suppressPackageStartupMessages(library(lavaan))
+here <- file.path("tests", "reference")
+out <- file.path(here, "robust")
+dir.create(out, showWarnings = FALSE)
+model <- paste(readLines(file.path(here, "models", "hs_cfa.lav")), collapse = "\n")
+set.seed(20261130)
+hs <- HolzingerSwineford1939[, c("id", "school", paste0("x", 1:9))]
+hs$classroom <- sample(sprintf("c%02d", 1:40), nrow(hs), replace = TRUE)
+hs$weight <- round(runif(nrow(hs), 0.2, 3), 4)
+write.csv(hs, file.path(here, "data", "hs_cluster.csv"), row.names = FALSE)
+mcar <- read.csv(file.path(here, "data", "hs_mcar.csv"))
+fits <- list(
+  fiml_mlr = cfa(model, mcar, missing = "ml", estimator = "MLR"),
+  fiml_mlr_groups = cfa(model, mcar, missing = "ml", estimator = "MLR", group = "school"),
+  cluster = cfa(model, hs, cluster = "classroom"),
+  cluster_mlr = cfa(model, hs, cluster = "classroom", estimator = "MLR"),
+  cluster_groups = cfa(model, hs, cluster = "classroom", group = "school"),
+  weights = cfa(model, hs, sampling.weights = "weight"),
+  weights_mlr = cfa(model, hs, sampling.weights = "weight", estimator = "MLR"),
+  weights_cluster = cfa(model, hs, sampling.weights = "weight", cluster = "classroom")
+)
+for (name in names(fits)) {
+  fit <- fits[[name]]
+  pe <- parameterEstimates(fit)
+  keep <- intersect(c("lhs", "op", "rhs", "group", "est", "se"), names(pe))
+  write.csv(pe[, keep], file.path(out, paste0(name, "_estimates.csv")), row.names = FALSE)
+  fm <- fitMeasures(fit)
+  write.csv(data.frame(measure = names(fm), value = as.numeric(fm)),
+            file.path(out, paste0(name, "_fitmeasures.csv")), row.names = FALSE)
+  opt <- lavInspect(fit, "options")
+  write.csv(data.frame(estimator = opt$estimator, se = opt$se,
+                       test = paste(opt$test, collapse = ";"),
+                       information = opt$information[1],
+                       meanstructure = opt$meanstructure,
+                       lavaan_version = as.character(packageVersion("lavaan"))),
+            file.path(out, paste0(name, "_options.csv")), row.names = FALSE)
+}

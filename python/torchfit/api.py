@@ -239,12 +239,12 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
     fiml = is_fiml(missing)
     if fiml:
         missing = "ml"
-        if estimator != "ML":
+        if estimator == "MLM":
             # lavaan refuses MLM with missing = "ml": the Satorra-Bentler
             # correction is defined for complete data only.
-            raise ModelError(f"estimator {estimator!r} with missing = 'ml' is not available: "
-                             "MLM needs complete data (use missing = 'listwise') and MLR "
-                             "with FIML is not supported yet; use estimator = 'ML'")
+            raise ModelError("estimator 'MLM' with missing = 'ml' is not available: MLM needs "
+                             "complete data (use missing = 'listwise'); for robust standard "
+                             "errors and test with missing data use estimator = 'MLR'")
         meanstructure = True  # as lavaan: FIML always fits the means
         information = "observed" if information is None else information
     robust = robust_options(estimator, information)
@@ -279,8 +279,9 @@ def _check_rows_options(estimator: str, cluster, weights, missing: str, informat
             raise TorchfitError(f"{name}= takes the name of one column of the data, not "
                                 f"{value!r}")
     if estimator not in ("ML", "MLR"):
-        raise ModelError(f"{what} work(s) with estimator 'ML' or 'MLR' (robust standard errors "
-                         f"and the Yuan-Bentler test, as lavaan), not {estimator!r}")
+        verb = "work" if len(given) > 1 else "works"
+        raise ModelError(f"{what} {verb} with estimator 'ML' or 'MLR' (robust standard "
+                         f"errors and the Yuan-Bentler test, as lavaan), not {estimator!r}")
     if is_fiml(missing):
         raise ModelError(f"{what} with missing = 'ml' is not supported yet; use "
                          "missing = 'listwise' or leave the option out")

@@ -4,12 +4,14 @@
 to the number of rows, lavaan's ``sampling.weights.normalization = "total"``).
 
 - ``Cases``: one group's used rows, their weights and cluster codes.
-- ``read_cases``: the groups' rows with the weight and cluster columns, checked.
+- ``read_cases``: the groups' rows with the weight and cluster columns, checked;
+  ``incomplete_cases``: the rows of a FIML fit (MLR's scores).
 - ``weighted_moments``: the mean and the weight-normalised covariance matrix
   (``cov.wt(method = "ML")``, as lavaan).
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
@@ -17,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .frames import Moments, as_frame, check_columns, check_numeric, select
+from .frames import Moments, as_frame, check_columns, chunks, select
 
 
 @dataclass
@@ -37,7 +39,13 @@ class Cases:
 
 def _label_column(frame: pd.DataFrame, name: str, role: str) -> pd.Series:
     """The column ``name`` of the data, present and complete."""
-    check_columns([str(c) for c in frame.columns], [name])
+    columns = [str(c) for c in frame.columns]
+    if name not in columns:
+        close = difflib.get_close_matches(name, columns, n=3, cutoff=0.5)
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        raise DataError(f"the {role} column '{name}' is not in the data{hint}; the data have "
+                        f"columns: {', '.join(columns[:30])}{' ...' if len(columns) > 30 else ''}")
+    check_columns(columns, [name])  # once
     values = frame[name]
     if values.isna().any():
         raise DataError(f"the {role} column '{name}' is missing in {int(values.isna().sum())} "
@@ -47,7 +55,10 @@ def _label_column(frame: pd.DataFrame, name: str, role: str) -> pd.Series:
 
 def _weights(frame: pd.DataFrame, name: str) -> np.ndarray:
     values = _label_column(frame, name, "sampling weight")
-    check_numeric(name, values.dtype)
+    if not pd.api.types.is_numeric_dtype(values.dtype) or values.dtype == bool:
+        raise DataError(f"the sampling weight column '{name}' is not numeric (dtype "
+                        f"{values.dtype}); give one number per row, e.g. "
+                        f"data['{name}'] = pd.to_numeric(data['{name}'])")
     w = values.to_numpy(dtype=float)
     if not np.isfinite(w).all():
         raise DataError(f"the sampling weight column '{name}' has infinite values; weights "
@@ -92,6 +103,25 @@ def read_cases(subsets: Sequence, names: Sequence[str], missing: str,
         n = sum(c.n for c in out)
         for c in out:
             c.weights = c.weights * (n / total)
+    return out
+
+
+def incomplete_cases(subsets: Sequence, names: Sequence[str],
+                     columns: Optional[Sequence[str]] = None) -> List[Cases]:
+    """Each group's rows as FIML fits them: NaN where a value is missing, the rows
+    missing on every model variable dropped.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"x": [1.0, None, 3.0], "y": [None, None, 2.0]})
+    >>> incomplete_cases([df], ["x", "y"])[0].X.tolist()
+    [[1.0, nan], [3.0, 2.0]]
+    """
+    out = []
+    for subset in subsets:
+        X = np.concatenate(list(chunks(subset, names, columns, 1 << 30)) or
+                           [np.empty((0, len(names)))])
+        out.append(Cases(X[np.isfinite(X).any(axis=1)]))
     return out
 
 

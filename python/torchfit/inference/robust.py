@@ -150,7 +150,16 @@ class Robust:
         return scaled_measures(standard(), self.test, self.baseline, self.groups)
 
 
-def _scaled(test: str, chisq: float, df: float, trace: float, h1=np.nan, h0=np.nan) -> ScaledTest:
+def scaled_test(test: str, chisq: float, df: float, trace: float, h1=np.nan, h0=np.nan
+                ) -> ScaledTest:
+    """The statistic ``chisq`` scaled by c = ``trace`` / df (lavaan: no scaling at
+    df = 0, NaN for a negative c); ``h1``, ``h0``: lavaan's scaling.factor.h1/h0.
+
+    Examples
+    --------
+    >>> scaled_test("yuan.bentler.mplus", 20.0, 10, 12.5).stat
+    16.0
+    """
     if df <= 0:  # as lavaan: a saturated model has no scaling (nor trace, h1, h0)
         return ScaledTest(test, chisq, df, np.nan, np.nan, np.nan)
     c = trace / df
@@ -344,7 +353,7 @@ def robust_inference(groups, result, opts: Options, exo: Sequence[Sequence[bool]
             bmeat = pc.Deltab.T @ pc.Wb @ pc.G @ pc.Wb @ pc.Deltab
             trace_b += _satorra_bentler([(pc.Wb, pc.Deltab, pc.G)], _inv(bE), bmeat,
                                         baseline_chisq, baseline_df).trace_ugamma
-        baseline = _scaled("satorra.bentler", baseline_chisq, baseline_df, trace_b)
+        baseline = scaled_test("satorra.bentler", baseline_chisq, baseline_df, trace_b)
     else:
         vcov, test, baseline = _mlr(parts, bread, opts, K, n, (chisq, df, ndat),
                                     (baseline_chisq, baseline_df), len(model.x_index))
@@ -370,7 +379,7 @@ def _mlr(parts, bread, opts: Options, K, n: int, model_test, baseline_test, npar
     bread_t = bread
     if opts.test_information == "h1":
         bread_t = _inv(sum(pc.f * pc.Delta.T @ pc.A1s @ pc.Delta for pc in parts))
-    test = _yuan_bentler(B0, bread_t, trace_h1, ndat, npar, chisq, df)
+    test = yuan_bentler(B0, bread_t, trace_h1, ndat, npar, chisq, df)
     trace_h0b, npar_b = 0.0, 0
     for pc in parts:
         hb = pc.Hb_obs if opts.information == "observed" else pc.Wb
@@ -380,7 +389,7 @@ def _mlr(parts, bread, opts: Options, K, n: int, model_test, baseline_test, npar
         bB0 = pc.Deltab.T @ B1b @ pc.Deltab
         trace_h0b += np.nan if bread_b is None else float((bB0 * bread_b).sum())
         npar_b += pc.Deltab.shape[1]
-    baseline = _scaled("yuan.bentler.mplus", *baseline_test, trace_h1 - trace_h0b,
+    baseline = scaled_test("yuan.bentler.mplus", *baseline_test, trace_h1 - trace_h0b,
                        trace_h1 / ndat, trace_h0b / npar_b)
     return vcov, test, baseline
 
@@ -406,14 +415,22 @@ def _satorra_bentler(blocks, Einv, meat, chisq, df) -> ScaledTest:
     if Einv is None:
         return ScaledTest("satorra.bentler", chisq, df, np.nan, np.nan, np.nan)
     trace = sum(float((W * G).sum()) for W, _, G in blocks) - float((Einv * meat).sum())
-    return _scaled("satorra.bentler", chisq, df, trace)
+    return scaled_test("satorra.bentler", chisq, df, trace)
 
 
-def _yuan_bentler(B0, bread, trace_h1, ndat, npar, chisq, df) -> ScaledTest:
+def yuan_bentler(B0, bread, trace_h1, ndat, npar, chisq, df) -> ScaledTest:
+    """The Yuan-Bentler (Mplus) test: c = (tr(B1 A1^-1) - tr(B0 H^-1)) / df with the
+    h1 trace ``trace_h1``, B0 and H^-1 (``bread``; None: no scaling).
+
+    Examples
+    --------
+    >>> round(yuan_bentler(torch.eye(2), torch.eye(2), 12.0, 10, 2, 20.0, 8).stat, 3)
+    16.0
+    """
     if bread is None:
         return ScaledTest("yuan.bentler.mplus", chisq, df, np.nan, np.nan, np.nan)
     trace_h0 = float((B0 * bread).sum())
-    return _scaled("yuan.bentler.mplus", chisq, df, trace_h1 - trace_h0,
+    return scaled_test("yuan.bentler.mplus", chisq, df, trace_h1 - trace_h0,
                    trace_h1 / ndat, trace_h0 / npar)
 
 

@@ -335,6 +335,8 @@ def robust_inference(groups, result, opts: Options, exo: Sequence[Sequence[bool]
     info = {"se": opts.se, "test": opts.test, "information": opts.information,
             "h1_information": "structured",
             "observed_information": "hessian" if opts.information == "observed" else None}
+    if opts.test_information == "h1":  # lavaan's ML with clusters: the tests' information
+        info["test_information"] = "h1"
     if opts.estimator == "ML":
         vcov = None if bread is None else (K @ bread @ K.T / n).numpy()
         return Robust(opts, vcov, info=info)

@@ -108,3 +108,26 @@ def test_weights_are_normalised_to_the_number_of_rows():
     np.testing.assert_allclose(a.parameter_estimates()["se"], b.parameter_estimates()["se"],
                                rtol=1e-6)
     assert a.fit_measures()["chisq"] == pytest.approx(b.fit_measures()["chisq"], rel=1e-8)
+
+
+@pytest.mark.parametrize("name", ["cluster", "weights", "fiml_mlr"])
+def test_modindices_and_scaled_lrt_equal_lavaans(name):
+    data, options = CASES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = torchfit.cfa(HS_MODEL, data(), **options)
+        smaller = torchfit.cfa(HS_MODEL + "; visual ~~ 0*speed", data(), **options)
+    mi_ref = pd.read_csv(ROBUST / f"{name}_modindices.csv")
+    mi = full.modindices(sort=False)
+    assert (mi["lhs"] + mi["op"] + mi["rhs"]).tolist() == \
+        (mi_ref["lhs"] + mi_ref["op"] + mi_ref["rhs"]).tolist()
+    # lavaan stops its optimizer ~1e-6 from the optimum, which moves an index by up
+    # to 1e-4 (relative 7e-4)
+    for column in ("mi", "epc", "sepc.all"):
+        np.testing.assert_allclose(mi[column], mi_ref[column], rtol=1e-3, atol=1e-4,
+                                   err_msg=column)
+    lrt_ref = pd.read_csv(ROBUST / f"{name}_lrt.csv")
+    lrt = torchfit.lrt(full, smaller)
+    np.testing.assert_allclose(lrt["Chisq"], lrt_ref["Chisq"], rtol=1e-5)
+    assert lrt["Chisq diff"].iloc[1] == pytest.approx(lrt_ref["chisq_diff"].iloc[1], rel=1e-4)
+    assert lrt["Pr(>Chisq)"].iloc[1] == pytest.approx(lrt_ref["p"].iloc[1], rel=1e-3)

@@ -3,7 +3,8 @@
 # cluster option (cluster-robust SEs and test) and sampling weights, for
 # tests/python/test_robust_options.py. The clustered and weighted data are the HS
 # data with a simulated classroom (cluster) and weight column, written to
-# tests/reference/data/hs_cluster.csv by this script.
+# tests/reference/data/hs_cluster.csv by this script. For three of the fits also
+# modindices() and lavTestLRT() against the model with visual ~~ 0*speed.
 # Run from the repository root: Rscript tests/reference/make_robust_options_reference.R
 suppressPackageStartupMessages(library(lavaan))
 here <- file.path("tests", "reference")
@@ -41,4 +42,19 @@ for (name in names(fits)) {
                        meanstructure = opt$meanstructure,
                        lavaan_version = as.character(packageVersion("lavaan"))),
             file.path(out, paste0(name, "_options.csv")), row.names = FALSE)
+}
+# after the fit: modification indices and the scaled likelihood-ratio test
+restricted <- paste(model, "visual ~~ 0*speed", sep = "\n")
+post <- list(cluster = list(data = hs, cluster = "classroom"),
+             weights = list(data = hs, sampling.weights = "weight"),
+             fiml_mlr = list(data = mcar, missing = "ml", estimator = "MLR"))
+for (name in names(post)) {
+  mi <- modindices(fits[[name]], sort. = FALSE)
+  write.csv(mi[, c("lhs", "op", "rhs", "mi", "epc", "sepc.all")],
+            file.path(out, paste0(name, "_modindices.csv")), row.names = FALSE)
+  smaller <- do.call("cfa", c(list(restricted), post[[name]]))
+  lrt <- as.data.frame(lavTestLRT(fits[[name]], smaller))
+  write.csv(data.frame(Df = lrt$Df, Chisq = lrt$Chisq, chisq_diff = lrt[["Chisq diff"]],
+                       df_diff = lrt[["Df diff"]], p = lrt[["Pr(>Chisq)"]]),
+            file.path(out, paste0(name, "_lrt.csv")), row.names = FALSE)
 }

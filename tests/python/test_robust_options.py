@@ -35,6 +35,7 @@ CASES = {
     "cluster_groups": (_hs_cluster, dict(cluster="classroom", group="school")),
     "weights": (_hs_cluster, dict(sampling_weights="weight")),
     "weights_mlr": (_hs_cluster, dict(sampling_weights="weight", estimator="MLR")),
+    "weights_groups": (_hs_cluster, dict(sampling_weights="weight", group="school")),
     "weights_cluster": (_hs_cluster, dict(sampling_weights="weight", cluster="classroom")),
 }
 

@@ -25,6 +25,7 @@ fits <- list(
   cluster_groups = cfa(model, hs, cluster = "classroom", group = "school"),
   weights = cfa(model, hs, sampling.weights = "weight"),
   weights_mlr = cfa(model, hs, sampling.weights = "weight", estimator = "MLR"),
+  weights_groups = cfa(model, hs, sampling.weights = "weight", group = "school"),
   weights_cluster = cfa(model, hs, sampling.weights = "weight", cluster = "classroom")
 )
 for (name in names(fits)) {

@@ -125,10 +125,23 @@ def by_row(spec: Spec, subsets, options: FitOptions):
                           options.sampling_weights, options.cluster)
 
 
+def rows_info(options: FitOptions, stats: SampleStats) -> dict:
+    """What a fit's info says of its cluster and weight columns (lavaan's summary
+    lines): their names and the clusters per group."""
+    out = {}
+    if options.cluster is not None:
+        out.update(cluster=options.cluster,
+                   nclusters=[int(c.cluster.max()) + 1 for c in stats.extras["cases"]])
+    if options.sampling_weights is not None:
+        out["sampling_weights"] = options.sampling_weights
+    return out
+
+
 def group_moments(spec: Spec, stats: SampleStats) -> List[GroupMoments]:
-    """What the ML objective takes of each group: its model and moments."""
-    return [GroupMoments(mod, mom.cov, mom.mean if spec.means else None, mom.n)
-            for mod, mom in zip(spec.models, stats.moments)]
+    """What the ML objective takes of each group: its model, moments and size (with
+    sampling weights, as lavaan, the sum of the group's normalised weights)."""
+    return [GroupMoments(mod, mom.cov, mom.mean if spec.means else None, n)
+            for mod, mom, n in zip(spec.models, stats.moments, stats.sizes)]
 
 
 def start(spec: Spec, groups) -> Tuple[np.ndarray, np.ndarray]:

@@ -20,6 +20,9 @@ mcar <- read.csv(file.path(here, "data", "hs_mcar.csv"))
 fits <- list(
   fiml_mlr = cfa(model, mcar, missing = "ml", estimator = "MLR"),
   fiml_mlr_groups = cfa(model, mcar, missing = "ml", estimator = "MLR", group = "school"),
+  fiml_mlr_expected = cfa(model, mcar, missing = "ml", estimator = "MLR",
+                          information = "expected"),
+  fiml_expected = cfa(model, mcar, missing = "ml", information = "expected"),
   cluster = cfa(model, hs, cluster = "classroom"),
   cluster_mlr = cfa(model, hs, cluster = "classroom", estimator = "MLR"),
   cluster_groups = cfa(model, hs, cluster = "classroom", group = "school"),

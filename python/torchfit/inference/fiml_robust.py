@@ -29,17 +29,24 @@ from .fiml import (
     corrected_test,
     fiml_pieces,
     fiml_robust_indices,
+    h1_expected,
     h1_information,
     model_delta,
 )
 from .robust import ScaledTest, sandwich, scaled_measures, scaled_test, yuan_bentler
 
 
-def _baseline_trace(pm: PatternMoments, case: Cases) -> float:
-    """tr(B0 H^-1) of the independence model of one group at its FIML estimates."""
+def _h1(pm: PatternMoments, mu, sigma, information: str) -> np.ndarray:
+    """The pattern likelihood's observed or expected h1 information at (mu, sigma)."""
+    return (h1_information if information == "observed" else h1_expected)(pm, mu, sigma)
+
+
+def _baseline_trace(pm: PatternMoments, case: Cases, information: str) -> float:
+    """tr(B0 H^-1) of the independence model of one group at its FIML estimates
+    (its moments are linear in its parameters: H = Delta' A1 Delta)."""
     mb, vb = baseline_estimates(pm)
     D = baseline_delta(pm.p)
-    H = D.T @ h1_information(pm, mb, np.diag(vb)) @ D
+    H = D.T @ _h1(pm, mb, np.diag(vb), information) @ D
     B0 = D.T @ first_order(case, mb, np.diag(vb)).numpy() @ D
     return float(np.trace(B0 @ np.linalg.inv(H)))
 
@@ -67,7 +74,7 @@ class RobustFimlFit(FimlFit):
         # the h1 pieces at EM's moments: B1 of the rows and A1 of the patterns
         self.jm = [first_order(case, h1[0], h1[1]) for case, h1 in zip(self.cases, h1s)]
         self.trace_h1 = sum(
-            trace_h1(jm, torch.as_tensor(h1_information(pm, h1[0], h1[1])))
+            trace_h1(jm, torch.as_tensor(_h1(pm, h1[0], h1[1], information)))
             for jm, pm, h1 in zip(self.jm, patterns, h1s))
         self.info.update(se="robust.huber.white", test="yuan.bentler.mplus")
 
@@ -77,7 +84,8 @@ class RobustFimlFit(FimlFit):
         ndat = sum(pm.p + pm.p * (pm.p + 1) // 2 for pm in self.patterns)
         test = yuan_bentler(self.B0, self.bread, self.trace_h1, ndat,
                             len(self.models[0].x_index), chisq, df)
-        trace_b = sum(_baseline_trace(pm, case) for pm, case in zip(self.patterns, self.cases))
+        trace_b = sum(_baseline_trace(pm, case, self.info["information"])
+                      for pm, case in zip(self.patterns, self.cases))
         baseline = scaled_test("yuan.bentler.mplus", baseline_chisq, baseline_df,
                                self.trace_h1 - trace_b)
         return [test, baseline]
@@ -94,7 +102,7 @@ class RobustFimlFit(FimlFit):
                 [(m, pm, h1, mu, sigma) for m, pm, h1, mu, sigma in
                  zip(self.models, self.patterns, self.h1s, self.result.mu, self.result.sigma)],
                 self.result.x, out["df"], out["baseline.df"],
-                first_order=[jm.numpy() for jm in self.jm])
+                first_order=[jm.numpy() for jm in self.jm], information=self.info["information"])
         out = scaled_measures(out, test, baseline, len(self.models))
         out.update(fiml_robust_indices(out, corrected, len(self.models)))
         return out

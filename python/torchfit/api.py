@@ -282,8 +282,8 @@ def _check_rows_options(estimator: str, cluster, weights, missing: str, informat
         verb = "work" if len(given) > 1 else "works"
         raise ModelError(f"{what} {verb} with estimator 'ML' or 'MLR' (robust standard "
                          f"errors and the Yuan-Bentler test, as lavaan), not {estimator!r}")
-    if is_fiml(missing):
-        raise ModelError(f"{what} with missing = 'ml' is not supported yet; use "
+    if is_fiml(missing) and weights is not None:
+        raise ModelError("sampling_weights= with missing = 'ml' is not supported yet; use "
                          "missing = 'listwise' or leave the option out")
     if other:
         raise ModelError(f"{what} cannot be combined with batch_size= or the bootstrap yet; "

@@ -1,7 +1,7 @@
 """lavaan's robust fits that need the rows one by one, against lavaan 0.6.14
 (tests/reference/make_robust_options_reference.R): MLR with missing = "ml" (and
 FIML with the expected information, whose robust indices share its code), the
-single-level cluster option and sampling weights. Estimates, standard errors and
+single-level cluster option (also with FIML) and sampling weights. Estimates, standard errors and
 every fit measure (chi-square, the scaled tests, the robust CFI/TLI/RMSEA) in
 lavaan's order."""
 import warnings
@@ -27,12 +27,21 @@ def _mcar():
     return pd.read_csv(REFERENCE / "data" / "hs_mcar.csv")
 
 
+def _mcar_cluster():
+    """The incomplete rows in the classrooms of hs_cluster.csv (by id)."""
+    classroom = _hs_cluster().set_index("id")["classroom"]
+    mcar = _mcar()
+    return mcar.assign(classroom=mcar["id"].map(classroom))
+
+
 # name -> (data, options): the calls of make_robust_options_reference.R
 CASES = {
     "fiml_mlr": (_mcar, dict(missing="ml", estimator="MLR")),
     "fiml_mlr_groups": (_mcar, dict(missing="ml", estimator="MLR", group="school")),
     "fiml_mlr_expected": (_mcar, dict(missing="ml", estimator="MLR", information="expected")),
     "fiml_expected": (_mcar, dict(missing="ml", information="expected")),
+    "cluster_fiml": (_mcar_cluster, dict(missing="ml", cluster="classroom")),
+    "cluster_fiml_mlr": (_mcar_cluster, dict(missing="ml", cluster="classroom", estimator="MLR")),
     "cluster": (_hs_cluster, dict(cluster="classroom")),
     "cluster_mlr": (_hs_cluster, dict(cluster="classroom", estimator="MLR")),
     "cluster_groups": (_hs_cluster, dict(cluster="classroom", group="school")),

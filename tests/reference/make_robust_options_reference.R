@@ -17,12 +17,18 @@ hs$classroom <- sample(sprintf("c%02d", 1:40), nrow(hs), replace = TRUE)
 hs$weight <- round(runif(nrow(hs), 0.2, 3), 4)
 write.csv(hs, file.path(here, "data", "hs_cluster.csv"), row.names = FALSE)
 mcar <- read.csv(file.path(here, "data", "hs_mcar.csv"))
+# the incomplete rows in the same classrooms (by id)
+mcar_cluster <- mcar
+mcar_cluster$classroom <- hs$classroom[match(mcar$id, hs$id)]
 fits <- list(
   fiml_mlr = cfa(model, mcar, missing = "ml", estimator = "MLR"),
   fiml_mlr_groups = cfa(model, mcar, missing = "ml", estimator = "MLR", group = "school"),
   fiml_mlr_expected = cfa(model, mcar, missing = "ml", estimator = "MLR",
                           information = "expected"),
   fiml_expected = cfa(model, mcar, missing = "ml", information = "expected"),
+  cluster_fiml = cfa(model, mcar_cluster, missing = "ml", cluster = "classroom"),
+  cluster_fiml_mlr = cfa(model, mcar_cluster, missing = "ml", cluster = "classroom",
+                         estimator = "MLR"),
   cluster = cfa(model, hs, cluster = "classroom"),
   cluster_mlr = cfa(model, hs, cluster = "classroom", estimator = "MLR"),
   cluster_groups = cfa(model, hs, cluster = "classroom", group = "school"),

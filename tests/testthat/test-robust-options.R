@@ -38,6 +38,12 @@ test_that("cluster = gives lavaan's cluster-robust fit, with ML and MLR", {
                    estimator = "MLR")
   ref <- lavaan::cfa(HS_MODEL, data = hs, cluster = "classroom", estimator = "MLR")
   expect_same_fit(ours, ref, "MLR, cluster")
+  for (v in paste0("x", 1:9)) hs[[v]][runif(nrow(hs)) < 0.1] <- NA
+  ours <- torchfit(HS_MODEL, data = hs, model.type = "cfa", cluster = "classroom",
+                   missing = "ml")
+  ref <- suppressWarnings(lavaan::cfa(HS_MODEL, data = hs, cluster = "classroom",
+                                      missing = "ml"))
+  expect_same_fit(ours, ref, "ML, cluster, FIML")
 })
 
 test_that("sampling.weights = gives lavaan's weighted fit, alone and with clusters", {

@@ -107,9 +107,10 @@ def read_cases(subsets: Sequence, names: Sequence[str], missing: str,
 
 
 def incomplete_cases(subsets: Sequence, names: Sequence[str],
-                     columns: Optional[Sequence[str]] = None) -> List[Cases]:
+                     columns: Optional[Sequence[str]] = None,
+                     cluster: Optional[str] = None) -> List[Cases]:
     """Each group's rows as FIML fits them: NaN where a value is missing, the rows
-    missing on every model variable dropped.
+    missing on every model variable dropped; with their cluster codes.
 
     Examples
     --------
@@ -121,7 +122,12 @@ def incomplete_cases(subsets: Sequence, names: Sequence[str],
     for subset in subsets:
         X = np.concatenate(list(chunks(subset, names, columns, 1 << 30)) or
                            [np.empty((0, len(names)))])
-        out.append(Cases(X[np.isfinite(X).any(axis=1)]))
+        keep = np.isfinite(X).any(axis=1)
+        case = Cases(X[keep])
+        if cluster is not None:
+            labels = _label_column(as_frame(subset, columns), cluster, "cluster")[keep]
+            case.cluster = pd.factorize(labels.astype(str))[0]
+        out.append(case)
     return out
 
 

@@ -71,7 +71,8 @@ class FIML:
         stats = SampleStats(moms, exo, "ml", data, options.columns, patterns, h1s)
         if options.robust.estimator == "MLR":  # its scores need the rows
             stats.extras["cases"] = incomplete_cases(
-                group_data(data, options.group)[1], spec.models[0].ov_names, options.columns)
+                group_data(data, options.group)[1], spec.models[0].ov_names, options.columns,
+                options.cluster)
         return stats
 
     def estimate(self, spec: Spec, stats: SampleStats, options: FitOptions) -> Estimate:
@@ -85,7 +86,10 @@ class FIML:
             est.start = values
             pieces = (spec.models, stats.patterns, stats.h1, objective, est,
                       options.robust.information)
-            est.tests = RobustFimlFit(*pieces, stats.extras["cases"]) \
-                if options.robust.estimator == "MLR" else FimlFit(*pieces)
+            if options.robust.estimator == "MLR":
+                est.tests = RobustFimlFit(*pieces, stats.extras["cases"], options.robust)
+                est.tests.info.update(moments.rows_info(options, stats))
+            else:
+                est.tests = FimlFit(*pieces)
             est.vcov = est.tests.vcov
         return est

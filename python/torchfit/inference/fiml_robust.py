@@ -1,4 +1,5 @@
-"""MLR with missing = "ml": lavaan's robust inference after a FIML fit.
+"""MLR with missing = "ml" (and FIML with clusters): lavaan's robust inference
+after a FIML fit.
 
 - standard errors ``robust.huber.white``: H^-1 B0 H^-1 / N, with H the observed
   information (the Hessian of the FIML objective) and B0 = sum_g f_g Delta_g' B1_g
@@ -10,7 +11,10 @@
   the same for the independence model at its FIML estimates (its moments are
   linear in its parameters, so its Hessian is Delta_b' A1(baseline) Delta_b);
 - the robust CFI/TLI/RMSEA from lavaan's FIML-corrected test, version V3 (the
-  one lavaan takes with a scaled test).
+  one lavaan takes with a scaled test);
+- with clusters the rows' scores summed within clusters (``se = "robust.cluster"``)
+  and, for lavaan's ML, the test's information Delta' A1 Delta (A1 the observed
+  h1 information at the implied moments).
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ from .fiml import (
     model_delta,
 )
 from .robust import ScaledTest, sandwich, scaled_measures, scaled_test, yuan_bentler
+from .robust_options import Options
 
 
 def _h1(pm: PatternMoments, mu, sigma, information: str) -> np.ndarray:
@@ -56,7 +61,7 @@ class RobustFimlFit(FimlFit):
     scaled tests of the model and the baseline, and the V3 robust indices."""
 
     def __init__(self, models, patterns, h1s, objective, result, information: str,
-                 cases: Sequence[Cases]):
+                 cases: Sequence[Cases], robust: Options):
         super().__init__(models, patterns, h1s, objective, result, information)
         self.cases = list(cases)
         n = sum(pm.n for pm in patterns)
@@ -65,10 +70,10 @@ class RobustFimlFit(FimlFit):
             else result.information
         self.bread = torch.linalg.inv(torch.as_tensor(H, dtype=torch.float64))
         self.bread = (self.bread + self.bread.T) / 2
+        self.deltas = [torch.as_tensor(model_delta(m, x)) for m in models]
         self.B0 = sum(
             pm.n / n * D.T @ first_order(case, mu, sigma) @ D for pm, case, mu, sigma, D in
-            zip(patterns, self.cases, result.mu, result.sigma,
-                (torch.as_tensor(model_delta(m, x)) for m in models)))
+            zip(patterns, self.cases, result.mu, result.sigma, self.deltas))
         K = torch.as_tensor(models[0].reduce_matrix())
         self.vcov = sandwich(self.bread, self.B0, K, n)
         # the h1 pieces at EM's moments: B1 of the rows and A1 of the patterns
@@ -76,13 +81,19 @@ class RobustFimlFit(FimlFit):
         self.trace_h1 = sum(
             trace_h1(jm, torch.as_tensor(_h1(pm, h1[0], h1[1], information)))
             for jm, pm, h1 in zip(self.jm, patterns, h1s))
-        self.info.update(se="robust.huber.white", test="yuan.bentler.mplus")
+        self.info.update(se=robust.se, test="yuan.bentler.mplus")
+        self.test_bread = self.bread
+        if robust.test_information == "h1":  # lavaan's ML with clusters
+            self.info["test_information"] = "h1"
+            self.test_bread = torch.linalg.inv(sum(
+                pm.n / n * D.T @ torch.as_tensor(h1_information(pm, mu, sigma)) @ D
+                for pm, mu, sigma, D in zip(patterns, result.mu, result.sigma, self.deltas)))
 
     def tests(self, chisq: float, df: float, baseline_chisq: float, baseline_df: float
               ) -> List[ScaledTest]:
         """The scaled tests of the model and of the independence model."""
         ndat = sum(pm.p + pm.p * (pm.p + 1) // 2 for pm in self.patterns)
-        test = yuan_bentler(self.B0, self.bread, self.trace_h1, ndat,
+        test = yuan_bentler(self.B0, self.test_bread, self.trace_h1, ndat,
                             len(self.models[0].x_index), chisq, df)
         trace_b = sum(_baseline_trace(pm, case, self.info["information"])
                       for pm, case in zip(self.patterns, self.cases))

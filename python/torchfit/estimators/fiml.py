@@ -70,6 +70,9 @@ class FIML:
                                                  for m in spec.models))
         stats = SampleStats(moms, exo, "ml", data, options.columns, patterns, h1s)
         if options.robust.estimator == "MLR":  # its scores need the rows
+            if getattr(data, "comm", None) is not None:
+                raise ModelError("estimator='MLR' with missing='ml' needs every row's scores "
+                                 "in one process; fit it without distributed=True")
             stats.extras["cases"] = incomplete_cases(
                 group_data(data, options.group)[1], spec.models[0].ov_names, options.columns,
                 options.cluster)

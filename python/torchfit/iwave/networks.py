@@ -591,8 +591,10 @@ def _chunks(n: int, size: int):
 
 def importance(structure: Structure, encoder: Encoder, x: np.ndarray, data: Data, *,
                n_samples: int = 1000, seed: int = 1, gradients: bool = False,
-               scores: bool = False, chunk_elements: int = 4_000_000) -> Dict[str, np.ndarray]:
-    """Per-row importance-sampling results in float64.
+               scores: bool = False, chunk_elements: int = 4_000_000,
+               dtype=torch.float64) -> Dict[str, np.ndarray]:
+    """Per-row importance-sampling results, computed in ``dtype`` and returned in
+    float64.
 
     Returns ``logl`` (log p(y_i | x_i), estimated with ``n_samples`` draws
     from q), and on request ``scores`` (posterior means of the latent
@@ -602,7 +604,7 @@ def importance(structure: Structure, encoder: Encoder, x: np.ndarray, data: Data
     device = structure.device
     gen = torch.Generator(device=device)
     gen.manual_seed(int(seed))
-    x64 = torch.as_tensor(x, dtype=torch.float64, device=device)
+    x64 = torch.as_tensor(x, dtype=dtype, device=device)
     p = max(1, len(structure.item_names))
     rows_per_chunk = max(1, chunk_elements // (n_samples * p))
     logl, post, grads = [], [], []
@@ -614,15 +616,15 @@ def importance(structure: Structure, encoder: Encoder, x: np.ndarray, data: Data
             xb = x64.expand(len(idx), -1).clone().requires_grad_(True)
             lw = log_weights(structure, xb, z, log_q, batch)
             ell = torch.logsumexp(lw, 0) - math.log(n_samples)
-            grads.append(torch.autograd.grad(ell.sum(), xb)[0].cpu().numpy())
+            grads.append(torch.autograd.grad(ell.sum(), xb)[0].double().cpu().numpy())
             lw = lw.detach()
         else:
             with torch.no_grad():
                 lw = log_weights(structure, x64, z, log_q, batch)
             ell = torch.logsumexp(lw, 0) - math.log(n_samples)
-        logl.append(ell.detach().cpu().numpy())
+        logl.append(ell.detach().double().cpu().numpy())
         if scores:
-            wts = torch.softmax(lw, 0).unsqueeze(-1)
+            wts = torch.softmax(lw.double(), 0).unsqueeze(-1)
             post.append((wts * z.to(torch.float64)).sum(0).cpu().numpy())
     out = {"logl": np.concatenate(logl)}
     if scores:

@@ -101,8 +101,9 @@ OPTIONS: Tuple[Option, ...] = (
     + _rows("IWAVE", ML_FAMILY + IRT, [
         ("se", "se", "str", None)])
     + _rows("IWAVE", ("IWAVE",), [
-        ("se_samples", None, "int", 100),
-        ("logl_samples", None, "int", 1000),
+        ("se_samples", None, "int", 40),
+        ("se_rows", None, "int", 50_000),
+        ("logl_samples", None, "int", 300),
         ("refine", None, "bool", True),
         ("dreg", None, "bool", True),
         ("final_samples", None, "int", 50)])

@@ -29,6 +29,7 @@ from .options import (
     bootstrap_options,
     check_estimator,
     check_extra,
+    check_named,
 )
 from .results.assemble import assemble
 from .results.fit import Fit
@@ -204,6 +205,9 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
     estimator = _default_estimator(estimator, own)
     boot = bootstrap_options(estimator, own) if estimator in ML_FAMILY else None
     check_extra(estimator, own)
+    check_named(estimator, dict(iter_max=iter_max, meanstructure=meanstructure,
+                                information=information, group=group, group_equal=group_equal,
+                                group_partial=group_partial))
     model = dict(model_type=model_type, std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x)
     if estimator in ORDINAL:
         _check_ordinal(estimator, own, information, meanstructure)
@@ -211,9 +215,6 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
         return FitOptions(estimator, missing, False, True, "expected", iter_max, group,
                           columns, model, own)
     if estimator in IRT:
-        if group is not None:
-            raise ModelError(f"estimator='{estimator}' fits a single group; leave group= out "
-                             "or use estimator='ML' for a multiple-group model")
         return FitOptions(estimator, missing, False, None, None, iter_max, None, columns, model,
                           own)
     fiml = is_fiml(missing)

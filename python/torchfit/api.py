@@ -29,6 +29,7 @@ from .options import (
     bootstrap_options,
     check_estimator,
     check_extra,
+    check_named,
 )
 from .results.assemble import assemble
 from .results.fit import Fit
@@ -222,6 +223,10 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
     estimator = _default_estimator(estimator, own)
     boot = bootstrap_options(estimator, own) if estimator in ML_FAMILY else None
     check_extra(estimator, own)
+    check_named(estimator, dict(iter_max=iter_max, meanstructure=meanstructure,
+                                information=information, group=group, group_equal=group_equal,
+                                group_partial=group_partial, cluster=cluster,
+                                sampling_weights=sampling_weights))
     by_row = _check_rows_options(estimator, cluster, sampling_weights, missing, information,
                                  bool(own or boot))
     model = dict(model_type=model_type, std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x)
@@ -231,9 +236,6 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
         return FitOptions(estimator, missing, False, True, "expected", iter_max, group,
                           columns, model, own)
     if estimator in IRT:
-        if group is not None:
-            raise ModelError(f"estimator='{estimator}' fits a single group; leave group= out "
-                             "or use estimator='ML' for a multiple-group model")
         return FitOptions(estimator, missing, False, None, None, iter_max, None, columns, model,
                           own)
     fiml = is_fiml(missing)
@@ -278,10 +280,6 @@ def _check_rows_options(estimator: str, cluster, weights, missing: str, informat
         if not isinstance(value, str):
             raise TorchfitError(f"{name}= takes the name of one column of the data, not "
                                 f"{value!r}")
-    if estimator not in ("ML", "MLR"):
-        verb = "work" if len(given) > 1 else "works"
-        raise ModelError(f"{what} {verb} with estimator 'ML' or 'MLR' (robust standard "
-                         f"errors and the Yuan-Bentler test, as lavaan), not {estimator!r}")
     if is_fiml(missing) and weights is not None:
         raise ModelError("sampling_weights= with missing = 'ml' is not supported yet; use "
                          "missing = 'listwise' or leave the option out")

@@ -15,7 +15,7 @@ from .data.given import RAW_DATA, GivenMoments, given_moments
 from .data.patterns import fiml_name, is_fiml
 from .data.sources import open_source, shard
 from .distributed.comm import communicator
-from .errors import DataError, ModelError
+from .errors import DataError, ModelError, TorchfitError
 from .estimate.ml import one_thread
 from .estimators.moments import standardized_data
 from .estimators.registry import select
@@ -31,6 +31,7 @@ from .options import (
     bootstrap_options,
     check_estimator,
     check_extra,
+    check_named,
 )
 from .results.assemble import assemble
 from .results.fit import Fit
@@ -50,6 +51,7 @@ def fit(model: Union[str, pd.DataFrame], data=None, estimator: str = "default",
         group: Optional[str] = None, group_equal: Union[str, Sequence[str]] = (),
         group_partial: Union[str, Sequence[str]] = (), sample_cov=None, sample_mean=None,
         sample_nobs=None, std_ov: bool = False, distributed: Optional[bool] = None,
+        cluster: Optional[str] = None, sampling_weights: Optional[str] = None,
         **options) -> Optional[Fit]:
     """Fit a structural equation model.
 
@@ -157,6 +159,18 @@ def fit(model: Union[str, pd.DataFrame], data=None, estimator: str = "default",
         reduced over the ranks, the stochastic estimators all-reduce their
         gradients every step.  Rank 0 returns the Fit, the other ranks None
         (see :mod:`torchfit.distributed.comm` and README.md, "More than one machine").
+    cluster : str, optional
+        Column of ``data`` naming each row's cluster (lavaan's single-level
+        ``cluster=``): the model is fitted as usual and the standard errors and
+        the Yuan-Bentler scaled test are cluster-robust (the rows' scores summed
+        within clusters), lavaan's ``se = "robust.cluster"``; with a mean
+        structure. Estimators ML and MLR (which differ, as in lavaan, only in the
+        information of the scaled test).
+    sampling_weights : str, optional
+        Column of ``data`` with each row's sampling weight (lavaan's
+        ``sampling.weights=``, normalised to sum to the number of rows): weighted
+        sample moments, Huber-White standard errors and the Yuan-Bentler scaled
+        test, as lavaan computes them for weighted data. Estimators ML and MLR.
     **options
         Options of the IWAVE estimator (snake case, as in ``fit_iwave``), or,
         for ML, ``batch_size`` (with ``lr``, ``max_epochs``, ``n_intervals``,
@@ -180,6 +194,9 @@ def fit(model: Union[str, pd.DataFrame], data=None, estimator: str = "default",
         if sample_cov is not None:
             raise DataError("distributed=True shards rows of data; a fit from sample_cov= has "
                             "none: leave out distributed=")
+        if cluster is not None or sampling_weights is not None:
+            raise ModelError("distributed=True does not take cluster= or sampling_weights= "
+                             "yet; fit on one machine")
         return _on_ranks(comm, partial(
             fit, model, estimator=estimator, model_type=model_type, std_lv=std_lv,
             orthogonal=orthogonal, fixed_x=fixed_x, missing=missing, iter_max=iter_max,
@@ -190,7 +207,8 @@ def fit(model: Union[str, pd.DataFrame], data=None, estimator: str = "default",
         estimator, data, model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
         fixed_x=fixed_x, missing=missing, iter_max=iter_max, columns=columns,
         meanstructure=meanstructure, information=information, group=group,
-        group_equal=group_equal, group_partial=group_partial, std_ov=std_ov, **options)
+        group_equal=group_equal, group_partial=group_partial, std_ov=std_ov, cluster=cluster,
+        sampling_weights=sampling_weights, **options)
     if data is None:  # (MLM and MLR have said that they need the rows)
         raise DataError("no data: give the data, or sample_cov= and sample_nobs= for a fit "
                         "from sample moments")
@@ -239,6 +257,7 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
                     iter_max: int = ITER_MAX, columns=None, meanstructure: Optional[bool] = None,
                     information: Optional[str] = None, group: Optional[str] = None,
                     group_equal=(), group_partial=(), std_ov: bool = False,
+                    cluster: Optional[str] = None, sampling_weights: Optional[str] = None,
                     **own) -> FitOptions:
     """``fit()``'s options checked against the option table and resolved as lavaan
     resolves them: the estimator, FIML or not (with its mean structure and observed
@@ -257,37 +276,43 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
     estimator = _default_estimator(estimator, own)
     boot = bootstrap_options(estimator, own) if estimator in ML_FAMILY else None
     check_extra(estimator, own)
+    check_named(estimator, dict(iter_max=iter_max, meanstructure=meanstructure,
+                                information=information, group=group, group_equal=group_equal,
+                                group_partial=group_partial, cluster=cluster,
+                                sampling_weights=sampling_weights, std_ov=std_ov))
+    by_row = _check_rows_options(estimator, cluster, sampling_weights, missing, information,
+                                 bool(own or boot))
     model = dict(model_type=model_type, std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x)
     if estimator not in ML_FAMILY:
-        _refuse_ml_options(estimator, data, std_ov)
+        _refuse_ml_options(estimator, data)
     if estimator in ORDINAL:
         _check_ordinal(estimator, own, information, meanstructure)
         model.update(group_equal=group_equal, group_partial=group_partial)
         return FitOptions(estimator, missing, False, True, "expected", iter_max, group,
                           columns, model, own)
     if estimator in IRT:
-        if group is not None:
-            raise ModelError(f"estimator='{estimator}' fits a single group; leave group= out "
-                             "or use estimator='ML' for a multiple-group model")
         return FitOptions(estimator, missing, False, None, None, iter_max, None, columns, model,
                           own)
     fiml = is_fiml(missing)
     if fiml:
         missing = fiml_name(missing)
-        if estimator != "ML":
+        if estimator == "MLM":
             # lavaan refuses MLM with missing = "ml": the Satorra-Bentler
             # correction is defined for complete data only.
-            raise ModelError(f"estimator {estimator!r} with missing = {missing!r} is not "
-                             "available: MLM needs complete data (use missing = 'listwise') "
-                             "and MLR with FIML is not supported yet; use estimator = 'ML'")
+            raise ModelError(f"estimator 'MLM' with missing = {missing!r} is not available: MLM "
+                             "needs complete data (use missing = 'listwise'); for robust "
+                             "standard errors and test with missing data use estimator = 'MLR'")
         meanstructure = True  # as lavaan: FIML always fits the means
         information = "observed" if information is None else information
     robust = robust_options(estimator, information)
+    if by_row:
+        robust = by_row
+        meanstructure = True if cluster is not None else meanstructure
     given = isinstance(data, GivenMoments)
     if robust.needs_raw_data:
         require_raw_data(None if given else data, robust.estimator)
     if given:
-        _check_from_moments(fiml, own, boot, group, std_ov)
+        _check_from_moments(fiml, own, boot, group, std_ov, by_row)
         if meanstructure is None and any(g.mean is not None for g in data.groups):
             meanstructure = True  # as lavaan: sample means give a mean structure
     if boot and (fiml or own or not robust.default):
@@ -296,25 +321,22 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
                          "batch_size= and information=")
     model.update(group_equal=group_equal, group_partial=group_partial)
     return FitOptions(estimator, missing, fiml, meanstructure, information, iter_max, group,
-                      columns, model, own, robust, boot, std_ov=bool(std_ov))
+                      columns, model, own, robust, boot, cluster, sampling_weights,
+                      std_ov=bool(std_ov))
 
-
-def _refuse_ml_options(estimator: str, data, std_ov: bool) -> None:
-    """The ML family's data options, refused by name for the other estimators."""
+def _refuse_ml_options(estimator: str, data) -> None:
+    """A fit from sample moments, refused by name for the other estimators."""
     if isinstance(data, GivenMoments):
         raise DataError(f"estimator {estimator!r} needs the raw data, not sample_cov=: "
                         f"{RAW_DATA} (a fit from sample moments is estimator='ML')")
-    if std_ov:
-        raise ModelError(f"std_ov=True works with the ML family (estimator='ML', 'MLM', "
-                         f"'MLR'), not {estimator!r}; standardize the continuous columns "
-                         "yourself if you need to")
 
 
-def _check_from_moments(fiml: bool, own, boot, group, std_ov: bool) -> None:
+def _check_from_moments(fiml: bool, own, boot, group, std_ov: bool, by_row) -> None:
     """What a fit from ``sample_cov=`` cannot do: each needs the rows."""
     needs_rows = [name for name, given in (
         ("missing='ml'", fiml), ("the bootstrap (se/test='bootstrap')", boot),
-        ("mini-batches (batch_size=...)", own), ("std_ov=True", std_ov)) if given]
+        ("mini-batches (batch_size=...)", own), ("std_ov=True", std_ov),
+        ("cluster= or sampling_weights=", by_row)) if given]
     if needs_rows:
         raise DataError(f"{' and '.join(needs_rows)} need{'s' if len(needs_rows) == 1 else ''} "
                         f"the raw data, not sample_cov=: {RAW_DATA}")
@@ -322,6 +344,40 @@ def _check_from_moments(fiml: bool, own, boot, group, std_ov: bool) -> None:
         raise DataError("group= names a column of the data; with sample_cov= the groups are "
                         "its entries: pass a list or a dict of covariance matrices, one per "
                         "group")
+
+
+def _check_rows_options(estimator: str, cluster, weights, missing: str, information,
+                        other: bool):
+    """lavaan's single-level ``cluster`` and ``sampling.weights``, checked: their robust
+    options (lavaan's: MLR's sandwich and Yuan-Bentler test, ``se = "robust.cluster"``
+    with clusters, and for ML with clusters the test's "h1" information); None
+    without them."""
+    given = [n for n, v in (("cluster", cluster), ("sampling_weights", weights))
+             if v is not None]
+    if not given:
+        return None
+    what = " and ".join(f"{n}=" for n in given)
+    for name in given:
+        value = cluster if name == "cluster" else weights
+        if not isinstance(value, str):
+            raise TorchfitError(f"{name}= takes the name of one column of the data, not "
+                                f"{value!r}")
+    if is_fiml(missing) and weights is not None:
+        raise ModelError("sampling_weights= with missing = 'ml' is not supported yet; use "
+                         "missing = 'listwise' or leave the option out")
+    if other:
+        raise ModelError(f"{what} cannot be combined with batch_size= or the bootstrap yet; "
+                         "leave those out")
+    if information not in (None, "observed"):
+        raise ModelError(f"information={information!r}: with {what} the standard errors use "
+                         "the observed information (lavaan's default); leave information= out")
+    robust = robust_options("MLR", "observed")
+    if cluster is not None:
+        robust.se = "robust.cluster"
+        # lavaan's ML with clusters (unweighted: weights make it MLR) also reports
+        # the standard test, and then takes the h1 information for every scaled test
+        robust.test_information = "h1" if estimator == "ML" and weights is None else "hessian"
+    return robust
 
 
 def _default_estimator(estimator: str, own) -> str:
@@ -371,13 +427,15 @@ def _front_end(model_type: str, summary: str, examples: str):
               group: Optional[str] = None, group_equal: Union[str, Sequence[str]] = (),
               group_partial: Union[str, Sequence[str]] = (), sample_cov=None,
               sample_mean=None, sample_nobs=None, std_ov: bool = False,
-              distributed: Optional[bool] = None, **options) -> Optional[Fit]:
+              distributed: Optional[bool] = None, cluster: Optional[str] = None,
+              sampling_weights: Optional[str] = None, **options) -> Optional[Fit]:
         return fit(model, data, model_type=model_type, estimator=estimator, std_lv=std_lv,
                    orthogonal=orthogonal, fixed_x=fixed_x, missing=missing, iter_max=iter_max,
                    columns=columns, meanstructure=meanstructure, information=information,
                    group=group, group_equal=group_equal, group_partial=group_partial,
                    sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
-                   std_ov=std_ov, distributed=distributed, **options)
+                   std_ov=std_ov, distributed=distributed, cluster=cluster,
+                   sampling_weights=sampling_weights, **options)
 
     front.__name__ = front.__qualname__ = model_type
     front.__doc__ = f"""{summary}

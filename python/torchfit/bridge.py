@@ -79,7 +79,8 @@ def _given_moments(moments: Mapping) -> Dict:
 def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
                options: Mapping, group_values: Optional[Sequence[str]] = None,
                data_names: Optional[Sequence[str]] = None,
-               moments: Optional[Mapping] = None) -> Dict:
+               moments: Optional[Mapping] = None,
+               extra_columns: Optional[Mapping[str, Sequence]] = None) -> Dict:
     """Fit the model given by a lavaan parameter table to a numeric matrix.
 
     Parameters
@@ -104,6 +105,9 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         sample.mean, sample.nobs): ``cov`` (one matrix per group), ``names`` (each
         matrix's variables), ``nobs``, ``mean`` (optional) and ``labels`` (the
         groups', for several).
+    extra_columns : mapping of column name -> sequence, optional
+        Columns beside the model's variables that options name (``cluster``,
+        ``sampling_weights``), one value per row.
 
     Returns
     -------
@@ -151,6 +155,8 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         frame = pd.DataFrame(values, columns=list(columns))
         if group_values is not None:
             frame[opts["group"]] = list(group_values)
+        for name, values in (extra_columns or {}).items():
+            frame[name] = list(values) if np.ndim(values) else [values]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # sent to R as messages
         result = fit(pd.DataFrame({k: _column(v) for k, v in partable.items()}), frame, **opts)

@@ -188,7 +188,7 @@ def test_std_ov_leaves_the_callers_data_alone():
     (dict(sample_cov="S", sample_nobs=[150, 151]), DataError, "several groups"),
     (dict(sample_nobs=301), DataError, "goes with sample_cov"),
     (dict(), DataError, "no data"),
-    (dict(data="hs", std_ov=True, estimator="MML"), ModelError, "ML family"),
+    (dict(data="hs", std_ov=True, estimator="MML"), TypeError, "std_ov are for estimator"),
 ])
 def test_refusals(kwargs, error, words):
     data = {"S": _hs()[XS].cov(), "hs": _hs()}
@@ -282,3 +282,8 @@ def test_after_a_fit_from_moments(name):
     ref = pd.read_csv(OUT / f"{name}_residuals_standardized.csv", index_col=0)
     ours = fit.residuals(type="standardized")["cov"].loc[ref.index, ref.columns]
     assert np.allclose(ours, ref, rtol=1e-3, atol=1e-3, equal_nan=True)
+
+
+def test_fiml_with_covariates_and_robust_errors_is_refused():
+    with pytest.raises(ModelError, match="fixed_x=False"):
+        torchfit.sem(MIMIC, _hs_mcar_x(), missing="ml.x", estimator="MLR")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+from ..data.cases import incomplete_cases
 from ..data.frames import Moments, as_frame, check_moments, group_data, rows_with
 from ..data.patterns import EmptyRowsWarning, em_h1, pattern_moments
 from ..data.reader import Reader
@@ -16,6 +17,7 @@ from ..estimate.fiml import FimlObjective, group_moments
 from ..estimate.ml import fit_ml, one_thread
 from ..estimate.record import Estimate
 from ..inference.fiml import FimlFit
+from ..inference.fiml_robust import RobustFimlFit
 from ..inference.measures import count_moments
 from ..model.spec import Spec
 from ..options import FitOptions
@@ -51,6 +53,10 @@ class FIML:
         exo = [moments.exo_flags(spec.table, mod) for mod in spec.models]
         covariates = list(dict.fromkeys(v for m, e in zip(spec.models, exo)
                                         for v, x in zip(m.ov_names, e) if x))
+        if covariates and options.robust.estimator == "MLR":
+            raise ModelError("fixed exogenous covariates (fixed.x) with missing = 'ml' and "
+                             "robust standard errors (MLR, cluster=) are not supported yet; "
+                             "use fixed_x=False or estimator='ML'")
         totals, cut = None, None
         if covariates and options.missing == "ml":
             if isinstance(data, (Reader, str, Path)):
@@ -76,6 +82,13 @@ class FIML:
         stats = SampleStats(moms, exo, options.missing, data, options.columns, patterns, h1s)
         if cut is not None and len(cut):
             stats.extras["dropped"] = cut
+        if options.robust.estimator == "MLR":  # its scores need the rows
+            if getattr(data, "comm", None) is not None:
+                raise ModelError("estimator='MLR' with missing='ml' needs every row's scores "
+                                 "in one process; fit it without distributed=True")
+            stats.extras["cases"] = incomplete_cases(
+                group_data(data, options.group)[1], spec.models[0].ov_names, options.columns,
+                options.cluster)
         return stats
 
     def estimate(self, spec: Spec, stats: SampleStats, options: FitOptions) -> Estimate:
@@ -89,8 +102,13 @@ class FIML:
             est = fit_ml(groups, x0, iter_max=options.iter_max, objective=objective,
                          **moments.fallback_starts(groups, values))
             est.start = values
-            est.tests = FimlFit(spec.models, stats.patterns, stats.h1, objective, est,
-                                options.robust.information, stats.exo, options.missing)
+            pieces = (spec.models, stats.patterns, stats.h1, objective, est,
+                      options.robust.information)
+            if options.robust.estimator == "MLR":
+                est.tests = RobustFimlFit(*pieces, stats.extras["cases"], options.robust)
+                est.tests.info.update(moments.rows_info(options, stats))
+            else:
+                est.tests = FimlFit(*pieces, stats.exo, options.missing)
             est.vcov = est.tests.vcov
         return est
 

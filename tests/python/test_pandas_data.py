@@ -69,10 +69,14 @@ def test_a_fit_of_a_memory_map_pickles_small_and_scores_new_data(tmp_path, hs):
     big = np.load(tmp_path / "big.npy", mmap_mode="r")
     fit = torchfit.cfa(HS_MODEL, big, columns=NAMES)
     assert len(pickle.dumps(fit)) < 200_000  # the data (21.6 MB) are not in it
-    with pytest.raises(DataError, match=r"pass them, fit.predict\(data\)"):
+    with pytest.raises(DataError, match=r"which predict\(\) needs: pass them, e.g. "
+                                        r"fit.predict\(data\)"):
         fit.predict()
     scores = fit.predict(pd.DataFrame(X[:5], columns=NAMES, index=list("abcde")))
     assert list(scores.index) == list("abcde")
+    robust = torchfit.cfa(HS_MODEL, big, columns=NAMES, estimator="MLR")
+    with pytest.raises(DataError, match="which the robust residuals needs"):
+        robust.residuals("standardized")
 
 
 def test_bool_columns_are_zero_one(hs):

@@ -45,6 +45,7 @@ import torch
 
 from ..errors import ModelError
 from ..model.matrices import Factors, Model
+from ..options import BY_NAME
 from .conditioning import certified_inverse
 from .post_check import post_check
 from .record import Estimate
@@ -378,7 +379,8 @@ class _Budget:
         return True
 
 
-def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray, iter_max: int = 10000,
+def fit_ml(groups: Sequence[GroupMoments], x0: np.ndarray,
+           iter_max: int = BY_NAME["iter_max"].default,
            tol: float = 1e-14, switch: float = 1e-3, objective=None,
            constraints=None, restarts: Iterable[np.ndarray] = (),
            scoring_start: Optional[np.ndarray] = None) -> MLResult:

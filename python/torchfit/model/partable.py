@@ -263,83 +263,125 @@ def build(formulas: List[FormulaRow], model_type: str = "sem", std_lv: bool = Fa
 
 
 # C901: lavaan's defaults, one rule after another (complexity 31): to split (issue 11)
-def _group_rows(model_rows: List[FormulaRow], default: List[Tuple[str, str, str]],  # noqa: C901
+def _group_rows(model_rows: List[FormulaRow], default: List[Tuple[str, str, str]],
                 names: VariableNames, std_lv: bool, orthogonal: bool, fixed_x: bool,
                 meanstructure: bool, int_ov_free: bool, int_lv_free: bool,
                 auto_fix_first: bool, auto_fix_single: bool, auto_var: bool,
                 ordered: Mapping[str, int], ordinal: set) -> dict:
     """The rows of one group: the user's, then the defaults, with free/fixed
-    status, start values and labels as lavaan's lavaanify() sets them."""
-    ov_x = names.ov_x
+    status, start values and labels as lavaan's lavaanify() sets them (in its
+    order: scales, default fixings, exogenous covariates, ordinal items, then the
+    user's modifiers, which override all)."""
+    rows = _Rows(model_rows, default)
+    _fix_scales(rows, names, std_lv, auto_var, auto_fix_first, auto_fix_single)
+    _fix_defaults(rows, names, orthogonal, meanstructure, int_ov_free, int_lv_free)
+    if fixed_x:
+        _fix_exogenous(rows, names.ov_x, bool(ordered))
+    _fix_ordinal(rows, ordinal)
+    _apply_modifiers(rows, model_rows)
+    return rows.columns()
 
-    n_user = len(model_rows)
-    lhs = [f.lhs for f in model_rows] + [d[0] for d in default]
-    op = [f.op for f in model_rows] + [d[1] for d in default]
-    rhs = [f.rhs for f in model_rows] + [d[2] for d in default]
-    n = len(lhs)
-    user = [1] * n_user + [0] * len(default)
-    free = np.ones(n, dtype=int)
-    ustart = np.full(n, np.nan)
-    exo = np.zeros(n, dtype=int)
-    label = [""] * n
 
-    def fix(i: int, value: float) -> None:
-        free[i], ustart[i] = 0, value
+class _Rows:
+    """One group's rows being built: the user's (the first ``n_user``), then the
+    defaults."""
 
-    is_var = [o == "~~" and l == r for l, o, r in zip(lhs, op, rhs)]
+    def __init__(self, model_rows: List[FormulaRow], default: List[Tuple[str, str, str]]):
+        self.n_user = len(model_rows)
+        self.lhs = [f.lhs for f in model_rows] + [d[0] for d in default]
+        self.op = [f.op for f in model_rows] + [d[1] for d in default]
+        self.rhs = [f.rhs for f in model_rows] + [d[2] for d in default]
+        n = len(self.lhs)
+        self.user = [1] * self.n_user + [0] * len(default)
+        self.free = np.ones(n, dtype=int)
+        self.ustart = np.full(n, np.nan)
+        self.exo = np.zeros(n, dtype=int)
+        self.label = [""] * n
+        self.is_var = [o == "~~" and l == r for l, o, r in zip(self.lhs, self.op, self.rhs)]
+
+    def fix(self, i: int, value: float) -> None:
+        self.free[i], self.ustart[i] = 0, value
+
+    @property
+    def defaults(self) -> range:
+        return range(self.n_user, len(self.lhs))
+
+    def columns(self) -> dict:
+        return {"lhs": self.lhs, "op": self.op, "rhs": self.rhs, "user": self.user,
+                "free": self.free, "ustart": self.ustart, "exo": self.exo,
+                "label": self.label, "equal_to": np.full(len(self.lhs), -1)}
+
+
+def _fix_scales(rows: _Rows, names: VariableNames, std_lv: bool, auto_var: bool,
+                auto_fix_first: bool, auto_fix_single: bool) -> None:
+    """The latent variables' scales (unit variance or first loading) and the
+    variances lavaan fixes."""
     if not auto_var:
-        for i in range(n_user, n):
-            if is_var[i]:
-                fix(i, 0.0)
+        for i in rows.defaults:
+            if rows.is_var[i]:
+                rows.fix(i, 0.0)
     if std_lv:
-        for i in range(n):
-            if is_var[i] and lhs[i] in names.lv:
-                fix(i, 1.0)
+        for i, lhs in enumerate(rows.lhs):
+            if rows.is_var[i] and lhs in names.lv:
+                rows.fix(i, 1.0)
     if auto_fix_first and not std_lv:
         seen = set()
-        for i in range(n):
-            if op[i] == "=~" and lhs[i] not in seen:
-                seen.add(lhs[i])
-                fix(i, 1.0)
+        for i, (lhs, op) in enumerate(zip(rows.lhs, rows.op)):
+            if op == "=~" and lhs not in seen:
+                seen.add(lhs)
+                rows.fix(i, 1.0)
     if auto_var and auto_fix_single:
-        _fix_single_indicators(lhs, op, rhs, user, is_var, fix)
-    if orthogonal:
-        for i in range(n_user, n):
-            if op[i] == "~~" and lhs[i] != rhs[i] and lhs[i] in names.lv and rhs[i] in names.lv:
-                fix(i, 0.0)
-    if meanstructure:
-        for i in range(n_user, n):
-            if op[i] == "~1" and ((lhs[i] in names.ov and not int_ov_free) or
-                                  (lhs[i] in names.lv and not int_lv_free)):
-                fix(i, 0.0)
-    if fixed_x:
-        for i in range(n_user, n):
-            if (op[i] == "~~" and lhs[i] in ov_x and rhs[i] in ov_x) or \
-                    (op[i] == "~1" and lhs[i] in ov_x):
-                free[i], ustart[i], exo[i] = 0, np.nan, 1
-        if ordered:  # lavaan's conditional.x: regressions on fixed covariates are exo
-            for i in range(n):
-                if op[i] == "~" and rhs[i] in ov_x:
-                    exo[i] = 1
-    for i in range(n_user, n):
-        # Ordinal variables: the scale of the latent response is fixed (delta
-        # parameterization), and thresholds take the place of the intercept.
-        if lhs[i] in ordinal and ((op[i] == "~~" and rhs[i] == lhs[i]) or op[i] == "~*~"):
-            fix(i, 1.0)
-        elif lhs[i] in ordinal and op[i] == "~1":
-            fix(i, 0.0)
-    # The user's modifiers come last and override the defaults.
+        _fix_single_indicators(rows.lhs, rows.op, rows.rhs, rows.user, rows.is_var, rows.fix)
+
+
+def _fix_defaults(rows: _Rows, names: VariableNames, orthogonal: bool, meanstructure: bool,
+                  int_ov_free: bool, int_lv_free: bool) -> None:
+    """Default rows fixed to 0: latent covariances (``orthogonal``) and the
+    intercepts lavaan does not free."""
+    for i in rows.defaults:
+        lhs, op, rhs = rows.lhs[i], rows.op[i], rows.rhs[i]
+        if orthogonal and op == "~~" and lhs != rhs and lhs in names.lv and rhs in names.lv:
+            rows.fix(i, 0.0)
+        if meanstructure and op == "~1" and ((lhs in names.ov and not int_ov_free) or
+                                             (lhs in names.lv and not int_lv_free)):
+            rows.fix(i, 0.0)
+
+
+def _fix_exogenous(rows: _Rows, ov_x, conditional: bool) -> None:
+    """fixed.x: the covariates' (co)variances and means are fixed at their sample
+    values (exo); with ordered items (lavaan's conditional.x) the regressions on
+    them are exo too."""
+    for i in rows.defaults:
+        lhs, op, rhs = rows.lhs[i], rows.op[i], rows.rhs[i]
+        if (op == "~~" and lhs in ov_x and rhs in ov_x) or (op == "~1" and lhs in ov_x):
+            rows.free[i], rows.ustart[i], rows.exo[i] = 0, np.nan, 1
+    if conditional:
+        for i, (op, rhs) in enumerate(zip(rows.op, rows.rhs)):
+            if op == "~" and rhs in ov_x:
+                rows.exo[i] = 1
+
+
+def _fix_ordinal(rows: _Rows, ordinal: set) -> None:
+    """Ordinal variables: the scale of the latent response is fixed (delta
+    parameterization), and thresholds take the place of the intercept."""
+    for i in rows.defaults:
+        lhs, op, rhs = rows.lhs[i], rows.op[i], rows.rhs[i]
+        if lhs in ordinal and ((op == "~~" and rhs == lhs) or op == "~*~"):
+            rows.fix(i, 1.0)
+        elif lhs in ordinal and op == "~1":
+            rows.fix(i, 0.0)
+
+
+def _apply_modifiers(rows: _Rows, model_rows: List[FormulaRow]) -> None:
+    """The user's modifiers come last and override the defaults."""
     for i, f in enumerate(model_rows):
         if f.fixed is not None:
-            fix(i, f.fixed)
+            rows.fix(i, f.fixed)
         if f.start is not None:
-            ustart[i] = f.start
+            rows.ustart[i] = f.start
         if f.free_na:
-            free[i], ustart[i] = 1, np.nan
-        label[i] = f.label
-
-    return {"lhs": lhs, "op": op, "rhs": rhs, "user": user, "free": free, "ustart": ustart,
-            "exo": exo, "label": label, "equal_to": np.full(n, -1)}
+            rows.free[i], rows.ustart[i] = 1, np.nan
+        rows.label[i] = f.label
 
 
 def option_strings(value, option: str) -> List[str]:

@@ -217,9 +217,22 @@ class Fit:
         return float(self._measures["logl"])
 
     # -- after the fit (lavaan's post-estimation) -------------------------------------
+    def _raw_data(self, what: str) -> pd.DataFrame:
+        """The fit's own copy of its data, which ``what`` needs, or the error
+        saying how to get it."""
+        if self.info.get("data") == "sample_cov":
+            raise DataError(f"this fit was made from sample_cov=, which has no rows for {what}: "
+                            "pass the data, e.g. fit.predict(data)")
+        if self.data is None:
+            raise DataError(f"this fit keeps no copy of its data (a file, a memory map or "
+                            f"more than 2,000,000 cells), which {what} needs: pass them, "
+                            "e.g. fit.predict(data), or refit from a data frame")
+        return self.data
+
     def _sample(self) -> Sample:
         fiml = self.info.get("missing") in ("ml", "ml.x")
-        return Sample([g.sample for g in self.groups], self.data if fiml else None,
+        return Sample([g.sample for g in self.groups],
+                      self._raw_data("FIML's post-estimation") if fiml else None,
                       self.info.get("group"))
 
     def modindices(self, sort: bool = False, minimum_value: float = 0.0) -> pd.DataFrame:
@@ -369,7 +382,7 @@ class Fit:
     def _gammas(self) -> List[np.ndarray]:
         """Each group's Gamma from the raw data, less what fixed covariates
         explain (lavaan's NACOV)."""
-        _, subsets = group_data(self.data, self.info.get("group"))
+        _, subsets = group_data(self._raw_data("the robust residuals"), self.info.get("group"))
         return [gamma_adf(subset, g.model.ov_names, g.sample["mean"], g.sample["cov"],
                           self.info["missing"],
                           meanstructure=g.model.mean_structure,
@@ -437,13 +450,7 @@ class Fit:
                                 "estimator='IWAVE' for scores")
         columns = self.model.ov_names
         if data is None:
-            if self.info.get("data") == "sample_cov":
-                raise DataError("this fit was made from sample_cov=, which has no rows to "
-                                "score: pass the data, fit.predict(data)")
-            if self.data is None:
-                raise DataError("this fit keeps no copy of its data (a file, a memory map or "
-                                "more than 2,000,000 cells): pass them, fit.predict(data)")
-            data, columns = self.data, None
+            data, columns = self._raw_data("predict()"), None
         if len(self.groups) == 1:
             return group_scores(self.groups[0], data, self.info["missing"], columns)
         column = group if group is not None else self.info.get("group")

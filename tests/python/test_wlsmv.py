@@ -26,6 +26,9 @@ REF = Path(__file__).resolve().parents[1] / "reference" / "ordinal"
 HS = (REF / "hs.lav").read_text()
 SIM = (REF / "sim12.lav").read_text()
 
+# x1-x6 cut at quartiles, x7-x9 continuous
+MIXED_ORDERED = [f"x{i}" for i in range(1, 7)]
+
 # case: (data, model, options)
 CASES = {
     "hs_wlsmv": ("hs_quartiles", HS, {}),
@@ -39,6 +42,12 @@ CASES = {
     "hs_group": ("hs_quartiles", HS, {"group": "school",
                                       "group_equal": ["thresholds", "loadings"]}),
     "sim12_pairwise": ("sim12_missing", SIM, {"missing": "pairwise"}),
+    # tests/reference/make_ordinal_more.R
+    "hs_group_theta": ("hs_quartiles", HS, {"group": "school", "parameterization": "theta",
+                                            "group_equal": ["thresholds", "loadings"]}),
+    "hs_mixed": ("hs_mixed", HS, {"ordered": MIXED_ORDERED}),
+    "hs_mixed_theta": ("hs_mixed", HS, {"ordered": MIXED_ORDERED,
+                                        "parameterization": "theta"}),
 }
 
 
@@ -56,7 +65,7 @@ def fits():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ZeroCellWarning)
         for case, (data, model, options) in CASES.items():
-            out[case] = torchfit.cfa(model, _data(data), ordered=True, **options)
+            out[case] = torchfit.cfa(model, _data(data), **{"ordered": True, **options})
     return out
 
 
@@ -200,9 +209,50 @@ def test_missing_values_need_a_missing_option():
     assert fit.nobs == d.dropna().shape[0]
 
 
-def test_continuous_variables_beside_ordered_ones_are_refused():
-    with pytest.raises(ModelError, match="x9 is not ordered.*polyserial"):
-        torchfit.cfa(HS, _hs_cut(), ordered=[f"x{i}" for i in range(1, 9)])
+def test_mixed_statistics_and_nacov_match_lavaan():
+    from torchfit.data.polychoric import item_levels
+    from torchfit.data.polyserial import mixed_stats
+    frame = _data("hs_mixed")
+    names = _items(frame)
+    levels = item_levels(frame, MIXED_ORDERED) + [None] * 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        s = mixed_stats(frame, names, [v in MIXED_ORDERED for v in names], levels)
+    obs = pd.read_csv(REF / "hs_mixed_wls_obs.csv")
+    assert s.names == list(obs["name"])
+    np.testing.assert_allclose(s.obs, obs["value"], atol=1e-7)  # polyserials to nlminb's 1e-8
+    ref = pd.read_csv(REF / "hs_mixed_gamma.csv")
+    assert list(ref.columns) == s.names
+    assert np.abs(s.nacov - ref.to_numpy()).max() < 1e-6 * np.abs(ref.to_numpy()).max()
+
+
+def test_mixed_fit_has_no_robust_measures_and_implies_the_means(fits):
+    fit = fits["hs_mixed"]
+    # lavaan's catML refit is not made with continuous variables: NA
+    assert np.isnan(fit.fit_measures()["cfi.robust"])
+    implied = fit.implied()
+    d = _data("hs_mixed")
+    assert implied["mean"]["x7"] == pytest.approx(d["x7"].mean(), rel=1e-6)
+    assert np.isnan(implied["mean"]["x1"])
+    assert implied["cov"].loc["x7", "x7"] == pytest.approx(d["x7"].var(ddof=0), rel=1e-3)
+
+
+def test_pairwise_missing_with_continuous_variables_is_refused():
+    with pytest.raises(TorchfitError, match="missing='pairwise' with continuous variables"):
+        torchfit.cfa(HS, _data("hs_mixed"), ordered=MIXED_ORDERED, missing="pairwise")
+
+
+def test_missing_values_of_a_continuous_variable_need_listwise():
+    d = _data("hs_mixed")
+    d.loc[:4, "x8"] = np.nan
+    with pytest.raises(DataError, match="5 of 301 rows have missing values on the model's"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        torchfit.cfa(HS, d, ordered=MIXED_ORDERED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        fit = torchfit.cfa(HS, d, ordered=MIXED_ORDERED, missing="listwise")
+    assert fit.nobs == 296
 
 
 def test_estimator_and_ordered_must_agree():

@@ -17,7 +17,7 @@ and Delta the stacked Jacobians (lavaan's stacking convention):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 from scipy import linalg, special
@@ -193,20 +193,44 @@ def _f_ml(R: np.ndarray, sigma: np.ndarray) -> float:
 
 # -- fit measures -------------------------------------------------------------------------
 
-def residual_measures(res_th: List[np.ndarray], res_cor: List[np.ndarray], p: List[int],
-                      nobs: Sequence[int]) -> Dict[str, float]:
-    """lavaan's (S)RMR and CRMR on the correlation (and threshold) residuals."""
+@dataclass
+class Residuals:
+    """One group's residuals as lavaan's lav_residuals summarises them: the
+    ordered items' thresholds, the covariance matrix's lower half with its
+    diagonal raw (``cov``) and in the sample's standard deviations
+    (``bentler``), and the correlations' off-diagonal (``bollen``)."""
+
+    th: np.ndarray
+    cov: np.ndarray
+    bentler: np.ndarray
+    bollen: np.ndarray
+
+
+def residuals(th_res: np.ndarray, S: np.ndarray, implied: np.ndarray) -> Residuals:
+    """The residuals of a sample covariance (correlation) matrix S against
+    the implied one, and of the thresholds (``th_res``)."""
+    i, j = np.tril_indices(S.shape[0])
+    raw = S - implied
+    sd = np.sqrt(np.diag(S))
+    imp_sd = np.sqrt(np.diag(implied))
+    bollen = S / np.outer(sd, sd) - implied / np.outer(imp_sd, imp_sd)
+    k, m = np.tril_indices(S.shape[0], -1)
+    return Residuals(th_res, raw[i, j], (raw / np.outer(sd, sd))[i, j], bollen[k, m])
+
+
+def residual_measures(res: Sequence[Residuals], nobs: Sequence[int]) -> Dict[str, float]:
+    """lavaan's (S)RMR and CRMR on the covariance (correlation) and threshold residuals."""
     fg = np.asarray(nobs, dtype=float) / sum(nobs)
-    out = dict.fromkeys(("rmr", "rmr_nomean", "crmr", "crmr_nomean"), 0.0)
-    for f, rt, rc, k in zip(fg, res_th, res_cor, p):
-        ss_c, ss_t = float(rc @ rc), float(rt @ rt)
-        lower, off = k * (k + 1) / 2, k * (k - 1) / 2
-        out["rmr"] += f * np.sqrt((ss_c + ss_t) / (lower + len(rt)))
-        out["rmr_nomean"] += f * np.sqrt(ss_c / lower)
-        out["crmr"] += f * np.sqrt((ss_c + ss_t) / (off + len(rt)))
-        out["crmr_nomean"] += f * np.sqrt(ss_c / off)
-    return {"rmr": out["rmr"], "rmr_nomean": out["rmr_nomean"], "srmr": out["rmr_nomean"],
-            "srmr_bentler": out["rmr"], "srmr_bentler_nomean": out["rmr_nomean"],
+    out = dict.fromkeys(("rmr", "rmr_nomean", "srmr", "srmr_nomean", "crmr", "crmr_nomean"),
+                        0.0)
+    for f, r in zip(fg, res):
+        ss_t, k = float(r.th @ r.th), len(r.th)
+        for key, v in (("rmr", r.cov), ("srmr", r.bentler), ("crmr", r.bollen)):
+            ss = float(v @ v)
+            out[key] += f * np.sqrt((ss + ss_t) / (len(v) + k))
+            out[key + "_nomean"] += f * np.sqrt(ss / len(v))
+    return {"rmr": out["rmr"], "rmr_nomean": out["rmr_nomean"], "srmr": out["srmr_nomean"],
+            "srmr_bentler": out["srmr"], "srmr_bentler_nomean": out["srmr_nomean"],
             "crmr": out["crmr"], "crmr_nomean": out["crmr_nomean"],
             "srmr_mplus": np.nan, "srmr_mplus_nomean": np.nan}
 

@@ -1,0 +1,37 @@
+# More lavaan references for ordered items (issue 13, beside make_ordinal.R):
+# a mix of ordered and continuous indicators (polyserial correlations), the
+# theta parameterization with two groups, and lavaan's factor scores of a
+# categorical fit.  Run from the repository root after make_ordinal.R:
+#   Rscript tests/reference/make_ordinal_more.R
+# Writes to tests/reference/ordinal/: hs_mixed.csv (x1-x6 of hs_quartiles.csv,
+# x7-x9 of HS as they are), per case <case>_estimates.csv, <case>_fitmeasures.csv,
+# and for the mixed case its WLS.obs (<case>_wls_obs.csv) and NACOV
+# (<case>_gamma.csv); hs_wlsmv_scores.csv (lavPredict of the hs_wlsmv case).
+suppressPackageStartupMessages(library(lavaan))
+source(file.path("tests", "reference", "ordinal_write.R"))
+hs_cut <- read.csv(file.path(here, "hs_quartiles.csv"))
+hs_model <- readLines(file.path(here, "hs.lav"))
+items <- paste0("x", 1:9)
+
+hs <- HolzingerSwineford1939
+hs_mixed <- hs_cut
+for (v in paste0("x", 7:9)) hs_mixed[[v]] <- hs[[v]]
+write_csv(hs_mixed, "hs_mixed.csv")
+
+# x1-x6 ordered, x7-x9 continuous (WLSMV, delta and theta)
+mixed <- cfa(hs_model, hs_mixed, ordered = paste0("x", 1:6))
+write_fit(mixed, "hs_mixed")
+obs <- lavInspect(mixed, "wls.obs")
+write_csv(data.frame(name = names(obs), value = as.numeric(obs)), "hs_mixed_wls_obs.csv")
+write_csv(as.data.frame(unclass(lavInspect(mixed, "gamma"))), "hs_mixed_gamma.csv")
+write_fit(cfa(hs_model, hs_mixed, ordered = paste0("x", 1:6), parameterization = "theta"),
+          "hs_mixed_theta")
+
+# two groups, theta parameterization, equal thresholds and loadings
+write_fit(cfa(hs_model, hs_cut, ordered = items, group = "school",
+              group.equal = c("thresholds", "loadings"), parameterization = "theta"),
+          "hs_group_theta")
+
+# factor scores (lavPredict's default for a categorical fit) of the hs_wlsmv case
+wlsmv <- cfa(hs_model, hs_cut, ordered = items)
+write_csv(as.data.frame(lavPredict(wlsmv)), "hs_wlsmv_scores.csv")

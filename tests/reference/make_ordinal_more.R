@@ -6,7 +6,8 @@
 # Writes to tests/reference/ordinal/: hs_mixed.csv (x1-x6 of hs_quartiles.csv,
 # x7-x9 of HS as they are), per case <case>_estimates.csv, <case>_fitmeasures.csv,
 # and for the mixed case its WLS.obs (<case>_wls_obs.csv) and NACOV
-# (<case>_gamma.csv); hs_wlsmv_scores.csv (lavPredict of the hs_wlsmv case).
+# (<case>_gamma.csv); <case>_scores.csv (lavPredict, its default EBM scores) of
+# hs_wlsmv, hs_mixed and hs_group (the groups' rows stacked, Pasteur first).
 suppressPackageStartupMessages(library(lavaan))
 source(file.path("tests", "reference", "ordinal_write.R"))
 hs_cut <- read.csv(file.path(here, "hs_quartiles.csv"))
@@ -24,6 +25,7 @@ write_fit(mixed, "hs_mixed")
 obs <- lavInspect(mixed, "wls.obs")
 write_csv(data.frame(name = names(obs), value = as.numeric(obs)), "hs_mixed_wls_obs.csv")
 write_csv(as.data.frame(unclass(lavInspect(mixed, "gamma"))), "hs_mixed_gamma.csv")
+write_csv(as.data.frame(lavPredict(mixed)), "hs_mixed_scores.csv")
 write_fit(cfa(hs_model, hs_mixed, ordered = paste0("x", 1:6), parameterization = "theta"),
           "hs_mixed_theta")
 
@@ -35,3 +37,6 @@ write_fit(cfa(hs_model, hs_cut, ordered = items, group = "school",
 # factor scores (lavPredict's default for a categorical fit) of the hs_wlsmv case
 wlsmv <- cfa(hs_model, hs_cut, ordered = items)
 write_csv(as.data.frame(lavPredict(wlsmv)), "hs_wlsmv_scores.csv")
+group <- cfa(hs_model, hs_cut, ordered = items, group = "school",
+             group.equal = c("thresholds", "loadings"))
+write_csv(do.call(rbind, lapply(lavPredict(group), as.data.frame)), "hs_group_scores.csv")

@@ -129,6 +129,8 @@ test_that("ordered and continuous indicators together (polyserial) are lavaan's"
                                      parameterization = param))
     ref <- lavaan::cfa(HS_MODEL, hs, ordered = ITEMS[1:6], parameterization = param)
     expect_as_lavaan(fit, ref)
+    # factor scores: lavaan's lavPredict (EBM) on the lavaan object
+    expect_lt(max(abs(predict(fit) - lavaan::lavPredict(ref))), 1e-4)
   }
   # the continuous variables' intercepts and residual variances are free parameters
   pe <- lavaan::parameterEstimates(fit)

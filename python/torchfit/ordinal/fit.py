@@ -35,6 +35,7 @@ from ..model.defined import Definitions
 from ..model.matrices import Model
 from ..model.partable import from_columns, parse
 from ..model.spec import Spec
+from .scores import OrdinalFit
 
 PARAMETERIZATIONS = ("delta", "theta")
 
@@ -105,10 +106,16 @@ def ordinal_sample_stats(spec: Spec, data, options) -> SampleStats:
 
 @dataclass
 class WlsTests:
-    """The inference record of an ordinal fit: its fit measures, on demand."""
+    """The inference record of an ordinal fit: its fit measures, on demand,
+    and the ordered items' categories (for the factor scores)."""
 
     measures: object
     info: dict
+    levels: dict
+
+    @property
+    def fit_class(self):
+        return OrdinalFit
 
 
 def ordinal_estimate(spec: Spec, sample: SampleStats, options) -> Estimate:
@@ -246,8 +253,9 @@ def _estimate(spec: Spec, stats: Sequence[OrdinalStats], settings: Settings) -> 
     # the continuous variables' implied means are their negated "thresholds"
     mu = [np.where(s.numeric, -_per_variable_first(s, imp), np.nan)
           for s, imp in zip(stats, result.implied)]
+    tests = WlsTests(measures, info, spec.extras["levels"])
     return Estimate(result.x, result.converged, result.iterations, start=start, vcov=vcov,
-                    tests=WlsTests(measures, info), extras=info, messages=messages, std=std,
+                    tests=tests, extras=info, messages=messages, std=std,
                     optimizer="Gauss-Newton", matrices=mats, sigma=sigma, mu=mu)
 
 

@@ -391,7 +391,8 @@ class Fit:
 
     # -- factor scores ------------------------------------------------------------
     def predict(self, data=None):
-        """Factor scores by the regression method (lavaan's lavPredict default).
+        """Factor scores by lavaan's lavPredict default: the regression method,
+        or for ordered items (WLS family) the empirical Bayes modal scores.
 
         Parameters
         ----------
@@ -416,10 +417,6 @@ class Fit:
         >>> scores.shape, scores.index.equals(hs.index[hs["school"] == "Pasteur"])
         ((156, 1), True)
         """
-        if wls_report.applies(self.info):
-            raise TorchfitError("factor scores of ordered items (lavaan's empirical Bayes "
-                                "modal scores) are not available yet; fit the items with "
-                                "estimator='IWAVE' for scores")
         columns = self.model.ov_names
         if data is None:
             if self.data is None:
@@ -427,10 +424,16 @@ class Fit:
                                 "more than 2,000,000 cells): pass them, fit.predict(data)")
             data, columns = self.data, None
         if len(self.groups) == 1:
-            return group_scores(self.groups[0], data, self.info["missing"], columns)
+            return self.score_group(self.groups[0], data, columns)
         by_label = dict(zip(*group_data(data, self.info["group"])))
-        return {g.label: group_scores(g, by_label[g.label], self.info["missing"], columns)
+        return {g.label: self.score_group(g, by_label[g.label], columns)
                 for g in self.groups if g.label in by_label}
+
+    def score_group(self, group: GroupView, data, columns) -> pd.DataFrame:
+        """One group's factor scores (``predict`` per group): by the
+        regression method; a fit of ordered items gives lavaan's EBM scores
+        (:class:`torchfit.ordinal.scores.OrdinalFit`)."""
+        return group_scores(group, data, self.info["missing"], columns)
 
     # -- printing ---------------------------------------------------------------------
     def _endogenous(self) -> set:

@@ -45,6 +45,7 @@ CASES = {
     # tests/reference/make_ordinal_more.R
     "hs_group_theta": ("hs_quartiles", HS, {"group": "school", "parameterization": "theta",
                                             "group_equal": ["thresholds", "loadings"]}),
+    "hs3_saturated": ("hs_quartiles", "f =~ x1 + x2 + x3", {}),
     "hs_mixed": ("hs_mixed", HS, {"ordered": MIXED_ORDERED}),
     "hs_mixed_theta": ("hs_mixed", HS, {"ordered": MIXED_ORDERED,
                                         "parameterization": "theta"}),
@@ -142,6 +143,18 @@ def test_summary_reads_like_lavaan(fits):
                   "Standard errors                           Robust.sem",
                   "x1|t1            -0.605    0.077   -7.824    0.000"):
         assert piece in text, piece
+
+
+@pytest.mark.parametrize("case", ["hs_group", "hs_mixed_theta"])
+def test_scales_block_reads_like_lavaan(fits, case):
+    """lavaan's "Scales y*" section (every group's), line for line."""
+    ref = (REF / f"{case}_summary.txt").read_text().splitlines()
+    mine = fits[case].summary(standardized=True).splitlines()
+
+    def blocks(lines):
+        starts = [k for k, line in enumerate(lines) if line == "Scales y*:"]
+        return [lines[k:lines.index("", k)] for k in starts]
+    assert blocks(mine) == blocks(ref) and blocks(ref)
 
 
 # -- bad input ---------------------------------------------------------------------------

@@ -3,11 +3,14 @@
 # theta parameterization with two groups, and lavaan's factor scores of a
 # categorical fit.  Run from the repository root after make_ordinal.R:
 #   Rscript tests/reference/make_ordinal_more.R
-# Writes to tests/reference/ordinal/: hs_mixed.csv (x1-x6 of hs_quartiles.csv,
+# Writes to tests/reference/ordinal/ (also a saturated one-factor model of x1-x3,
+# hs3_saturated): hs_mixed.csv (x1-x6 of hs_quartiles.csv,
 # x7-x9 of HS as they are), per case <case>_estimates.csv, <case>_fitmeasures.csv,
 # and for the mixed case its WLS.obs (<case>_wls_obs.csv) and NACOV
 # (<case>_gamma.csv); <case>_scores.csv (lavPredict, its default EBM scores) of
-# hs_wlsmv, hs_mixed and hs_group (the groups' rows stacked, Pasteur first).
+# hs_wlsmv, hs_mixed and hs_group (the groups' rows stacked, Pasteur first);
+# <case>_summary.txt (summary(fit, standardized = TRUE)) of hs_group and
+# hs_mixed_theta.
 suppressPackageStartupMessages(library(lavaan))
 source(file.path("tests", "reference", "ordinal_write.R"))
 hs_cut <- read.csv(file.path(here, "hs_quartiles.csv"))
@@ -26,8 +29,15 @@ obs <- lavInspect(mixed, "wls.obs")
 write_csv(data.frame(name = names(obs), value = as.numeric(obs)), "hs_mixed_wls_obs.csv")
 write_csv(as.data.frame(unclass(lavInspect(mixed, "gamma"))), "hs_mixed_gamma.csv")
 write_csv(as.data.frame(lavPredict(mixed)), "hs_mixed_scores.csv")
-write_fit(cfa(hs_model, hs_mixed, ordered = paste0("x", 1:6), parameterization = "theta"),
-          "hs_mixed_theta")
+mixed_theta <- cfa(hs_model, hs_mixed, ordered = paste0("x", 1:6), parameterization = "theta")
+write_fit(mixed_theta, "hs_mixed_theta")
+write_summary <- function(fit, name)
+  writeLines(capture.output(summary(fit, standardized = TRUE)),
+             file.path(here, paste0(name, "_summary.txt")))
+write_summary(mixed_theta, "hs_mixed_theta")
+
+# a saturated model (df = 0): lavaan's saturated values of the measures
+write_fit(cfa("f =~ x1 + x2 + x3", hs_cut, ordered = paste0("x", 1:3)), "hs3_saturated")
 
 # two groups, theta parameterization, equal thresholds and loadings
 write_fit(cfa(hs_model, hs_cut, ordered = items, group = "school",
@@ -40,3 +50,4 @@ write_csv(as.data.frame(lavPredict(wlsmv)), "hs_wlsmv_scores.csv")
 group <- cfa(hs_model, hs_cut, ordered = items, group = "school",
              group.equal = c("thresholds", "loadings"))
 write_csv(do.call(rbind, lapply(lavPredict(group), as.data.frame)), "hs_group_scores.csv")
+write_summary(group, "hs_group")

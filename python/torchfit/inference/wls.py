@@ -114,7 +114,10 @@ def scaled_test(stat: float, df: float, s: Stacked, kind: str) -> Test:
     """The standard statistic with lavaan's mean-adjusted ("satorra.bentler")
     or scaled-shifted correction."""
     out = Test(stat, df)
-    if kind == "standard" or df <= 0:
+    if kind == "standard":
+        return out
+    if df <= 0:  # a saturated model: lavaan's scaled statistic is the statistic
+        out.scaled = stat
         return out
     tr, tr2 = ug_traces(s)
     out.trace = tr
@@ -180,7 +183,9 @@ def catml(cors: Sequence[np.ndarray], implied: Sequence[np.ndarray], s: Stacked,
     ks = float(np.sum(V * G) - np.sum(M * ((D.T @ V) @ G)) - np.sum(MG * VD.T)
                + np.sum((D.T @ VD) * (MG @ M.T).T))
     null = sum(-n * np.linalg.slogdet(R)[1] for R, n in zip(cors, nobs))
-    return {"XX3": xx3, "df3": df3, "c3": ks / df3, "XX3.null": null,
+    # a saturated model (df3 = 0) has no scaling factor; lavaan's indices
+    # then take their saturated values whatever it is (1 here, not R's 0/0)
+    return {"XX3": xx3, "df3": df3, "c3": ks / df3 if df3 > 0 else 1.0, "XX3.null": null,
             "c3.null": float(np.trace(G)) / sum(p_star)}
 
 
@@ -330,7 +335,9 @@ def _other(s: Summary, N: int) -> Dict[str, float]:
         gfis.append(1.0 - float(d @ W @ d) / float(obs @ W @ obs))
         ns.append(n)
     gfi = float(np.dot(ns, gfis) / sum(ns))
-    cn = {a: special.chdtri(t.df, a) / (t.stat / N) + 1 for a in (0.05, 0.01)}
+    # chi-square quantiles on 0 df are 0: lavaan's CN of a saturated model is 1
+    cn = {a: special.chdtri(t.df, a) / (t.stat / N) + 1 if t.df > 0 else 1.0
+          for a in (0.05, 0.01)}
     return {"cn_05": cn[0.05], "cn_01": cn[0.01], "gfi": gfi,
             "agfi": 1 - (s.nel / t.df) * (1 - gfi) if t.df > 0 else 1.0,
             "pgfi": t.df / s.nel * gfi, "mfi": np.exp(-0.5 * (t.stat - t.df) / N),

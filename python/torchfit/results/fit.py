@@ -471,8 +471,14 @@ class Fit:
         return {"header": self._header_lines(), "fit": self._fit_lines(),
                 "estimates": self._sections(False), "estimates_std": self._sections(True)}
 
+    def _without_scales(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The table as the summary shows it: the scale factors of ordered
+        items (lavaan's "Scales y*") only for a fit of the WLS family."""
+        return table if wls_report.applies(self.info) else table[table["op"] != "~*~"]
+
     def _sections(self, standardized: bool) -> List[str]:
-        return report.parameter_sections(self.partable, self._endogenous(), standardized,
+        return report.parameter_sections(self._without_scales(self.partable),
+                                         self._endogenous(), standardized,
                                          se_lines=self._se_lines(),
                                          group_labels=self.info.get("group_labels"))
 
@@ -489,7 +495,8 @@ class Fit:
         """
         head = self._header_lines() + (self._fit_lines() if fit_measures else [])
         text = "\n".join(head + self._sections(standardized)) + "\n"
-        return Summary(text, head, self.parameter_estimates(standardized=standardized),
+        return Summary(text, head,
+                       self._without_scales(self.parameter_estimates(standardized=standardized)),
                        self.info.get("group_labels"))
 
     def _repr_html_(self) -> str:

@@ -47,6 +47,8 @@ CASES = {
                                             "group_equal": ["thresholds", "loadings"]}),
     "hs3_saturated": ("hs_quartiles", "f =~ x1 + x2 + x3", {}),
     "hs_mixed": ("hs_mixed", HS, {"ordered": MIXED_ORDERED}),
+    "hs_mixed_group": ("hs_mixed", HS, {"ordered": MIXED_ORDERED, "group": "school",
+                                        "group_equal": ["thresholds", "loadings"]}),
     "hs_mixed_theta": ("hs_mixed", HS, {"ordered": MIXED_ORDERED,
                                         "parameterization": "theta"}),
 }
@@ -286,7 +288,7 @@ def test_iwave_still_takes_ordered():
     assert fit.info["estimator"] == "IWAVE"
 
 
-@pytest.mark.parametrize("case", ["hs_wlsmv", "hs_mixed", "hs_group"])
+@pytest.mark.parametrize("case", ["hs_wlsmv", "hs_theta", "hs_mixed", "hs_group"])
 def test_factor_scores_are_lavaans_ebm_scores(fits, case):
     scores = fits[case].predict()
     if isinstance(scores, dict):  # lavaan's groups in their order

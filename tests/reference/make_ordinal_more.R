@@ -8,7 +8,8 @@
 # x7-x9 of HS as they are), per case <case>_estimates.csv, <case>_fitmeasures.csv,
 # and for the mixed case its WLS.obs (<case>_wls_obs.csv) and NACOV
 # (<case>_gamma.csv); <case>_scores.csv (lavPredict, its default EBM scores) of
-# hs_wlsmv, hs_mixed and hs_group (the groups' rows stacked, Pasteur first);
+# hs_wlsmv, hs_theta, hs_mixed and hs_group (the groups' rows stacked, Pasteur first;
+# see ebm_by_group);
 # <case>_summary.txt (summary(fit, standardized = TRUE)) of hs_group and
 # hs_mixed_theta.
 suppressPackageStartupMessages(library(lavaan))
@@ -39,6 +40,11 @@ write_summary(mixed_theta, "hs_mixed_theta")
 # a saturated model (df = 0): lavaan's saturated values of the measures
 write_fit(cfa("f =~ x1 + x2 + x3", hs_cut, ordered = paste0("x", 1:3)), "hs3_saturated")
 
+# two groups, some items continuous (lavaan equates their intercepts with
+# the thresholds)
+write_fit(cfa(hs_model, hs_mixed, ordered = paste0("x", 1:6), group = "school",
+              group.equal = c("thresholds", "loadings")), "hs_mixed_group")
+
 # two groups, theta parameterization, equal thresholds and loadings
 write_fit(cfa(hs_model, hs_cut, ordered = items, group = "school",
               group.equal = c("thresholds", "loadings"), parameterization = "theta"),
@@ -47,7 +53,44 @@ write_fit(cfa(hs_model, hs_cut, ordered = items, group = "school",
 # factor scores (lavPredict's default for a categorical fit) of the hs_wlsmv case
 wlsmv <- cfa(hs_model, hs_cut, ordered = items)
 write_csv(as.data.frame(lavPredict(wlsmv)), "hs_wlsmv_scores.csv")
+theta <- cfa(hs_model, hs_cut, ordered = items, parameterization = "theta")
+write_csv(as.data.frame(lavPredict(theta)), "hs_theta_scores.csv")
 group <- cfa(hs_model, hs_cut, ordered = items, group = "school",
              group.equal = c("thresholds", "loadings"))
-write_csv(do.call(rbind, lapply(lavPredict(group), as.data.frame)), "hs_group_scores.csv")
+# lavaan 0.6.14's lav_predict_eta_ebm_ml calls lav_predict_fy_eta.i without
+# its group, so every group's rows are scored with group 1's Lambda, nu and
+# scale factors (later lavaan passes g = g).  The reference is that
+# computation with the group passed: lavaan's own functions and optimiser
+# settings (BFGS, reltol 1e-8, fnscale 1.1), each group's own matrices.
+ebm_by_group <- function(fit) {
+  lm <- fit@Model
+  TH <- lavaan:::computeTH(lm)
+  THETA <- lavaan:::computeTHETA(lm)
+  VETA <- lavaan:::computeVETAx(lm)
+  X <- fit@Data@X
+  EETA <- lavaan:::computeEETAx(lm, lavsamplestats = fit@SampleStats, eXo = fit@Data@eXo,
+                                nobs = lapply(X, NROW), remove.dummy.lv = TRUE)
+  lapply(seq_along(X), function(g) {
+    V.inv <- solve(VETA[[g]])
+    theta.sd <- sqrt(diag(THETA[[g]]))
+    scores <- t(vapply(seq_len(nrow(X[[g]])), function(i) {
+      mu <- EETA[[g]][i, ]
+      objective <- function(x) {
+        log.fy <- lavaan:::lav_predict_fy_eta.i(
+          lavmodel = lm, lavdata = fit@Data, lavsamplestats = fit@SampleStats,
+          y.i = X[[g]][i, , drop = FALSE], x.i = NULL, eta.i = matrix(x, nrow = 1L),
+          theta.sd = theta.sd, g = g, th = TH[[g]], th.idx = lm@th.idx[[g]], log = TRUE)
+        as.numeric(0.5 * (x - mu) %*% V.inv %*% (x - mu)) - sum(log.fy, na.rm = TRUE)
+      }
+      optim(numeric(ncol(V.inv)), objective, method = "BFGS",
+            control = list(reltol = 1e-8, fnscale = 1.1))$par
+    }, numeric(ncol(V.inv))))
+    colnames(scores) <- lavNames(fit, "lv")
+    as.data.frame(scores)
+  })
+}
+scores <- ebm_by_group(group)
+# group 1 is lavPredict's own
+stopifnot(max(abs(as.matrix(scores[[1]]) - lavPredict(group)[[1]])) < 1e-8)
+write_csv(do.call(rbind, scores), "hs_group_scores.csv")
 write_summary(group, "hs_group")

@@ -132,6 +132,12 @@ test_that("ordered and continuous indicators together (polyserial) are lavaan's"
     # factor scores: lavaan's lavPredict (EBM) on the lavaan object
     expect_lt(max(abs(predict(fit) - lavaan::lavPredict(ref))), 1e-4)
   }
+  # two groups: lavaan equates the continuous variables' intercepts with the thresholds
+  eq <- c("thresholds", "loadings")
+  group <- suppressWarnings(torchfit(HS_MODEL, hs, ordered = ITEMS[1:6], group = "school",
+                                     group.equal = eq))
+  expect_as_lavaan(group, lavaan::cfa(HS_MODEL, hs, ordered = ITEMS[1:6], group = "school",
+                                      group.equal = eq))
   # the continuous variables' intercepts and residual variances are free parameters
   pe <- lavaan::parameterEstimates(fit)
   expect_true(all(pe$se[pe$op == "~1" & pe$lhs %in% ITEMS[7:9]] > 0))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from functools import partial
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,7 @@ from ..inference import wls as inference
 from ..inference.vcov import STD_COLUMNS, standardized
 from ..model.defined import Definitions
 from ..model.matrices import Model
-from ..model.partable import from_columns, parse
+from ..model.partable import from_columns, option_strings, parse
 from ..model.spec import Spec
 from .scores import OrdinalFit
 
@@ -78,11 +78,20 @@ def ordinal_spec(model, data, options) -> Spec:
         raise TorchfitError("missing='pairwise' with continuous variables beside the ordered "
                             "ones is not supported; use missing='listwise' (lavaan's default)")
     pt = _table(model, m["model_type"], m["std_lv"], m["orthogonal"], counts, len(labels),
-                m["group_equal"], m["group_partial"], settings)
+                _levels_together(m["group_equal"]), m["group_partial"], settings)
     models = Model.per_block(pt, mean_structure=True, free_scales=True)
     return Spec(pt, models, Definitions(pt), None, labels,
                 extras={"settings": settings, "levels": dict(zip(names, levels)),
                         "numeric": numeric})
+
+
+def _levels_together(group_equal) -> List[str]:
+    """lavaan's lav_options_set for a categorical model: equal thresholds
+    bring equal intercepts (of the continuous variables) and vice versa."""
+    eq = option_strings(group_equal, "group_equal")
+    if {"thresholds", "intercepts"} & set(eq):
+        eq = list(dict.fromkeys(eq + ["thresholds", "intercepts"]))
+    return eq
 
 
 def ordinal_sample_stats(spec: Spec, data, options) -> SampleStats:

@@ -9,11 +9,16 @@ Each row's score is the mode of the posterior of eta given its responses
 with V = Var(eta), f(y_j | eta) = Phi((tau_k - yhat_j) / s_j) - Phi((tau_(k-1)
 - yhat_j) / s_j) for an ordered item in category k (tau its thresholds as
 lavaan's computeTH gives them) and the normal density for a continuous
-variable, yhat = nu + Lambda eta and s_j the residual standard deviation.
+variable, yhat = Delta (nu + Lambda eta) (lavaan's computeEYetax, Delta the
+scale factors) and s_j the residual standard deviation.
 The objective is convex (the probit and normal likelihoods are log-concave),
 so Newton steps, all rows at once, find the mode to 1e-10; lavaan's BFGS
 stops earlier (relative tolerance 1e-8 on the objective), about 1e-4 away.
-Missing responses leave the sum (lavaan's ``na.rm``).
+Missing responses leave the sum (lavaan's ``na.rm``).  Each group is scored
+with its own matrices; lavaan 0.6.14 takes group 1's Lambda, nu and scale
+factors for yhat in every group (a slip later lavaan versions fix), so its
+scores of later groups differ where those do
+(tests/reference/make_ordinal_more.R computes the reference with the group).
 """
 from __future__ import annotations
 
@@ -67,11 +72,12 @@ def ebm_scores(group: GroupView, pt: pd.DataFrame, data, levels: Dict[str, np.nd
             raise DataError(f"{int(lost.sum())} rows have missing values; drop them or fit "
                             "with missing='listwise' or 'pairwise'")
         X, index = X[~lost], index[~lost]
-    lo, hi, num = _bounds(X, names, levels, _thresholds(group, pt))
+    th, delta = _thresholds(group, pt)
+    lo, hi, num = _bounds(X, names, levels, th)
     A = np.linalg.inv(np.eye(m["beta"].shape[0]) - m["beta"])
     V_inv = np.linalg.inv(A @ m["psi"] @ A.T)
     mean = A @ m["alpha"][:, 0]
-    L, nu = m["lambda"], m["nu"][:, 0]
+    L, nu = delta[:, None] * m["lambda"], delta * m["nu"][:, 0]
     sd = np.sqrt(np.diag(m["theta"]))
     if (np.diag(m["theta"]) <= 0).any():
         raise TorchfitError("factor scores need positive residual variances, and this fit "
@@ -89,8 +95,9 @@ def ebm_scores(group: GroupView, pt: pd.DataFrame, data, levels: Dict[str, np.nd
     return pd.DataFrame(eta[:, lv], columns=model.lv_names, index=index)
 
 
-def _thresholds(group: GroupView, pt: pd.DataFrame) -> Dict[str, np.ndarray]:
-    """lavaan's computeTH: (tau - nu - Lambda A alpha) times the scale factor."""
+def _thresholds(group: GroupView, pt: pd.DataFrame):
+    """lavaan's computeTH: (tau - nu - Lambda A alpha) times the scale factor
+    (per ordered item), and the scale factors (1 for continuous variables)."""
     model, m = group.model, group.matrices
     A = np.linalg.inv(np.eye(m["beta"].shape[0]) - m["beta"])
     mu = m["nu"][:, 0] + m["lambda"] @ A @ m["alpha"][:, 0]
@@ -101,7 +108,7 @@ def _thresholds(group: GroupView, pt: pd.DataFrame) -> Dict[str, np.ndarray]:
         rows = model.in_block & (pt["op"] == "|").to_numpy() & (pt["lhs"] == v).to_numpy()
         if rows.any():
             out[v] = (m["tau"][j, :int(rows.sum())] - mu[j]) * delta.get(v, 1.0)
-    return out
+    return out, np.array([delta.get(v, 1.0) for v in model.ov_names])
 
 
 def _bounds(X: np.ndarray, names: Sequence[str], levels, th):

@@ -152,6 +152,11 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
     # lavaan's default for ordered items (WLSMV) is the engine's to choose
     if (!estimator_given) estimator <- "DEFAULT"
     lav_dry$ordered <- names(ordered)
+    # as lavaan's lav_options_set for a categorical model: equal thresholds
+    # bring equal intercepts (of continuous variables) and vice versa
+    if (any(c("thresholds", "intercepts") %in% lav_opts$group.equal)) {
+      lav_opts$group.equal <- unique(c(lav_opts$group.equal, "thresholds", "intercepts"))
+    }
   }
   if (length(ordered)) {
     # lavaan's thresholds need the number of categories, known from the data

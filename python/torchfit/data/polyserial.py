@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import List, Sequence
 
 import numpy as np
-from scipy.optimize import brentq
 from scipy.special import ndtr
 
 from ..errors import DataError
@@ -110,17 +109,53 @@ def _polyserial_parts(case: _Case, num: int, ord_: int, rho: float):
     return d_rho, d_mu, d_var, d_th
 
 
-def polyserial(case: _Case, num: int, ord_: int) -> float:
-    """The polyserial correlation of ``num`` and ``ord_`` (the root of its
-    score within lavaan's bounds)."""
-    def score(r):
-        return float(_polyserial_parts(case, num, ord_, r)[0].sum())
-    lo, hi = score(BOUNDS[0]), score(BOUNDS[1])
-    if lo > 0 and hi > 0:
-        return BOUNDS[1]
-    if lo < 0 and hi < 0:
-        return BOUNDS[0]
-    return brentq(score, *BOUNDS, xtol=1e-14, rtol=1e-14)
+def _polyserial_scores(z, lo, hi, rho):
+    """The score of rho summed over rows, for every pair (columns of z, lo,
+    hi) at once: lav_bvmix_cor_scores' dx.rho."""
+    R = np.sqrt(1.0 - rho * rho)
+    a, b = (hi - rho * z) / R, (lo - rho * z) / R
+    P = np.maximum(ndtr(a) - ndtr(b), _EPS)
+    return ((_pdf(a) * (hi * rho - z) - _pdf(b) * (lo * rho - z)) / P).sum(0) / R ** 3
+
+
+def polyserials(case: _Case, pairs) -> np.ndarray:
+    """The polyserial correlations of the (continuous, ordered) ``pairs``:
+    the roots of their scores within lavaan's bounds (the bound where the
+    score keeps its sign), by Newton steps (finite-difference slopes) kept in
+    a bracket that bisection narrows when a step leaves it; all pairs at once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(2)
+    >>> Z = rng.multivariate_normal([0, 0], [[1, -0.3], [-0.3, 1]], 20000)
+    >>> X = np.column_stack([Z[:, 0], np.digitize(Z[:, 1], [0.2])])
+    >>> case = _Case(X, [False, True], [np.array([0.0, 1.0])], [np.array([0.2])])
+    >>> round(float(polyserials(case, [(0, 1)])[0]), 1)
+    -0.3
+    """
+    z = np.column_stack([case.z(num) for num, _ in pairs])
+    cuts = [case.cuts(o)[:2] for _, o in pairs]
+    lo, hi = np.column_stack([c[0] for c in cuts]), np.column_stack([c[1] for c in cuts])
+    low, high = np.full(len(pairs), BOUNDS[0]), np.full(len(pairs), BOUNDS[1])
+    s_low, s_high = _polyserial_scores(z, lo, hi, low), _polyserial_scores(z, lo, hi, high)
+    rho = np.clip(np.array([np.corrcoef(z[:, k], case.C[:, int(np.flatnonzero(
+        case.ord_idx == o)[0])])[0, 1] for k, (_, o) in enumerate(pairs)]), -0.9, 0.9)
+    h = 1e-7
+    for _ in range(100):
+        score = _polyserial_scores(z, lo, hi, rho)
+        low, high = np.where(score > 0, rho, low), np.where(score > 0, high, rho)
+        slope = (_polyserial_scores(z, lo, hi, rho + h) - score) / h
+        step = np.where(slope < 0, -score / np.where(slope < 0, slope, -1.0), np.inf)
+        new = rho + step
+        new = np.where((new > low) & (new < high), new, (low + high) / 2)
+        done = np.abs(new - rho) < 1e-13
+        rho = new
+        if done.all():
+            break
+    # a score of one sign throughout: the bound it points to
+    rho = np.where(s_high > 0, BOUNDS[1], rho)
+    return np.where(s_low < 0, BOUNDS[0], rho)
 
 
 def _pearson_parts(case: _Case, i: int, j: int, rho: float):
@@ -171,14 +206,18 @@ def _correlations(case: _Case, R_ord: np.ndarray) -> np.ndarray:
     p = len(case.ordered)
     R = np.eye(p)
     R[np.ix_(case.ord_idx, case.ord_idx)] = R_ord
+    mixed = []
     for i, j in zip(*np.triu_indices(p, 1)):
         if case.ordered[i] and case.ordered[j]:
             continue
         if case.ordered[i] or case.ordered[j]:
-            num, ord_ = (j, i) if case.ordered[i] else (i, j)
-            R[i, j] = R[j, i] = polyserial(case, num, ord_)
+            mixed.append((i, j))
         else:
             R[i, j] = R[j, i] = np.corrcoef(case.X[:, i], case.X[:, j])[0, 1]
+    if mixed:
+        pairs = [(j, i) if case.ordered[i] else (i, j) for i, j in mixed]
+        rows, cols = np.array(mixed).T
+        R[rows, cols] = R[cols, rows] = polyserials(case, pairs)
     return R
 
 

@@ -49,6 +49,7 @@ CASES = {
     "hs_mixed": ("hs_mixed", HS, {"ordered": MIXED_ORDERED}),
     "hs_mixed_group": ("hs_mixed", HS, {"ordered": MIXED_ORDERED, "group": "school",
                                         "group_equal": ["thresholds", "loadings"]}),
+    "hs_mixed_wls": ("hs_mixed", HS, {"ordered": MIXED_ORDERED, "estimator": "WLS"}),
     "hs_mixed_theta": ("hs_mixed", HS, {"ordered": MIXED_ORDERED,
                                         "parameterization": "theta"}),
 }

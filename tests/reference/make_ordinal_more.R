@@ -30,6 +30,8 @@ obs <- lavInspect(mixed, "wls.obs")
 write_csv(data.frame(name = names(obs), value = as.numeric(obs)), "hs_mixed_wls_obs.csv")
 write_csv(as.data.frame(unclass(lavInspect(mixed, "gamma"))), "hs_mixed_gamma.csv")
 write_csv(as.data.frame(lavPredict(mixed)), "hs_mixed_scores.csv")
+# full WLS: the continuous variables' variances are not fitted exactly
+write_fit(cfa(hs_model, hs_mixed, ordered = paste0("x", 1:6), estimator = "WLS"), "hs_mixed_wls")
 mixed_theta <- cfa(hs_model, hs_mixed, ordered = paste0("x", 1:6), parameterization = "theta")
 write_fit(mixed_theta, "hs_mixed_theta")
 write_summary <- function(fit, name)

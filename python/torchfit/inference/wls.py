@@ -213,9 +213,12 @@ class Residuals:
 
 def residuals(th_res: np.ndarray, S: np.ndarray, implied: np.ndarray) -> Residuals:
     """The residuals of a sample covariance (correlation) matrix S against
-    the implied one, and of the thresholds (``th_res``)."""
+    the implied one, and of the thresholds (``th_res``).  As lavaan's
+    summary of a categorical fit, the variances' residuals count as zero
+    (they stay in the number of elements)."""
     i, j = np.tril_indices(S.shape[0])
     raw = S - implied
+    np.fill_diagonal(raw, 0.0)
     sd = np.sqrt(np.diag(S))
     imp_sd = np.sqrt(np.diag(implied))
     bollen = S / np.outer(sd, sd) - implied / np.outer(imp_sd, imp_sd)

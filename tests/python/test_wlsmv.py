@@ -233,7 +233,8 @@ def test_mixed_statistics_and_nacov_match_lavaan():
     levels = item_levels(frame, MIXED_ORDERED) + [None] * 3
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ZeroCellWarning)
-        s = mixed_stats(frame, names, [v in MIXED_ORDERED for v in names], levels)
+        s = mixed_stats(frame, names, [v in MIXED_ORDERED for v in names], levels,
+                        chunk_rows=70)  # several blocks
     obs = pd.read_csv(REF / "hs_mixed_wls_obs.csv")
     assert s.names == list(obs["name"])
     np.testing.assert_allclose(s.obs, obs["value"], atol=1e-7)  # polyserials to nlminb's 1e-8

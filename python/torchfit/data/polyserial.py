@@ -13,10 +13,11 @@ the mean, variance and thresholds held fixed (lavaan's two-step method).
 Their NACOV is Muthén's (1984) estimator as lavaan forms it: per case the
 influence psi_i = B^-1 s_i of the univariate and bivariate scores s_i, the
 correlations carried to covariances (lavaan's H), the means' rows negated,
-and Gamma = N sum_i psi_i psi_i'.  The ordered items'
-parts are those of :mod:`torchfit.data.ordinal_gamma`; the others are formed
-case by case, so the rows used are held in memory (unlike the ordered-only
-path, which reads the data in chunks).
+and Gamma = N sum_i psi_i psi_i'.  The ordered items' parts are those of
+:mod:`torchfit.data.ordinal_gamma`; the others are formed case by case.  The
+polyserial likelihood has no sufficient statistics, so the rows used are held
+in memory (the ordered-only path reads the data in chunks); the influences
+are summed a block of rows at a time, so Gamma costs no more than that.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from scipy.special import ndtr
 
 from ..errors import DataError
 from .ordinal_gamma import influence
-from .polychoric import coded_chunks, codes, polychoric, tables, thresholds
+from .polychoric import CHUNK_ROWS, coded_chunks, codes, polychoric, tables, thresholds
 
 _PDF = 1.0 / np.sqrt(2.0 * np.pi)
 _EPS = np.finfo(float).eps
@@ -76,6 +77,12 @@ class _Case:
         self.mean = np.where(self.ordered, 0.0, X.mean(0))
         self.var = np.where(self.ordered, 1.0, X.var(0))
         self.sd = np.sqrt(self.var)
+
+    def rows(self, which: slice) -> "_Case":
+        """The same variables' statistics on some of the rows."""
+        out = object.__new__(_Case)
+        out.__dict__.update(self.__dict__, X=self.X[which], C=self.C[which])
+        return out
 
     def cuts(self, v: int):
         """Lower and upper thresholds of each case's category of item v."""
@@ -173,33 +180,55 @@ def _pearson_parts(case: _Case, i: int, j: int, rho: float):
     return d_rho, d_mu_i, d_var_i, d_mu_j, d_var_j
 
 
-def _continuous_influence(case: _Case, v: int) -> np.ndarray:
-    """A11^-1 s_i of a continuous variable's (mean, variance), (n, 2)."""
+def _continuous_scores(case: _Case, v: int) -> np.ndarray:
+    """The scores of a continuous variable's (mean, variance), (n, 2)."""
     e = case.X[:, v] - case.mean[v]
     var = case.var[v]
-    S = np.stack([e / var, -0.5 / var + e * e / (2 * var * var)], 1)
-    return S @ np.linalg.inv(S.T @ S)
+    return np.stack([e / var, -0.5 / var + e * e / (2 * var * var)], 1)
 
 
-def _pair_influence(case, R, psi_uni, i, j):
-    """The influence of the covariance of a pair with a continuous variable:
-    (s_rho - A21 psi_uni) / A22, carried to the covariance (lavaan's H)."""
+@dataclass
+class _PairTerm:
+    """What the influence of a pair's covariance needs beyond a block's own
+    rows: A21 as coefficients on each variable's univariate influence
+    (``inner``), A22, and lavaan's H (``scale`` on the correlation's
+    influence, ``var_terms`` on the variances')."""
+
+    i: int
+    j: int
+    inner: list
+    a22: float
+    scale: float
+    var_terms: list
+
+
+def _pair_term(case: _Case, R: np.ndarray, i: int, j: int) -> _PairTerm:
     rho = R[i, j]
     if case.ordered[i] or case.ordered[j]:
         num, ord_ = (j, i) if case.ordered[i] else (i, j)
         d_rho, d_mu, d_var, d_th = _polyserial_parts(case, num, ord_, rho)
-        inner = (d_rho @ d_mu) * psi_uni[num][:, 0] + (d_rho @ d_var) * psi_uni[num][:, 1] \
-            + psi_uni[ord_] @ (d_th.T @ d_rho)
-        psi = (d_rho - inner) / (d_rho @ d_rho)
-        return case.sd[num] * psi + rho / (2 * case.sd[num]) * psi_uni[num][:, 1]
+        sd = case.sd[num]
+        return _PairTerm(i, j, [(num, np.array([d_rho @ d_mu, d_rho @ d_var])),
+                                (ord_, d_th.T @ d_rho)], d_rho @ d_rho, sd,
+                         [(num, rho / (2 * sd))])
     d_rho, d_mu_i, d_var_i, d_mu_j, d_var_j = _pearson_parts(case, i, j, rho)
-    inner = sum((d_rho @ d) * p for d, p in zip(
-        (d_mu_i, d_var_i, d_mu_j, d_var_j),
-        (psi_uni[i][:, 0], psi_uni[i][:, 1], psi_uni[j][:, 0], psi_uni[j][:, 1])))
-    psi = (d_rho - inner) / (d_rho @ d_rho)
     si, sj = case.sd[i], case.sd[j]
-    return si * sj * psi + rho * (sj / (2 * si) * psi_uni[i][:, 1]
-                                  + si / (2 * sj) * psi_uni[j][:, 1])
+    return _PairTerm(i, j, [(i, np.array([d_rho @ d_mu_i, d_rho @ d_var_i])),
+                            (j, np.array([d_rho @ d_mu_j, d_rho @ d_var_j]))],
+                     d_rho @ d_rho, si * sj, [(i, rho * sj / (2 * si)), (j, rho * si / (2 * sj))])
+
+
+def _pair_influence(case: _Case, R: np.ndarray, term: _PairTerm, psi_uni) -> np.ndarray:
+    """The influence of the pair's covariance on the rows of ``case``:
+    (s_rho - A21 psi_uni) / A22, carried to the covariance (lavaan's H)."""
+    i, j = term.i, term.j
+    if case.ordered[i] or case.ordered[j]:
+        num, ord_ = (j, i) if case.ordered[i] else (i, j)
+        d_rho = _polyserial_parts(case, num, ord_, R[i, j])[0]
+    else:
+        d_rho = _pearson_parts(case, i, j, R[i, j])[0]
+    psi = (d_rho - sum(psi_uni[v] @ c for v, c in term.inner)) / term.a22
+    return term.scale * psi + sum(c * psi_uni[v][:, 1] for v, c in term.var_terms)
 
 
 def _correlations(case: _Case, R_ord: np.ndarray) -> np.ndarray:
@@ -221,37 +250,47 @@ def _correlations(case: _Case, R_ord: np.ndarray) -> np.ndarray:
     return R
 
 
-def _influences(case: _Case, t, R: np.ndarray) -> np.ndarray:
-    """Per-case influences (n, q) in lavaan's order of the statistics."""
+def _influences(case: _Case, t, R: np.ndarray, chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
+    """The sum over rows of psi_i psi_i', the per-case influences in lavaan's
+    order of the statistics, formed ``chunk_rows`` rows at a time (the sums
+    they need first, over all rows)."""
     ords = case.ord_idx
     inf = influence(t, case.th, R[np.ix_(ords, ords)])
     th_inf, cor_inf = inf.th.numpy(), inf.cor.numpy()
-    psi_uni, th_cols = {}, []
-    for k, v in enumerate(ords):
-        psi_uni[v] = th_inf[k, case.C[:, k], :len(case.th[k])]
     p = len(case.ordered)
     numeric = [v for v in range(p) if not case.ordered[v]]
+    a11_inv = {}
     for v in numeric:
-        psi_uni[v] = _continuous_influence(case, v)
-    for v in range(p):  # the means' rows negated, as lavaan's "thresholds" -mu
-        th_cols.append(psi_uni[v] if case.ordered[v] else -psi_uni[v][:, :1])
-    var_cols = [psi_uni[v][:, 1:] for v in numeric]
+        S = _continuous_scores(case, v)
+        a11_inv[v] = np.linalg.inv(S.T @ S)
     pair = {(a, b): k for k, (a, b) in enumerate(zip(*np.triu_indices(len(ords), 1)))}
     where = {v: k for k, v in enumerate(ords)}
-    cov_cols = []
-    for i, j in zip(*np.triu_indices(p, 1)):
-        if case.ordered[i] and case.ordered[j]:
-            k = pair[(where[i], where[j])]
-            cov_cols.append(cor_inf[k, case.C[:, where[i]], case.C[:, where[j]]][:, None])
-        else:
-            cov_cols.append(_pair_influence(case, R, psi_uni, i, j)[:, None])
-    return np.concatenate(th_cols + var_cols + cov_cols, 1)
+    terms = {(i, j): _pair_term(case, R, i, j) for i, j in zip(*np.triu_indices(p, 1))
+             if not (case.ordered[i] and case.ordered[j])}
+    total = 0.0
+    for start in range(0, case.X.shape[0], chunk_rows):
+        block = case.rows(slice(start, start + chunk_rows))
+        psi_uni = {v: th_inf[k, block.C[:, k], :len(case.th[k])] for k, v in enumerate(ords)}
+        psi_uni.update({v: _continuous_scores(block, v) @ a11_inv[v] for v in numeric})
+        # the means' rows negated, as lavaan's "thresholds" -mu
+        cols = [psi_uni[v] if case.ordered[v] else -psi_uni[v][:, :1] for v in range(p)]
+        cols += [psi_uni[v][:, 1:] for v in numeric]
+        for i, j in zip(*np.triu_indices(p, 1)):
+            if (i, j) in terms:
+                cols.append(_pair_influence(block, R, terms[(i, j)], psi_uni)[:, None])
+            else:
+                k = pair[(where[i], where[j])]
+                cols.append(cor_inf[k, block.C[:, where[i]], block.C[:, where[j]]][:, None])
+        Z = np.concatenate(cols, 1)
+        total = total + Z.T @ Z
+    return total
 
 
 def mixed_stats(data, names: Sequence[str], ordered: Sequence[bool], levels, columns=None,
-                gamma: bool = True) -> MixedStats:
+                gamma: bool = True, chunk_rows: int = CHUNK_ROWS) -> MixedStats:
     """The statistics of ``names`` (``ordered[k]`` for an ordered item,
-    whose categories are ``levels[k]``) of the complete rows of ``data``.
+    whose categories are ``levels[k]``) of the complete rows of ``data``;
+    the NACOV's sums go ``chunk_rows`` rows at a time.
 
     Examples
     --------
@@ -290,8 +329,7 @@ def mixed_stats(data, names: Sequence[str], ordered: Sequence[bool], levels, col
     obs = np.concatenate(th_all + [case.var[~ordered], cov[first, second]])
     G = None
     if gamma:
-        Z = _influences(case, t, R)
-        G = Z.T @ Z * X.shape[0]
+        G = _influences(case, t, R, chunk_rows) * X.shape[0]
     return MixedStats(obs, mixed_names(names, ordered, th_all), cov, case.mean, th_all, G,
                       X.shape[0], n_total)
 

@@ -292,7 +292,8 @@ def test_iwave_still_takes_ordered():
     assert fit.info["estimator"] == "IWAVE"
 
 
-@pytest.mark.parametrize("case", ["hs_wlsmv", "hs_theta", "hs_mixed", "hs_group"])
+@pytest.mark.parametrize("case", ["hs_wlsmv", "hs_theta", "sim12_pairwise", "hs_mixed",
+                                  "hs_group"])
 def test_factor_scores_are_lavaans_ebm_scores(fits, case):
     scores = fits[case].predict()
     if isinstance(scores, dict):  # lavaan's groups in their order

@@ -8,7 +8,7 @@
 # x7-x9 of HS as they are), per case <case>_estimates.csv, <case>_fitmeasures.csv,
 # and for the mixed case its WLS.obs (<case>_wls_obs.csv) and NACOV
 # (<case>_gamma.csv); <case>_scores.csv (lavPredict, its default EBM scores) of
-# hs_wlsmv, hs_theta, hs_mixed and hs_group (the groups' rows stacked, Pasteur first;
+# hs_wlsmv, hs_theta, sim12_pairwise, hs_mixed and hs_group (the groups' rows stacked, Pasteur first;
 # see ebm_by_group);
 # <case>_summary.txt (summary(fit, standardized = TRUE)) of hs_group and
 # hs_mixed_theta.
@@ -55,6 +55,11 @@ write_fit(cfa(hs_model, hs_cut, ordered = items, group = "school",
 # factor scores (lavPredict's default for a categorical fit) of the hs_wlsmv case
 wlsmv <- cfa(hs_model, hs_cut, ordered = items)
 write_csv(as.data.frame(lavPredict(wlsmv)), "hs_wlsmv_scores.csv")
+# pairwise missing values: each row scored from its observed items
+sim_na <- read.csv(file.path(here, "sim12_missing.csv"))
+pairwise <- cfa(readLines(file.path(here, "sim12.lav")), sim_na, ordered = names(sim_na),
+                missing = "pairwise")
+write_csv(as.data.frame(lavPredict(pairwise)), "sim12_pairwise_scores.csv")
 theta <- cfa(hs_model, hs_cut, ordered = items, parameterization = "theta")
 write_csv(as.data.frame(lavPredict(theta)), "hs_theta_scores.csv")
 group <- cfa(hs_model, hs_cut, ordered = items, group = "school",

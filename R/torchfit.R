@@ -62,7 +62,9 @@ categorical_item_types <- function() {
 #' @param ordered The ordinal items, as lavaan's `ordered`: fitted by the WLS
 #'   family (WLSMV by default) or, with `estimator = "IWAVE"` or `"MML"`, by
 #'   the graded response model. Ordered factors are coded by their levels, and
-#'   the model's ordered factors are ordinal items without being named.
+#'   the model's ordered factors are ordinal items without being named. With
+#'   the WLS family, variables not named stay continuous (polyserial
+#'   correlations, as lavaan).
 #'   `TRUE` takes every non-exogenous observed variable (as lavaan), with
 #'   IWAVE and MML every ordered factor of `data`. Other item
 #'   types are chosen per column with the option `item.types` in `...`, e.g.

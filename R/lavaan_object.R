@@ -33,6 +33,12 @@ fitted_options <- function(options, info, user) {
   options$do.fit <- TRUE
   options$se <- info$se
   options$test <- info$test
+  if (identical(info$test.information, "h1")) {
+    # lavaan's ML with clusters reports the standard test too, and then takes the
+    # h1 information for every scaled test
+    options$test <- c("standard", info$test)
+    if (is.null(user$observed.information)) options$observed.information[2L] <- "h1"
+  }
   if (is.null(user$information)) options$information <- rep(info$information, 2L)
   if (is.null(user$omega.information)) options$omega.information <- options$information[2L]
   if (is.null(user$observed.information) &&

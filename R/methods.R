@@ -99,6 +99,7 @@ engine_info <- function(res, estimator, coef, ov, lv) {
     information = as.character(get("information", "expected")),
     h1.information = as.character(get("h1_information", "structured")),
     test = as.character(get("test", "standard")),
+    test.information = as.character(get("test_information", "hessian")),
     version = as.character(get("version", utils::packageVersion("torchfit"))),
     ov.names = ov, lv.names = lv,
     loss.history = as_num(res$loss_history),

@@ -79,8 +79,12 @@ categorical_item_types <- function() {
 #' @param ... Options of [lavaan::lavaanify()] (`std.lv`, `orthogonal`,
 #'   `fixed.x`, `meanstructure`, `int.ov.free`, ...) and engine options
 #'   (`iter.max`: the most optimizer iterations; further options the engine
-#'   lists in `torchfit.bridge.ENGINE_OPTIONS`, written with `.` for `_`).
-#'   Anything else is an error.
+#'   lists in `torchfit.bridge.ENGINE_OPTIONS`, written with `.` for `_`), and
+#'   lavaan's `cluster` (a column naming each row's cluster: cluster-robust
+#'   standard errors and test, lavaan's single-level `se = "robust.cluster"`)
+#'   and `sampling.weights` (a column of sampling weights, normalised to sum
+#'   to the number of rows; robust standard errors and test), both with
+#'   estimator `"ML"` or `"MLR"`. Anything else is an error.
 #' @return An object of class [TorchFit-class].
 #' @seealso [summary,TorchFit-method], [parameterEstimates()],
 #'   [fitMeasures,TorchFit-method], [torchfit_sitrep()]
@@ -117,6 +121,8 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
   if (length(dots) && (is.null(names(dots)) || any(!nzchar(names(dots))))) {
     torchfit_stop("All options in `...` must be named (for example std.lv = TRUE).")
   }
+  rows <- row_columns(dots, data)
+  dots <- dots[setdiff(names(dots), names(rows$lavaan))]
   lav_args <- setdiff(names(formals(lavaan::lavaanify)), .lavaanify_reserved)
   # the engine's own options (asked of the engine only when there may be some,
   # so that a syntax error is reported without starting Python)
@@ -169,8 +175,9 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
   }
   groups <- group_values(data, group)
   if (!is.null(groups)) lav_opts$ngroups <- length(unique(groups))
-  # as lavaan(): several groups or full-information ML switch the means on
-  if ((!is.null(groups) || missing %in% c("ml", "fiml", "direct")) &&
+  # as lavaan(): several groups, full-information ML or clusters switch the means on
+  if ((!is.null(groups) || missing %in% c("ml", "fiml", "direct") ||
+       !is.null(rows$lavaan$cluster)) &&
       !"meanstructure" %in% names(dots)) {
     lav_opts$meanstructure <- TRUE
   }
@@ -198,11 +205,12 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
   known <- engine_option_names()
   if (!is.null(known)) options <- options[names(options) %in% known]
   options <- c(options, stats::setNames(eng_opts, gsub(".", "_", names(eng_opts),
-                                                       fixed = TRUE)), bootstrap_options(dots))
+                                                       fixed = TRUE)), bootstrap_options(dots),
+               rows$engine)
   t1 <- proc.time()[["elapsed"]]
   res <- engine_call(engine()$fit_from_r, table_to_py(partable), prep$data,
                      as.list(colnames(prep$data)), options, groups, as.list(names(data)),
-                     warn = FALSE)
+                     rows$columns, warn = FALSE)
   t2 <- proc.time()[["elapsed"]]
 
   # lavaan's options for lavaan's dry run (not the engine's own, e.g. IWAVE's se)
@@ -210,7 +218,7 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
                                             setdiff(eng_args, .engine_options))]
   lav_args <- c(list(estimator = estimator, missing = lavaan_missing(missing), group = group),
                 user_lav[setdiff(names(user_lav), c("estimator", "missing", "group"))])
-  lav_args <- c(lav_args, lav_dry)
+  lav_args <- c(lav_args, lav_dry, rows$lavaan)
   # the estimator the engine chose (lavaan's default WLSMV for ordered items)
   if (!is.null(res$info$estimator)) lav_args$estimator <- as.character(res$info$estimator)
   if (is_irt_estimator(estimator)) lav_args$estimator <- NULL
@@ -218,6 +226,38 @@ torchfit <- function(model, data, estimator = "ML", model.type = "sem",
                       model.type = model.type, lav_args = lav_args, ov = ov, lv = lv)
   fit@timing <- c(fit@timing, list(engine = t2 - t1, total = proc.time()[["elapsed"]] - t0))
   fit
+}
+
+# lavaan's `cluster` and `sampling.weights` (arguments of lavaan(), not options):
+# the engine's options, the columns it needs beside the model's variables, and
+# the arguments of lavaan's dry run. Each names one column of `data`, complete.
+row_columns <- function(dots, data) {
+  out <- list(engine = list(), columns = list(), lavaan = list())
+  roles <- c(cluster = "cluster", sampling.weights = "sampling weight")
+  for (name in intersect(names(roles), names(dots))) {
+    col <- dots[[name]]
+    if (is.null(col)) next
+    if (!is.character(col) || length(col) != 1L || is.na(col)) {
+      torchfit_stop(paste0("`", name, "` must be the name of one column of `data`."),
+                    "torchfit_option_error")
+    }
+    if (is.data.frame(data) && !col %in% names(data)) {
+      close <- suggest_names(col, names(data))
+      torchfit_stop(paste0("the ", roles[[name]], ' column "', col, '" is not in `data`',
+                           if (length(close)) paste0(' (did you mean "', close[1L], '"?)'),
+                           "."), "torchfit_dataerror")
+    }
+    values <- data[[col]]
+    if (anyNA(values)) {
+      torchfit_stop(paste0("the ", roles[[name]], ' column "', col, '" is missing in ',
+                           sum(is.na(values)), " rows; drop those rows or give them a value."),
+                    "torchfit_dataerror")
+    }
+    out$engine[[gsub(".", "_", name, fixed = TRUE)]] <- col
+    out$columns[[col]] <- if (name == "cluster") as.character(values) else values
+    out$lavaan[[name]] <- col
+  }
+  out
 }
 
 # The names of lavaan's options, read once a session (lavOptions() asks the

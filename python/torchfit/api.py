@@ -14,7 +14,7 @@ from .data.frames import native
 from .data.patterns import is_fiml
 from .data.sources import open_source, shard
 from .distributed.comm import communicator
-from .errors import ModelError
+from .errors import ModelError, TorchfitError
 from .estimate.ml import one_thread
 from .estimators.registry import select
 from .inference.robust_options import options as robust_options
@@ -29,6 +29,7 @@ from .options import (
     bootstrap_options,
     check_estimator,
     check_extra,
+    check_named,
 )
 from .results.assemble import assemble
 from .results.fit import Fit
@@ -47,6 +48,7 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
         meanstructure: Optional[bool] = None, information: Optional[str] = None,
         group: Optional[str] = None, group_equal: Union[str, Sequence[str]] = (),
         group_partial: Union[str, Sequence[str]] = (), distributed: Optional[bool] = None,
+        cluster: Optional[str] = None, sampling_weights: Optional[str] = None,
         **options) -> Optional[Fit]:
     """Fit a structural equation model.
 
@@ -130,6 +132,18 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
         reduced over the ranks, the stochastic estimators all-reduce their
         gradients every step.  Rank 0 returns the Fit, the other ranks None
         (see :mod:`torchfit.distributed.comm` and README.md, "More than one machine").
+    cluster : str, optional
+        Column of ``data`` naming each row's cluster (lavaan's single-level
+        ``cluster=``): the model is fitted as usual and the standard errors and
+        the Yuan-Bentler scaled test are cluster-robust (the rows' scores summed
+        within clusters), lavaan's ``se = "robust.cluster"``; with a mean
+        structure. Estimators ML and MLR (which differ, as in lavaan, only in the
+        information of the scaled test).
+    sampling_weights : str, optional
+        Column of ``data`` with each row's sampling weight (lavaan's
+        ``sampling.weights=``, normalised to sum to the number of rows): weighted
+        sample moments, Huber-White standard errors and the Yuan-Bentler scaled
+        test, as lavaan computes them for weighted data. Estimators ML and MLR.
     **options
         Options of the IWAVE estimator (snake case, as in ``fit_iwave``), or,
         for ML, ``batch_size`` (with ``lr``, ``max_epochs``, ``n_intervals``,
@@ -150,6 +164,9 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
     """
     comm = communicator(distributed, str(options.get("device", "cpu")))
     if comm is not None:
+        if cluster is not None or sampling_weights is not None:
+            raise ModelError("distributed=True does not take cluster= or sampling_weights= "
+                             "yet; fit on one machine")
         return _on_ranks(comm, partial(
             fit, model, estimator=estimator, model_type=model_type, std_lv=std_lv,
             orthogonal=orthogonal, fixed_x=fixed_x, missing=missing, iter_max=iter_max,
@@ -160,7 +177,8 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
         estimator, data, model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
         fixed_x=fixed_x, missing=missing, iter_max=iter_max, columns=columns,
         meanstructure=meanstructure, information=information, group=group,
-        group_equal=group_equal, group_partial=group_partial, **options)
+        group_equal=group_equal, group_partial=group_partial, cluster=cluster,
+        sampling_weights=sampling_weights, **options)
     method = select(options)
     spec = method.spec(model, data, options)
     stats = method.sample_stats(spec, data, options)
@@ -187,7 +205,8 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
                     orthogonal: bool = False, fixed_x: bool = True, missing: str = "default",
                     iter_max: int = ITER_MAX, columns=None, meanstructure: Optional[bool] = None,
                     information: Optional[str] = None, group: Optional[str] = None,
-                    group_equal=(), group_partial=(), **own) -> FitOptions:
+                    group_equal=(), group_partial=(), cluster: Optional[str] = None,
+                    sampling_weights: Optional[str] = None, **own) -> FitOptions:
     """``fit()``'s options checked against the option table and resolved as lavaan
     resolves them: the estimator, FIML or not (with its mean structure and observed
     information), lavaan's se/test/information, and the estimator's own options.
@@ -205,6 +224,12 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
     estimator = _default_estimator(estimator, own)
     boot = bootstrap_options(estimator, own) if estimator in ML_FAMILY else None
     check_extra(estimator, own)
+    check_named(estimator, dict(iter_max=iter_max, meanstructure=meanstructure,
+                                information=information, group=group, group_equal=group_equal,
+                                group_partial=group_partial, cluster=cluster,
+                                sampling_weights=sampling_weights))
+    by_row = _check_rows_options(estimator, cluster, sampling_weights, missing, information,
+                                 bool(own or boot))
     model = dict(model_type=model_type, std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x)
     if estimator in ORDINAL:
         _check_ordinal(estimator, own, information, meanstructure)
@@ -212,23 +237,23 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
         return FitOptions(estimator, missing, False, True, "expected", iter_max, group,
                           columns, model, own)
     if estimator in IRT:
-        if group is not None:
-            raise ModelError(f"estimator='{estimator}' fits a single group; leave group= out "
-                             "or use estimator='ML' for a multiple-group model")
         return FitOptions(estimator, missing, False, None, None, iter_max, None, columns, model,
                           own)
     fiml = is_fiml(missing)
     if fiml:
         missing = "ml"
-        if estimator != "ML":
+        if estimator == "MLM":
             # lavaan refuses MLM with missing = "ml": the Satorra-Bentler
             # correction is defined for complete data only.
-            raise ModelError(f"estimator {estimator!r} with missing = 'ml' is not available: "
-                             "MLM needs complete data (use missing = 'listwise') and MLR "
-                             "with FIML is not supported yet; use estimator = 'ML'")
+            raise ModelError("estimator 'MLM' with missing = 'ml' is not available: MLM needs "
+                             "complete data (use missing = 'listwise'); for robust standard "
+                             "errors and test with missing data use estimator = 'MLR'")
         meanstructure = True  # as lavaan: FIML always fits the means
         information = "observed" if information is None else information
     robust = robust_options(estimator, information)
+    if by_row:
+        robust = by_row
+        meanstructure = True if cluster is not None else meanstructure
     if robust.needs_raw_data:
         require_raw_data(data, robust.estimator)
     if boot and (fiml or own or not robust.default):
@@ -237,7 +262,41 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
                          "batch_size= and information=")
     model.update(group_equal=group_equal, group_partial=group_partial)
     return FitOptions(estimator, missing, fiml, meanstructure, information, iter_max, group,
-                      columns, model, own, robust, boot)
+                      columns, model, own, robust, boot, cluster, sampling_weights)
+
+
+def _check_rows_options(estimator: str, cluster, weights, missing: str, information,
+                        other: bool):
+    """lavaan's single-level ``cluster`` and ``sampling.weights``, checked: their robust
+    options (lavaan's: MLR's sandwich and Yuan-Bentler test, ``se = "robust.cluster"``
+    with clusters, and for ML with clusters the test's "h1" information); None
+    without them."""
+    given = [n for n, v in (("cluster", cluster), ("sampling_weights", weights))
+             if v is not None]
+    if not given:
+        return None
+    what = " and ".join(f"{n}=" for n in given)
+    for name in given:
+        value = cluster if name == "cluster" else weights
+        if not isinstance(value, str):
+            raise TorchfitError(f"{name}= takes the name of one column of the data, not "
+                                f"{value!r}")
+    if is_fiml(missing) and weights is not None:
+        raise ModelError("sampling_weights= with missing = 'ml' is not supported yet; use "
+                         "missing = 'listwise' or leave the option out")
+    if other:
+        raise ModelError(f"{what} cannot be combined with batch_size= or the bootstrap yet; "
+                         "leave those out")
+    if information not in (None, "observed"):
+        raise ModelError(f"information={information!r}: with {what} the standard errors use "
+                         "the observed information (lavaan's default); leave information= out")
+    robust = robust_options("MLR", "observed")
+    if cluster is not None:
+        robust.se = "robust.cluster"
+        # lavaan's ML with clusters (unweighted: weights make it MLR) also reports
+        # the standard test, and then takes the h1 information for every scaled test
+        robust.test_information = "h1" if estimator == "ML" and weights is None else "hessian"
+    return robust
 
 
 def _default_estimator(estimator: str, own) -> str:
@@ -286,12 +345,14 @@ def _front_end(model_type: str, summary: str, examples: str):
               meanstructure: Optional[bool] = None, information: Optional[str] = None,
               group: Optional[str] = None, group_equal: Union[str, Sequence[str]] = (),
               group_partial: Union[str, Sequence[str]] = (),
-              distributed: Optional[bool] = None, **options) -> Optional[Fit]:
+              distributed: Optional[bool] = None, cluster: Optional[str] = None,
+              sampling_weights: Optional[str] = None, **options) -> Optional[Fit]:
         return fit(model, data, model_type=model_type, estimator=estimator, std_lv=std_lv,
                    orthogonal=orthogonal, fixed_x=fixed_x, missing=missing, iter_max=iter_max,
                    columns=columns, meanstructure=meanstructure, information=information,
                    group=group, group_equal=group_equal, group_partial=group_partial,
-                   distributed=distributed, **options)
+                   distributed=distributed, cluster=cluster,
+                   sampling_weights=sampling_weights, **options)
 
     front.__name__ = front.__qualname__ = model_type
     front.__doc__ = f"""{summary}

@@ -54,7 +54,8 @@ def _column(values) -> list:
 
 def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
                options: Mapping, group_values: Optional[Sequence[str]] = None,
-               data_names: Optional[Sequence[str]] = None) -> Dict:
+               data_names: Optional[Sequence[str]] = None,
+               extra_columns: Optional[Mapping[str, Sequence]] = None) -> Dict:
     """Fit the model given by a lavaan parameter table to a numeric matrix.
 
     Parameters
@@ -74,6 +75,9 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         Every column name of the user's data frame (R sends only the model's
         variables): a latent variable named like any of them, or a model
         variable in two columns, is an error, as in lavaan.
+    extra_columns : mapping of column name -> sequence, optional
+        Columns beside the model's variables that options name (``cluster``,
+        ``sampling_weights``), one value per row.
 
     Returns
     -------
@@ -118,6 +122,8 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     frame = pd.DataFrame(values, columns=list(columns))
     if group_values is not None:
         frame[opts["group"]] = list(group_values)
+    for name, values in (extra_columns or {}).items():
+        frame[name] = list(values) if np.ndim(values) else [values]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # sent to R as messages
         result = fit(pd.DataFrame({k: _column(v) for k, v in partable.items()}), frame, **opts)

@@ -60,13 +60,18 @@ OPTIONS: Tuple[Option, ...] = (
         ("distributed", None, "bool", None)])
     + _rows("fit", ML_FAMILY + ORDINAL + ("MML",), [
         ("iter_max", "iter.max", "int", 10000)])
+    + _rows("fit", ESTIMATORS, [
+        ("columns", None, "list", None)])
     + _rows("fit", ML_FAMILY + ORDINAL, [
-        ("columns", None, "list", None),
         ("meanstructure", "meanstructure", "bool", None),
         ("information", "information", "str", None),
         ("group", "group", "str", None),
         ("group_equal", "group.equal", "list", ()),
         ("group_partial", "group.partial", "list", ())])
+    # the rows one by one (robust SEs and test from their scores): ML and MLR
+    + _rows("fit", ("ML", "MLR"), [
+        ("cluster", "cluster", "str", None),
+        ("sampling_weights", "sampling.weights", "str", None)])
     + _rows("ordered", IRT + ORDINAL, [
         ("ordered", "ordered", "list", None)])
     + _rows("WLS", ORDINAL, [
@@ -101,8 +106,9 @@ OPTIONS: Tuple[Option, ...] = (
     + _rows("IWAVE", ML_FAMILY + IRT, [
         ("se", "se", "str", None)])
     + _rows("IWAVE", ("IWAVE",), [
-        ("se_samples", None, "int", 100),
-        ("logl_samples", None, "int", 1000),
+        ("se_samples", None, "int", 40),
+        ("se_rows", None, "int", 50_000),
+        ("logl_samples", None, "int", 300),
         ("refine", None, "bool", True),
         ("dreg", None, "bool", True),
         ("final_samples", None, "int", 50)])
@@ -195,13 +201,41 @@ def check_extra(estimator: str, given: Sequence[str]) -> None:
         return
     misplaced = [k for k in wrong if k in BY_NAME]
     if misplaced:
-        where = sorted({e for k in misplaced for e in BY_NAME[k].estimators})
-        raise TypeError(f"option(s) {', '.join(misplaced)} are for estimator "
-                        f"{' or '.join(repr(e) for e in where)}, not {estimator!r}")
+        raise TypeError(_misplaced(misplaced, estimator))
     close = [m for k in wrong for m in difflib.get_close_matches(k, names(estimator), 1)]
     raise TypeError(f"unknown option(s) {', '.join(wrong)} for estimator {estimator!r}; "
                     f"known: {', '.join(own)}"
                     + (f"; did you mean {', '.join(close)}?" if close else ""))
+
+
+def _misplaced(given: Sequence[str], estimator: str) -> str:
+    where = sorted({e for k in given for e in BY_NAME[k].estimators})
+    return (f"option(s) {', '.join(given)} are for estimator "
+            f"{' or '.join(repr(e) for e in where)}, not {estimator!r}")
+
+
+def check_named(estimator: str, values: Dict[str, object]) -> None:
+    """Refuse ``fit()``'s named arguments in ``values`` that are set (not None, not
+    empty, not the table's default) for an estimator that does not use them, so
+    that none is silently ignored.
+
+    Examples
+    --------
+    >>> check_named("ML", {"iter_max": 50, "group": "school"})
+    >>> check_named("IWAVE", {"iter_max": 10000, "information": None})
+    >>> check_named("IWAVE", {"iter_max": 50})
+    Traceback (most recent call last):
+    ...
+    TypeError: option(s) iter_max are for estimator 'DWLS' or 'ML' or 'MLM' or 'MLR' or 'MML' \
+or 'ULS' or 'ULSM' or 'ULSMV' or 'WLS' or 'WLSM' or 'WLSMV', not 'IWAVE'
+    """
+    estimator = estimator.upper()
+    unused = [k for k, v in values.items()
+              if estimator not in BY_NAME[k].estimators and v is not None
+              and not (isinstance(v, (list, tuple, str)) and len(v) == 0)
+              and not (v is BY_NAME[k].default or v == BY_NAME[k].default)]
+    if unused:
+        raise TypeError(_misplaced(unused, estimator))
 
 
 def option_table() -> Dict[str, list]:
@@ -239,6 +273,8 @@ class FitOptions:
     own: Dict  # the estimator's own options (mini-batch ML's, IWAVE's)
     robust: object = None
     bootstrap: Optional[Dict] = None  # se/test = "bootstrap": see bootstrap_options()
+    cluster: Optional[str] = None  # lavaan's single-level cluster= column
+    sampling_weights: Optional[str] = None  # lavaan's sampling.weights= column
 
     @property
     def minibatch(self) -> bool:

@@ -212,6 +212,11 @@ def test_group_options_with_a_parameter_table_are_refused(hs):
         torchfit.cfa(pt, hs, group="school", group_equal="loadings")
 
 
-def test_iwave_refuses_groups(hs):
-    with pytest.raises(ModelError, match="estimator='IWAVE' fits a single group"):
-        torchfit.cfa(HS_MODEL, hs, group="school", estimator="IWAVE")
+@pytest.mark.parametrize("option", [{"group": "school"}, {"iter_max": 50},
+                                    {"information": "observed"}, {"meanstructure": True},
+                                    {"group_equal": ["loadings"]}])
+def test_iwave_refuses_the_ml_options_it_would_ignore(hs, option):
+    name = next(iter(option))
+    with pytest.raises(TypeError, match=f"option\\(s\\) {name} are for estimator .*, "
+                                        "not 'IWAVE'"):
+        torchfit.cfa(HS_MODEL, hs, estimator="IWAVE", **option)

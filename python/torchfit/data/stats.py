@@ -43,6 +43,14 @@ class SampleStats:
     n: int = -1  # rows used, over all groups (by default, the moments')
     n_total: int = -1  # rows of the data, with the dropped ones
 
+    @property
+    def sizes(self) -> list:
+        """Each group's N in the likelihood: its rows, or with sampling weights (as
+        lavaan) the sum of its normalised weights."""
+        cases = self.extras.get("cases") or [None] * len(self.moments)
+        return [m.n if c is None or getattr(c, "weights", None) is None
+                else float(c.weights.sum()) for m, c in zip(self.moments, cases)]
+
     def __post_init__(self):
         if self.n < 0:
             self.n = sum(m.n for m in self.moments)

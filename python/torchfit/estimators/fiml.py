@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import warnings
 
+from ..data.cases import incomplete_cases
 from ..data.frames import Moments, check_moments, group_data
 from ..data.patterns import EmptyRowsWarning, em_h1, pattern_moments
 from ..data.stats import SampleStats
@@ -14,6 +15,7 @@ from ..estimate.fiml import FimlObjective, group_moments
 from ..estimate.ml import fit_ml, one_thread
 from ..estimate.record import Estimate
 from ..inference.fiml import FimlFit
+from ..inference.fiml_robust import RobustFimlFit
 from ..inference.measures import count_moments
 from ..model.spec import Spec
 from ..options import FitOptions
@@ -66,7 +68,15 @@ class FIML:
                           "cases too)", EmptyRowsWarning, stacklevel=4)
         moments.check_identified(spec.model, sum(count_moments(len(m.ov_names), 0, True)
                                                  for m in spec.models))
-        return SampleStats(moms, exo, "ml", data, options.columns, patterns, h1s)
+        stats = SampleStats(moms, exo, "ml", data, options.columns, patterns, h1s)
+        if options.robust.estimator == "MLR":  # its scores need the rows
+            if getattr(data, "comm", None) is not None:
+                raise ModelError("estimator='MLR' with missing='ml' needs every row's scores "
+                                 "in one process; fit it without distributed=True")
+            stats.extras["cases"] = incomplete_cases(
+                group_data(data, options.group)[1], spec.models[0].ov_names, options.columns,
+                options.cluster)
+        return stats
 
     def estimate(self, spec: Spec, stats: SampleStats, options: FitOptions) -> Estimate:
         groups = [group_moments(mod, pm, h1)
@@ -77,7 +87,12 @@ class FIML:
             est = fit_ml(groups, x0, iter_max=options.iter_max, objective=objective,
                          **moments.fallback_starts(groups, values))
             est.start = values
-            est.tests = FimlFit(spec.models, stats.patterns, stats.h1, objective, est,
-                                options.robust.information)
+            pieces = (spec.models, stats.patterns, stats.h1, objective, est,
+                      options.robust.information)
+            if options.robust.estimator == "MLR":
+                est.tests = RobustFimlFit(*pieces, stats.extras["cases"], options.robust)
+                est.tests.info.update(moments.rows_info(options, stats))
+            else:
+                est.tests = FimlFit(*pieces)
             est.vcov = est.tests.vcov
         return est

@@ -53,7 +53,8 @@ class ML:
                                      est.constraint_jacobian, est.at_bound)
             else:  # robust (MLM, MLR) or observed-information standard errors
                 est.tests = robust_inference(groups, est, options.robust, stats.exo,
-                                             stats.gammas)
+                                             stats.gammas, stats.extras.get("cases"))
+                est.tests.info.update(moments.rows_info(options, stats))
                 est.vcov = est.tests.vcov
         if options.bootstrap:
             est.boot = _bootstrap(spec, stats, est, groups, values, options)

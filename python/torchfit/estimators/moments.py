@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from ..data.cases import read_cases, weighted_moments
 from ..data.frames import check_latent_names, check_moments, group_data, sample_moments
 from ..data.gamma import gamma_adf
 from ..data.stats import SampleStats
@@ -82,10 +83,12 @@ def moment_stats(spec: Spec, data, options: FitOptions) -> SampleStats:
     """Sample moments per group (checked), the fixed.x flags and, for MLM and MLR,
     Gamma per group; the model must be identified by the moments."""
     _, subsets = group_data(data, options.group)
+    cases = by_row(spec, subsets, options)
     moments = []
-    for mod, subset in zip(spec.models, subsets):
+    for k, (mod, subset) in enumerate(zip(spec.models, subsets)):
         mom = sample_moments(subset, mod.ov_names, missing=options.missing,
-                             columns=options.columns)
+                             columns=options.columns) if cases is None or \
+            options.sampling_weights is None else weighted_moments(cases[k])
         check_moments(mom.cov, mom.n, mod.ov_names)
         moments.append(mom)
     exo = [exo_flags(spec.table, mod) for mod in spec.models]
@@ -93,7 +96,9 @@ def moment_stats(spec: Spec, data, options: FitOptions) -> SampleStats:
                for m, e in zip(spec.models, exo))
     check_identified(spec.model, ndat)
     stats = SampleStats(moments, exo, options.missing, data, options.columns)
-    if options.robust.needs_raw_data:
+    if cases is not None:
+        stats.extras["cases"] = cases
+    elif options.robust.needs_raw_data:
         with one_thread():
             stats.gammas = [[gamma_adf(subset, mod.ov_names, mom.mean, mom.cov, options.missing,
                                        options.columns, meanstructure=spec.means, fixed=f)
@@ -102,10 +107,41 @@ def moment_stats(spec: Spec, data, options: FitOptions) -> SampleStats:
     return stats
 
 
+def by_row(spec: Spec, subsets, options: FitOptions):
+    """With ``cluster=`` or ``sampling_weights=``: each group's rows, weights and
+    clusters (:func:`torchfit.data.cases.read_cases`); else None."""
+    if options.cluster is None and options.sampling_weights is None:
+        return None
+    if any(any(exo_flags(spec.table, mod)) for mod in spec.models):
+        raise ModelError("fixed exogenous covariates (fixed.x) with cluster= or "
+                         "sampling_weights= are not supported yet; use fixed_x=False")
+    names = spec.models[0].ov_names
+    for name in (options.cluster, options.sampling_weights):
+        if name is not None and (name in names or name == options.group):
+            raise DataError(f"'{name}' is a variable of the model or the grouping column; "
+                            "cluster= and sampling_weights= take another column")
+    with one_thread():
+        return read_cases(subsets, names, options.missing, options.columns,
+                          options.sampling_weights, options.cluster)
+
+
+def rows_info(options: FitOptions, stats: SampleStats) -> dict:
+    """What a fit's info says of its cluster and weight columns (lavaan's summary
+    lines): their names and the clusters per group."""
+    out = {}
+    if options.cluster is not None:
+        out.update(cluster=options.cluster,
+                   nclusters=[int(c.cluster.max()) + 1 for c in stats.extras["cases"]])
+    if options.sampling_weights is not None:
+        out["sampling_weights"] = options.sampling_weights
+    return out
+
+
 def group_moments(spec: Spec, stats: SampleStats) -> List[GroupMoments]:
-    """What the ML objective takes of each group: its model and moments."""
-    return [GroupMoments(mod, mom.cov, mom.mean if spec.means else None, mom.n)
-            for mod, mom in zip(spec.models, stats.moments)]
+    """What the ML objective takes of each group: its model, moments and size (with
+    sampling weights, as lavaan, the sum of the group's normalised weights)."""
+    return [GroupMoments(mod, mom.cov, mom.mean if spec.means else None, n)
+            for mod, mom, n in zip(spec.models, stats.moments, stats.sizes)]
 
 
 def start(spec: Spec, groups) -> Tuple[np.ndarray, np.ndarray]:

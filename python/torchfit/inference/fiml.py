@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -27,7 +27,7 @@ from ..estimate.fiml import FimlObjective
 from ..estimate.ml import one_thread
 from ..model.matrices import Model
 from .indices import insert_after, robust_indices
-from .robust import ml_weight
+from .robust import dup_pre_post, ml_weight
 from .vcov import vcov_free
 
 
@@ -80,8 +80,42 @@ def h1_information(pm: PatternMoments, mu: np.ndarray, sigma: np.ndarray,
     return ((H + H.T) / 2).numpy()
 
 
-def _model_delta(model: Model, x: np.ndarray) -> np.ndarray:
-    """d (mu, vech Sigma) / d x at x, vech as in ``h1_information``."""
+def h1_expected(pm: PatternMoments, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Expected information of the unrestricted model's pattern likelihood in
+    (mu, vech Sigma) at (mu, sigma): per pattern Sigma_o^-1 for the means and
+    1/2 D'(Sigma_o^-1 (x) Sigma_o^-1)D for the covariances (zero outside the
+    observed variables), weighted by the pattern's share of the rows.
+
+    Examples
+    --------
+    >>> from torchfit.data.patterns import Pattern
+    >>> pm = PatternMoments(["a"], [Pattern(np.array([0]), 2, np.zeros(1), np.eye(1))], 2, 2, 0)
+    >>> h1_expected(pm, np.zeros(1), 2 * np.eye(1)).tolist()
+    [[0.5, 0.0], [0.0, 0.125]]
+    """
+    I, J = vech_index(pm.p)
+    out = np.zeros((pm.p + len(I),) * 2)
+    for pat in pm.patterns:
+        inv = np.zeros((pm.p, pm.p))
+        o = pat.observed
+        inv[np.ix_(o, o)] = np.linalg.inv(sigma[np.ix_(o, o)])
+        t = torch.as_tensor(inv)
+        out += pat.n / pm.n * block_diag(inv, 0.5 * dup_pre_post(t, t, I, J).numpy())
+    return out
+
+
+def model_delta(model: Model, x: np.ndarray) -> np.ndarray:
+    """d (mu, vech Sigma) / d x at x, vech as in ``h1_information``.
+
+    Examples
+    --------
+    >>> from torchfit.model.partable import parse
+    >>> pt = parse("f =~ x1 + x2 + x3", meanstructure=True)
+    >>> m = Model(pt, mean_structure=True)
+    >>> m.fixed_values(pt["ustart"].fillna(0.5).to_numpy())
+    >>> model_delta(m, np.full(m.n_free, 0.5)).shape
+    (9, 9)
+    """
     I, J = vech_index(len(model.ov_names))
 
     def moments(v):
@@ -102,6 +136,22 @@ def _complete_chisq(n, S, m, sigma, mu) -> float:
                       - np.linalg.slogdet(S)[1] - p))
 
 
+def baseline_delta(p: int) -> np.ndarray:
+    """d (mu, vech Sigma) / d (means, variances) of the independence model.
+
+    Examples
+    --------
+    >>> baseline_delta(2).astype(int).tolist()
+    [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 1]]
+    """
+    I, J = vech_index(p)
+    out = np.zeros((p + len(I), 2 * p))
+    out[np.arange(p), np.arange(p)] = 1.0  # means
+    diag = np.flatnonzero(I == J)
+    out[p + diag, p + I[diag]] = 1.0  # variances
+    return out
+
+
 @dataclass
 class CorrectedTest:
     """lavaan's FIML-corrected statistics (``lav_fit_fiml_corrected``, V6)."""
@@ -116,7 +166,9 @@ class CorrectedTest:
 
 def corrected_test(groups: Sequence[Tuple[Model, PatternMoments, Tuple, np.ndarray,
                                           np.ndarray]],
-                   x: np.ndarray, df: float, df_null: float) -> CorrectedTest:
+                   x: np.ndarray, df: float, df_null: float,
+                   first_order: Optional[Sequence[np.ndarray]] = None,
+                   information: str = "observed") -> CorrectedTest:
     """The FIML-corrected test (Zhang & Savalei) behind lavaan's robust
     CFI/TLI/RMSEA for missing = "ml".
 
@@ -128,36 +180,43 @@ def corrected_test(groups: Sequence[Tuple[Model, PatternMoments, Tuple, np.ndarr
     independence model with its FIML estimates.
 
     ``groups`` holds per group (model, patterns, EM (mean, cov, logl),
-    implied mean, implied covariance) at ``x``.
+    implied mean, implied covariance) at ``x``.  With ``first_order`` (MLR: per
+    group the first-order h1 information Jm of the rows at the EM moments) the
+    trace is lavaan's version V3 of a scaled test, tr(U Wm^-1 Wc Wm^-1 U Gamma)
+    with Gamma = Wm^-1 Jm Wm^-1 / f per group.  With the expected
+    ``information`` the (Delta' W Delta)^-1 in U takes W the expected h1
+    information at the EM moments, as lavaan's inverted information then does.
     """
     N = sum(pm.n for _, pm, _, _, _ in groups)
     Wm, Wmi, Wc, Delta, DeltaB, XX3, XX3_null = [], [], [], [], [], 0.0, 0.0
+    Gam: List[np.ndarray] = []
+    We: List[np.ndarray] = []  # the h1 information of the model's information
     for model, pm, h1, mu, sigma in groups:
         f = pm.n / N
         m_h1, S_h1 = h1[0], h1[1]
         wm = h1_information(pm, m_h1, S_h1)
         Wm.append(f * wm)
+        We.append(Wm[-1] if information == "observed" else f * h1_expected(pm, m_h1, S_h1))
         Wmi.append(np.linalg.inv(wm) / f)
+        if first_order is not None:
+            Gam.append(Wmi[-1] @ first_order[len(Gam)] @ Wmi[-1] * f)
         Wc.append(f * h1_information(pm, m_h1, S_h1, complete=True))
-        Delta.append(_model_delta(model, x))
-        p = pm.p
-        I, J = vech_index(p)
-        db = np.zeros((p + len(I), 2 * p))
-        db[np.arange(p), np.arange(p)] = 1.0  # means
-        diag = np.flatnonzero(I == J)
-        db[p + diag, p + I[diag]] = 1.0  # variances
-        DeltaB.append(db)
+        Delta.append(model_delta(model, x))
+        DeltaB.append(baseline_delta(pm.p))
         XX3 += _complete_chisq(pm.n, S_h1, m_h1, sigma, mu)
         mb, vb = baseline_estimates(pm)
         XX3_null += _complete_chisq(pm.n, S_h1, m_h1, np.diag(vb), mb)
     Wm_all, Wmi_all, Wc_all = block_diag(*Wm), block_diag(*Wmi), block_diag(*Wc)
+    We_all = block_diag(*We)
     # the parameters are shared by the groups: stack the Jacobians' rows
     D = np.vstack(Delta)
     DB = block_diag(*DeltaB)
 
     def trace(delta):
-        E = delta.T @ Wm_all @ delta
+        E = delta.T @ We_all @ delta
         U = Wm_all - Wm_all @ delta @ np.linalg.solve(E, delta.T @ Wm_all)
+        if first_order is not None:  # V3
+            return float(np.trace(U @ Wmi_all @ Wc_all @ Wmi_all @ U @ block_diag(*Gam)))
         return float(np.trace(Wc_all @ Wmi_all @ U @ Wmi_all))
 
     k, kb = trace(D), trace(DB)
@@ -175,14 +234,22 @@ def fiml_pieces(pm: PatternMoments, h1: Tuple, mu: np.ndarray, sigma: np.ndarray
             "gfi": _weighted_gfi(pm, mu, sigma)}
 
 
-def add_robust(measures: Dict[str, float], test: CorrectedTest, groups: int) -> Dict[str, float]:
-    """Insert lavaan's ``*.robust`` CFI/TLI/NNFI/RNI/RMSEA of a FIML fit,
-    in lavaan's order."""
+def fiml_robust_indices(measures: Dict[str, float], test: CorrectedTest, groups: int
+                        ) -> Dict[str, float]:
+    """lavaan's ``*.robust`` CFI/TLI/NNFI/RNI/RMSEA of a FIML fit from its corrected
+    test and the fit measures ``measures``."""
     X2, df, N = test.XX3, measures["df"], measures["ntotal"]
     X2n, dfn = test.XX3_null, measures["baseline.df"]
     c, cn = test.c_hat3, test.c_hat3_null
     robust = robust_indices(X2, df, X2n, dfn, c, cn, N, X2 / c, measures["rmsea.close.h0"],
                             measures["rmsea.notclose.h0"], groups, df_rmsea=test.df3)
+    return robust
+
+
+def add_robust(measures: Dict[str, float], test: CorrectedTest, groups: int) -> Dict[str, float]:
+    """Insert lavaan's ``*.robust`` CFI/TLI/NNFI/RNI/RMSEA of a FIML fit,
+    in lavaan's order."""
+    robust = fiml_robust_indices(measures, test, groups)
     after = {"tli": ["cfi.robust", "tli.robust"], "rni": ["nnfi.robust", "rni.robust"],
              "rmsea.notclose.h0": ["rmsea.robust", "rmsea.ci.lower.robust",
                                    "rmsea.ci.upper.robust", "rmsea.pvalue.robust",
@@ -225,5 +292,6 @@ class FimlFit:
             test = corrected_test(
                 [(m, pm, h1, mu, sigma) for m, pm, h1, mu, sigma in
                  zip(self.models, self.patterns, self.h1s, self.result.mu, self.result.sigma)],
-                self.result.x, out["df"], out["baseline.df"])
+                self.result.x, out["df"], out["baseline.df"],
+                information=self.info["information"])
         return add_robust(out, test, len(self.models))

@@ -41,9 +41,12 @@ import numpy as np
 import torch
 from scipy import special
 
+from ..data.cases import Cases, weighted_moments
 from ..data.gamma import vech_index
 from ..estimate.ml import Objective
 from ..model.matrices import Model
+from .casewise import first_order, h1_observed
+from .casewise import trace_h1 as trace_h1_of
 from .indices import (
     cfi,
     ifi,
@@ -147,7 +150,16 @@ class Robust:
         return scaled_measures(standard(), self.test, self.baseline, self.groups)
 
 
-def _scaled(test: str, chisq: float, df: float, trace: float, h1=np.nan, h0=np.nan) -> ScaledTest:
+def scaled_test(test: str, chisq: float, df: float, trace: float, h1=np.nan, h0=np.nan
+                ) -> ScaledTest:
+    """The statistic ``chisq`` scaled by c = ``trace`` / df (lavaan: no scaling at
+    df = 0, NaN for a negative c); ``h1``, ``h0``: lavaan's scaling.factor.h1/h0.
+
+    Examples
+    --------
+    >>> scaled_test("yuan.bentler.mplus", 20.0, 10, 12.5).stat
+    16.0
+    """
     if df <= 0:  # as lavaan: a saturated model has no scaling (nor trace, h1, h0)
         return ScaledTest(test, chisq, df, np.nan, np.nan, np.nan)
     c = trace / df
@@ -176,6 +188,29 @@ class _GroupPieces:
     Deltab: torch.Tensor
     rb: torch.Tensor
     Hb_obs: torch.Tensor  # the baseline's observed h1 information (moments)
+    # from the rows (weights, clusters): B1 at the estimates, at the sample moments
+    # (unstructured) and at the baseline; the observed h1 information at the estimates
+    B1: Optional[torch.Tensor] = None
+    B1u: Optional[torch.Tensor] = None
+    B1b: Optional[torch.Tensor] = None
+    A1s: Optional[torch.Tensor] = None
+
+
+def _casewise(pc: _GroupPieces, case: Cases, g, x: torch.Tensor, exo) -> _GroupPieces:
+    """The first-order pieces of ``pc`` from the group's rows (lavaan's casewise
+    scores with sampling weights or clusters): without a mean structure the
+    scores are taken around the (weighted) sample mean, as lavaan."""
+    means = g.mean is not None
+    mats = g.model.matrices(x)
+    sigma, A = g.model.implied(mats)
+    m = weighted_moments(case).mean
+    mu = g.model.implied_mean(mats, A).detach().numpy() if means else m
+    sig, S = sigma.detach().numpy(), g.cov
+    pc.B1 = first_order(case, mu, sig, means)
+    pc.B1u = first_order(case, m, S, means)
+    pc.B1b = first_order(case, m, baseline_sigma(S, np.asarray(exo, dtype=bool)), means)
+    pc.A1s = h1_observed(m, S, mu, sig, means)
+    return pc
 
 
 def _group_pieces(g, x: torch.Tensor, f: float, gamma, exo: Sequence[bool]) -> _GroupPieces:
@@ -229,8 +264,8 @@ def _group_pieces(g, x: torch.Tensor, f: float, gamma, exo: Sequence[bool]) -> _
 
 
 def robust_inference(groups, result, opts: Options, exo: Sequence[Sequence[bool]],
-                     gammas: Optional[Sequence[Tuple[np.ndarray, np.ndarray]]] = None
-                     ) -> Robust:
+                     gammas: Optional[Sequence[Tuple[np.ndarray, np.ndarray]]] = None,
+                     cases: Optional[Sequence[Cases]] = None) -> Robust:
     """Robust standard errors and scaled tests at the ML estimates, over one
     or more groups, with or without a mean structure.
 
@@ -256,7 +291,11 @@ def robust_inference(groups, result, opts: Options, exo: Sequence[Sequence[bool]
         model has a mean structure) without and with the part its fixed
         covariates explain: lavaan takes the first for the Satorra-Bentler
         trace and the h1 trace, the second for the casewise scores of MLR.
-        Needed for MLM and MLR.
+        Needed for MLM and MLR without ``cases``.
+    cases : sequence of Cases, optional
+        Per group, the rows with their sampling weights and clusters: MLR's
+        first-order information comes from their scores (lavaan's single-level
+        ``cluster`` and ``sampling.weights``), not from Gamma.
 
     Returns
     -------
@@ -277,6 +316,9 @@ def robust_inference(groups, result, opts: Options, exo: Sequence[Sequence[bool]
     xt = torch.as_tensor(x, dtype=torch.float64)
     parts = [_group_pieces(g, xt, g.nobs / n, None if gammas is None else gammas[k], exo[k])
              for k, g in enumerate(groups)]
+    if cases is not None:
+        parts = [_casewise(pc, case, g, xt, e) for pc, case, g, e in
+                 zip(parts, cases, groups, exo)]
     # the moments of fixed covariates are given, not fitted
     ndat = sum(count_moments(g.cov.shape[0], int(np.sum(e)), g.mean is not None)
                for g, e in zip(groups, exo))
@@ -293,11 +335,12 @@ def robust_inference(groups, result, opts: Options, exo: Sequence[Sequence[bool]
     info = {"se": opts.se, "test": opts.test, "information": opts.information,
             "h1_information": "structured",
             "observed_information": "hessian" if opts.information == "observed" else None}
+    if opts.test_information == "h1":  # lavaan's ML with clusters: the tests' information
+        info["test_information"] = "h1"
     if opts.estimator == "ML":
         vcov = None if bread is None else (K @ bread @ K.T / n).numpy()
         return Robust(opts, vcov, info=info)
 
-    trace_h1 = sum(float((pc.W_S * pc.G).sum()) for pc in parts)  # tr(A1^-1 B1) at S
     if opts.estimator == "MLM":
         meat = sum(pc.f * pc.Delta.T @ pc.W @ pc.G @ pc.W @ pc.Delta for pc in parts)
         Einv = _inv(E)
@@ -312,24 +355,60 @@ def robust_inference(groups, result, opts: Options, exo: Sequence[Sequence[bool]
             bmeat = pc.Deltab.T @ pc.Wb @ pc.G @ pc.Wb @ pc.Deltab
             trace_b += _satorra_bentler([(pc.Wb, pc.Deltab, pc.G)], _inv(bE), bmeat,
                                         baseline_chisq, baseline_df).trace_ugamma
-        baseline = _scaled("satorra.bentler", baseline_chisq, baseline_df, trace_b)
+        baseline = scaled_test("satorra.bentler", baseline_chisq, baseline_df, trace_b)
     else:
-        B0 = sum(pc.f * pc.Delta.T @ (pc.W @ (pc.G_scores + torch.outer(pc.r_scores,
-                                                                       pc.r_scores)) @ pc.W)
-                 @ pc.Delta for pc in parts)
-        vcov = None if bread is None else (K @ (bread @ B0 @ bread) @ K.T / n).numpy()
-        test = _yuan_bentler(B0, bread, trace_h1, ndat, len(model.x_index), chisq, df)
-        trace_h0b, npar_b = 0.0, 0
-        for pc in parts:
-            hb = pc.Hb_obs if opts.information == "observed" else pc.Wb
-            bread_b = _inv(pc.Deltab.T @ hb @ pc.Deltab)
-            bB0 = pc.Deltab.T @ (pc.Wb @ (pc.G_full + torch.outer(pc.rb, pc.rb)) @ pc.Wb) \
-                @ pc.Deltab
-            trace_h0b += np.nan if bread_b is None else float((bB0 * bread_b).sum())
-            npar_b += pc.Deltab.shape[1]
-        baseline = _scaled("yuan.bentler.mplus", baseline_chisq, baseline_df,
-                           trace_h1 - trace_h0b, trace_h1 / ndat, trace_h0b / npar_b)
+        vcov, test, baseline = _mlr(parts, bread, opts, K, n, (chisq, df, ndat),
+                                    (baseline_chisq, baseline_df), len(model.x_index))
     return Robust(opts, vcov, test, baseline, info, len(groups))
+
+
+def _meat(pc: _GroupPieces) -> torch.Tensor:
+    """B1 at the estimates: the rows' own (weights, clusters) or W (Gamma + r r') W."""
+    if pc.B1 is not None:
+        return pc.B1
+    return pc.W @ (pc.G_scores + torch.outer(pc.r_scores, pc.r_scores)) @ pc.W
+
+
+def _mlr(parts, bread, opts: Options, K, n: int, model_test, baseline_test, npar: int):
+    """MLR's sandwich vcov and the Yuan-Bentler (Mplus) tests of the model and the
+    baseline; with ``opts.test_information == "h1"`` (lavaan's ML with clusters) the
+    test's information is Delta' A1 Delta, A1 the structured observed h1 information."""
+    chisq, df, ndat = model_test
+    B0 = sum(pc.f * pc.Delta.T @ _meat(pc) @ pc.Delta for pc in parts)
+    vcov = sandwich(bread, B0, K, n)
+    trace_h1 = sum(float((pc.W_S * pc.G).sum()) if pc.B1u is None else
+                   trace_h1_of(pc.B1u, pc.W_S) for pc in parts)  # tr(A1^-1 B1) at S
+    bread_t = bread
+    if opts.test_information == "h1":
+        bread_t = _inv(sum(pc.f * pc.Delta.T @ pc.A1s @ pc.Delta for pc in parts))
+    test = yuan_bentler(B0, bread_t, trace_h1, ndat, npar, chisq, df)
+    trace_h0b, npar_b = 0.0, 0
+    for pc in parts:
+        hb = pc.Hb_obs if opts.information == "observed" else pc.Wb
+        bread_b = _inv(pc.Deltab.T @ hb @ pc.Deltab)
+        B1b = pc.Wb @ (pc.G_full + torch.outer(pc.rb, pc.rb)) @ pc.Wb if pc.B1b is None \
+            else pc.B1b
+        bB0 = pc.Deltab.T @ B1b @ pc.Deltab
+        trace_h0b += np.nan if bread_b is None else float((bB0 * bread_b).sum())
+        npar_b += pc.Deltab.shape[1]
+    baseline = scaled_test("yuan.bentler.mplus", *baseline_test, trace_h1 - trace_h0b,
+                       trace_h1 / ndat, trace_h0b / npar_b)
+    return vcov, test, baseline
+
+
+def sandwich(bread: Optional[torch.Tensor], meat: torch.Tensor, K, n: int
+             ) -> Optional[np.ndarray]:
+    """K bread meat bread K' / N, the sandwich vcov of the free table parameters
+    (None when the bread could not be formed).
+
+    Examples
+    --------
+    >>> sandwich(torch.eye(2) * 2, torch.eye(2), torch.eye(2), 4).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    if bread is None:
+        return None
+    return (K @ (bread @ meat @ bread) @ K.T / n).numpy()
 
 
 def _satorra_bentler(blocks, Einv, meat, chisq, df) -> ScaledTest:
@@ -338,14 +417,22 @@ def _satorra_bentler(blocks, Einv, meat, chisq, df) -> ScaledTest:
     if Einv is None:
         return ScaledTest("satorra.bentler", chisq, df, np.nan, np.nan, np.nan)
     trace = sum(float((W * G).sum()) for W, _, G in blocks) - float((Einv * meat).sum())
-    return _scaled("satorra.bentler", chisq, df, trace)
+    return scaled_test("satorra.bentler", chisq, df, trace)
 
 
-def _yuan_bentler(B0, bread, trace_h1, ndat, npar, chisq, df) -> ScaledTest:
+def yuan_bentler(B0, bread, trace_h1, ndat, npar, chisq, df) -> ScaledTest:
+    """The Yuan-Bentler (Mplus) test: c = (tr(B1 A1^-1) - tr(B0 H^-1)) / df with the
+    h1 trace ``trace_h1``, B0 and H^-1 (``bread``; None: no scaling).
+
+    Examples
+    --------
+    >>> round(yuan_bentler(torch.eye(2), torch.eye(2), 12.0, 10, 2, 20.0, 8).stat, 3)
+    16.0
+    """
     if bread is None:
         return ScaledTest("yuan.bentler.mplus", chisq, df, np.nan, np.nan, np.nan)
     trace_h0 = float((B0 * bread).sum())
-    return _scaled("yuan.bentler.mplus", chisq, df, trace_h1 - trace_h0,
+    return scaled_test("yuan.bentler.mplus", chisq, df, trace_h1 - trace_h0,
                    trace_h1 / ndat, trace_h0 / npar)
 
 

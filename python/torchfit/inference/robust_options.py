@@ -27,6 +27,9 @@ class Options:
     se: str
     test: str
     information: str
+    # the observed information of the scaled test: "hessian", or lavaan's "h1"
+    # (Delta' A1 Delta) that lavaan's ML with clusters takes
+    test_information: str = "hessian"
 
     @property
     def needs_raw_data(self) -> bool:

@@ -36,8 +36,8 @@ from ..results.assemble import assemble
 from ..results.fit import Fit
 from .items import CATEGORICAL, FIXED_VARIANCE, item_class
 from .networks import (
-    FINAL_MAX_ELEMENTS,
     FINAL_SMALL_ELEMENTS,
+    FINAL_WORK_RATIO,
     Encoder,
     Structure,
     final_pass,
@@ -45,6 +45,7 @@ from .networks import (
     make_data,
     train,
 )
+from .opg import information
 
 #: IWAVE's own options (rows of :data:`torchfit.options.OPTIONS`) with their defaults;
 #: the mini-batch options it shares with ML have IWAVE's defaults here.
@@ -64,7 +65,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     ``iw_samples=10``, ``batch_size=None`` (256), ``lr=0.01``, ``lr_model=None``,
     ``hidden=(100,)``, ``cov="full"``, ``max_epochs=100000``, ``max_iterations=None``,
     ``n_intervals=5``, ``seed=0``, ``device="cpu"``, ``quiet=False``, ``se="opg"``,
-    ``se_samples=100``, ``logl_samples=1000``, ``refine=True``, ``dreg=True``,
+    ``se_samples=40``, ``se_rows=50000``, ``logl_samples=300``, ``refine=True``, ``dreg=True``,
     ``final_samples=50`` (``DEFAULTS``).
 
     Parameters
@@ -120,7 +121,14 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         mean loss of the last 100 iterations).
     se : {"opg", "none"}
         Standard errors from the outer product of the per-row gradients of
-        the importance-sampled log-likelihood (``se_samples`` draws per row).
+        the importance-sampled log-likelihood (``se_samples`` draws per row,
+        the product taken between two independent halves of them, which
+        removes the draws' noise from the information;
+        :mod:`torchfit.iwave.opg`).
+    se_rows : int or None
+        The information is a sum over rows: above this many rows (50,000) a
+        random subset of them, scaled to all, estimates it (relative SE error
+        near 0.3 %); None: every row.
     logl_samples : int
         Draws per row for the log-likelihood of ``fit_measures()``.
     refine : bool
@@ -141,8 +149,9 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         shrinks the IW-ELBO's bias at ``iw_samples`` (1 factor x 10 graded
         items, N = 5000: mean slope bias against exact ML -0.31 % without it,
         +0.02 % with it).  Skipped (``info["final_samples"]`` 0) when rows x
-        items x samples exceeds ``FINAL_MAX_ELEMENTS`` (3e7), where its passes
-        over all the data would cost more than the training; 0 turns it off.
+        samples x free parameters x factors exceeds ``FINAL_WORK_RATIO`` (4)
+        times the training's rows x samples, where its passes over all
+        the data would cost more than the training; 0 turns it off.
 
     Returns
     -------
@@ -233,7 +242,7 @@ class IWAVE:
         # fit keeps the estimates all the ranks trained
         final = (0, 0) if comm is not None else _final(
             structure, encoder, result, tensors, len(spec.extras["order"]), s["final_samples"],
-            s["seed"])
+            s["seed"], training=rows_per_step * s["iw_samples"] * result.iterations)
         posterior = Posterior(structure, encoder, result, tensors, prep,
                               spec.extras["order"], int(mod.n_free), s)
         if comm is not None:  # every rank's rows: summed now, while the ranks are there
@@ -247,11 +256,8 @@ class IWAVE:
         est.extras.update(dreg=bool(s["dreg"]), final_samples=final[0],
                           final_iterations=final[1])
         if s["se"] == "opg":
-            grads = importance(structure, encoder, result.x, tensors, n_samples=s["se_samples"],
-                               seed=(s["seed"] if comm is None else comm.rank_seed(s["seed"]))
-                               + 1, gradients=True)["gradients"]
-            J = grads.T @ grads
-            est.vcov = _opg_vcov(mod, J if comm is None else comm.all_sum(J)[0])
+            est.vcov = _opg_vcov(mod, _information(structure, encoder, result.x, tensors, s,
+                                                   stats.n, comm))
         mats = {k: v.cpu().numpy() for k, v in
                 mod.matrices(torch.as_tensor(result.x, dtype=torch.float64)).items()}
         est.matrices = [mats]
@@ -426,16 +432,18 @@ def _train(structure, mod: Model, values: np.ndarray, tensors, n_items: int, *, 
     return encoder, result, rows_per_step
 
 
-def _final(structure, encoder, result, tensors, n_items: int, final_samples, seed):
+def _final(structure, encoder, result, tensors, n_items: int, final_samples, seed,
+           training: int):
     """The final pass at ``final_samples`` draws (more on small data), when asked for
-    and affordable: its estimates replace the trained ones in ``result``;
-    (samples, iterations)."""
+    and affordable against the ``training`` rows x samples it took: its estimates
+    replace the trained ones in ``result``; (samples, iterations)."""
     if not isinstance(final_samples, (int, np.integer)) or final_samples < 0:
         raise TorchfitError(f"final_samples = {final_samples!r} must be an integer >= 0 "
                             "(0: no final pass)")
     # small data: more draws, nearly free, keep the fixed draws' noise below the bias
     samples = max(final_samples, min(1000, FINAL_SMALL_ELEMENTS // (tensors.n * n_items)))
-    if final_samples == 0 or tensors.n * n_items * samples > FINAL_MAX_ELEMENTS:
+    work = tensors.n * samples * result.u.numel() * encoder.m
+    if final_samples == 0 or work > FINAL_WORK_RATIO * training:
         return 0, 0
     with one_thread(tensors.n * n_items * samples):
         result.x, iterations = final_pass(structure, encoder, result, tensors, samples, seed)
@@ -450,7 +458,8 @@ def _info(result, rows_per_step: int, lr_model: float, settings: Dict, types,
             "batch_size": rows_per_step, "lr": s["lr"], "lr_model": lr_model,
             "final_loss": result.final_loss, "refine": bool(s["refine"]),
             "seconds": result.seconds, "se": "opg" if s["se"] == "opg" else "none",
-            "se_samples": s["se_samples"], "logl_samples": s["logl_samples"],
+            "se_samples": s["se_samples"], "se_rows": s["se_rows"],
+            "logl_samples": s["logl_samples"],
             "item_types": dict(types), "device": str(device), "seed": int(s["seed"])}
 
 
@@ -624,6 +633,20 @@ def _to_logistic_scale(mod: Model, pt: pd.DataFrame, values: np.ndarray, types) 
         if free[i] > 0 and np.isnan(ustart[i]) and (lhs[i] in marker or rhs[i] in marker):
             values[i] *= marker.get(lhs[i], 1.0) * marker.get(rhs[i], 1.0)
     return {v: h * factor[v] ** 2 for v, h in common.items()}
+
+
+def _information(structure, encoder, x, tensors, settings: Dict, n_total: int, comm):
+    """The OPG information of all the rows (of every rank): each rank's share of
+    ``se_rows`` rows, scaled to its rows, summed."""
+    rows = settings["se_rows"]
+    if rows is not None and not (isinstance(rows, (int, np.integer)) and rows >= 1):
+        raise TorchfitError(f"se_rows = {rows!r} must be a positive integer (the rows "
+                            "sampled for the standard errors) or None (all rows)")
+    share = None if rows is None else max(1, -(-int(rows) * tensors.n // n_total))
+    seed = settings["seed"] if comm is None else comm.rank_seed(settings["seed"])
+    J = information(structure, encoder, x, tensors, n_samples=settings["se_samples"],
+                    seed=seed + 1, max_rows=share)
+    return J if comm is None else comm.all_sum(J)[0]
 
 
 def _opg_vcov(mod: Model, J: np.ndarray) -> Optional[np.ndarray]:

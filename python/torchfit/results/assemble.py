@@ -95,9 +95,10 @@ def _views(spec: Spec, stats: SampleStats, estimate: Estimate) -> List[GroupView
         return [GroupView(label, mod, {"nobs": stats.n}, {}, mats)
                 for label, mod, mats in zip(spec.labels, spec.models, estimate.matrices)]
     views = []
-    for g, (mod, mom, label) in enumerate(zip(spec.models, stats.moments, spec.labels)):
+    for g, (mod, mom, label, n) in enumerate(zip(spec.models, stats.moments, spec.labels,
+                                                 stats.sizes)):
         mu = estimate.mu[g] if mod.mean_structure else mom.mean
-        views.append(GroupView(label, mod, {"cov": mom.cov, "mean": mom.mean, "nobs": mom.n},
+        views.append(GroupView(label, mod, {"cov": mom.cov, "mean": mom.mean, "nobs": n},
                                {"cov": estimate.sigma[g], "mean": mu}, estimate.matrices[g]))
     return views
 

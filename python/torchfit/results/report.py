@@ -32,7 +32,7 @@ def _opening(info: Dict, method: List[str]) -> List[str]:
         lines.append(_line("Number of equality constraints", info["neq"]))
     if info.get("nin"):
         lines.append(_line("Number of inequality constraints", info["nin"]))
-    return lines + [""] + observations(info)
+    return lines + [""] + observations(info) + clusters_and_weights(info)
 
 
 def header(info: Dict, measures: Dict) -> List[str]:
@@ -74,6 +74,29 @@ def observations(info: Dict) -> List[str]:
     lines = [_line("Number of observations", info["nobs"])]
     if patterns:
         lines.append(_line("Number of missing patterns", patterns[0]))
+    return lines
+
+
+def clusters_and_weights(info: Dict) -> List[str]:
+    """lavaan's lines for the cluster and sampling-weights columns, if any.
+
+    Examples
+    --------
+    >>> print("\\n".join(clusters_and_weights({"cluster": "c", "nclusters": [40],
+    ...                                         "sampling_weights": "w"})))
+      Number of clusters [c]                            40
+      Sampling weights variable                          w
+    """
+    lines = []
+    if info.get("cluster"):
+        label, counts = f"Number of clusters [{info['cluster']}]", info["nclusters"]
+        if info.get("group_labels"):
+            lines += [_line(label + ":", "")] + \
+                [f"    {g:<38}{k:>12}" for g, k in zip(info["group_labels"], counts)]
+        else:
+            lines.append(_line(label, counts[0]))
+    if info.get("sampling_weights"):
+        lines.append(_line("Sampling weights variable", info["sampling_weights"]))
     return lines
 
 

@@ -117,7 +117,8 @@ def se_lines(info: Dict) -> List[Tuple[str, str]]:
         first = [("Standard errors", "Sandwich"),
                  ("Information bread", "Observed" if observed else "Expected")]
     else:
-        first = [("Standard errors", "Robust.sem" if se == "robust.sem" else "Standard"),
+        label = {"robust.sem": "Robust.sem", "robust.cluster": "Robust.cluster"}
+        first = [("Standard errors", label.get(se, "Standard")),
                  ("Information", "Observed" if observed else "Expected")]
     last = ("Observed information based on", "Hessian") if observed else \
         ("Information saturated (h1) model", "Structured")

@@ -81,8 +81,9 @@ def fit(model: Union[str, pd.DataFrame], data, estimator: str = "default",
         ``se``; ``iter_max`` bounds its L-BFGS iterations); or
         lavaan's limited-information estimators on thresholds and polychoric
         correlations (``ordered=[...]`` or ``ordered=True``, and
-        ``parameterization="delta"`` or ``"theta"``; see
-        :mod:`torchfit.estimators.wls`).
+        ``parameterization="delta"`` or ``"theta"``; variables not named in
+        ``ordered`` stay continuous, with polyserial correlations, as in
+        lavaan; see :mod:`torchfit.estimators.wls`).
     model_type : {"sem", "cfa"}
         Which of lavaan's defaults to apply (the same for both).
     std_lv : bool

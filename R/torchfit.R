@@ -68,7 +68,9 @@ categorical_item_types <- function() {
 #' @param ordered The ordinal items, as lavaan's `ordered`: fitted by the WLS
 #'   family (WLSMV by default) or, with `estimator = "IWAVE"` or `"MML"`, by
 #'   the graded response model. Ordered factors are coded by their levels, and
-#'   the model's ordered factors are ordinal items without being named.
+#'   the model's ordered factors are ordinal items without being named. With
+#'   the WLS family, variables not named stay continuous (polyserial
+#'   correlations, as lavaan).
 #'   `TRUE` takes every non-exogenous observed variable (as lavaan), with
 #'   IWAVE and MML every ordered factor of `data`. Other item
 #'   types are chosen per column with the option `item.types` in `...`, e.g.
@@ -176,6 +178,11 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
     # lavaan's default for ordered items (WLSMV) is the engine's to choose
     if (!estimator_given) estimator <- "DEFAULT"
     lav_dry$ordered <- names(ordered)
+    # as lavaan's lav_options_set for a categorical model: equal thresholds
+    # bring equal intercepts (of continuous variables) and vice versa
+    if (any(c("thresholds", "intercepts") %in% lav_opts$group.equal)) {
+      lav_opts$group.equal <- unique(c(lav_opts$group.equal, "thresholds", "intercepts"))
+    }
   }
   if (length(ordered)) {
     # lavaan's thresholds need the number of categories, known from the data

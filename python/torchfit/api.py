@@ -85,8 +85,9 @@ def fit(model: Union[str, pd.DataFrame], data=None, estimator: str = "default",
         ``se``; ``iter_max`` bounds its L-BFGS iterations); or
         lavaan's limited-information estimators on thresholds and polychoric
         correlations (``ordered=[...]`` or ``ordered=True``, and
-        ``parameterization="delta"`` or ``"theta"``; see
-        :mod:`torchfit.estimators.wls`).
+        ``parameterization="delta"`` or ``"theta"``; variables not named in
+        ``ordered`` stay continuous, with polyserial correlations, as in
+        lavaan; see :mod:`torchfit.estimators.wls`).
     model_type : {"sem", "cfa"}
         Which of lavaan's defaults to apply (the same for both).
     std_lv : bool
@@ -156,8 +157,9 @@ def fit(model: Union[str, pd.DataFrame], data=None, estimator: str = "default",
         Data-parallel fit on torch.distributed (launched by ``torchrun``; by
         default on when its environment is there): every rank runs the same
         call and reads its own shard of the rows; the moments (and Gamma) are
-        reduced over the ranks, the stochastic estimators all-reduce their
-        gradients every step.  Rank 0 returns the Fit, the other ranks None
+        reduced over the ranks (per group with ``group=``), the stochastic
+        estimators all-reduce their gradients every step.  Rank 0 returns the
+        Fit, the other ranks None
         (see :mod:`torchfit.distributed.comm` and README.md, "More than one machine").
     cluster : str, optional
         Column of ``data`` naming each row's cluster (lavaan's single-level
@@ -201,7 +203,8 @@ def fit(model: Union[str, pd.DataFrame], data=None, estimator: str = "default",
             fit, model, estimator=estimator, model_type=model_type, std_lv=std_lv,
             orthogonal=orthogonal, fixed_x=fixed_x, missing=missing, iter_max=iter_max,
             columns=columns, meanstructure=meanstructure, information=information,
-            std_ov=std_ov, distributed=False, **options), data, columns, group)
+            group=group, group_equal=group_equal, group_partial=group_partial,
+            std_ov=std_ov, distributed=False, **options), data, columns)
     data = _data_or_moments(data, sample_cov, sample_mean, sample_nobs, columns)
     options = resolve_options(
         estimator, data, model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
@@ -238,12 +241,9 @@ def _data_or_moments(data, sample_cov, sample_mean, sample_nobs, columns):
     return given_moments(sample_cov, sample_mean, sample_nobs, columns)
 
 
-def _on_ranks(comm, run, data, columns, group) -> Optional[Fit]:
+def _on_ranks(comm, run, data, columns) -> Optional[Fit]:
     """``run`` on this rank's shard of the data; the Fit on rank 0 (holding the
     caller's data for predict()), None elsewhere."""
-    if group is not None:
-        raise ModelError("distributed=True fits one group so far; leave out group= (or fit "
-                         "the groups one by one)")
     out = run(shard(data, comm, columns))
     if comm.rank != 0:
         return None

@@ -52,6 +52,23 @@ def ml_ranks(path):
     return out
 
 
+def grouped(frame):
+    """Three groups whose first appearances are spread over both ranks' rows."""
+    return frame.assign(g=np.where(np.arange(len(frame)) < 1500, "a",
+                                   np.where(np.arange(len(frame)) % 2 == 0, "b", "c")))
+
+
+def group_ranks(path):
+    """Run on each rank: multiple-group ML, MLR and FIML fits with equal loadings."""
+    out = {}
+    for estimator, missing in (("ML", "listwise"), ("MLR", "listwise"), ("ML", "ml")):
+        fit = torchfit.cfa(ONE_FACTOR, path, estimator=estimator, missing=missing,
+                           group="g", group_equal="loadings", distributed=True)
+        out[estimator, missing] = None if fit is None else (
+            _estimates(fit), fit.fit_measures()["chisq"], fit.group_labels)
+    return out
+
+
 def iwave_ranks(data, syntax):
     fit = torchfit.cfa(syntax, data, distributed=True, **IWAVE)
     if fit is None:
@@ -95,6 +112,19 @@ def test_ml_mlr_and_fiml_on_two_ranks_equal_one_process(frame, tmp_path):
     np.testing.assert_allclose(two["FIML"][1], one.fit_measures()["chisq"], rtol=1e-12)
     ml = _estimates(torchfit.cfa(ONE_FACTOR, frame))[:, 0]
     assert np.abs(two["minibatch"] - ml).max() < 0.02
+
+
+def test_groups_on_two_ranks_equal_one_process(tmp_path):
+    frame = grouped(likert())
+    frame.loc[frame.index[::17], "b"] = np.nan  # FIML's patterns, per group over ranks
+    frame.to_parquet(tmp_path / "groups.parquet", row_group_size=500)
+    two = run_local(group_ranks, 2, str(tmp_path / "groups.parquet"), timeout_s=300)
+    for (estimator, missing), (est, chisq, labels) in two.items():
+        one = torchfit.cfa(ONE_FACTOR, frame, estimator=estimator, missing=missing, group="g",
+                           group_equal="loadings")
+        assert labels == one.group_labels == ["a", "b", "c"]
+        np.testing.assert_allclose(est, _estimates(one), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(chisq, one.fit_measures()["chisq"], rtol=1e-10)
 
 
 def test_iwave_on_two_ranks_within_monte_carlo_error_of_one():

@@ -26,6 +26,9 @@ REF = Path(__file__).resolve().parents[1] / "reference" / "ordinal"
 HS = (REF / "hs.lav").read_text()
 SIM = (REF / "sim12.lav").read_text()
 
+# x1-x6 cut at quartiles, x7-x9 continuous
+MIXED_ORDERED = [f"x{i}" for i in range(1, 7)]
+
 # case: (data, model, options)
 CASES = {
     "hs_wlsmv": ("hs_quartiles", HS, {}),
@@ -39,6 +42,16 @@ CASES = {
     "hs_group": ("hs_quartiles", HS, {"group": "school",
                                       "group_equal": ["thresholds", "loadings"]}),
     "sim12_pairwise": ("sim12_missing", SIM, {"missing": "pairwise"}),
+    # tests/reference/make_ordinal_more.R
+    "hs_group_theta": ("hs_quartiles", HS, {"group": "school", "parameterization": "theta",
+                                            "group_equal": ["thresholds", "loadings"]}),
+    "hs3_saturated": ("hs_quartiles", "f =~ x1 + x2 + x3", {}),
+    "hs_mixed": ("hs_mixed", HS, {"ordered": MIXED_ORDERED}),
+    "hs_mixed_group": ("hs_mixed", HS, {"ordered": MIXED_ORDERED, "group": "school",
+                                        "group_equal": ["thresholds", "loadings"]}),
+    "hs_mixed_wls": ("hs_mixed", HS, {"ordered": MIXED_ORDERED, "estimator": "WLS"}),
+    "hs_mixed_theta": ("hs_mixed", HS, {"ordered": MIXED_ORDERED,
+                                        "parameterization": "theta"}),
 }
 
 
@@ -56,7 +69,7 @@ def fits():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ZeroCellWarning)
         for case, (data, model, options) in CASES.items():
-            out[case] = torchfit.cfa(model, _data(data), ordered=True, **options)
+            out[case] = torchfit.cfa(model, _data(data), **{"ordered": True, **options})
     return out
 
 
@@ -135,6 +148,20 @@ def test_summary_reads_like_lavaan(fits):
         assert piece in text, piece
 
 
+@pytest.mark.parametrize("case", ["hs_group", "hs_mixed_theta"])
+def test_parameter_sections_read_like_lavaan(fits, case):
+    """From "Parameter Estimates:" on, lavaan's summary line for line: its
+    "Scales y*" sections (every group's) and, with continuous variables,
+    their intercepts and residual variances."""
+    ref = (REF / f"{case}_summary.txt").read_text().splitlines()
+    mine = fits[case].summary(standardized=True).splitlines()
+
+    def sections(lines):
+        return [line.rstrip() for line in lines[lines.index("Parameter Estimates:"):]]
+    assert "Scales y*:" in ref
+    assert sections(mine) == sections(ref)
+
+
 # -- bad input ---------------------------------------------------------------------------
 
 def _hs_cut():
@@ -200,9 +227,51 @@ def test_missing_values_need_a_missing_option():
     assert fit.nobs == d.dropna().shape[0]
 
 
-def test_continuous_variables_beside_ordered_ones_are_refused():
-    with pytest.raises(ModelError, match="x9 is not ordered.*polyserial"):
-        torchfit.cfa(HS, _hs_cut(), ordered=[f"x{i}" for i in range(1, 9)])
+def test_mixed_statistics_and_nacov_match_lavaan():
+    from torchfit.data.polychoric import item_levels
+    from torchfit.data.polyserial import mixed_stats
+    frame = _data("hs_mixed")
+    names = _items(frame)
+    levels = item_levels(frame, MIXED_ORDERED) + [None] * 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        s = mixed_stats(frame, names, [v in MIXED_ORDERED for v in names], levels,
+                        chunk_rows=70)  # several blocks
+    obs = pd.read_csv(REF / "hs_mixed_wls_obs.csv")
+    assert s.names == list(obs["name"])
+    np.testing.assert_allclose(s.obs, obs["value"], atol=1e-7)  # polyserials to nlminb's 1e-8
+    ref = pd.read_csv(REF / "hs_mixed_gamma.csv")
+    assert list(ref.columns) == s.names
+    assert np.abs(s.nacov - ref.to_numpy()).max() < 1e-6 * np.abs(ref.to_numpy()).max()
+
+
+def test_mixed_fit_has_no_robust_measures_and_implies_the_means(fits):
+    fit = fits["hs_mixed"]
+    # lavaan's catML refit is not made with continuous variables: NA
+    assert np.isnan(fit.fit_measures()["cfi.robust"])
+    implied = fit.implied()
+    d = _data("hs_mixed")
+    assert implied["mean"]["x7"] == pytest.approx(d["x7"].mean(), rel=1e-6)
+    assert np.isnan(implied["mean"]["x1"])
+    assert implied["cov"].loc["x7", "x7"] == pytest.approx(d["x7"].var(ddof=0), rel=1e-3)
+
+
+def test_pairwise_missing_with_continuous_variables_is_refused():
+    with pytest.raises(TorchfitError, match="missing='pairwise' with continuous variables"):
+        torchfit.cfa(HS, _data("hs_mixed"), ordered=MIXED_ORDERED, missing="pairwise")
+
+
+def test_missing_values_of_a_continuous_variable_need_listwise():
+    d = _data("hs_mixed")
+    d.loc[:4, "x8"] = np.nan
+    with pytest.raises(DataError, match="5 of 301 rows have missing values on the model's"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        torchfit.cfa(HS, d, ordered=MIXED_ORDERED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        fit = torchfit.cfa(HS, d, ordered=MIXED_ORDERED, missing="listwise")
+    assert fit.nobs == 296
 
 
 def test_estimator_and_ordered_must_agree():
@@ -223,9 +292,50 @@ def test_iwave_still_takes_ordered():
     assert fit.info["estimator"] == "IWAVE"
 
 
-def test_factor_scores_of_ordered_items_are_refused_clearly(fits):
-    with pytest.raises(TorchfitError, match="factor scores of ordered items"):
-        fits["hs_wlsmv"].predict()
+@pytest.mark.parametrize("case", ["hs_wlsmv", "hs_theta", "sim12_pairwise", "hs_mixed",
+                                  "hs_group"])
+def test_factor_scores_are_lavaans_ebm_scores(fits, case):
+    scores = fits[case].predict()
+    if isinstance(scores, dict):  # lavaan's groups in their order
+        scores = pd.concat([scores[g] for g in fits[case].info["group_labels"]])
+    ref = pd.read_csv(REF / f"{case}_scores.csv")
+    assert list(scores.columns) == list(ref.columns)
+    diff = np.abs(scores.to_numpy() - ref.to_numpy())
+    # lavaan's BFGS stops at a relative change of 1e-8 in the objective, up
+    # to ~6e-4 short of the mode that the Newton steps here reach
+    assert diff.max() < 2e-3 and np.median(diff) < 1e-5
+
+
+def test_factor_scores_reach_a_lower_objective_than_lavaans(fits):
+    from scipy.special import ndtr
+
+    from torchfit.ordinal.scores import ebm_scores
+    fit = fits["hs_wlsmv"]
+    group, d = fit.groups[0], _data("hs_quartiles")
+    ref = pd.read_csv(REF / "hs_wlsmv_scores.csv").to_numpy()
+    row = int(np.abs(fit.predict().to_numpy() - ref).max(1).argmax())
+    mine = ebm_scores(group, fit.partable, d.iloc[[row]], fit.tests.levels, "default",
+                      ).to_numpy()[0]
+    m = group.matrices
+    sd = np.sqrt(np.diag(m["theta"]))
+    th = fit.partable.query("op == '|'")
+    y = d.iloc[row][group.model.ov_names].to_numpy()
+
+    def objective(eta):
+        out = 0.5 * eta @ np.linalg.solve(m["psi"], eta)
+        for j, v in enumerate(group.model.ov_names):
+            cuts = np.concatenate([[-np.inf], th.query("lhs == @v")["est"], [np.inf]])
+            k = int(np.searchsorted(fit.tests.levels[v], y[j]))
+            yhat = m["lambda"][j] @ eta
+            out -= np.log(ndtr((cuts[k + 1] - yhat) / sd[j]) - ndtr((cuts[k] - yhat) / sd[j]))
+        return out
+    assert objective(mine) < objective(ref[row])
+
+
+def test_factor_scores_of_new_data_with_an_unknown_category_are_refused(fits):
+    d = _data("hs_quartiles").head(5).assign(x1=7)
+    with pytest.raises(DataError, match="'x1' has values the fitted data did not have \\(7"):
+        fits["hs_wlsmv"].predict(d)
 
 
 def test_the_registry_selects_the_wls_family():

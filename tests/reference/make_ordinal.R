@@ -7,9 +7,8 @@
 # standardized solution), <case>_fitmeasures.csv (every fit measure),
 # <case>_polychoric.csv (lavCor) and <case>_gamma.csv (lavaan's NACOV).
 suppressPackageStartupMessages(library(lavaan))
-here <- file.path("tests", "reference", "ordinal")
+source(file.path("tests", "reference", "ordinal_write.R"))
 dir.create(here, showWarnings = FALSE)
-write_csv <- function(x, file) write.csv(x, file.path(here, file), row.names = FALSE)
 
 # HS x1-x9 cut at their quartiles: categories 1..4 (ties can merge a boundary,
 # findInterval keeps what is left as consecutive codes)
@@ -79,12 +78,7 @@ for (name in names(cases)) {
     args$group.equal <- case$group.equal
   }
   fit <- do.call("cfa", args)
-  est <- parameterEstimates(fit, standardized = TRUE, remove.nonfree = FALSE,
-                            remove.eq = FALSE, remove.system.eq = FALSE)
-  write_csv(est, paste0(name, "_estimates.csv"))
-  fm <- fitMeasures(fit)
-  write_csv(data.frame(name = names(fm), value = as.numeric(fm)),
-            paste0(name, "_fitmeasures.csv"))
+  write_fit(fit, name)
   # the NACOV depends on the data only: written once per data set (WLSMV)
   gam <- if (case$estimator == "WLSMV" && is.null(case$parameterization))
     lavInspect(fit, "gamma") else list()

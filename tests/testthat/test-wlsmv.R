@@ -108,15 +108,53 @@ test_that("a multiple-group WLSMV fit with equal thresholds and loadings is lava
   expect_as_lavaan(fit, ref)
 })
 
+test_that("two groups in the theta parameterization are lavaan's", {
+  skip_if_no_engine()
+  hs <- hs_quartiles()
+  eq <- c("thresholds", "loadings")
+  fit <- suppressWarnings(torchfit(HS_MODEL, hs, ordered = ITEMS, group = "school",
+                                   group.equal = eq, parameterization = "theta"))
+  ref <- lavaan::cfa(HS_MODEL, hs, ordered = ITEMS, group = "school", group.equal = eq,
+                     parameterization = "theta")
+  expect_identical(lavaan::lavInspect(fit, "options")$parameterization, "theta")
+  expect_as_lavaan(fit, ref)
+})
+
+test_that("ordered and continuous indicators together (polyserial) are lavaan's", {
+  skip_if_no_engine()
+  hs <- hs_quartiles()
+  for (v in ITEMS[7:9]) hs[[v]] <- lavaan::HolzingerSwineford1939[[v]]
+  for (param in c("delta", "theta")) {
+    fit <- suppressWarnings(torchfit(HS_MODEL, hs, ordered = ITEMS[1:6],
+                                     parameterization = param))
+    ref <- lavaan::cfa(HS_MODEL, hs, ordered = ITEMS[1:6], parameterization = param)
+    expect_as_lavaan(fit, ref)
+    # factor scores: lavaan's lavPredict (EBM) on the lavaan object
+    expect_lt(max(abs(predict(fit) - lavaan::lavPredict(ref))), 1e-4)
+  }
+  # two groups: lavaan equates the continuous variables' intercepts with the thresholds
+  eq <- c("thresholds", "loadings")
+  group <- suppressWarnings(torchfit(HS_MODEL, hs, ordered = ITEMS[1:6], group = "school",
+                                     group.equal = eq))
+  expect_as_lavaan(group, lavaan::cfa(HS_MODEL, hs, ordered = ITEMS[1:6], group = "school",
+                                      group.equal = eq))
+  # the continuous variables' intercepts and residual variances are free parameters
+  pe <- lavaan::parameterEstimates(fit)
+  expect_true(all(pe$se[pe$op == "~1" & pe$lhs %in% ITEMS[7:9]] > 0))
+  mi <- lavaan::modindices(fit, sort. = TRUE)
+  mi_ref <- lavaan::modindices(ref, sort. = TRUE)
+  expect_lt(rel_diff(mi$mi[1:5], mi_ref$mi[1:5]), 1e-3)
+})
+
 test_that("bad ordered input is refused by the engine, with its message", {
   skip_if_no_engine()
   hs <- hs_quartiles()
   msg <- error_message(torchfit(HS_MODEL, hs, ordered = ITEMS, estimator = "ML"))
   expect_clean_message(msg)
   expect_match(msg, "treats the items as continuous")
-  msg <- error_message(torchfit(HS_MODEL, hs, ordered = ITEMS[-1]))
+  msg <- error_message(torchfit(HS_MODEL, hs, ordered = ITEMS[-1], missing = "pairwise"))
   expect_clean_message(msg)
-  expect_match(msg, "x1 is not ordered")
+  expect_match(msg, "pairwise' with continuous variables")
   msg <- error_message(torchfit(HS_MODEL, hs, estimator = "WLSMV"))
   expect_clean_message(msg)
   expect_match(msg, "is for ordered items")

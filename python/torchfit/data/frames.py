@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .reader import Reader
+from .reader import Reader, Rows
 
 MISSING_OPTIONS = ("default", "listwise")
 
@@ -255,21 +255,42 @@ def group_data(data, group: Optional[str]):
     """
     if group is None:
         return [None], [data]
+    if isinstance(data, Reader) and data.comm is not None:
+        return _rank_groups(data, group)
     if not isinstance(data, (pd.DataFrame, dict)):
         raise DataError("group= needs the data as a pandas DataFrame (or a dict of columns) "
                         "holding the grouping column")
     frame = as_frame(data)
+    as_text = _group_values(frame, group)
+    labels = _enough_groups(list(dict.fromkeys(as_text)), group)
+    return labels, [frame[as_text == label] for label in labels]
+
+
+def _group_values(frame: pd.DataFrame, group: str) -> pd.Series:
+    """The grouping column as text, checked."""
     check_columns([str(c) for c in frame.columns], [group])
     values = frame[group]
     if values.isna().any():
         raise DataError(f"the grouping column '{group}' is missing in {int(values.isna().sum())} "
                         "rows; drop those rows or give them a group")
-    labels = list(dict.fromkeys(values.astype(str)))
+    return values.astype(str)
+
+
+def _enough_groups(labels: List[str], group: str) -> List[str]:
     if len(labels) < 2:
         raise DataError(f"the grouping column '{group}' has a single value ({labels[0]!r}); a "
                         "multiple-group model needs at least two groups: leave group= out")
-    as_text = values.astype(str)
-    return labels, [frame[as_text == label] for label in labels]
+    return labels
+
+
+def _rank_groups(shard: Reader, group: str):
+    """One rank's shard split by group: the labels of all the ranks' rows (in order
+    of first appearance, rank by rank: lavaan's order on the whole data) and, per
+    label, this rank's rows of it (possibly none), whose sums the ranks reduce."""
+    as_text = _group_values(shard.load_frame([group]), group).to_numpy()
+    seen = shard.comm.gather_results(lambda: list(dict.fromkeys(as_text)))
+    labels = _enough_groups(list(dict.fromkeys(v for rank in seen for v in rank)), group)
+    return labels, [Rows(shard, as_text == label) for label in labels]
 
 
 def check_missing(missing: str) -> None:

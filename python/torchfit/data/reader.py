@@ -37,3 +37,37 @@ class Reader:
         """All rows as a DataFrame, only the columns ``names`` when given (for
         the estimators that need the rows in memory)."""
         raise NotImplementedError
+
+
+class Rows(Reader):
+    """The rows of ``source`` where ``mask`` is true (one group of a rank's shard),
+    read as the source's blocks are; the source's ``comm`` reduces their sums.
+
+    Examples
+    --------
+    >>> class Two(Reader):
+    ...     column_names = ["a"]
+    ...     def read_chunks(self, names, chunk_rows):
+    ...         yield np.array([[1.0], [2.0]])
+    ...         yield np.array([[3.0]])
+    >>> rows = Rows(Two(), np.array([True, False, True]))
+    >>> [x.ravel().tolist() for x in rows.read_chunks(["a"], 2)]
+    [[1.0], [3.0]]
+    """
+
+    def __init__(self, source: Reader, mask: np.ndarray):
+        self.source, self.mask, self.comm = source, np.asarray(mask, dtype=bool), source.comm
+
+    @property
+    def column_names(self) -> List[str]:
+        return self.source.column_names
+
+    def read_chunks(self, names: Sequence[str], chunk_rows: int) -> Iterator[np.ndarray]:
+        start = 0
+        for X in self.source.read_chunks(names, chunk_rows):
+            keep = self.mask[start:start + len(X)]
+            start += len(X)
+            yield X[keep]
+
+    def load_frame(self, names: Optional[Sequence[str]] = None) -> pd.DataFrame:
+        return self.source.load_frame(names)[self.mask]

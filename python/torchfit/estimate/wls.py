@@ -44,8 +44,12 @@ class WlsGroup:
     nobs: int
     n_thresholds: np.ndarray
     parameterization: str = "delta"
+    numeric: Optional[np.ndarray] = None  # continuous variables (one "threshold": -mu)
 
     def __post_init__(self):
+        if self.numeric is None:
+            self.numeric = np.zeros(len(self.model.ov_names), dtype=bool)
+        self.num_idx = torch.as_tensor(np.flatnonzero(self.numeric))
         pt = self.model.partable
         rows = np.flatnonzero(self.model.in_block & (pt["op"] == "~*~").to_numpy())
         ov = self.model.ov_names
@@ -58,10 +62,15 @@ class WlsGroup:
         self.th_mask = torch.as_tensor(np.arange(T)[None, :] < self.n_thresholds[:, None])
         self.pairs = np.triu_indices(len(ov), 1)
 
+    @property
+    def ordered_names(self) -> List[str]:
+        return [v for v, n in zip(self.model.ov_names, self.numeric) if not n]
+
     def delta(self, x: torch.Tensor, sigma_diag: torch.Tensor) -> torch.Tensor:
-        """The scale factors Delta (one per item)."""
+        """The scale factors Delta (one per item; 1 for continuous variables)."""
         if self.parameterization == "theta":
-            return 1.0 / torch.sqrt(sigma_diag)
+            return torch.where(torch.as_tensor(self.numeric), torch.ones_like(sigma_diag),
+                               1.0 / torch.sqrt(sigma_diag))
         d = torch.ones(len(self.model.ov_names), dtype=x.dtype)
         fixed = torch.as_tensor(self.delta_fixed, dtype=x.dtype)
         free = torch.as_tensor(self.delta_x)
@@ -79,7 +88,8 @@ class WlsGroup:
         tau = delta[:, None] * centred
         first, second = self.pairs
         cor = delta[first] * delta[second] * sigma[first, second]
-        out = torch.cat([tau[self.th_mask], cor])
+        var = sigma[self.num_idx, self.num_idx]
+        out = torch.cat([tau[self.th_mask], var, cor])
         if not jacobian:
             return out
         dS = self.model.jacobian(mats, A)  # (k, p, p)
@@ -91,7 +101,8 @@ class WlsGroup:
         dtau_star = delta[None, :, None] * (dtau - dmu[:, :, None]) + dd[:, :, None] * centred
         dcor = delta[first] * delta[second] * dS[:, first, second] + sigma[first, second] * (
             dd[:, first] * delta[second] + delta[first] * dd[:, second])
-        return out, torch.cat([dtau_star[:, self.th_mask], dcor], 1).T
+        dvar = dS[:, self.num_idx, self.num_idx]
+        return out, torch.cat([dtau_star[:, self.th_mask], dvar, dcor], 1).T
 
     def _tau_cells(self):
         cells = self.model.cells["tau"]
@@ -102,7 +113,8 @@ class WlsGroup:
     def _delta_jacobian(self, x, delta, dS) -> torch.Tensor:
         """d Delta / d x, (n_free, p)."""
         if self.parameterization == "theta":
-            return -0.5 * delta[None, :] ** 3 * torch.diagonal(dS, dim1=1, dim2=2)
+            dd = -0.5 * delta[None, :] ** 3 * torch.diagonal(dS, dim1=1, dim2=2)
+            return torch.where(torch.as_tensor(self.numeric)[None, :], torch.zeros_like(dd), dd)
         dd = torch.zeros((self.model.n_free, len(delta)), dtype=x.dtype)
         free = self.delta_x >= 0
         dd[torch.as_tensor(self.delta_x[free]), torch.as_tensor(self.delta_item[free])] = 1.0

@@ -17,7 +17,7 @@ and Delta the stacked Jacobians (lavaan's stacking convention):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 from scipy import linalg, special
@@ -114,7 +114,10 @@ def scaled_test(stat: float, df: float, s: Stacked, kind: str) -> Test:
     """The standard statistic with lavaan's mean-adjusted ("satorra.bentler")
     or scaled-shifted correction."""
     out = Test(stat, df)
-    if kind == "standard" or df <= 0:
+    if kind == "standard":
+        return out
+    if df <= 0:  # a saturated model: lavaan's scaled statistic is the statistic
+        out.scaled = stat
         return out
     tr, tr2 = ug_traces(s)
     out.trace = tr
@@ -180,7 +183,9 @@ def catml(cors: Sequence[np.ndarray], implied: Sequence[np.ndarray], s: Stacked,
     ks = float(np.sum(V * G) - np.sum(M * ((D.T @ V) @ G)) - np.sum(MG * VD.T)
                + np.sum((D.T @ VD) * (MG @ M.T).T))
     null = sum(-n * np.linalg.slogdet(R)[1] for R, n in zip(cors, nobs))
-    return {"XX3": xx3, "df3": df3, "c3": ks / df3, "XX3.null": null,
+    # a saturated model (df3 = 0) has no scaling factor; lavaan's indices
+    # then take their saturated values whatever it is (1 here, not R's 0/0)
+    return {"XX3": xx3, "df3": df3, "c3": ks / df3 if df3 > 0 else 1.0, "XX3.null": null,
             "c3.null": float(np.trace(G)) / sum(p_star)}
 
 
@@ -193,20 +198,47 @@ def _f_ml(R: np.ndarray, sigma: np.ndarray) -> float:
 
 # -- fit measures -------------------------------------------------------------------------
 
-def residual_measures(res_th: List[np.ndarray], res_cor: List[np.ndarray], p: List[int],
-                      nobs: Sequence[int]) -> Dict[str, float]:
-    """lavaan's (S)RMR and CRMR on the correlation (and threshold) residuals."""
+@dataclass
+class Residuals:
+    """One group's residuals as lavaan's lav_residuals summarises them: the
+    ordered items' thresholds, the covariance matrix's lower half with its
+    diagonal raw (``cov``) and in the sample's standard deviations
+    (``bentler``), and the correlations' off-diagonal (``bollen``)."""
+
+    th: np.ndarray
+    cov: np.ndarray
+    bentler: np.ndarray
+    bollen: np.ndarray
+
+
+def residuals(th_res: np.ndarray, S: np.ndarray, implied: np.ndarray) -> Residuals:
+    """The residuals of a sample covariance (correlation) matrix S against
+    the implied one, and of the thresholds (``th_res``).  As lavaan's
+    summary of a categorical fit, the variances' residuals count as zero
+    (they stay in the number of elements)."""
+    i, j = np.tril_indices(S.shape[0])
+    raw = S - implied
+    np.fill_diagonal(raw, 0.0)
+    sd = np.sqrt(np.diag(S))
+    imp_sd = np.sqrt(np.diag(implied))
+    bollen = S / np.outer(sd, sd) - implied / np.outer(imp_sd, imp_sd)
+    k, m = np.tril_indices(S.shape[0], -1)
+    return Residuals(th_res, raw[i, j], (raw / np.outer(sd, sd))[i, j], bollen[k, m])
+
+
+def residual_measures(res: Sequence[Residuals], nobs: Sequence[int]) -> Dict[str, float]:
+    """lavaan's (S)RMR and CRMR on the covariance (correlation) and threshold residuals."""
     fg = np.asarray(nobs, dtype=float) / sum(nobs)
-    out = dict.fromkeys(("rmr", "rmr_nomean", "crmr", "crmr_nomean"), 0.0)
-    for f, rt, rc, k in zip(fg, res_th, res_cor, p):
-        ss_c, ss_t = float(rc @ rc), float(rt @ rt)
-        lower, off = k * (k + 1) / 2, k * (k - 1) / 2
-        out["rmr"] += f * np.sqrt((ss_c + ss_t) / (lower + len(rt)))
-        out["rmr_nomean"] += f * np.sqrt(ss_c / lower)
-        out["crmr"] += f * np.sqrt((ss_c + ss_t) / (off + len(rt)))
-        out["crmr_nomean"] += f * np.sqrt(ss_c / off)
-    return {"rmr": out["rmr"], "rmr_nomean": out["rmr_nomean"], "srmr": out["rmr_nomean"],
-            "srmr_bentler": out["rmr"], "srmr_bentler_nomean": out["rmr_nomean"],
+    out = dict.fromkeys(("rmr", "rmr_nomean", "srmr", "srmr_nomean", "crmr", "crmr_nomean"),
+                        0.0)
+    for f, r in zip(fg, res):
+        ss_t, k = float(r.th @ r.th), len(r.th)
+        for key, v in (("rmr", r.cov), ("srmr", r.bentler), ("crmr", r.bollen)):
+            ss = float(v @ v)
+            out[key] += f * np.sqrt((ss + ss_t) / (len(v) + k))
+            out[key + "_nomean"] += f * np.sqrt(ss / len(v))
+    return {"rmr": out["rmr"], "rmr_nomean": out["rmr_nomean"], "srmr": out["srmr_nomean"],
+            "srmr_bentler": out["srmr"], "srmr_bentler_nomean": out["srmr_nomean"],
             "crmr": out["crmr"], "crmr_nomean": out["crmr_nomean"],
             "srmr_mplus": np.nan, "srmr_mplus_nomean": np.nan}
 
@@ -306,7 +338,9 @@ def _other(s: Summary, N: int) -> Dict[str, float]:
         gfis.append(1.0 - float(d @ W @ d) / float(obs @ W @ obs))
         ns.append(n)
     gfi = float(np.dot(ns, gfis) / sum(ns))
-    cn = {a: special.chdtri(t.df, a) / (t.stat / N) + 1 for a in (0.05, 0.01)}
+    # chi-square quantiles on 0 df are 0: lavaan's CN of a saturated model is 1
+    cn = {a: special.chdtri(t.df, a) / (t.stat / N) + 1 if t.df > 0 else 1.0
+          for a in (0.05, 0.01)}
     return {"cn_05": cn[0.05], "cn_01": cn[0.01], "gfi": gfi,
             "agfi": 1 - (s.nel / t.df) * (1 - gfi) if t.df > 0 else 1.0,
             "pgfi": t.df / s.nel * gfi, "mfi": np.exp(-0.5 * (t.stat - t.df) / N),

@@ -33,8 +33,9 @@ from ..inference import wls as inference
 from ..inference.vcov import STD_COLUMNS, standardized
 from ..model.defined import Definitions
 from ..model.matrices import Model
-from ..model.partable import from_columns, parse
+from ..model.partable import from_columns, option_strings, parse
 from ..model.spec import Spec
+from .scores import OrdinalFit
 
 PARAMETERIZATIONS = ("delta", "theta")
 
@@ -70,14 +71,27 @@ def ordinal_spec(model, data, options) -> Spec:
                          options.missing, options.group, options.iter_max)
     labels, _ = group_data(data, options.group)
     m = options.model
-    names = _model_items(model, m["model_type"], options.own["ordered"])
+    names, numeric = _model_items(model, m["model_type"], options.own["ordered"])
     levels = item_levels(data, names, options.columns)
     counts = {v: len(lv) - 1 for v, lv in zip(names, levels)}
+    if numeric and settings.missing == "pairwise":
+        raise TorchfitError("missing='pairwise' with continuous variables beside the ordered "
+                            "ones is not supported; use missing='listwise' (lavaan's default)")
     pt = _table(model, m["model_type"], m["std_lv"], m["orthogonal"], counts, len(labels),
-                m["group_equal"], m["group_partial"], settings)
+                _levels_together(m["group_equal"]), m["group_partial"], settings)
     models = Model.per_block(pt, mean_structure=True, free_scales=True)
     return Spec(pt, models, Definitions(pt), None, labels,
-                extras={"settings": settings, "levels": dict(zip(names, levels))})
+                extras={"settings": settings, "levels": dict(zip(names, levels)),
+                        "numeric": numeric})
+
+
+def _levels_together(group_equal) -> List[str]:
+    """lavaan's lav_options_set for a categorical model: equal thresholds
+    bring equal intercepts (of the continuous variables) and vice versa."""
+    eq = option_strings(group_equal, "group_equal")
+    if {"thresholds", "intercepts"} & set(eq):
+        eq = list(dict.fromkeys(eq + ["thresholds", "intercepts"]))
+    return eq
 
 
 def ordinal_sample_stats(spec: Spec, data, options) -> SampleStats:
@@ -85,12 +99,15 @@ def ordinal_sample_stats(spec: Spec, data, options) -> SampleStats:
     settings, levels = spec.extras["settings"], spec.extras["levels"]
     disc, robust, _ = inference.ESTIMATORS[settings.estimator]
     _, subsets = group_data(data, options.group)
-    stats = [ordinal_stats(sub, m.ov_names, options.columns, [levels[v] for v in m.ov_names],
-                           missing=settings.missing, gamma=robust or disc != "ULS",
-                           label=label)
+    numeric = spec.extras["numeric"]
+    stats = [ordinal_stats(sub, m.ov_names, options.columns,
+                           [levels.get(v) for v in m.ov_names], missing=settings.missing,
+                           gamma=robust or disc != "ULS", label=label, numeric=numeric)
              for m, sub, label in zip(spec.models, subsets, spec.labels)]
-    # the polychoric matrices stand for the sample covariance matrices (fit.implied())
-    moments = [Moments(s.n, np.full(len(s.cor), np.nan), s.cor, s.n_total) for s in stats]
+    # the polychoric (and polyserial) matrices stand for the sample covariance
+    # matrices (fit.implied()); ordered items have no mean
+    moments = [Moments(s.n, np.where(s.numeric, s.mean, np.nan), s.cor, s.n_total)
+               for s in stats]
     return SampleStats(moments, [[False] * len(s.cor) for s in stats], settings.missing, data,
                        options.columns, extras={"ordinal": stats}, n=sum(s.n for s in stats),
                        n_total=sum(s.n_total for s in stats))
@@ -98,10 +115,16 @@ def ordinal_sample_stats(spec: Spec, data, options) -> SampleStats:
 
 @dataclass
 class WlsTests:
-    """The inference record of an ordinal fit: its fit measures, on demand."""
+    """The inference record of an ordinal fit: its fit measures, on demand,
+    and the ordered items' categories (for the factor scores)."""
 
     measures: object
     info: dict
+    levels: dict
+
+    @property
+    def fit_class(self):
+        return OrdinalFit
 
 
 def ordinal_estimate(spec: Spec, sample: SampleStats, options) -> Estimate:
@@ -120,27 +143,22 @@ def _settings(estimator, parameterization, missing, group, iter_max) -> Settings
     return Settings(estimator, parameterization, missing, group, iter_max)
 
 
-def _model_items(model, model_type, ordered) -> List[str]:
-    """The model's observed variables, all of which must be ordered."""
+def _model_items(model, model_type, ordered):
+    """The model's observed variables (ordered ones first checked) and those
+    of them that are continuous (not in ``ordered``)."""
     base = parse(model, model_type=model_type) if isinstance(model, str) else _as_table(model)
     # a table from R holds lavaan's free scale factors of later groups
     ov = Model(base, mean_structure=True, free_scales=True).ov_names \
         if (base["block"] <= 1).all() \
         else Model.per_block(base, mean_structure=True, free_scales=True)[0].ov_names
     if ordered is True:
-        return ov
+        return ov, []
     ordered = [ordered] if isinstance(ordered, str) else list(ordered)
     unknown = [v for v in ordered if v not in ov]
     if unknown:
         raise TorchfitError(f"ordered variable(s) {', '.join(unknown)} are not observed "
                             "variables of the model; remove them from ordered=")
-    continuous = [v for v in ov if v not in ordered]
-    if continuous:
-        raise ModelError(f"{', '.join(continuous)} {'is' if len(continuous) == 1 else 'are'} "
-                         "not ordered: a mix of ordered and continuous variables (polyserial "
-                         "correlations) is not supported yet; name every observed variable "
-                         "in ordered= (or ordered=True), or use estimator='IWAVE'")
-    return ov
+    return [v for v in ov if v in ordered], [v for v in ov if v not in ordered]
 
 
 def _as_table(model) -> pd.DataFrame:
@@ -172,20 +190,30 @@ def _table(model, model_type, std_lv, orthogonal, counts, ngroups, group_equal, 
 
 
 def _theta_rows(pt: pd.DataFrame, counts) -> None:
-    """theta parameterization: the residual variances of the items are the
-    fixed (first group) or free (others, with equal thresholds) parameters,
-    and the scale factors are derived."""
-    scale = (pt["op"] == "~*~").to_numpy()
-    if (pt.loc[scale, "free"] > 0).any():
-        raise ModelError("parameterization='theta' with several groups and equal thresholds "
-                         "is not supported yet; use the delta parameterization")
+    """theta parameterization (lavaan's lavaanify): where the delta table
+    frees the scale factors of a later group (equal thresholds), the theta
+    one frees the items' residual variances there instead; the scale
+    factors are then derived, never free."""
+    op, lhs, rhs = (pt[c].to_numpy() for c in ("op", "lhs", "rhs"))
+    scale = np.flatnonzero((op == "~*~") & (pt["free"].to_numpy() > 0))
+    if not len(scale):
+        return
+    var = {(l, g): i for i, (l, o, r, g) in enumerate(zip(lhs, op, rhs, pt["group"]))
+           if o == "~~" and l == r and l in counts}
+    free = pt["free"].to_numpy() > 0
+    ustart = pt["ustart"].to_numpy(dtype=float).copy()
+    for i in scale:
+        j = var[(lhs[i], pt["group"].iat[i])]
+        free[i], ustart[i] = False, 1.0
+        free[j], ustart[j] = True, np.nan
+    pt["free"] = np.where(free, np.cumsum(free), 0)
+    pt["ustart"] = ustart
 
 
 def _start(models, stats) -> np.ndarray:
     """lavaan-like starts: the ML start scheme on the polychoric matrix, the
     sample thresholds for the thresholds."""
-    groups = [GroupMoments(m, s.cor, np.zeros(len(m.ov_names)), s.n) for m, s in
-              zip(models, stats)]
+    groups = [GroupMoments(m, s.cor, s.mean, s.n) for m, s in zip(models, stats)]
     values = start_all(groups)
     pt = models[0].partable
     scales = (pt["op"] == "~*~").to_numpy() & (pt["free"] > 0).to_numpy()
@@ -206,7 +234,7 @@ def _estimate(spec: Spec, stats: Sequence[OrdinalStats], settings: Settings) -> 
         m.fixed_values(values)
     groups = [WlsGroup(m, s.obs, weight(s.nacov, disc) if s.nacov is not None
                        else np.ones(len(s.obs)), s.nacov, s.n, s.n_thresholds,
-                       settings.parameterization)
+                       settings.parameterization, s.numeric)
               for m, s in zip(models, stats)]
     result = fit_wls(groups, reduced_start(models[0], values), iter_max=settings.iter_max)
     messages = []
@@ -230,17 +258,19 @@ def _estimate(spec: Spec, stats: Sequence[OrdinalStats], settings: Settings) -> 
             "admissible": True}
     if settings.group is not None:
         info.update(group_labels=spec.labels, nobs_group=nobs)
-    sigma = [_cor_matrix(len(m.ov_names), imp[int(g.n_thresholds.sum()):])
-             for m, g, imp in zip(models, groups, result.implied)]
+    sigma = [_implied_matrix(s, imp) for s, imp in zip(stats, result.implied)]
+    # the continuous variables' implied means are their negated "thresholds"
+    mu = [np.where(s.numeric, -_per_variable_first(s, imp), np.nan)
+          for s, imp in zip(stats, result.implied)]
+    tests = WlsTests(measures, info, spec.extras["levels"])
     return Estimate(result.x, result.converged, result.iterations, start=start, vcov=vcov,
-                    tests=WlsTests(measures, info), extras=info, messages=messages, std=std,
-                    optimizer="Gauss-Newton", matrices=mats, sigma=sigma,
-                    mu=[np.full(len(m.ov_names), np.nan) for m in models])
+                    tests=tests, extras=info, messages=messages, std=std,
+                    optimizer="Gauss-Newton", matrices=mats, sigma=sigma, mu=mu)
 
 
 def _measures(pt, models, stats, groups, result, st, kind, disc):
     nobs = [s.n for s in stats]
-    n_th = [int(s.n_thresholds.sum()) for s in stats]
+    n_th = [s.n_univariate for s in stats]
     stat = 2 * sum(nobs) * result.fmin
     df = sum(len(s.obs) for s in stats) - models[0].n_free
     test = inference.scaled_test(stat, df, st, kind)
@@ -249,21 +279,20 @@ def _measures(pt, models, stats, groups, result, st, kind, disc):
     sb = inference.stack([g.weight for g in groups], [s.nacov for s in stats], bD, nobs,
                          block_delta=True)
     base = inference.scaled_test(bstat, bdf, sb, kind)
-    implied_cor = [_cor_matrix(len(m.ov_names), imp[k:]) for m, imp, k in
-                   zip(models, result.implied, n_th)]
+    implied_cor = [_implied_matrix(s, imp) for s, imp in zip(stats, result.implied)]
     robust = None
-    if kind != "standard" and _threshold_constraints(pt):
+    if kind != "standard" and (_threshold_constraints(pt)
+                               or any(s.numeric.any() for s in stats)):
         # lavaan's catML refit drops the thresholds, and fails on the
-        # constraints that tie them: its robust measures are NA
+        # constraints that tie them; it is not made with continuous
+        # variables: its robust measures are NA
         robust = dict.fromkeys(("XX3", "df3", "c3", "XX3.null", "c3.null"), np.nan)
     elif kind != "standard":
         robust = inference.catml([s.cor for s in stats], implied_cor, st, n_th, nobs,
                                  _npar_without_thresholds(pt, models[0]))
-    resid = inference.residual_measures([s.obs[:k] - imp[:k] for s, imp, k in
-                                         zip(stats, result.implied, n_th)],
-                                        [s.obs[k:] - imp[k:] for s, imp, k in
-                                         zip(stats, result.implied, n_th)],
-                                        [len(m.ov_names) for m in models], nobs)
+    resid = inference.residual_measures(
+        [inference.residuals(_threshold_residuals(s, imp), s.cor, R)
+         for s, imp, R in zip(stats, result.implied, implied_cor)], nobs)
     summary = inference.Summary(models[0].n_free, result.fmin, sum(nobs), len(stats), disc, test,
                                 base, robust, resid,
                                 [(s.obs, imp, g.weight, s.n) for s, imp, g in
@@ -287,11 +316,28 @@ def _npar_without_thresholds(pt: pd.DataFrame, model: Model) -> int:
     return len(set(model.x_index[free[keep] - 1].tolist()))
 
 
-def _cor_matrix(p: int, values: np.ndarray) -> np.ndarray:
+def _implied_matrix(s: OrdinalStats, implied: np.ndarray) -> np.ndarray:
+    """The implied correlation (covariance, with continuous variables)
+    matrix from the implied statistics laid out as ``s.obs``."""
+    p = len(s.numeric)
     R = np.eye(p)
+    k = int(s.n_thresholds.sum())
+    R[np.flatnonzero(s.numeric), np.flatnonzero(s.numeric)] = implied[k:s.n_univariate]
     i, j = np.triu_indices(p, 1)
-    R[i, j] = R[j, i] = values
+    R[i, j] = R[j, i] = implied[s.n_univariate:]
     return R
+
+
+def _threshold_residuals(s: OrdinalStats, implied: np.ndarray) -> np.ndarray:
+    """The ordered items' threshold residuals (not the continuous variables' means)."""
+    is_th = np.repeat(~s.numeric, s.n_thresholds)
+    k = int(s.n_thresholds.sum())
+    return (s.obs[:k] - implied[:k])[is_th]
+
+
+def _per_variable_first(s: OrdinalStats, implied: np.ndarray) -> np.ndarray:
+    """Each variable's first threshold entry (a continuous variable's -mu)."""
+    return implied[np.concatenate([[0], np.cumsum(s.n_thresholds)[:-1]])]
 
 
 def _solution(pt, models, groups, values, result):
@@ -326,8 +372,10 @@ def _group_matrices(m: Model, g: WlsGroup, x: torch.Tensor, est: np.ndarray, pt)
     if g.parameterization == "delta":
         common = np.diag(sigma_t.detach().numpy()) - np.diag(mats["theta"])
         resid = 1.0 / delta ** 2 - common
-        mats["theta"][np.diag_indices(len(resid))] = resid
-        derived = (pt["op"] == "~~").to_numpy() & (pt["lhs"] == pt["rhs"]).to_numpy()
+        ords = np.flatnonzero(~g.numeric)
+        mats["theta"][ords, ords] = resid[ords]
+        derived = (pt["op"] == "~~").to_numpy() & (pt["lhs"] == pt["rhs"]).to_numpy() \
+            & pt["lhs"].isin(g.ordered_names).to_numpy()
     else:  # theta: the scale factors are what is derived
         resid = delta
         derived = (pt["op"] == "~*~").to_numpy()

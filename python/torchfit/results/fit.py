@@ -415,7 +415,8 @@ class Fit:
 
     # -- factor scores ------------------------------------------------------------
     def predict(self, data=None, group: Optional[str] = None):
-        """Factor scores by the regression method (lavaan's lavPredict default).
+        """Factor scores by lavaan's lavPredict default: the regression method,
+        or for ordered items (WLS family) the empirical Bayes modal scores.
 
         Parameters
         ----------
@@ -444,23 +445,25 @@ class Fit:
         >>> scores.shape, scores.index.equals(hs.index[hs["school"] == "Pasteur"])
         ((156, 1), True)
         """
-        if wls_report.applies(self.info):
-            raise TorchfitError("factor scores of ordered items (lavaan's empirical Bayes "
-                                "modal scores) are not available yet; fit the items with "
-                                "estimator='IWAVE' for scores")
         columns = self.model.ov_names
         if data is None:
             data, columns = self._raw_data("predict()"), None
         if len(self.groups) == 1:
-            return group_scores(self.groups[0], data, self.info["missing"], columns)
+            return self.score_group(self.groups[0], data, columns)
         column = group if group is not None else self.info.get("group")
         if column is None:
             raise DataError("this multiple-group fit was made from sample_cov=: name the "
                             "column of data that holds the group labels, "
                             "fit.predict(data, group=...)")
         by_label = dict(zip(*group_data(data, column)))
-        return {g.label: group_scores(g, by_label[g.label], self.info["missing"], columns)
+        return {g.label: self.score_group(g, by_label[g.label], columns)
                 for g in self.groups if g.label in by_label}
+
+    def score_group(self, group: GroupView, data, columns) -> pd.DataFrame:
+        """One group's factor scores (``predict`` per group): by the
+        regression method; a fit of ordered items gives lavaan's EBM scores
+        (:class:`torchfit.ordinal.scores.OrdinalFit`)."""
+        return group_scores(group, data, self.info["missing"], columns)
 
     # -- printing ---------------------------------------------------------------------
     def _endogenous(self) -> set:
@@ -498,8 +501,14 @@ class Fit:
         return {"header": self._header_lines(), "fit": self._fit_lines(),
                 "estimates": self._sections(False), "estimates_std": self._sections(True)}
 
+    def _without_scales(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The table as the summary shows it: the scale factors of ordered
+        items (lavaan's "Scales y*") only for a fit of the WLS family."""
+        return table if wls_report.applies(self.info) else table[table["op"] != "~*~"]
+
     def _sections(self, standardized: bool) -> List[str]:
-        return report.parameter_sections(self.partable, self._endogenous(), standardized,
+        return report.parameter_sections(self._without_scales(self.partable),
+                                         self._endogenous(), standardized,
                                          se_lines=self._se_lines(),
                                          group_labels=self.info.get("group_labels"))
 
@@ -516,7 +525,8 @@ class Fit:
         """
         head = self._header_lines() + (self._fit_lines() if fit_measures else [])
         text = "\n".join(head + self._sections(standardized)) + "\n"
-        return Summary(text, head, self.parameter_estimates(standardized=standardized),
+        return Summary(text, head,
+                       self._without_scales(self.parameter_estimates(standardized=standardized)),
                        self.info.get("group_labels"))
 
     def _repr_html_(self) -> str:

@@ -9,7 +9,7 @@ import pandas as pd
 
 SECTIONS = (("=~", "Latent Variables"), ("~", "Regressions"), ("~~cov", "Covariances"),
             ("~1", "Intercepts"), ("|", "Thresholds"), ("|s", "Category Scores"),
-            ("~~var", "Variances"),
+            ("~~var", "Variances"), ("~*~", "Scales y*"),
             (":=", "Defined Parameters"))
 
 
@@ -291,9 +291,9 @@ def _sections(rows: pd.DataFrame, endogenous: set, standardized: bool,
                 dotted = key == "~~cov" and var in endogenous
             elif key in ("|", "|s"):  # lavaan names thresholds y|t1, y|t2, ...
                 var, dotted = f"{r['lhs']}|{r['rhs']}", False
-            else:
+            else:  # the scale factors of ordered items are no residual parameters
                 var = r["lhs"]
-                dotted = var in endogenous
+                dotted = var in endogenous and key != "~*~"
             name = f"   .{var}" if dotted else f"    {var}"
             label = short.get(r["label"], r["label"])
             if label and r["op"] != ":=":

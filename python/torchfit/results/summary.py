@@ -19,6 +19,7 @@ SECTIONS = (
     ("Intercepts", lambda pe: pe["op"] == "~1"),
     ("Thresholds", lambda pe: pe["op"] == "|"),
     ("Variances", lambda pe: (pe["op"] == "~~") & (pe["lhs"] == pe["rhs"])),
+    ("Scales y*", lambda pe: pe["op"] == "~*~"),
     ("R-Square", lambda pe: pe["op"] == "r2"),
     ("Defined Parameters", lambda pe: pe["op"] == ":="),
     ("Constraints", lambda pe: pe["op"].isin(["==", "<", ">"])),

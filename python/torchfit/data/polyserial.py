@@ -1,0 +1,345 @@
+"""Ordered and continuous variables together, as lavaan's ``muthen1984`` takes them.
+
+The statistics (lavaan's ``WLS.obs``) are, in the variables' order, each
+ordered item's thresholds or each continuous variable's mean (negated: the
+"threshold" -mu), then the continuous variables' variances (divided by N),
+then the covariances of every pair: polychoric correlations between ordered
+items, Pearson covariances between continuous ones and polyserial
+correlations times the continuous variable's standard deviation between the
+two kinds.  A polyserial correlation maximises the likelihood of the ordered
+item given the standardised continuous one (Olsson, Drasgow & Dorans 1982),
+the mean, variance and thresholds held fixed (lavaan's two-step method).
+
+Their NACOV is Muthén's (1984) estimator as lavaan forms it: per case the
+influence psi_i = B^-1 s_i of the univariate and bivariate scores s_i, the
+correlations carried to covariances (lavaan's H), the means' rows negated,
+and Gamma = N sum_i psi_i psi_i'.  The ordered items' parts are those of
+:mod:`torchfit.data.ordinal_gamma`; the others are formed case by case.  The
+polyserial likelihood has no sufficient statistics, so the rows used are held
+in memory (the ordered-only path reads the data in chunks); the influences
+are summed a block of rows at a time, so Gamma costs no more than that.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Sequence
+
+import numpy as np
+from scipy.special import ndtr
+
+from ..errors import DataError
+from .ordinal_gamma import influence
+from .polychoric import CHUNK_ROWS, coded_chunks, codes, polychoric, tables, thresholds
+
+_PDF = 1.0 / np.sqrt(2.0 * np.pi)
+_EPS = np.finfo(float).eps
+BOUNDS = (-0.995, 0.995)  # lavaan's bounds of a polyserial correlation
+
+
+def _pdf(x):
+    return _PDF * np.exp(-0.5 * x * x)
+
+
+@dataclass
+class MixedStats:
+    """One group's statistics of a mix: ``obs`` and its ``names``, the
+    covariance matrix (correlations between ordered items), the means (0 for
+    ordered items), the thresholds (the negated mean for a continuous
+    variable), the NACOV (or None) and the rows used and read."""
+
+    obs: np.ndarray
+    names: List[str]
+    cov: np.ndarray
+    mean: np.ndarray
+    thresholds: List[np.ndarray]
+    nacov: object
+    n: int
+    n_total: int
+
+
+def complete_rows(data, names: Sequence[str], columns=None):
+    """The rows of ``names`` without a missing value (in memory) and the
+    number of rows read."""
+    blocks = list(coded_chunks(data, names, columns))
+    X = np.concatenate(blocks) if blocks else np.empty((0, len(names)))
+    return X[~np.isnan(X).any(axis=1)], X.shape[0]
+
+
+class _Case:
+    """Per-case pieces: the ordered items' codes, their thresholds with
+    +-100 past the ends (lavaan's), the continuous variables' z-scores."""
+
+    def __init__(self, X, ordered, levels, th):
+        self.X, self.ordered = X, np.asarray(ordered)
+        self.ord_idx = np.flatnonzero(self.ordered)
+        self.C = codes(X[:, self.ord_idx], levels)
+        self.th = th
+        self.mean = np.where(self.ordered, 0.0, X.mean(0))
+        self.var = np.where(self.ordered, 1.0, X.var(0))
+        self.sd = np.sqrt(self.var)
+
+    def rows(self, which: slice) -> "_Case":
+        """The same variables' statistics on some of the rows."""
+        out = object.__new__(_Case)
+        out.__dict__.update(self.__dict__, X=self.X[which], C=self.C[which])
+        return out
+
+    def cuts(self, v: int):
+        """Lower and upper thresholds of each case's category of item v."""
+        k = int(np.flatnonzero(self.ord_idx == v)[0])
+        g = np.concatenate([[-100.0], self.th[k], [100.0]])
+        c = self.C[:, k]
+        return g[c], g[c + 1], c, len(self.th[k])
+
+    def z(self, v: int):
+        return (self.X[:, v] - self.mean[v]) / self.sd[v]
+
+
+def _polyserial_parts(case: _Case, num: int, ord_: int, rho: float):
+    """lavaan's lav_bvmix_cor_scores: the per-case scores of rho, the mean
+    and variance of ``num`` and the thresholds of ``ord_`` (n, T)."""
+    lo, hi, c, T = case.cuts(ord_)
+    z = case.z(num)
+    R = np.sqrt(1.0 - rho * rho)
+    a, b = (hi - rho * z) / R, (lo - rho * z) / R
+    P = np.maximum(ndtr(a) - ndtr(b), _EPS)
+    da, db = _pdf(a), _pdf(b)
+    sd, var = case.sd[num], case.var[num]
+    d_rho = (da * (hi * rho - z) - db * (lo * rho - z)) / (R ** 3 * P)
+    d_mu = (z + rho / R * (da - db) / P) / sd
+    d_var = ((z * z - 1.0) + rho * z / R * (da - db) / P) / (2.0 * var)
+    d_th = np.zeros((len(z), T))
+    rows = np.arange(len(z))
+    up, down = c < T, c > 0
+    d_th[rows[up], c[up]] = da[up] / (R * P[up])
+    d_th[rows[down], c[down] - 1] -= db[down] / (R * P[down])
+    return d_rho, d_mu, d_var, d_th
+
+
+def _polyserial_scores(z, lo, hi, rho):
+    """The score of rho summed over rows, for every pair (columns of z, lo,
+    hi) at once: lav_bvmix_cor_scores' dx.rho."""
+    R = np.sqrt(1.0 - rho * rho)
+    a, b = (hi - rho * z) / R, (lo - rho * z) / R
+    P = np.maximum(ndtr(a) - ndtr(b), _EPS)
+    return ((_pdf(a) * (hi * rho - z) - _pdf(b) * (lo * rho - z)) / P).sum(0) / R ** 3
+
+
+def polyserials(case: _Case, pairs) -> np.ndarray:
+    """The polyserial correlations of the (continuous, ordered) ``pairs``:
+    the roots of their scores within lavaan's bounds (the bound where the
+    score keeps its sign), by Newton steps (finite-difference slopes) kept in
+    a bracket that bisection narrows when a step leaves it; all pairs at once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(2)
+    >>> Z = rng.multivariate_normal([0, 0], [[1, -0.3], [-0.3, 1]], 20000)
+    >>> X = np.column_stack([Z[:, 0], np.digitize(Z[:, 1], [0.2])])
+    >>> case = _Case(X, [False, True], [np.array([0.0, 1.0])], [np.array([0.2])])
+    >>> round(float(polyserials(case, [(0, 1)])[0]), 1)
+    -0.3
+    """
+    z = np.column_stack([case.z(num) for num, _ in pairs])
+    cuts = [case.cuts(o)[:2] for _, o in pairs]
+    lo, hi = np.column_stack([c[0] for c in cuts]), np.column_stack([c[1] for c in cuts])
+    low, high = np.full(len(pairs), BOUNDS[0]), np.full(len(pairs), BOUNDS[1])
+    s_low, s_high = _polyserial_scores(z, lo, hi, low), _polyserial_scores(z, lo, hi, high)
+    rho = np.clip(np.array([np.corrcoef(z[:, k], case.C[:, int(np.flatnonzero(
+        case.ord_idx == o)[0])])[0, 1] for k, (_, o) in enumerate(pairs)]), -0.9, 0.9)
+    h = 1e-7
+    for _ in range(100):
+        score = _polyserial_scores(z, lo, hi, rho)
+        low, high = np.where(score > 0, rho, low), np.where(score > 0, high, rho)
+        slope = (_polyserial_scores(z, lo, hi, rho + h) - score) / h
+        step = np.where(slope < 0, -score / np.where(slope < 0, slope, -1.0), np.inf)
+        new = rho + step
+        new = np.where((new > low) & (new < high), new, (low + high) / 2)
+        done = np.abs(new - rho) < 1e-13
+        rho = new
+        if done.all():
+            break
+    # a score of one sign throughout: the bound it points to
+    rho = np.where(s_high > 0, BOUNDS[1], rho)
+    return np.where(s_low < 0, BOUNDS[0], rho)
+
+
+def _pearson_parts(case: _Case, i: int, j: int, rho: float):
+    """lavaan's lav_bvreg_cor_scores: per-case scores of rho and of the
+    means and variances of i and j."""
+    yi, yj = case.X[:, i] - case.mean[i], case.X[:, j] - case.mean[j]
+    vi, vj, si, sj = case.var[i], case.var[j], case.sd[i], case.sd[j]
+    R = 1.0 - rho * rho
+    q = yi * yi / vi - 2 * rho * yi * yj / (si * sj) + yj * yj / vj
+    d_rho = rho / R + yi * yj / (si * sj * R) - q * rho / (R * R)
+    d_mu_i = (yi / vi - rho * yj / (si * sj)) / R
+    d_mu_j = (yj / vj - rho * yi / (si * sj)) / R
+    d_var_i = -(0.5 / vi - (yi * yi / vi ** 2 - rho * yi * yj / (vi * si * sj)) / (2 * R))
+    d_var_j = -(0.5 / vj - (yj * yj / vj ** 2 - rho * yi * yj / (vj * si * sj)) / (2 * R))
+    return d_rho, d_mu_i, d_var_i, d_mu_j, d_var_j
+
+
+def _continuous_scores(case: _Case, v: int) -> np.ndarray:
+    """The scores of a continuous variable's (mean, variance), (n, 2)."""
+    e = case.X[:, v] - case.mean[v]
+    var = case.var[v]
+    return np.stack([e / var, -0.5 / var + e * e / (2 * var * var)], 1)
+
+
+@dataclass
+class _PairTerm:
+    """What the influence of a pair's covariance needs beyond a block's own
+    rows: A21 as coefficients on each variable's univariate influence
+    (``inner``), A22, and lavaan's H (``scale`` on the correlation's
+    influence, ``var_terms`` on the variances')."""
+
+    i: int
+    j: int
+    inner: list
+    a22: float
+    scale: float
+    var_terms: list
+
+
+def _pair_term(case: _Case, R: np.ndarray, i: int, j: int) -> _PairTerm:
+    rho = R[i, j]
+    if case.ordered[i] or case.ordered[j]:
+        num, ord_ = (j, i) if case.ordered[i] else (i, j)
+        d_rho, d_mu, d_var, d_th = _polyserial_parts(case, num, ord_, rho)
+        sd = case.sd[num]
+        return _PairTerm(i, j, [(num, np.array([d_rho @ d_mu, d_rho @ d_var])),
+                                (ord_, d_th.T @ d_rho)], d_rho @ d_rho, sd,
+                         [(num, rho / (2 * sd))])
+    d_rho, d_mu_i, d_var_i, d_mu_j, d_var_j = _pearson_parts(case, i, j, rho)
+    si, sj = case.sd[i], case.sd[j]
+    return _PairTerm(i, j, [(i, np.array([d_rho @ d_mu_i, d_rho @ d_var_i])),
+                            (j, np.array([d_rho @ d_mu_j, d_rho @ d_var_j]))],
+                     d_rho @ d_rho, si * sj, [(i, rho * sj / (2 * si)), (j, rho * si / (2 * sj))])
+
+
+def _pair_influence(case: _Case, R: np.ndarray, term: _PairTerm, psi_uni) -> np.ndarray:
+    """The influence of the pair's covariance on the rows of ``case``:
+    (s_rho - A21 psi_uni) / A22, carried to the covariance (lavaan's H)."""
+    i, j = term.i, term.j
+    if case.ordered[i] or case.ordered[j]:
+        num, ord_ = (j, i) if case.ordered[i] else (i, j)
+        d_rho = _polyserial_parts(case, num, ord_, R[i, j])[0]
+    else:
+        d_rho = _pearson_parts(case, i, j, R[i, j])[0]
+    psi = (d_rho - sum(psi_uni[v] @ c for v, c in term.inner)) / term.a22
+    return term.scale * psi + sum(c * psi_uni[v][:, 1] for v, c in term.var_terms)
+
+
+def _correlations(case: _Case, R_ord: np.ndarray) -> np.ndarray:
+    p = len(case.ordered)
+    R = np.eye(p)
+    R[np.ix_(case.ord_idx, case.ord_idx)] = R_ord
+    mixed = []
+    for i, j in zip(*np.triu_indices(p, 1)):
+        if case.ordered[i] and case.ordered[j]:
+            continue
+        if case.ordered[i] or case.ordered[j]:
+            mixed.append((i, j))
+        else:
+            R[i, j] = R[j, i] = np.corrcoef(case.X[:, i], case.X[:, j])[0, 1]
+    if mixed:
+        pairs = [(j, i) if case.ordered[i] else (i, j) for i, j in mixed]
+        rows, cols = np.array(mixed).T
+        R[rows, cols] = R[cols, rows] = polyserials(case, pairs)
+    return R
+
+
+def _influences(case: _Case, t, R: np.ndarray, chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
+    """The sum over rows of psi_i psi_i', the per-case influences in lavaan's
+    order of the statistics, formed ``chunk_rows`` rows at a time (the sums
+    they need first, over all rows)."""
+    ords = case.ord_idx
+    inf = influence(t, case.th, R[np.ix_(ords, ords)])
+    th_inf, cor_inf = inf.th.numpy(), inf.cor.numpy()
+    p = len(case.ordered)
+    numeric = [v for v in range(p) if not case.ordered[v]]
+    a11_inv = {}
+    for v in numeric:
+        S = _continuous_scores(case, v)
+        a11_inv[v] = np.linalg.inv(S.T @ S)
+    pair = {(a, b): k for k, (a, b) in enumerate(zip(*np.triu_indices(len(ords), 1)))}
+    where = {v: k for k, v in enumerate(ords)}
+    terms = {(i, j): _pair_term(case, R, i, j) for i, j in zip(*np.triu_indices(p, 1))
+             if not (case.ordered[i] and case.ordered[j])}
+    total = 0.0
+    for start in range(0, case.X.shape[0], chunk_rows):
+        block = case.rows(slice(start, start + chunk_rows))
+        psi_uni = {v: th_inf[k, block.C[:, k], :len(case.th[k])] for k, v in enumerate(ords)}
+        psi_uni.update({v: _continuous_scores(block, v) @ a11_inv[v] for v in numeric})
+        # the means' rows negated, as lavaan's "thresholds" -mu
+        cols = [psi_uni[v] if case.ordered[v] else -psi_uni[v][:, :1] for v in range(p)]
+        cols += [psi_uni[v][:, 1:] for v in numeric]
+        for i, j in zip(*np.triu_indices(p, 1)):
+            if (i, j) in terms:
+                cols.append(_pair_influence(block, R, terms[(i, j)], psi_uni)[:, None])
+            else:
+                k = pair[(where[i], where[j])]
+                cols.append(cor_inf[k, block.C[:, where[i]], block.C[:, where[j]]][:, None])
+        Z = np.concatenate(cols, 1)
+        total = total + Z.T @ Z
+    return total
+
+
+def mixed_stats(data, names: Sequence[str], ordered: Sequence[bool], levels, columns=None,
+                gamma: bool = True, chunk_rows: int = CHUNK_ROWS) -> MixedStats:
+    """The statistics of ``names`` (``ordered[k]`` for an ordered item,
+    whose categories are ``levels[k]``) of the complete rows of ``data``;
+    the NACOV's sums go ``chunk_rows`` rows at a time.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> z = rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 5000)
+    >>> d = pd.DataFrame({"y": np.digitize(z[:, 0], [-0.5, 0.5]), "x": 2 + z[:, 1]})
+    >>> s = mixed_stats(d, ["y", "x"], [True, False], [np.array([0., 1., 2.]), None])
+    >>> s.names
+    ['y|t1', 'y|t2', 'x~1', 'x~~x', 'y~~x']
+    >>> round(float(s.cov[0, 1] / np.sqrt(s.cov[1, 1])), 1)  # the polyserial correlation
+    0.6
+    """
+    X, n_total = complete_rows(data, names, columns)
+    if X.shape[0] < 2:
+        raise DataError(f"{X.shape[0]} complete row(s) of {', '.join(names)}: too few for "
+                        "their statistics")
+    ordered = np.asarray(ordered, dtype=bool)
+    ords = np.flatnonzero(ordered)
+    ord_names = [names[v] for v in ords]
+    t = tables(X[:, ords], ord_names, ord_names, levels=[levels[v] for v in ords])
+    for v, c, k in zip(ord_names, t.counts, t.n_categories):
+        if (c[:k] == 0).any():
+            raise DataError(f"a category of '{v}' is empty in the complete rows: its "
+                            "thresholds cannot be estimated; merge it with a neighbour")
+    th = thresholds(t.counts, t.n_categories)
+    case = _Case(X, ordered, [levels[v] for v in ords], th)
+    R_ord = polychoric(t, th) if len(ords) > 1 else np.eye(len(ords))
+    R = _correlations(case, R_ord)
+    cov = R * np.outer(case.sd, case.sd)
+    th_all, k = [], 0
+    for v in range(len(names)):
+        th_all.append(th[k] if ordered[v] else np.array([-case.mean[v]]))
+        k += int(ordered[v])
+    first, second = np.triu_indices(len(names), 1)
+    obs = np.concatenate(th_all + [case.var[~ordered], cov[first, second]])
+    G = None
+    if gamma:
+        G = _influences(case, t, R, chunk_rows) * X.shape[0]
+    return MixedStats(obs, mixed_names(names, ordered, th_all), cov, case.mean, th_all, G,
+                      X.shape[0], n_total)
+
+
+def mixed_names(names: Sequence[str], ordered: Sequence[bool],
+                th: Sequence[np.ndarray]) -> List[str]:
+    """lavaan's names of the statistics: y|t1, ..., x~1, x~~x, y~~x."""
+    first, second = np.triu_indices(len(names), 1)
+    out = []
+    for v, o, t in zip(names, ordered, th):
+        out += [f"{v}|t{k + 1}" for k in range(len(t))] if o else [f"{v}~1"]
+    out += [f"{v}~~{v}" for v, o in zip(names, ordered) if not o]
+    return out + [f"{names[a]}~~{names[b]}" for a, b in zip(first, second)]

@@ -302,6 +302,10 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
             raise ModelError(f"estimator 'MLM' with missing = {missing!r} is not available: MLM "
                              "needs complete data (use missing = 'listwise'); for robust "
                              "standard errors and test with missing data use estimator = 'MLR'")
+        if own:  # FIML is chosen before mini-batch ML: their options would be ignored
+            raise ModelError(f"missing = {missing!r} fits every row by full-information ML; "
+                             f"{', '.join(own)} (mini-batch ML) take complete rows: use "
+                             "missing = 'listwise' with them, or leave them out")
         meanstructure = True  # as lavaan: FIML always fits the means
         information = "observed" if information is None else information
     robust = robust_options(estimator, information)
@@ -323,6 +327,7 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
     return FitOptions(estimator, missing, fiml, meanstructure, information, iter_max, group,
                       columns, model, own, robust, boot, cluster, sampling_weights,
                       std_ov=bool(std_ov))
+
 
 def _refuse_ml_options(estimator: str, data) -> None:
     """A fit from sample moments, refused by name for the other estimators."""

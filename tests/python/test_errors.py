@@ -212,6 +212,16 @@ def test_group_options_with_a_parameter_table_are_refused(hs):
         torchfit.cfa(pt, hs, group="school", group_equal="loadings")
 
 
+@pytest.mark.parametrize("missing", ["ml", "ml.x"])
+def test_fiml_refuses_the_mini_batch_options_it_would_ignore(hs, missing):
+    data = hs.copy()
+    data.loc[data.index[::7], "x2"] = np.nan
+    with pytest.raises(ModelError, match="batch_size, lr \\(mini-batch ML\\) take complete rows"):
+        torchfit.cfa(HS_MODEL, data, missing=missing, batch_size=64, lr=0.05)
+    fit = torchfit.cfa(HS_MODEL, data, missing=missing)  # the same call without them fits
+    assert fit.info["missing"] == missing and fit.converged
+
+
 @pytest.mark.parametrize("option", [{"group": "school"}, {"iter_max": 50},
                                     {"information": "observed"}, {"meanstructure": True},
                                     {"group_equal": ["loadings"]}])

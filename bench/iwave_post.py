@@ -68,10 +68,10 @@ def main() -> None:
     post = fit.tests
     args = (post.structure, post.encoder, post.result.x, post.tensors)
     _, t_se = _timed(lambda: information(*args, n_samples=40, seed=2))
-    _, t_ll = _timed(lambda: importance(*args, n_samples=300, seed=3))
+    _, t_ll = _timed(lambda: importance(*args, n_samples=1000, seed=3))
     print(f"training (se='none', final pass included): {train:.1f} s")
     print(f"SE pass, defaults (40 draws, <= 50,000 rows): {t_se:.1f} s = {t_se / train:.2f} x")
-    print(f"log-likelihood pass (300 draws, first fit_measures()): {t_ll:.1f} s = "
+    print(f"log-likelihood pass (1000 draws, first fit_measures()): {t_ll:.1f} s = "
           f"{t_ll / train:.2f} x")
     print("total log-likelihood against draws (two seeds each):")
     for s in (int(v) for v in a.logl_draws.split(",")):

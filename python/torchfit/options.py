@@ -116,7 +116,7 @@ OPTIONS: Tuple[Option, ...] = (
     + _rows("IWAVE", ("IWAVE",), [
         ("se_samples", None, "int", 40),
         ("se_rows", None, "int", 50_000),
-        ("logl_samples", None, "int", 300),
+        ("logl_samples", None, "int", 1000),
         ("refine", None, "bool", True),
         ("dreg", None, "bool", True),
         ("final_samples", None, "int", 50)])

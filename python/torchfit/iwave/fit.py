@@ -65,7 +65,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     ``iw_samples=10``, ``batch_size=None`` (256), ``lr=0.01``, ``lr_model=None``,
     ``hidden=(100,)``, ``cov="full"``, ``max_epochs=100000``, ``max_iterations=None``,
     ``n_intervals=5``, ``seed=0``, ``device="cpu"``, ``quiet=False``, ``se="opg"``,
-    ``se_samples=40``, ``se_rows=50000``, ``logl_samples=300``, ``refine=True``, ``dreg=True``,
+    ``se_samples=40``, ``se_rows=50000``, ``logl_samples=1000``, ``refine=True``, ``dreg=True``,
     ``final_samples=50`` (``DEFAULTS``).
 
     Parameters

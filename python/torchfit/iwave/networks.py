@@ -598,9 +598,10 @@ def importance(structure: Structure, encoder: Encoder, x: np.ndarray, data: Data
 
     The log of the mean weight underestimates log p(y_i) by about the weights'
     relative variance over 2S; that estimate is added (the delta method's
-    correction), which leaves an O(1/S^2) bias: on 5,000 rows of Big-Five
-    data the total at 300 draws is within 0.5 of the total at 3,000
-    (bench/iwave_post.py), as close as 1,000 draws without the correction.
+    correction), which leaves an O(1/S^2) bias.  On 10,000 rows of Big-Five
+    data (bench/iwave_post.py) the total at the default 1,000 draws is within
+    2 of the total at 3,000 (whose two seeds differ by 1); at 300 draws it is
+    4 away.
     The weights are computed in float32, twice as fast as float64: a row's
     log-likelihood (tens of nats) is then off by ~1e-5, far below the draws'
     error, and the sums are taken in float64.

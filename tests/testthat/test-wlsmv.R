@@ -167,3 +167,24 @@ test_that("bad ordered input is refused by the engine, with its message", {
   expect_clean_message(msg)
   expect_match(msg, "ordered item 'x1'")
 })
+
+test_that("missing = 'pairwise' on twelve five-category items is lavaan's", {
+  skip_if_no_engine()
+  set.seed(12)
+  n <- 2000
+  f1 <- stats::rnorm(n)
+  f2 <- 0.4 * f1 + sqrt(1 - 0.16) * stats::rnorm(n)
+  items <- lapply(1:12, function(j) {
+    y <- (0.5 + j / 24) * (if (j <= 6) f1 else f2) + stats::rnorm(n)
+    y <- as.integer(cut(y, c(-Inf, -1.2, -0.3, 0.5, 1.3, Inf)))
+    y[stats::runif(n) < 0.1] <- NA  # 10 % missing completely at random
+    y
+  })
+  d <- stats::setNames(as.data.frame(items), paste0("y", 1:12))
+  model <- paste0("f1 =~ ", paste0("y", 1:6, collapse = " + "), "\n",
+                  "f2 =~ ", paste0("y", 7:12, collapse = " + "))
+  fit <- torchfit(model, d, ordered = names(d), missing = "pairwise")
+  ref <- lavaan::cfa(model, d, ordered = names(d), missing = "pairwise")
+  expect_identical(lavaan::lavInspect(fit, "options")$missing, "pairwise")
+  expect_as_lavaan(fit, ref)
+})

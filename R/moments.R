@@ -56,3 +56,48 @@ given_moments <- function(dots, data) {
        mean = if (!is.null(dots$sample.mean)) per_group(dots$sample.mean, "sample.mean"),
        labels = as.list(labels))
 }
+
+# The file or directory `data` names (Parquet, CSV or .npy), or NULL when
+# `data` is not a path.
+data_path <- function(data) {
+  if (!is.character(data)) return(NULL)
+  if (length(data) != 1L || is.na(data) || !file.exists(data)) {
+    torchfit_stop(paste0("`data` is a character string but not the path of a file or ",
+                         "directory that exists (", paste(utils::head(data, 1L)), "); give a ",
+                         "data frame, or the path of a Parquet, CSV or .npy file."),
+                  "torchfit_dataerror")
+  }
+  normalizePath(data)
+}
+
+# From a path torchfit() fits ML from the moments the engine reads (lavaan's
+# dry run takes them as sample.cov); what needs the rows in R is refused.
+check_path_fit <- function(path, estimator, missing, group, ordered, dots) {
+  needs_rows <- c(
+    if (!estimator %in% c("ML", "DEFAULT")) paste0('estimator = "', estimator, '"'),
+    if (!missing %in% c("default", "listwise")) paste0('missing = "', missing, '"'),
+    if (!is.null(group)) "group",
+    if (!is.null(ordered) && !isFALSE(ordered)) "ordered",
+    intersect(c("cluster", "sampling.weights", "se", "test", "bootstrap", "std.ov"), names(dots)))
+  if (length(needs_rows)) {
+    torchfit_stop(paste0("with `data` a path, torchfit() fits ML from the moments the ",
+                         "engine reads from the file; ", paste(needs_rows, collapse = ", "),
+                         " need", if (length(needs_rows) == 1L) "s", " the rows: read them ",
+                         "into a data frame (e.g. arrow::read_parquet() or read.csv()), or ",
+                         "fit from Python with the path (torchfit.cfa(model, \"", path,
+                         "\", ...))."), "torchfit_dataerror")
+  }
+}
+
+# The moments of the model's variables `ov` in the file at `path`, read by the
+# engine: for the engine (as given_moments() returns them) and for lavaan's dry
+# run (sample.cov, sample.nobs and, with a mean structure, sample.mean).
+path_moments <- function(path, ov, missing, means) {
+  m <- engine_call(engine()$moments_from_path, path, as.list(ov), missing)
+  S <- matrix(as_num(m$cov), length(ov), dimnames = list(ov, ov))
+  mu <- stats::setNames(as_num(m$mean), ov)
+  nobs <- as.integer(m$nobs)
+  list(engine = list(cov = list(unname(S)), names = list(as.list(ov)), nobs = list(nobs),
+                     mean = if (means) list(unname(mu)), labels = list()),
+       lavaan = c(list(sample.cov = S, sample.nobs = nobs), if (means) list(sample.mean = mu)))
+}

@@ -45,7 +45,11 @@ categorical_item_types <- function() {
 #'   Leave it out for a fit from sample moments: `sample.cov` (the unbiased
 #'   covariance matrix with row and column names, or a named list of them, one
 #'   per group), `sample.nobs` and optionally `sample.mean` in `...`, as in
-#'   lavaan (ML only; what needs the rows is refused).
+#'   lavaan (ML only; what needs the rows is refused). Or the path of a
+#'   Parquet file or directory, a CSV or a .npy file too large for R: the
+#'   engine reads the model's columns in one pass of blocks and the fit is ML
+#'   from their moments (as with `sample.cov`; `missing = "listwise"` drops
+#'   incomplete rows).
 #' @param estimator `"ML"` (maximum likelihood), `"MLM"` (robust standard
 #'   errors and the Satorra-Bentler scaled test) or `"MLR"` (Huber-White
 #'   standard errors and the Yuan-Bentler scaled test), as in lavaan, or
@@ -132,6 +136,11 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
     torchfit_stop(paste0("no data: give `data`, or `sample.cov` and `sample.nobs` for a fit ",
                          "from sample moments."), "torchfit_dataerror")
   }
+  path <- data_path(data)
+  if (!is.null(path)) {
+    check_path_fit(path, estimator, missing, group, ordered, dots)
+    data <- NULL  # the engine reads the file; R sees its moments only
+  }
   if (!is.null(moments) && !is.null(group)) {
     torchfit_stop(paste0("`group` names a column of `data`; with `sample.cov` the groups are ",
                          "its entries: pass a list of covariance matrices, one per group."),
@@ -210,6 +219,12 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
     torchfit_stop(paste0('"', group, '" is both the grouping variable and a variable of ',
                          "the model; group by another column or take it out of the model."),
                   "torchfit_dataerror")
+  }
+
+  if (!is.null(path)) {
+    moments <- path_moments(path, ov, missing, means = any(partable$op == "~1"))
+    moment_args <- moments$lavaan
+    moments <- moments$engine
   }
 
   # 2. the data (none for a fit from sample moments)

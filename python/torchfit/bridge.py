@@ -18,7 +18,8 @@ import torch
 
 from . import datasets
 from .api import fit
-from .data.frames import check_columns, check_latent_names
+from .data.frames import check_columns, check_latent_names, sample_moments
+from .data.sources import open_source
 from .errors import ConvergenceWarning
 from .iwave.items import CATEGORICAL
 from .options import integer_names, names, option_table
@@ -183,6 +184,29 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
             "failed": result.boot.failed + 1},
         "fit": result,
     }
+
+
+def moments_from_path(path: str, names: Sequence[str], missing: str = "default") -> Dict:
+    """The moments of the columns ``names`` of the data at ``path`` (Parquet file
+    or directory, CSV, .npy), read in one pass of blocks, as lavaan takes them for
+    a fit without data: ``cov`` (the unbiased covariance, lavaan's sample.cov),
+    ``mean`` and ``nobs`` (the rows used: complete, or with ``missing =
+    "listwise"`` the complete ones of all).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import torchfit
+    >>> hs = torchfit.datasets.holzinger_swineford()
+    >>> path = os.path.join(tempfile.mkdtemp(), "hs.csv")
+    >>> hs.to_csv(path, index=False)
+    >>> m = moments_from_path(path, ["x1", "x2"])
+    >>> m["nobs"], round(float(m["cov"][0, 1]), 6) == round(hs["x1"].cov(hs["x2"]), 6)
+    (301, True)
+    """
+    names = [str(v) for v in names]
+    m = sample_moments(open_source(str(path)), names, missing=missing)
+    return {"cov": m.cov * m.n / (m.n - 1), "mean": m.mean, "nobs": int(m.n)}
 
 
 DATASETS = ("simulate_big5", "load_ipip_ffm")

@@ -74,3 +74,31 @@ test_that("what a fit from sample.cov cannot do is refused by name", {
   expect_error(torchfit(HS_MODEL, sample.cov = m$cov, sample.nobs = 301, missing = "ml"),
                "raw data")
 })
+
+test_that("data = a Parquet or CSV path fits ML from the moments the engine reads", {
+  skip_if_no_engine()
+  hs <- HolzingerSwineford1939
+  dir <- tempfile("paths")
+  dir.create(dir)
+  csv <- file.path(dir, "hs.csv")
+  utils::write.csv(hs, csv, row.names = FALSE)
+  parquet <- file.path(dir, "hs.parquet")
+  pd <- reticulate::import("pandas", convert = FALSE)
+  pd$read_csv(csv)$to_parquet(parquet, row_group_size = 100L)
+  ref <- lavaan::cfa(HS_MODEL, data = hs)
+  for (path in c(csv, parquet)) {
+    ours <- torchfit(HS_MODEL, data = path, model.type = "cfa")
+    expect_true(inherits(ours, "lavaan"))
+    compare_with_lavaan(ours, ref, basename(path))
+  }
+  means <- torchfit(HS_MODEL, data = parquet, model.type = "cfa", meanstructure = TRUE)
+  compare_with_lavaan(means, lavaan::cfa(HS_MODEL, data = hs, meanstructure = TRUE), "means")
+  expect_error(torchfit(HS_MODEL, data = parquet, estimator = "MLR"),
+               'estimator = "MLR" needs the rows.*arrow::read_parquet', class = "torchfit_dataerror")
+  expect_error(torchfit(HS_MODEL, data = parquet, group = "school"),
+               "group needs the rows", class = "torchfit_dataerror")
+  expect_error(torchfit(HS_MODEL, data = file.path(dir, "absent.parquet")),
+               "not the path of a file or directory that exists", class = "torchfit_dataerror")
+  # and a good fit right after the refusals
+  expect_true(lavaan::lavInspect(torchfit(HS_MODEL, data = csv), "converged"))
+})

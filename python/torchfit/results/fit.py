@@ -67,6 +67,7 @@ class Fit:
         self._measures_cache: Optional[Dict[str, float]] = None
         self._vcov = vcov
         self._coef_names: Optional[List[str]] = None
+        self._free_order: Optional[np.ndarray] = None
         self.groups = groups
         #: the bootstrap's draws (se="bootstrap" or test="bootstrap"), else None
         self.boot = None
@@ -101,16 +102,26 @@ class Fit:
         """lavaan's names of the free parameters: the label, or lhs op rhs
         (with ".g2", ".g3", ... beyond the first group)."""
         if self._coef_names is None:  # the table's rows and labels never change
-            free = self.partable[self.partable["free"] > 0].sort_values("free")
+            free = self.partable.iloc[self._free_rows()]
             self._coef_names = [lab if lab else f"{l}{o}{r}" + (f".g{g}" if g > 1 else "")
                                 for l, o, r, lab, g in zip(free["lhs"], free["op"], free["rhs"],
                                                            free["label"], free["group"])]
         return list(self._coef_names)
 
+    def _free_rows(self) -> np.ndarray:
+        """The table positions of the free parameters, in their order (cached: a
+        fit from R asks for them once per fit, and pandas' filter and sort cost
+        more than the rest of coef())."""
+        if self._free_order is None:
+            free = self.partable["free"].to_numpy()
+            rows = np.flatnonzero(free > 0)
+            self._free_order = rows[np.argsort(free[rows], kind="stable")]
+        return self._free_order
+
     def coef(self) -> pd.Series:
         """Estimates of the free parameters, named as lavaan's coef() names them."""
-        free = self.partable[self.partable["free"] > 0].sort_values("free")
-        return pd.Series(free["est"].to_numpy(), index=self.coef_names(), name="est")
+        est = self.partable["est"].to_numpy()[self._free_rows()]
+        return pd.Series(est, index=self.coef_names(), name="est")
 
     def vcov(self) -> pd.DataFrame:
         """Covariance matrix of the free parameters (NaN if not identified)."""

@@ -219,6 +219,24 @@ def test_rescaled_variables_keep_their_standard_errors():
                            rtol=1e-6), name
 
 
+@pytest.mark.parametrize("options", [
+    {"estimator": "MLR"}, {"estimator": "MLM"}, {"information": "observed"},
+    {"missing": "ml", "estimator": "MLR"}, {"cluster": "school"},
+    {"sampling_weights": "ageyr"}])
+def test_rescaled_variables_keep_their_robust_standard_errors(options):
+    """x7-x9 in thousandths: the robust, observed-information, clustered and
+    weighted fits keep every SE and the z-values of the original data."""
+    hs = torchfit.datasets.holzinger_swineford()
+    scaled = hs.assign(**{v: hs[v] * 1000 for v in ("x7", "x8", "x9")})
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "could not compute standard errors"
+        base, fit = (torchfit.cfa(model, data, **options) for data in (hs, scaled))
+    free = fit.partable["free"] > 0
+    assert np.isfinite(fit.partable.loc[free, "se"]).all()
+    assert np.allclose(fit.partable.loc[free, "z"], base.partable.loc[free, "z"], rtol=1e-6)
+
+
 def test_non_convergence_states_the_gradient_norm():
     fit, caught = fit_of("case060")  # lavaan "converges" on a path to infinity
     assert not fit.converged

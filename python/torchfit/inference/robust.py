@@ -108,10 +108,16 @@ def moment_jacobian(model: Model, x: torch.Tensor, I, J) -> torch.Tensor:
 
 
 def _inv(a: torch.Tensor) -> Optional[torch.Tensor]:
-    w = torch.linalg.eigvalsh(a)
+    """The inverse of a symmetric information matrix, or None where it is singular
+    in its unit-diagonal form (so variables in badly different units, HS's x7-x9
+    in thousandths, keep their standard errors)."""
+    d = torch.sqrt(torch.diagonal(a).abs()).clamp_min(1e-150)
+    scale = torch.outer(d, d)
+    M = a / scale
+    w = torch.linalg.eigvalsh(M)
     if w[0] <= 1e-12 * max(float(w[-1]), 1e-300):
         return None
-    inv = torch.linalg.inv(a)
+    inv = torch.linalg.inv(M) / scale
     return (inv + inv.T) / 2
 
 

@@ -174,6 +174,19 @@ def test_std_ov_leaves_the_callers_data_alone():
     pd.testing.assert_frame_equal(hs, before)
 
 
+@pytest.mark.parametrize("group", [None, "school"])
+def test_std_ov_scores_new_data_standardized_as_lavpredict_does(group):
+    """lavPredict(newdata=) of a std.ov fit standardizes the new rows by their own
+    means and sds: scoring the fitted data again gives the fit's own scores."""
+    hs = _hs()
+    fit = torchfit.cfa(HS_CFA, hs, std_ov=True, group=group)
+    own, again = fit.predict(), fit.predict(hs)
+    for a, b in ([(own, again)] if group is None else [(own[k], again[k]) for k in own]):
+        np.testing.assert_allclose(b.to_numpy(), a.to_numpy(), atol=1e-10)
+    raw = torchfit.cfa(HS_CFA, hs).predict(hs)  # not the unstandardized fit's
+    assert group is not None or np.abs(raw.to_numpy() - own.to_numpy()).max() > 0.1
+
+
 @pytest.mark.parametrize("kwargs, error, words", [
     (dict(sample_cov="S"), DataError, "sample_nobs="),
     (dict(sample_cov="S", sample_nobs=301, estimator="MLR"), DataError, "raw data"),

@@ -154,6 +154,8 @@ def _info(spec: Spec, stats: SampleStats, estimate: Estimate, options: FitOption
         info["data"] = "sample_cov"  # made from moments: no rows to score or resample
     info.update(missing=stats.missing, version=__version__,
                 warnings=messages + estimate.heywood)
+    if options.std_ov:
+        info["std_ov"] = True  # predict(data) standardizes new data as lavPredict does
     if moment_based:
         info["group"] = options.group
     return info

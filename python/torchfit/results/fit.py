@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..data.frames import group_data
 from ..data.gamma import gamma_adf
+from ..data.standardize import standardize
 from ..errors import DataError, TorchfitError
 from ..inference import bootstrap, modification, residuals, wald
 from ..inference.extended import Sample, constraint_jacobian
@@ -459,6 +460,8 @@ class Fit:
         columns = self.model.ov_names
         if data is None:
             data, columns = self._raw_data("predict()"), None
+        else:
+            data = self._standardized_as_fitted(data, group)
         if len(self.groups) == 1:
             return self.score_group(self.groups[0], data, columns)
         column = group if group is not None else self.info.get("group")
@@ -469,6 +472,17 @@ class Fit:
         by_label = dict(zip(*group_data(data, column)))
         return {g.label: self.score_group(g, by_label[g.label], columns)
                 for g in self.groups if g.label in by_label}
+
+    def _standardized_as_fitted(self, data, group: Optional[str]):
+        """New data of a ``std_ov=True`` fit standardized as lavaan's lavPredict
+        standardizes them: each group's variables by their own mean and sd."""
+        if not self.info.get("std_ov"):
+            return data
+        rows = {"listwise": "complete", "ml": "covariates"}.get(self.info["missing"], "all")
+        column = None if len(self.groups) == 1 else \
+            (group if group is not None else self.info.get("group"))
+        return standardize(data, [g.model.ov_names for g in self.groups],
+                           [self._exogenous(g.model) for g in self.groups], column, rows)
 
     def score_group(self, group: GroupView, data, columns) -> pd.DataFrame:
         """One group's factor scores (``predict`` per group): by the

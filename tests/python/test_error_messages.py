@@ -64,6 +64,8 @@ def _cases(hs):
         ("unordered Categorical, IWAVE",
          lambda: torchfit.cfa("f =~ x1 + x2 + x3", grades, estimator="IWAVE", ordered=["x1"])),
         ("unordered Categorical, ML", lambda: torchfit.cfa("f =~ x1 + x2 + x3", grades)),
+        ("unordered Categorical, WLSMV",
+         lambda: torchfit.cfa("f =~ x1 + x2 + x3", grades, ordered=True)),
         ("ordered Categorical, ML",
          lambda: torchfit.cfa("f =~ x1 + x2 + x3",
                               grades.assign(x1=grades["x1"].cat.as_ordered()))),

@@ -25,7 +25,7 @@ from scipy.special import ndtri
 
 from ..errors import DataError
 from .bivariate import BOUND, bvn_cdf, bvn_pdf, norm_cdf, norm_pdf
-from .frames import chunks
+from .frames import check_ordered, chunks
 
 MAX_CATEGORIES = 10
 CHUNK_ROWS = 1 << 14
@@ -74,6 +74,8 @@ def coded_chunks(data, names: Sequence[str], columns=None, chunk_rows: int = CHU
     if isinstance(data, pd.DataFrame):
         cat = [v for v in names if v in data.columns
                and isinstance(data[v].dtype, pd.CategoricalDtype)]
+        for v in cat:
+            check_ordered(v, data[v].dtype)
         if cat:
             data = data.assign(**{v: data[v].cat.codes.astype(float).where(data[v].notna())
                                   for v in cat})

@@ -146,3 +146,20 @@ def test_bollen_stine_statistics_are_refits_with_the_replicates_covariates(hs):
         rows = np.repeat(np.arange(len(X)), counts[r].astype(int))
         refit = torchfit.sem(model, pd.DataFrame(X[rows], columns=names))
         assert fit.boot.chisq[r] == pytest.approx(refit.fit_measures()["chisq"], rel=1e-6)
+
+
+def test_the_summary_reports_the_bootstrap_as_lavaan(hs):
+    """lavaan 0.6.14's summary() lines for se = "bootstrap" and test = "bootstrap"
+    (its layout, printed by lavaan for HS with bootstrap = 20)."""
+    se = torchfit.cfa(HS_MODEL, hs, se="bootstrap", bootstrap=20, seed=1)
+    lines = str(se.summary()).splitlines()
+    for want in ("  Standard errors                            Bootstrap",
+                 "  Number of requested bootstrap draws               20",
+                 "  Number of successful bootstrap draws              20"):
+        assert want in lines
+    test = torchfit.cfa(HS_MODEL, hs, test="bootstrap", bootstrap=20, seed=1)
+    lines = str(test.summary()).splitlines()
+    at = lines.index("  P-value (Bollen-Stine bootstrap)               0.000")
+    assert lines[at - 2:at] == ["  Test statistic                                85.306",
+                                "  Degrees of freedom                                24"]
+    assert "<table" in test._repr_html_()

@@ -514,6 +514,8 @@ class Fit:
         return report.fit_block(self._measures)
 
     def _se_lines(self):
+        if self.info.get("se") == "bootstrap":
+            return report.bootstrap_se_lines(self.info)
         if wls_report.applies(self.info):
             return wls_report.se_lines(self.info)
         return robust_report.se_lines(self.info) if robust_report.applies(self.info) else None

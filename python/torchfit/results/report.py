@@ -41,11 +41,28 @@ def header(info: Dict, measures: Dict) -> List[str]:
               _line("Test statistic", _num(measures["chisq"])),
               _line("Degrees of freedom", int(measures["df"])),
               _line("P-value (Chi-square)", _num(measures["pvalue"]))]
+    if info.get("test") == "bollen.stine":  # lavaan repeats the test with its p-value
+        lines += [" " * 54, _line("Test statistic", _num(measures["chisq"])),
+                  _line("Degrees of freedom", int(measures["df"])),
+                  _line("P-value (Bollen-Stine bootstrap)", _num(info["bollen_stine_pvalue"]))]
     if info.get("group_labels"):
         lines.append("  Test statistic for each group:")
         lines += [f"    {label:<38}{_num(x):>12}"
                   for label, x in zip(info["group_labels"], info["chisq_group"])]
     return lines
+
+
+def bootstrap_se_lines(info: Dict) -> List[Tuple[str, str]]:
+    """How bootstrap standard errors were computed, in lavaan's words.
+
+    Examples
+    --------
+    >>> bootstrap_se_lines({"bootstrap": 1000, "bootstrap_successful": 998})[2]
+    ('Number of successful bootstrap draws', '998')
+    """
+    return [("Standard errors", "Bootstrap"),
+            ("Number of requested bootstrap draws", str(info["bootstrap"])),
+            ("Number of successful bootstrap draws", str(info["bootstrap_successful"]))]
 
 
 def observations(info: Dict) -> List[str]:

@@ -18,8 +18,11 @@ _num = report._num
 
 
 def applies(info: Dict) -> bool:
-    """True when the fit is not plain ML with expected-information SEs."""
-    return info.get("test", "standard") != "standard" or info.get("information") == "observed"
+    """True when the fit is not plain ML with expected-information SEs (a scaled
+    test, or the observed information; the Bollen-Stine bootstrap is ML's
+    report with its p-value)."""
+    return info.get("test", "standard") not in ("standard", "bollen.stine") or \
+        info.get("information") == "observed"
 
 
 def _two(label: str, standard, scaled="") -> str:

@@ -298,8 +298,9 @@ def check_missing(missing: str) -> None:
     the caller)."""
     if missing not in MISSING_OPTIONS:
         raise DataError(f"missing = {missing!r} is not supported; use one of "
-                        f"{', '.join(repr(m) for m in MISSING_OPTIONS)}, or 'ml' "
-                        "(full-information ML, with the ML estimator)")
+                        f"{', '.join(repr(m) for m in MISSING_OPTIONS)}, 'ml' "
+                        "(full-information ML, with the ML estimator; also 'fiml', 'direct') "
+                        "or 'ml.x' (FIML with the covariates' missing values too)")
 
 
 def complete_rows(X: np.ndarray, names: Sequence[str]) -> np.ndarray:

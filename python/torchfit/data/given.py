@@ -119,7 +119,8 @@ def _cov_frame(cov, columns: Optional[Sequence[str]], label: str) -> pd.DataFram
 
 
 def _nobs(value, label: str) -> int:
-    if isinstance(value, (bool, np.bool_)) or not float(value).is_integer() or value < 2:
+    if not isinstance(value, (int, float, np.integer, np.floating)) or \
+            isinstance(value, (bool, np.bool_)) or not float(value).is_integer() or value < 2:
         raise DataError(f"sample_nobs{label} = {value!r}: the number of observations must be "
                         "a whole number of at least 2")
     return int(value)

@@ -13,7 +13,7 @@ import pandas as pd
 from ..data.frames import group_data
 from ..data.gamma import gamma_adf
 from ..data.standardize import standardize
-from ..errors import DataError, TorchfitError
+from ..errors import DataError, ModelError, TorchfitError
 from ..inference import bootstrap, modification, residuals, wald
 from ..inference.extended import Sample, constraint_jacobian
 from ..inference.rsquare import rsquare_rows
@@ -316,6 +316,13 @@ class Fit:
         if add is not None:
             table = parse(add, ngroups=len(self.groups))
             table = table[table["user"] == 1]
+            known = set(self.model.ov_names) | set(self.model.lv_names)
+            unknown = sorted((set(table["lhs"]) | set(table["rhs"])) - known - {""})
+            if unknown:
+                raise ModelError(f"score_test(add=...) names {', '.join(unknown)}, not a "
+                                 "variable of the model; a score test frees parameters among "
+                                 f"its variables ({', '.join(sorted(known))}): refit with the "
+                                 "new variable instead")
             rows = list(zip(table["lhs"], table["op"], table["rhs"], table["block"],
                             table["group"]))
         return modification.score_test(self.partable, self._sample(),
@@ -375,6 +382,10 @@ class Fit:
             self._require_no_fiml_covariates("standardized residuals")
             exo = [[bool(v) for v in self._exogenous(g.model)] for g in self.groups]
             robust = self.info.get("se", "standard") != "standard"
+            if robust and self.info["missing"] in ("ml", "ml.x"):
+                raise TorchfitError("standardized residuals of a robust fit with missing = "
+                                    f"{self.info['missing']!r} are not available yet; use "
+                                    "type='raw' or 'cor', or refit with estimator='ML'")
             res = residuals.standardized(self.groups, self._reduced_estimates(), exo, means,
                                          self.info.get("information", "expected"),
                                          self._gammas() if robust else None,

@@ -13,7 +13,7 @@ import pandas as pd
 from ..data.frames import group_data
 from ..data.gamma import gamma_adf
 from ..data.standardize import standardize
-from ..errors import DataError, ModelError, TorchfitError
+from ..errors import ConvergenceWarning, DataError, ModelError, TorchfitError
 from ..inference import bootstrap, modification, residuals, wald
 from ..inference.extended import Sample, constraint_jacobian
 from ..inference.rsquare import rsquare_rows
@@ -188,8 +188,11 @@ class Fit:
         self.info.update(bootstrap=len(draws.coef), bootstrap_successful=successful,
                          bootstrap_seed=draws.seed)
         if successful < len(draws.coef):
-            self.info["warnings"].append(f"{len(draws.coef) - successful} bootstrap runs failed "
-                                         "or did not converge")
+            message = (f"{len(draws.coef) - successful} of {len(draws.coef)} bootstrap runs "
+                       "failed or did not converge; the standard errors and intervals use "
+                       f"the {successful} others, as lavaan's")
+            self.info["warnings"].append(message)
+            warnings.warn(message, ConvergenceWarning, stacklevel=5)
         if se:
             pt = self.partable
             pt.update(pd.DataFrame(bootstrap.boot_columns(pt, pt["est"].to_numpy(), draws),

@@ -205,3 +205,17 @@ def test_wald_refuses_bad_constraints():
         fit.wald_test("v2 == v4")
     with pytest.raises(torchfit.ModelError, match="constraints are empty"):
         fit.wald_test("")
+
+
+def test_summary_rsquare_is_lavaans_section():
+    """summary(rsquare=True): lavaan 0.6.14's "R-Square:" lines for HS (as its
+    summary(fit, rsquare = TRUE) prints them), one section per group."""
+    hs = torchfit.datasets.holzinger_swineford()
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+    lines = str(torchfit.cfa(model, hs).summary(rsquare=True)).splitlines()
+    at = lines.index("R-Square:")
+    assert lines[at + 1:at + 4] == ["                   Estimate",
+                                    "    x1                0.596",
+                                    "    x2                0.179"]
+    groups = str(torchfit.cfa(model, hs, group="school").summary(rsquare=True)).splitlines()
+    assert groups.count("R-Square:") == 2 and "    x1                0.458" in groups

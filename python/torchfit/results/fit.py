@@ -547,15 +547,18 @@ class Fit:
         items (lavaan's "Scales y*") only for a fit of the WLS family."""
         return table if wls_report.applies(self.info) else table[table["op"] != "~*~"]
 
-    def _sections(self, standardized: bool) -> List[str]:
+    def _sections(self, standardized: bool, rsquare: bool = False) -> List[str]:
         return report.parameter_sections(self._without_scales(self.partable),
                                          self._endogenous(), standardized,
                                          se_lines=self._se_lines(),
-                                         group_labels=self.info.get("group_labels"))
+                                         group_labels=self.info.get("group_labels"),
+                                         rsquare=rsquare_rows(self.partable) if rsquare else None)
 
-    def summary(self, fit_measures: bool = False, standardized: bool = False) -> Summary:
+    def summary(self, fit_measures: bool = False, standardized: bool = False,
+                rsquare: bool = False) -> Summary:
         """lavaan-style summary: the text (a ``str``; print it), which
-        Jupyter shows as HTML tables.
+        Jupyter shows as HTML tables; ``rsquare`` adds lavaan's "R-Square:"
+        sections (the R-square of every endogenous variable, per group).
 
         Examples
         --------
@@ -565,7 +568,7 @@ class Fit:
         True
         """
         head = self._header_lines() + (self._fit_lines() if fit_measures else [])
-        text = "\n".join(head + self._sections(standardized)) + "\n"
+        text = "\n".join(head + self._sections(standardized, rsquare)) + "\n"
         return Summary(text, head,
                        self._without_scales(self.parameter_estimates(standardized=standardized)),
                        self.info.get("group_labels"))

@@ -199,12 +199,15 @@ def loglik_block(m: Dict, unrestricted: bool = False) -> List[str]:
 
 def parameter_sections(pt: pd.DataFrame, endogenous: set, standardized: bool,
                        se_lines: Optional[List[Tuple[str, str]]] = None,
-                       group_labels: Optional[List[str]] = None) -> List[str]:
+                       group_labels: Optional[List[str]] = None,
+                       rsquare: Optional[pd.DataFrame] = None) -> List[str]:
     """The parameter sections; ``endogenous`` are the variables whose
     (co)variances are residual ones, printed with a leading dot.  ``se_lines``
     replaces the lines that say how standard errors were computed.  With
     ``group_labels`` each group gets its sections under "Group g [label]:",
-    and defined parameters follow the groups."""
+    and defined parameters follow the groups; ``rsquare`` (rows op "r2" with
+    a group column) adds each group's "R-Square:" section, as lavaan's
+    ``summary(rsquare = TRUE)``."""
     # lavaan shows neither constraints nor the fixed moments of covariates
     shown_rows = pt[~pt["op"].isin(["==", "<", ">"]) & (pt["exo"] == 0)]
     if se_lines is None:
@@ -213,14 +216,32 @@ def parameter_sections(pt: pd.DataFrame, endogenous: set, standardized: bool,
     lines = ["", "Parameter Estimates:", ""] + [_line(k, v) for k, v in se_lines]
     if not group_labels:
         lines += _sections(shown_rows, endogenous, standardized, shown_rows)
+        lines += rsquare_section(rsquare, 1)
     else:
         for g, label in enumerate(group_labels, start=1):
             lines += ["", "", f"Group {g} [{label}]:"]
             lines += _sections(shown_rows[shown_rows["group"] == g], endogenous, standardized,
                                shown_rows)
+            lines += rsquare_section(rsquare, g)
         lines += _sections(shown_rows[shown_rows["block"] == 0], endogenous, standardized,
                            shown_rows)
     return lines + constraints(pt) + [""]
+
+
+def rsquare_section(rsquare: Optional[pd.DataFrame], group: int) -> List[str]:
+    """lavaan's "R-Square:" lines of one group (none without ``rsquare``).
+
+    Examples
+    --------
+    >>> r2 = pd.DataFrame({"lhs": ["x1"], "est": [0.5963], "group": [1]})
+    >>> rsquare_section(r2, 1)[1:]
+    ['R-Square:', '                   Estimate', '    x1                0.596']
+    """
+    if rsquare is None:
+        return []
+    rows = rsquare[rsquare["group"] == group]
+    return ["", "R-Square:", f"{'':<19}Estimate"] + \
+        [f"    {v:<14}{x:>9.3f}" for v, x in zip(rows["lhs"], rows["est"])]
 
 
 def constraints(pt: pd.DataFrame) -> List[str]:

@@ -104,6 +104,9 @@ def _cases(hs):
         ("sampling weights with mini-batches",
          lambda: torchfit.cfa(HS_MODEL, hs.assign(w=1.0), sampling_weights="w",
                               batch_size=64)),
+        ("unknown MML quadrature rule",
+         lambda: torchfit.cfa("f =~ x1 + x2 + x3", cut, ordered=True, estimator="MML",
+                              quadrature="gauss")),
     ]
 
 

@@ -73,7 +73,6 @@ class Quadrature:
         The responses (continuous ones in float64).
     n_points : int
         Gauss-Hermite points per factor.
-
     adaptive : bool
         Per-row nodes at each row's posterior (see :meth:`adapt`).
     """

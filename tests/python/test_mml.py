@@ -15,7 +15,7 @@ IRT = REFERENCE / "irt"
 CASES = json.loads((IRT / "exact_irt.json").read_text())
 SMALL = ["graded_1f", "graded_2f", "gpcm_1f", "gpcm_2f", "binary_1f", "binary_2f"]
 #: latent regressions f ~ x1 + x2 (the items' columns y*, the covariates x*)
-COVARIATE = ["graded_1f_cov", "binary_2f_cov"]
+COVARIATE = ["graded_1f_cov"]
 
 
 def _fit(case, estimator="MML", **options):

@@ -57,7 +57,6 @@ CASES = {
 #: name -> (item type, factors, items per factor, categories, rows, seed, B (factors x 2))
 COV_CASES = {
     "graded_1f_cov": ("graded", 1, 6, 4, 1000, 108, [[0.6, -0.5]]),
-    "binary_2f_cov": ("binary", 2, 5, 2, 500, 109, [[0.5, 0.0], [-0.3, 0.6]]),
 }
 POINTS = {1: (61, 81), 2: (41, 51)}
 

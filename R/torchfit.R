@@ -57,7 +57,8 @@ categorical_item_types <- function() {
 #'   ordinal and other non-normal items; its options, e.g. `iw_samples`,
 #'   `batch_size`, `lr`, `seed`, go in `...`), or `"MML"` (exact marginal
 #'   maximum likelihood by Gauss-Hermite quadrature for the same models with
-#'   up to three factors; options `quad.points`, `max.factors`, `se`).
+#'   up to three factors; options `quad.points`, `quadrature` ("fixed" or
+#'   "adaptive"), `max.factors`, `se`).
 #'   With ordered items the default is lavaan's `"WLSMV"` (DWLS on the
 #'   thresholds and polychoric correlations, robust standard errors, the
 #'   scaled-shifted test); `"WLSM"`, `"ULSMV"`, `"ULSM"`, `"WLS"`, `"DWLS"` and

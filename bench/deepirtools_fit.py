@@ -1,6 +1,8 @@
 """Fit a confirmatory simple-structure factor model with DeepIRTools 0.2.1
 in DeepIRTools' own environment (bench/.venv-deepirtools): the five-factor
-GRM of bench/big5.py (``--model-type grm``, responses coded 0..K-1) or the
+GRM of bench/big5.py (``--model-type grm``, responses coded 0..K-1), the
+graded and generalized partial credit models of bench/irt_deepirtools.py
+(``--model-type grm`` / ``gpcm``) or the
 three-factor normal model of bench/hs_compare.py (``--model-type normal``).
 
 Reads the responses from a .npy file, fits IWAVE with the given settings,
@@ -26,7 +28,7 @@ import torch
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--train", required=True)
-    ap.add_argument("--model-type", choices=["grm", "normal"], default="grm")
+    ap.add_argument("--model-type", choices=["grm", "gpcm", "normal"], default="grm")
     ap.add_argument("--holdout")
     ap.add_argument("--items-per-factor", type=int, default=10)
     ap.add_argument("--n-factors", type=int, default=5)
@@ -52,7 +54,7 @@ def main() -> None:
     y = torch.from_numpy(np.load(args.train).astype(np.float32))
     n, p = y.shape
     size = ({"n_cats": [int(y[:, j].max().item()) + 1 for j in range(p)]}
-            if args.model_type == "grm" else {"n_items": p})
+            if args.model_type in ("grm", "gpcm") else {"n_items": p})
     Q = torch.block_diag(*[torch.ones([args.items_per_factor, 1])] * args.n_factors)
     started = time.perf_counter()
     model = IWAVE(model_type=args.model_type, learning_rate=args.lr, latent_size=args.n_factors,

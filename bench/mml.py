@@ -13,6 +13,12 @@ call in a fresh session pays (lazy imports, allocations), "again" is a warm
 fit.  All fits run on one thread (OMP_NUM_THREADS=1, RAYON_NUM_THREADS=1) and
 compute standard errors (their defaults).  mirt's GRM is a (theta - b_k):
 its thresholds are converted to torchfit's a * b_k.  Writes bench/results/mml.json.
+
+``--quadrature``: instead, the fixed and the adaptive rule's accuracy and time
+against the points per factor, on 2 factors (tests/reference/irt/graded_2f,
+exact ML by the reference script) and 3 factors x 4 graded items, N = 1000
+(simulated, seed 3; "exact" there is the fixed rule at 25 points per factor,
+15,625 nodes).  Writes bench/results/mml_quadrature.json and .md.
 """
 from __future__ import annotations
 
@@ -94,15 +100,79 @@ def torchfit_runs(data: pd.DataFrame, iwave: bool) -> dict:
     return out
 
 
+QUADRATURE_RUNS = [("fixed", p) for p in (7, 11, 15, 21)] + \
+    [("adaptive", p) for p in (3, 5, 7, 9, 11)]
+#: 3 factors: the fixed rule up to 15 points, the adaptive (slow: untabulated) up to 7
+THREE_FACTOR_MAX = {"fixed": 15, "adaptive": 7}
+
+
+def quadrature_runs() -> None:
+    """Accuracy and time of the fixed and the adaptive rule against the points."""
+    import torch
+
+    import torchfit
+    torch.set_num_threads(1)
+    ref2 = pd.read_csv(CASE.parent / "graded_2f_exact.csv")
+    data2 = pd.read_csv(CASE.parent / "graded_2f.csv")
+    syntax2 = json.loads((CASE.parent / "exact_irt.json").read_text())["graded_2f"]["syntax"]
+    data3, truth3 = torchfit.datasets.simulate(1000, "graded", n_factors=3, items_per_factor=4,
+                                               n_categories=4, seed=3)
+
+    def fit(syntax, data, quadrature, points):
+        t = time.perf_counter()
+        f = torchfit.fit(syntax, data, estimator="MML", ordered=True, std_lv=True,
+                         quadrature=quadrature, quad_points=points)
+        return time.perf_counter() - t, f
+
+    _, exact3 = fit(truth3["syntax"], data3, "fixed", 25)
+    cases = {"2 factors x 4 items (graded_2f)": (syntax2, data2, ref2),
+             "3 factors x 4 items (simulated)": (truth3["syntax"], data3,
+                                                  exact3.parameter_estimates())}
+    rows = []
+    for case, (syntax, data, ref) in cases.items():
+        for quadrature, points in QUADRATURE_RUNS:
+            if case.startswith("3") and points > THREE_FACTOR_MAX[quadrature]:
+                continue
+            seconds, f = fit(syntax, data, quadrature, points)
+            m = ref.merge(f.parameter_estimates(), on=["lhs", "op", "rhs"], suffixes=("_ref", ""))
+            rows.append({"case": case, "quadrature": quadrature, "points": points,
+                         "nodes": int(f.info["quad_nodes"]), "seconds": seconds,
+                         "max_abs_est_diff": float((m["est"] - m["est_ref"]).abs().max()),
+                         "max_abs_se_diff": float((m["se"] - m["se_ref"]).abs().max())})
+            print(rows[-1], flush=True)
+            write_quadrature(rows)
+
+
+def write_quadrature(rows) -> None:
+    """bench/results/mml_quadrature.json and .md (after each fit: a long run
+    stopped later keeps what it measured)."""
+    out = ROOT / "bench" / "results"
+    (out / "mml_quadrature.json").write_text(json.dumps(rows, indent=1) + "\n")
+    lines = ["# MML: fixed vs adaptive Gauss-Hermite quadrature", "",
+             "Max abs. difference from exact ML of the estimates and SEs, and the fit's "
+             "seconds (one thread; 2 cores shared with other sessions, so seconds are "
+             f"inflated; one run, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}).", "",
+             "| data | rule | points per factor | nodes | seconds | max abs est diff "
+             "| max abs SE diff |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['case']} | {r['quadrature']} | {r['points']} | {r['nodes']} | "
+              f"{r['seconds']:.1f} | {r['max_abs_est_diff']:.1e} | {r['max_abs_se_diff']:.1e} |"
+              for r in rows]
+    (out / "mml_quadrature.md").write_text("\n".join(lines) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--mirt-python", default="/work/venv-bench/bin/python")
     ap.add_argument("--no-iwave", action="store_true")
+    ap.add_argument("--quadrature", action="store_true",
+                    help="fixed vs adaptive quadrature instead (bench/results/mml_quadrature.*)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "mml.json"))
     args = ap.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS="1", RAYON_NUM_THREADS="1",
                OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     os.environ.update(env)
+    if args.quadrature:
+        return quadrature_runs()
     data = pd.read_csv(f"{CASE}.csv")
     ref_slopes, ref_thr = exact()
     results = {"data": str(CASE.relative_to(ROOT)) + ".csv", "n": len(data),

@@ -81,7 +81,7 @@ def fit(model: Union[str, pd.DataFrame], data=None, estimator: str = "default",
         ``item_types``, ``iw_samples``, ``batch_size``, ``lr``, ...); or, for
         the same models with up to three factors, exact marginal maximum
         likelihood by Gauss-Hermite quadrature ("MML"; see
-        :func:`torchfit.iwave.mml.fit_mml`: ``quad_points``, ``max_factors``,
+        :func:`torchfit.iwave.mml.fit_mml`: ``quad_points``, ``quadrature``, ``max_factors``,
         ``se``; ``iter_max`` bounds its L-BFGS iterations); or
         lavaan's limited-information estimators on thresholds and polychoric
         correlations (``ordered=[...]`` or ``ordered=True``, and

@@ -122,6 +122,7 @@ OPTIONS: Tuple[Option, ...] = (
         ("final_samples", None, "int", 50)])
     + _rows("MML", ("MML",), [
         ("quad_points", None, "int", None),
+        ("quadrature", None, "str", "fixed"),
         ("max_factors", None, "int", 3)])
 )
 

@@ -159,6 +159,9 @@ def _cases(hs):
         ("std_ov with WLSMV", lambda: torchfit.cfa("f =~ x1 + x2 + x3", cut, ordered=True,
                                                    std_ov=True)),
         ("std_ov on a file", lambda: torchfit.cfa(HS_MODEL, "hs.csv", std_ov=True)),
+        ("unknown MML quadrature rule",
+         lambda: torchfit.cfa("f =~ x1 + x2 + x3", cut, ordered=True, estimator="MML",
+                              quadrature="gauss")),
     ]
 
 

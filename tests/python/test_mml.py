@@ -14,18 +14,31 @@ from torchfit.errors import ModelError, TorchfitError
 IRT = REFERENCE / "irt"
 CASES = json.loads((IRT / "exact_irt.json").read_text())
 SMALL = ["graded_1f", "graded_2f", "gpcm_1f", "gpcm_2f", "binary_1f", "binary_2f"]
+#: latent regressions f ~ x1 + x2 (the items' columns y*, the covariates x*)
+COVARIATE = ["graded_1f_cov"]
 
 
-def _fit(case, **options):
+def _fit(case, estimator="MML", **options):
     meta = CASES[case]
     data = pd.read_csv(IRT / f"{case}.csv")
-    return torchfit.fit(meta["syntax"], data, estimator="MML", std_lv=True,
-                        item_types={v: meta["item_type"] for v in data.columns}, **options)
+    items = [v for v in data.columns if v.startswith("y")]
+    return torchfit.fit(meta["syntax"], data, estimator=estimator, std_lv=True,
+                        item_types={v: meta["item_type"] for v in items}, **options)
 
 
-@pytest.fixture(scope="module", params=SMALL)
+_FITS = {}
+
+
+def _fitted(case):
+    """One default fit per case for the module."""
+    if case not in _FITS:
+        _FITS[case] = _fit(case)
+    return _FITS[case]
+
+
+@pytest.fixture(scope="module", params=SMALL + COVARIATE)
 def case_fit(request):
-    return request.param, _fit(request.param)
+    return request.param, _fitted(request.param)
 
 
 def test_estimates_and_ses_equal_exact_ml(case_fit):
@@ -33,7 +46,10 @@ def test_estimates_and_ses_equal_exact_ml(case_fit):
     ref = pd.read_csv(IRT / f"{case}_exact.csv")
     m = ref.merge(fit.parameter_estimates(), on=["lhs", "op", "rhs"], suffixes=("_ref", ""))
     assert len(m) == len(ref)
-    assert (m["est"] - m["est_ref"]).abs().max() < 1e-4
+    # the latent regressions: the same rule as the reference, so to 1e-5
+    assert (m["est"] - m["est_ref"]).abs().max() < (1e-5 if case in COVARIATE else 1e-4)
+    if case in COVARIATE:
+        assert set(m.loc[m["op"] == "~", "rhs"]) == {"x1", "x2"}
     assert (m["se"] - m["se_ref"]).abs().max() < 1e-4
     # the reference's own quadrature error, measured with more points, is below the bar too
     assert (ref["est"] - ref["est_more_points"]).abs().max() < 1e-4
@@ -51,7 +67,7 @@ def test_exact_loglik_and_information_criteria(case_fit):
 
 
 def test_summary_and_scores():
-    fit = _fit("graded_1f")
+    fit = _fitted("graded_1f")
     text = fit.summary(fit_measures=True)
     for piece in ("Estimator", "MML", "Gauss-Hermite points per factor", "Quadrature nodes",
                   "Latent Variables:", "Thresholds:", "Loglikelihood user model (H0)",
@@ -80,7 +96,7 @@ def test_missing_responses_are_left_out():
     both = pd.concat([row.fillna(0), row.fillna(1)])
     each = [fit.log_likelihood(both.iloc[[i]]) for i in range(2)]
     assert fit.log_likelihood(row) == pytest.approx(np.logaddexp(*each), abs=1e-10)
-    full = _fit("binary_1f").parameter_estimates()
+    full = _fitted("binary_1f").parameter_estimates()
     assert (fit.parameter_estimates()["est"] - full["est"]).abs().max() < 0.1
 
 
@@ -107,6 +123,8 @@ def test_options_are_checked():
         _fit("binary_1f", se="opg")
     with pytest.raises(TypeError, match="iw_samples"):
         _fit("binary_1f", iw_samples=5)
+    with pytest.raises(TorchfitError, match="quadrature = 'gauss'"):
+        _fit("binary_1f", quadrature="gauss")
 
 
 @pytest.mark.parametrize("kind", ["nominal", "poisson", "negbinom", "lognormal"])
@@ -130,3 +148,42 @@ def test_an_array_with_columns_gives_the_frames_fit():
     array = torchfit.fit(meta["syntax"], data.to_numpy(), columns=list(data.columns),
                          estimator="MML", std_lv=True, item_types=types)
     assert np.array_equal(frame.partable["est"].to_numpy(), array.partable["est"].to_numpy())
+
+
+@pytest.mark.parametrize("case", COVARIATE)
+def test_latent_regression_scores_and_new_data(case):
+    fit = _fitted(case)
+    data = pd.read_csv(IRT / f"{case}.csv")
+    eap, map_ = fit.scores(), fit.scores("MAP")
+    assert eap.shape == map_.shape == (1000, CASES[case]["factors"])
+    assert (np.corrcoef(eap["f1"], map_["f1"])[0, 1]) > 0.97
+    # the prior mean moves with x1: so do the scores of rows with equal responses
+    assert np.corrcoef(eap["f1"], data["x1"])[0, 1] > 0.2
+    assert np.allclose(fit.predict(data.tail(5)), eap.tail(5))
+    assert np.allclose(fit.predict(data.tail(5), "MAP"), map_.tail(5))
+    assert fit.log_likelihood(data) == pytest.approx(fit.fit_measures()["logl"])
+    with pytest.raises(Exception, match="x2"):
+        fit.predict(data.drop(columns="x2"))
+
+
+def test_iwave_agrees_with_mml_on_a_latent_regression():
+    mml = _fitted("graded_1f_cov").parameter_estimates()
+    iwave = _fit("graded_1f_cov", estimator="IWAVE", seed=1).parameter_estimates()
+    m = mml.merge(iwave, on=["lhs", "op", "rhs"], suffixes=("", "_iw"))
+    m = m[m["op"].isin(["=~", "~", "|"])]
+    # IWAVE is approximate (and stochastic): loosely, within a standard error of exact ML
+    assert len(m) == 26 and ((m["est"] - m["est_iw"]).abs() < m["se"]).all()
+
+
+def test_adaptive_quadrature_is_exact_with_fewer_nodes():
+    fit = _fit("graded_2f", quadrature="adaptive")
+    assert fit.info["quad_points"] == 11 and fit.info["quad_nodes"] <= 121
+    ref = pd.read_csv(IRT / "graded_2f_exact.csv")
+    m = ref.merge(fit.parameter_estimates(), on=["lhs", "op", "rhs"], suffixes=("_ref", ""))
+    assert len(m) == len(ref)
+    assert (m["est"] - m["est_ref"]).abs().max() < 1e-4
+    assert (m["se"] - m["se_ref"]).abs().max() < 1e-4
+    assert fit.fit_measures()["logl"] == pytest.approx(CASES["graded_2f"]["logl"], abs=1e-3)
+    assert "11 (adaptive)" in fit.summary()
+    data = pd.read_csv(IRT / "graded_2f.csv")
+    assert np.allclose(fit.predict(data.head(5)), fit.scores().head(5), atol=1e-4)

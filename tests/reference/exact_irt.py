@@ -15,6 +15,12 @@ diagonal and a free correlation between two factors, lp_j = lambda_j' eta,
 - binary:  graded with K = 2
 - gpcm:    Pr(y = k | eta) proportional to exp(k lp - sum_{j <= k} tau_j)
 
+The cases with observed covariates (``COV_CASES``) add a latent regression
+``f ~ x1 + x2``: eta_i = B x_i + zeta_i, zeta ~ N(0, Psi) (Psi standardized as
+above: the residual variances fixed at 1), so every row has its own nodes
+B x_i + chol(Psi) w_q and the likelihood is evaluated per row and node; the
+gradient in B is that of the linear predictor times x_i.
+
 Each data set is simulated from a fixed seed and written to
 ``tests/reference/irt/<case>.csv``; the estimates go to
 ``tests/reference/irt/<case>_exact.csv`` (lhs, op, rhs, est, se, and the
@@ -47,11 +53,17 @@ CASES = {
     # the issue-17 benchmark: 1 factor x 10 five-category graded items, N = 5000
     "graded_1f_n5000": ("graded", 1, 10, 5, 5000, 107),
 }
+#: latent regressions on two covariates (x1 normal, x2 binary):
+#: name -> (item type, factors, items per factor, categories, rows, seed, B (factors x 2))
+COV_CASES = {
+    "graded_1f_cov": ("graded", 1, 6, 4, 1000, 108, [[0.6, -0.5]]),
+}
 POINTS = {1: (61, 81), 2: (41, 51)}
 
 
 # -- simulation -------------------------------------------------------------------------------
-def simulate(kind, n_factors, per_factor, n_cat, n, seed):
+def simulate(kind, n_factors, per_factor, n_cat, n, seed, B=None):
+    """The responses (n, p); with a regression matrix B also the covariates (n, 2)."""
     rng = np.random.default_rng(seed)
     p = n_factors * per_factor
     lam = np.zeros((p, n_factors))
@@ -64,13 +76,16 @@ def simulate(kind, n_factors, per_factor, n_cat, n, seed):
     centres = np.linspace(-1.2, 1.2, n_cat - 1) if n_cat > 2 else np.zeros(1)
     tau = centres + rng.uniform(-0.8, 0.8, (p, 1)) + rng.uniform(-0.2, 0.2, (p, n_cat - 1))
     eta = rng.standard_normal((n, n_factors)) @ np.linalg.cholesky(psi).T
+    if B is not None:
+        X = np.column_stack([rng.standard_normal(n), (rng.uniform(size=n) < 0.4) * 1.0])
+        eta = eta + X @ np.asarray(B).T
     lp = eta @ lam.T
     y = np.empty((n, p), dtype=int)
     for j in range(p):
         prob = category_probs(kind, lp[:, j], tau[j])
         u = rng.uniform(size=n)
         y[:, j] = (u[:, None] > np.cumsum(prob, axis=1)[:, :-1]).sum(axis=1)
-    return y
+    return y if B is None else (y, X)
 
 
 def category_probs(kind, lp, tau):
@@ -196,6 +211,53 @@ class Problem:
         return np.concatenate([np.ones(self.p)] + taus + ([[0.2]] if self.m == 2 else []))
 
 
+class CovariateProblem(Problem):
+    """The latent regression eta_i = B x_i + zeta_i: per-row nodes.  Parameters:
+    slopes, thresholds, the residual correlation (two factors), then B row by row."""
+
+    def __init__(self, kind, n_factors, per_factor, y, X, n_points):
+        super().__init__(kind, n_factors, per_factor, y, n_points)
+        self.X = X
+
+    def unpack(self, theta):
+        a, taus, rho = super().unpack(theta)
+        B = theta[-self.m * self.X.shape[1]:].reshape(self.m, -1)
+        return a, taus, rho, B
+
+    def value_and_grad(self, theta):
+        a, taus, rho, B = self.unpack(theta)
+        w, deta2 = self.nodes(rho)
+        eta = (self.X @ B.T)[:, None, :] + w[None, :, :]  # (n, Q, m)
+        n, Q = eta.shape[:2]
+        rows = np.arange(n * Q)
+        ll = np.zeros((n, Q))
+        pieces = []
+        for j in range(self.p):
+            lp = a[j] * eta[:, :, self.factor[j]].ravel()
+            logp, d_lp, d_tau = self.item(lp, taus[j])
+            k = np.repeat(self.y[:, j], Q)  # the row's response at each of its nodes
+            ll += logp[rows, k].reshape(n, Q)
+            pieces.append((d_lp[rows, k].reshape(n, Q), d_tau[rows, k].reshape(n, Q, -1)))
+        lw = ll + self.log_wq
+        logl_i = logsumexp(lw, axis=1)
+        post = np.exp(lw - logl_i[:, None])
+        g_a, g_tau, g_rho, g_B = np.zeros(self.p), [], 0.0, np.zeros_like(B)
+        for j, (d_lp, d_tau) in enumerate(pieces):
+            f = self.factor[j]
+            g_lp = post * d_lp  # d logL_i / d lp_j at each (row, node)
+            g_a[j] = (g_lp * eta[:, :, f]).sum()
+            g_tau.append(np.einsum("nq,nqt->t", post, d_tau))
+            g_B[f] += a[j] * (g_lp.sum(axis=1) @ self.X)
+            if self.m == 2 and f == 1:
+                g_rho += a[j] * (g_lp.sum(axis=0) @ deta2)
+        grad = np.concatenate([g_a] + g_tau + ([[g_rho]] if self.m == 2 else [])
+                              + [g_B.ravel()])
+        return logl_i.sum(), grad
+
+    def start(self):
+        return np.concatenate([super().start(), np.zeros(self.m * self.X.shape[1])])
+
+
 def maximise(problem, theta0):
     def f(t):
         v, g = problem.value_and_grad(t)
@@ -233,29 +295,46 @@ def labels(problem):
     return rows
 
 
-def syntax(n_factors, per_factor):
+def syntax(n_factors, per_factor, covariates=()):
     items = [[f"y{j + 1}" for j in range(f * per_factor, (f + 1) * per_factor)]
              for f in range(n_factors)]
-    return "\n".join(f"f{f + 1} =~ " + " + ".join(names) for f, names in enumerate(items))
+    lines = [f"f{f + 1} =~ " + " + ".join(names) for f, names in enumerate(items)]
+    if covariates:
+        lines += [f"f{f + 1} ~ " + " + ".join(covariates) for f in range(n_factors)]
+    return "\n".join(lines)
 
 
 def run_case(name, spec):
-    kind, m, per, n_cat, n, seed = spec
-    y = simulate(kind, m, per, n_cat, n, seed)
-    OUT.mkdir(exist_ok=True)
-    header = ",".join(f"y{j + 1}" for j in range(y.shape[1]))
-    np.savetxt(OUT / f"{name}.csv", y, fmt="%d", delimiter=",", header=header, comments="")
+    kind, m, per, n_cat, n, seed = spec[:6]
     fine, finer = POINTS[m]
-    prob = Problem(kind, m, per, y, fine)
+    OUT.mkdir(exist_ok=True)
+    if len(spec) == 6:
+        y = simulate(kind, m, per, n_cat, n, seed)
+        header = ",".join(f"y{j + 1}" for j in range(y.shape[1]))
+        np.savetxt(OUT / f"{name}.csv", y, fmt="%d", delimiter=",", header=header, comments="")
+        covariates = ()
+
+        def problem(points):
+            return Problem(kind, m, per, y, points)
+    else:
+        y, X = simulate(kind, m, per, n_cat, n, seed, spec[6])
+        covariates = ("x1", "x2")
+        header = ",".join([f"y{j + 1}" for j in range(y.shape[1])] + list(covariates))
+        np.savetxt(OUT / f"{name}.csv", np.column_stack([y, X]), fmt=["%d"] * y.shape[1]
+                   + ["%.10f"] * 2, delimiter=",", header=header, comments="")
+
+        def problem(points):
+            return CovariateProblem(kind, m, per, y, X, points)
+    prob = problem(fine)
     theta, logl, grad, se = maximise(prob, prob.start())
-    check = Problem(kind, m, per, y, finer)
-    theta2, logl2, _, _ = maximise(check, theta)
-    rows = labels(prob)
+    theta2, logl2, _, _ = maximise(problem(finer), theta)
+    rows = labels(prob) + [(f"f{f + 1}", "~", x) for f in range(m) for x in covariates]
     with open(OUT / f"{name}_exact.csv", "w") as fh:
         fh.write("lhs,op,rhs,est,se,est_more_points\n")
         for (lhs, op, rhs), v, s, v2 in zip(rows, theta, se, theta2):
             fh.write(f"{lhs},{op},{rhs},{v:.10f},{s:.10f},{v2:.10f}\n")
-    return {"item_type": kind, "factors": m, "n": n, "seed": seed, "syntax": syntax(m, per),
+    return {"item_type": kind, "factors": m, "n": n, "seed": seed,
+            "syntax": syntax(m, per, covariates),
             "points": fine, "logl": logl, "max_abs_gradient": grad,
             "points_check": finer, "logl_check": logl2,
             "max_abs_change_with_more_points": float(np.abs(theta2 - theta).max())}
@@ -264,11 +343,13 @@ def run_case(name, spec):
 def main(names):
     path = OUT / "exact_irt.json"
     summary = json.loads(path.read_text()) if path.exists() else {}
-    for name in names or CASES:
-        summary[name] = run_case(name, CASES[name])
+    cases = {**CASES, **COV_CASES}
+    for name in names or cases:
+        summary[name] = run_case(name, cases[name])
         print(name, summary[name], flush=True)
-    path.write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
-    write_table(summary)
+        # after each case: a long run stopped later keeps the cases done
+        path.write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+        write_table(summary)
 
 
 def write_table(summary):

@@ -399,6 +399,28 @@ def tensors_of(prep: Prepared, order: List[str], structure, dtype=torch.float32)
                      dtype)
 
 
+def new_tensors(frame: pd.DataFrame, structure, order: List[str], prep: Prepared,
+                dtype=torch.float32):
+    """New data (items and covariates) coded as the fitted data were, as tensors.
+
+    Examples
+    --------
+    >>> from torchfit.model.matrices import Model
+    >>> data = pd.DataFrame({"y1": [0, 1, 1], "y2": [1, 0, 1], "x": [0.5, 1.0, 2.0]})
+    >>> prep = prepare("f =~ y1 + y2; f ~ x", data, {}, True, None)
+    >>> order, structure = structure_of(prep, Model(prep.pt, mean_structure=True), "cpu")
+    >>> new = new_tensors(data.tail(2), structure, order, prep)
+    >>> new.n, new.covariates.tolist()
+    (2, [[1.0], [2.0]])
+    """
+    check_columns([str(c) for c in frame.columns], order + prep.covariates)
+    blocks = code_blocks(frame, structure.items, order, prep.types, prep.codings)
+    X = _covariates(frame, prep.covariates)
+    if X is not None and np.isnan(X).any():
+        raise DataError("covariates have missing values; drop those rows")
+    return make_data(blocks, structure.items, X, structure.device, dtype)
+
+
 def code_blocks(frame: pd.DataFrame, items, order: List[str], types: Dict[str, str],
                 codings: Dict[str, Dict]) -> List[np.ndarray]:
     """New data coded as the fitted data were, one block of columns per item type."""
@@ -718,15 +740,8 @@ class Posterior:
         """The fitted data's tensors, or new data coded and standardized as they were."""
         if data is None:
             return self.tensors
-        frame = as_frame(data)
-        covariates, types, codings = self.prep.covariates, self.prep.types, self.prep.codings
-        check_columns([str(c) for c in frame.columns], self.order + covariates)
-        blocks = code_blocks(frame, self.structure.items, self.order, types, codings)
-        X = _covariates(frame, covariates)
-        if X is not None and np.isnan(X).any():
-            raise DataError("covariates have missing values; drop those rows")
         fitted = self.tensors
-        new = make_data(blocks, self.structure.items, X, self.structure.device)
+        new = new_tensors(as_frame(data), self.structure, self.order, self.prep)
         # Encoder inputs must be standardized as in training.
         new.center, new.scale = fitted.center, fitted.scale
         new.x_center, new.x_scale, new.any_missing = fitted.x_center, fitted.x_scale, \

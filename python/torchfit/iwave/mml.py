@@ -22,9 +22,9 @@ import pandas as pd
 import torch
 from scipy import optimize
 
-from ..data.frames import as_frame, check_columns
+from ..data.frames import as_frame
 from ..data.stats import SampleStats
-from ..errors import ModelError, TorchfitError
+from ..errors import TorchfitError
 from ..estimate.record import Estimate
 from ..estimate.start import reduced_start
 from ..model.matrices import Model
@@ -35,19 +35,23 @@ from ..results.assemble import assemble
 from ..results.fit import Fit
 from .fit import (
     check_device,
-    code_blocks,
     item_start_values,
+    new_tensors,
     prepare,
     standardized_columns,
     structure_of,
     tensors_of,
 )
-from .networks import Batch, Structure, make_data
-from .quadrature import DEFAULT_POINTS, Quadrature, check_factors
+from .networks import Batch, Structure
+from .quadrature import ADAPTIVE_POINTS, DEFAULT_POINTS, Quadrature, check_factors
 
+#: adaptive quadrature: at most this many maximisations, each with the nodes
+#: re-centred at the previous solution's posteriors
+ADAPT_ROUNDS = 6
 #: MML's own options (rows of :data:`torchfit.options.OPTIONS`) and their defaults
 MML_OPTIONS = own_names("MML")
-DEFAULTS = {"ordered": None, "item_types": None, "quad_points": None, "max_factors": 3,
+DEFAULTS = {"ordered": None, "item_types": None, "quad_points": None, "quadrature": "fixed",
+            "max_factors": 3,
             "se": "observed", "device": "cpu", "quiet": True}
 
 
@@ -67,7 +71,10 @@ def fit_mml(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         L-BFGS iterations.
     **options
         ``ordered``, ``item_types`` (as IWAVE's); ``quad_points`` (Gauss-Hermite
-        points per factor: 61, 41, 15 for 1, 2, 3 factors); ``max_factors`` (3:
+        points per factor: 61, 41, 15 for 1, 2, 3 factors; adaptive 21, 11, 7);
+        ``quadrature`` ("fixed": the nodes at the prior, or "adaptive": each
+        row's nodes at its posterior, re-centred between maximisations);
+        ``max_factors`` (3:
         the most latent variables integrated over, the grid growing as
         points^factors; above it a ModelError points to IWAVE); ``se``
         ("observed": the inverse of the exact Hessian, or "none"); ``device``
@@ -117,12 +124,12 @@ class MML:
     def spec(self, model, data, options: FitOptions) -> Spec:
         s = {**DEFAULTS, **options.own}
         device = _check_options(s["se"], options.missing, s["device"], options.iter_max)
+        if s["quadrature"] not in ("fixed", "adaptive"):
+            raise TorchfitError(f"quadrature = {s['quadrature']!r} is not a rule of MML; use "
+                                "'fixed' (Gauss-Hermite nodes at the prior) or 'adaptive' (each "
+                                "row's nodes at its posterior)")
         prep = prepare(model, as_frame(data, options.columns), options.model, s["ordered"],
                        s["item_types"])
-        if prep.covariates:
-            raise ModelError(f"observed covariate(s) {', '.join(prep.covariates)}: "
-                             "estimator='MML' integrates over the factors' prior alone; use "
-                             "estimator='IWAVE' for a model with covariates")
         mod = Model(prep.pt, mean_structure=True)
         check_factors(len(mod.lv_names), s["max_factors"])
         order, structure = structure_of(prep, mod, device)
@@ -133,8 +140,11 @@ class MML:
         prep, structure = spec.extras["prepared"], spec.extras["structure"]
         tensors = tensors_of(prep, spec.extras["order"], structure, torch.float64)
         m = len(spec.model.lv_names)
-        points = int(spec.extras["settings"]["quad_points"] or DEFAULT_POINTS.get(m, 9))
-        quad = Quadrature(structure, tensors, points)
+        s = spec.extras["settings"]
+        adaptive = s["quadrature"] == "adaptive"
+        points = int(s["quad_points"] or (ADAPTIVE_POINTS if adaptive else DEFAULT_POINTS)
+                     .get(m, 9))
+        quad = Quadrature(structure, tensors, points, adaptive)
         return SampleStats([], [], options.missing, data, options.columns,
                            extras={"quadrature": quad}, n=quad.n, n_total=len(prep.keep))
 
@@ -153,6 +163,7 @@ class MML:
         est = Estimate(x, run["converged"], run["iterations"], start=values, tests=record,
                        optimizer="L-BFGS + Newton", messages=run["warnings"], extras={
                            "quad_points": quad.n_points, "quad_nodes": int(len(quad.log_w)),
+                           "quadrature": s["quadrature"],
                            "max_gradient": run["max_gradient"], "se": s["se"],
                            "item_types": dict(prep.types), "device": str(spec.extras["device"])})
         if s["se"] == "observed":
@@ -185,8 +196,42 @@ def maximise(structure: Structure, quad: Quadrature, x0: np.ndarray, iter_max: i
     ``hessian`` (of the log-likelihood at x), ``max_gradient`` (per row) and
     ``warnings``.
     """
+    x = torch.as_tensor(x0, dtype=torch.float64, device=structure.device)
+    if quad.adaptive:
+        # the nodes at the posteriors of the start, maximise, re-centre at the
+        # solution's posteriors, until the solution stops moving
+        quad.adapt(x, rounds=2)
+        iterations = 0
+        for _ in range(ADAPT_ROUNDS):
+            new, its = _lbfgs(structure, quad, x, iter_max)
+            iterations += its
+            moved = float((new - x).abs().max())
+            x = new
+            quad.adapt(x)
+            if moved < 1e-6:
+                break
+    else:
+        x, iterations = _lbfgs(structure, quad, x, iter_max)
+    n = quad.n
+    x, hessian, grad = _newton(quad, x)
+    max_gradient = float(grad.abs().max()) / n
+    warnings = []
+    converged = max_gradient < 1e-6 and bool(torch.isfinite(hessian).all())
+    if not converged:
+        warnings.append(f"MML did not converge: the largest gradient per row is "
+                        f"{max_gradient:.1e} after {iterations} L-BFGS iterations; raise "
+                        "iter_max, check the model's identification, or simplify it")
+    with torch.no_grad():
+        logl = float(quad.log_lik(x))
+    return x.cpu().numpy(), {"iterations": iterations, "converged": converged, "logl": logl,
+                             "hessian": hessian.cpu().numpy(), "max_gradient": max_gradient,
+                             "warnings": warnings}
+
+
+def _lbfgs(structure: Structure, quad: Quadrature, x0: torch.Tensor, iter_max: int):
+    """L-BFGS on the unconstrained scale from x0: the point (table's scale) and
+    the iterations."""
     device = structure.device
-    x0 = torch.as_tensor(x0, dtype=torch.float64, device=device)
     u0 = structure.unconstrained(x0).detach().cpu().numpy()
     n = quad.n
 
@@ -203,22 +248,8 @@ def maximise(structure: Structure, quad: Quadrature, x0: np.ndarray, iter_max: i
     res = optimize.minimize(objective, u0, jac=True, method="L-BFGS-B",
                             options={"maxiter": int(iter_max), "gtol": 1e-5, "ftol": 1e-14,
                                      "maxcor": 20})
-    iterations = int(res.nit)
     u = torch.as_tensor(res.x, dtype=torch.float64, device=device)
-    x = structure.values(u).detach()
-    x, hessian, grad = _newton(quad, x)
-    max_gradient = float(grad.abs().max()) / n
-    warnings = []
-    converged = max_gradient < 1e-6 and bool(torch.isfinite(hessian).all())
-    if not converged:
-        warnings.append(f"MML did not converge: the largest gradient per row is "
-                        f"{max_gradient:.1e} after {iterations} L-BFGS iterations; raise "
-                        "iter_max, check the model's identification, or simplify it")
-    with torch.no_grad():
-        logl = float(quad.log_lik(x))
-    return x.cpu().numpy(), {"iterations": iterations, "converged": converged, "logl": logl,
-                             "hessian": hessian.cpu().numpy(), "max_gradient": max_gradient,
-                             "warnings": warnings}
+    return structure.values(u).detach(), int(res.nit)
 
 
 def _newton(quad: Quadrature, x: torch.Tensor, steps: int = 10):
@@ -300,21 +331,21 @@ class MMLFit(Fit):
         super().__init__(*args, tests=tests, **kwargs)
         self.structure, self.quadrature, self.x = tests.structure, tests.quadrature, tests.x
         self.item_types, self._order = tests.prep.types, tests.order
-        self._codings, self._logl = tests.prep.codings, tests.logl
+        self._prep, self._logl = tests.prep, tests.logl
         self._score_cache: Dict[str, pd.DataFrame] = {}
 
     def _quadrature_for(self, data) -> Quadrature:
         if data is None:
             return self.quadrature
-        frame = as_frame(data)
-        check_columns([str(c) for c in frame.columns], self._order)
-        blocks = code_blocks(frame, self.structure.items, self._order, self.item_types,
-                             self._codings)
         with warnings.catch_warnings():  # the encoder's standardization, unused here, of
             warnings.simplefilter("ignore", RuntimeWarning)  # a column all missing
-            tensors = make_data(blocks, self.structure.items, None, self.structure.device,
-                                torch.float64)
-        return Quadrature(self.structure, tensors, self.quadrature.n_points)
+            tensors = new_tensors(as_frame(data), self.structure, self._order, self._prep,
+                                  torch.float64)
+        quad = Quadrature(self.structure, tensors, self.quadrature.n_points,
+                          self.quadrature.adaptive)
+        if quad.adaptive:  # the new rows' posteriors, as the fitted rows' at the end
+            quad.adapt(self._x(), rounds=3)
+        return quad
 
     def log_likelihood(self, data=None) -> float:
         """The marginal log-likelihood of the fitted or of new data.
@@ -358,8 +389,8 @@ class MMLFit(Fit):
         quad = self._quadrature_for(data)
         with torch.no_grad():
             parts = self.structure.parts(self._x())
-            joint, z = quad.joint(parts)
-            eap = torch.softmax(joint, 1) @ z
+            joint, z = quad.joint(parts)  # z: the nodes, (Q, m) or per row (R, Q, m)
+            eap = (torch.softmax(joint, 1).unsqueeze(-1) * z).sum(-2)
         scores = eap if method == "EAP" else posterior_modes(self.structure, quad, parts, eap)
         frame = pd.DataFrame(quad.per_row(scores).cpu().numpy(), columns=self.model.lv_names)
         if data is None:
@@ -397,7 +428,7 @@ def posterior_modes(structure: Structure, quad: Quadrature, parts, start: torch.
         z = z.detach().requires_grad_(True)
         with torch.enable_grad():
             f = (structure.log_lik(z.unsqueeze(0), batch, parts)
-                 + structure.log_prior(z.unsqueeze(0), None, parts)).sum()
+                 + structure.log_prior(z.unsqueeze(0), batch.covariates, parts)).sum()
             g = torch.autograd.grad(f, z, create_graph=True)[0]
             H = torch.stack([torch.autograd.grad(g[:, d].sum(), z, retain_graph=True)[0]
                              for d in range(m)], 1)

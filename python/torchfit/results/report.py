@@ -179,7 +179,8 @@ def mml_header(info: Dict) -> List[str]:
     """The header of a marginal ML fit: the quadrature and the optimiser."""
     return _opening(info, [
         _line("Optimization method", info["optimizer"]),
-        _line("Gauss-Hermite points per factor", info["quad_points"]),
+        _line("Gauss-Hermite points per factor", info["quad_points"]
+              if info.get("quadrature") != "adaptive" else f"{info['quad_points']} (adaptive)"),
         _line("Quadrature nodes", info["quad_nodes"]),
         _line("Largest gradient (per row)", f"{info['max_gradient']:.1e}")])
 

@@ -1,0 +1,121 @@
+"""torchfit's IWAVE (its defaults: DReG gradients and the final pass) against
+DeepIRTools 0.2.1 (its defaults: DReG, batch 32, lr 0.001, 10 importance
+samples) on issue 17's data: 3 correlated factors x 8 five-category items,
+N = 20,000, graded and generalized partial credit responses simulated by
+torchfit.datasets.simulate.  Both tools fit the same data file in one run;
+the loading RMSE is against the true loadings (DeepIRTools' factor signs
+aligned as its own invert_factors does), the time is the fit's wall clock.
+
+    PYTHONPATH=python python bench/irt_deepirtools.py [--seed 17] [--kinds graded gpcm]
+
+DeepIRTools runs in its own environment, bench/.venv-deepirtools (see
+bench/big5.py's hint to create it).  One thread each (OMP_NUM_THREADS=1).
+Writes bench/results/irt_deepirtools.json and .md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+DIT_PY = BENCH / ".venv-deepirtools" / "bin" / "python"
+DIT_TYPE = {"graded": "grm", "gpcm": "gpcm"}
+N, FACTORS, PER, CATEGORIES = 20_000, 3, 8, 5
+
+
+def fit_torchfit(kind, data, truth, seed):
+    import torchfit
+    t = time.perf_counter()
+    fit = torchfit.fit(truth["syntax"], data, estimator="IWAVE", std_lv=True,
+                       item_types={v: kind for v in data.columns}, seed=seed, se="none")
+    seconds = time.perf_counter() - t
+    pe = fit.parameter_estimates()
+    load = np.zeros_like(truth["loadings"])
+    for lhs, rhs, est in pe.loc[pe["op"] == "=~", ["lhs", "rhs", "est"]].itertuples(index=False):
+        load[list(data.columns).index(rhs), int(lhs[1:]) - 1] = est
+    return seconds, load
+
+
+def fit_deepirtools(kind, data, seed, tmp: Path):
+    train, out = tmp / f"{kind}.npy", tmp / f"{kind}_dit.json"
+    np.save(train, data.to_numpy().astype(np.float32))
+    cmd = [str(DIT_PY), str(BENCH / "deepirtools_fit.py"), "--train", str(train),
+           "--model-type", DIT_TYPE[kind], "--n-factors", str(FACTORS),
+           "--items-per-factor", str(PER), "--seed", str(seed), "--out", str(out)]
+    subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    res = json.loads(out.read_text())
+    return res["fit_s"], np.asarray(res["loadings"]), res
+
+
+def rmse(est, truth):
+    on = truth != 0
+    return float(np.sqrt(np.mean((est[on] - truth[on]) ** 2)))
+
+
+def bias(est, truth):
+    on = truth != 0
+    return float(np.mean(est[on] / truth[on] - 1))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--seed", type=int, default=17)
+    ap.add_argument("--kinds", nargs="+", default=["graded", "gpcm"])
+    args = ap.parse_args()
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    import torchfit
+    torch.set_num_threads(1)
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in args.kinds:
+            data, truth = torchfit.datasets.simulate(N, kind, n_factors=FACTORS,
+                                                     items_per_factor=PER,
+                                                     n_categories=CATEGORIES, seed=args.seed)
+            tf_s, tf_load = fit_torchfit(kind, data, truth, args.seed)
+            dit_s, dit_load, dit = fit_deepirtools(kind, data, args.seed, Path(tmp))
+            rows[kind] = {
+                "torchfit_s": tf_s, "deepirtools_s": dit_s, "speedup": dit_s / tf_s,
+                "torchfit_rmse": rmse(tf_load, truth["loadings"]),
+                "deepirtools_rmse": rmse(dit_load, truth["loadings"]),
+                "torchfit_mean_relative_bias": bias(tf_load, truth["loadings"]),
+                "deepirtools_mean_relative_bias": bias(dit_load, truth["loadings"]),
+                "deepirtools_iterations": dit["iterations"], "deepirtools_epochs": dit["epochs"],
+            }
+            print(kind, rows[kind], flush=True)
+    meta = {"n": N, "factors": FACTORS, "items_per_factor": PER, "categories": CATEGORIES,
+            "seed": args.seed, "torchfit": torchfit.__version__, "deepirtools": dit["deepirtools"],
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores shared with other "
+                       "sessions (timings under load; the ratios are from one run)",
+            "threads": 1, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    out = BENCH / "results"
+    (out / "irt_deepirtools.json").write_text(json.dumps({"meta": meta, "rows": rows},
+                                                         indent=1) + "\n")
+    lines = ["# torchfit IWAVE vs DeepIRTools 0.2.1 (issue 17)", "",
+             f"3 correlated factors x 8 items, 5 categories, N = {N}, seed {args.seed}; both "
+             "tools' defaults, one thread each, the same data; loading RMSE and mean relative "
+             "bias against the true loadings. " + meta["machine"] + ".", "",
+             "| items | torchfit RMSE | DeepIRTools RMSE | torchfit bias | DeepIRTools bias "
+             "| torchfit s | DeepIRTools s | speed-up |",
+             "|---|---|---|---|---|---|---|---|"]
+    for kind, r in rows.items():
+        lines.append(f"| {kind} | {r['torchfit_rmse']:.4f} | {r['deepirtools_rmse']:.4f} | "
+                     f"{100 * r['torchfit_mean_relative_bias']:+.2f} % | "
+                     f"{100 * r['deepirtools_mean_relative_bias']:+.2f} % | "
+                     f"{r['torchfit_s']:.1f} | {r['deepirtools_s']:.1f} | "
+                     f"{r['speedup']:.1f}x |")
+    (out / "irt_deepirtools.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

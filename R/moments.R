@@ -60,12 +60,11 @@ given_moments <- function(dots, data) {
 # The file or directory `data` names (Parquet, CSV or .npy), or NULL when
 # `data` is not a path.
 data_path <- function(data) {
-  if (!is.character(data)) return(NULL)
+  if (!is.character(data) || !is.null(dim(data))) return(NULL)  # a matrix is no path
   if (length(data) != 1L || is.na(data) || !file.exists(data)) {
     torchfit_stop(paste0("`data` is a character string but not the path of a file or ",
-                         "directory that exists (", paste(utils::head(data, 1L)), "); give a ",
-                         "data frame, or the path of a Parquet, CSV or .npy file."),
-                  "torchfit_dataerror")
+                         "directory that exists (", data[1L], "); give a data frame, or ",
+                         "the path of a Parquet, CSV or .npy file."), "torchfit_dataerror")
   }
   normalizePath(data)
 }

@@ -313,12 +313,12 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
         robust = by_row
         meanstructure = True if cluster is not None else meanstructure
     given = isinstance(data, GivenMoments)
-    if robust.needs_raw_data:
-        require_raw_data(None if given else data, robust.estimator)
-    if given:
+    if given:  # before the raw-data check: it names what the user asked for (cluster=)
         _check_from_moments(fiml, own, boot, group, std_ov, by_row)
         if meanstructure is None and any(g.mean is not None for g in data.groups):
             meanstructure = True  # as lavaan: sample means give a mean structure
+    if robust.needs_raw_data:
+        require_raw_data(None if given else data, robust.estimator)
     if boot and (fiml or own or not robust.default):
         raise ModelError("the bootstrap works with estimator='ML' on complete (or listwise) "
                          "data and the default information yet; leave out missing='ml', "

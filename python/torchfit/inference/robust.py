@@ -63,6 +63,7 @@ from .indices import (
 )
 from .measures import baseline_sigma, count_moments
 from .robust_options import Options
+from .vcov import constrained_inverse
 
 
 def dup_pre_post(A: torch.Tensor, B: torch.Tensor, I, J) -> torch.Tensor:
@@ -109,16 +110,11 @@ def moment_jacobian(model: Model, x: torch.Tensor, I, J) -> torch.Tensor:
 
 def _inv(a: torch.Tensor) -> Optional[torch.Tensor]:
     """The inverse of a symmetric information matrix, or None where it is singular
-    in its unit-diagonal form (so variables in badly different units, HS's x7-x9
-    in thousandths, keep their standard errors)."""
-    d = torch.sqrt(torch.diagonal(a).abs()).clamp_min(1e-150)
-    scale = torch.outer(d, d)
-    M = a / scale
-    w = torch.linalg.eigvalsh(M)
-    if w[0] <= 1e-12 * max(float(w[-1]), 1e-300):
-        return None
-    inv = torch.linalg.inv(M) / scale
-    return (inv + inv.T) / 2
+    in its unit-diagonal form (:func:`torchfit.inference.vcov.constrained_inverse`,
+    which the ordinary SEs use: variables in badly different units, HS's x7-x9 in
+    thousandths, keep their standard errors)."""
+    V = constrained_inverse(a.numpy(), np.zeros((0, a.shape[0])))
+    return None if V is None else torch.as_tensor(V)
 
 
 @dataclass

@@ -29,6 +29,17 @@ def _rows_used(X: np.ndarray, exo: Sequence[bool], rows: str) -> np.ndarray:
     return np.ones(X.shape[0], dtype=bool)
 
 
+def rows_for(missing: str) -> str:
+    """Which rows a fit with ``missing`` standardizes over (``standardize``'s ``rows``).
+
+    Examples
+    --------
+    >>> rows_for("listwise"), rows_for("ml"), rows_for("ml.x")
+    ('complete', 'covariates', 'all')
+    """
+    return {"listwise": "complete", "ml": "covariates"}.get(missing, "all")
+
+
 def standardize(data, names: List[Sequence[str]], exo: List[Sequence[bool]],
                 group: Optional[str] = None, rows: str = "all",
                 columns: Optional[Sequence[str]] = None) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from ..data.cases import read_cases, weighted_moments
 from ..data.frames import check_latent_names, check_moments, group_data, sample_moments
 from ..data.gamma import gamma_adf
 from ..data.given import GivenMoments
-from ..data.standardize import standardize
+from ..data.standardize import rows_for, standardize
 from ..data.stats import SampleStats
 from ..errors import DataError, ModelError, TorchfitError
 from ..estimate.ml import GroupMoments, one_thread
@@ -132,10 +132,8 @@ def standardized_data(spec: Spec, data, options: FitOptions):
     (fixed covariates aside) standardized over the rows the fit uses
     (:mod:`torchfit.data.standardize`)."""
     exo = [exo_flags(spec.table, mod) for mod in spec.models]
-    rows = "complete" if options.missing == "listwise" else \
-        "covariates" if options.missing == "ml" else "all"
-    return standardize(data, [m.ov_names for m in spec.models], exo, options.group, rows,
-                       options.columns)
+    return standardize(data, [m.ov_names for m in spec.models], exo, options.group,
+                       rows_for(options.missing), options.columns)
 
 
 def by_row(spec: Spec, subsets, options: FitOptions):

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..data.frames import group_data
 from ..data.gamma import gamma_adf
-from ..data.standardize import standardize
+from ..data.standardize import rows_for, standardize
 from ..errors import ConvergenceWarning, DataError, ModelError, TorchfitError
 from ..inference import bootstrap, modification, residuals, wald
 from ..inference.extended import Sample, constraint_jacobian
@@ -492,11 +492,11 @@ class Fit:
         standardizes them: each group's variables by their own mean and sd."""
         if not self.info.get("std_ov"):
             return data
-        rows = {"listwise": "complete", "ml": "covariates"}.get(self.info["missing"], "all")
         column = None if len(self.groups) == 1 else \
             (group if group is not None else self.info.get("group"))
         return standardize(data, [g.model.ov_names for g in self.groups],
-                           [self._exogenous(g.model) for g in self.groups], column, rows)
+                           [self._exogenous(g.model) for g in self.groups], column,
+                           rows_for(self.info["missing"]))
 
     def score_group(self, group: GroupView, data, columns) -> pd.DataFrame:
         """One group's factor scores (``predict`` per group): by the

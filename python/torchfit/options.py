@@ -191,7 +191,9 @@ def check_estimator(estimator: str) -> str:
 def check_extra(estimator: str, given: Sequence[str]) -> None:
     """Refuse the options in ``given`` (the keyword options beyond ``fit()``'s named
     arguments) that ``estimator`` does not accept: a misplaced one (another
-    estimator's) is named as such, an unknown one with the estimator's options.
+    estimator's) is named as such, an unknown one with every option the estimator
+    takes (``fit()``'s named ones too: a mistyped ``missing`` is as likely as a
+    mistyped ``bootstrap``).
 
     Examples
     --------
@@ -213,7 +215,7 @@ def check_extra(estimator: str, given: Sequence[str]) -> None:
         raise TypeError(_misplaced(misplaced, estimator))
     close = [m for k in wrong for m in difflib.get_close_matches(k, names(estimator), 1)]
     raise TypeError(f"unknown option(s) {', '.join(wrong)} for estimator {estimator!r}; "
-                    f"known: {', '.join(own)}"
+                    f"known: {', '.join(names(estimator))}"
                     + (f"; did you mean {', '.join(close)}?" if close else ""))
 
 

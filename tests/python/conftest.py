@@ -16,7 +16,12 @@ DATASETS = {
     "constraints": lambda: pd.read_csv(REFERENCE / "data" / "constraints.csv"),
     # HS with values missing completely at random, written by make_reference.R
     "hs_mcar": lambda: pd.read_csv(REFERENCE / "data" / "hs_mcar.csv"),
+    # and ageyr missing in every 13th row, written by make_data_options_reference.R
+    "hs_mcar_x": lambda: pd.read_csv(REFERENCE / "data" / "hs_mcar_x.csv"),
 }
+#: a MIMIC model of HS with two observed covariates (the reference scripts' ``mimic``)
+MIMIC = ("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nvisual ~ ageyr + grade\n"
+         "textual ~ ageyr")
 
 
 def load_cases():

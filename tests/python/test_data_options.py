@@ -12,22 +12,16 @@ import pandas as pd
 import pytest
 
 import torchfit
-from conftest import REFERENCE, assert_estimates_match, assert_measures_match
+from conftest import DATASETS, MIMIC, REFERENCE, assert_estimates_match, assert_measures_match
 from torchfit.errors import DataError, ModelError
 
 OUT = REFERENCE / "data_options"
 XS = [f"x{i}" for i in range(1, 10)]
 HS_CFA = (REFERENCE / "models" / "hs_cfa.lav").read_text()
-MIMIC = ("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nvisual ~ ageyr + grade\n"
-         "textual ~ ageyr")
 
 
-def _hs():
-    return torchfit.datasets.holzinger_swineford()
-
-
-def _hs_mcar_x():
-    return pd.read_csv(REFERENCE / "data" / "hs_mcar_x.csv")
+_hs = DATASETS["HolzingerSwineford1939"]
+_hs_mcar_x = DATASETS["hs_mcar_x"]
 
 
 def _by_school():

@@ -33,10 +33,14 @@ def test_every_estimator_option_is_accepted_and_others_refused():
                 options.check_extra(est, [name])
 
 
-def test_unknown_option_lists_the_estimators_own():
-    with pytest.raises(TypeError, match="unknown option.*nope for estimator 'MLR'; known: "
-                                        "batch_size"):
+def test_unknown_option_lists_every_option_of_the_estimator():
+    with pytest.raises(TypeError, match="unknown option.*nope for estimator 'MLR'; known: ") as e:
         resolve_options("MLR", None, nope=1)
+    known = str(e.value).split("known: ")[1].split(", ")
+    assert {"missing", "group", "std_lv", "bootstrap", "batch_size"} <= set(known)
+    assert "hidden" not in known  # IWAVE's
+    with pytest.raises(TypeError, match="did you mean missing"):
+        resolve_options("ML", None, mising="ml")
 
 
 def test_iwave_defaults_cover_its_options():

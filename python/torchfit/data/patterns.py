@@ -85,6 +85,29 @@ class PatternMoments:
     def p(self) -> int:
         return len(self.names)
 
+    def subset(self, keep: Sequence[int]) -> "PatternMoments":
+        """The statistics of the variables ``keep`` alone: each pattern restricted
+        to them; rows observing none of them drop out.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"a": [1.0, 2.0, None], "b": [1.0, None, 2.0]})
+        >>> pm = pattern_moments(df, ["a", "b"]).subset([1])
+        >>> pm.names, pm.n
+        (['b'], 2)
+        """
+        keep = np.asarray(keep)
+        patterns = []
+        for pat in self.patterns:
+            pos = np.flatnonzero(np.isin(pat.observed, keep))
+            if len(pos):
+                patterns.append(Pattern(np.searchsorted(keep, pat.observed[pos]), pat.n,
+                                        pat.mean[pos], pat.cov[np.ix_(pos, pos)]))
+        n = sum(pat.n for pat in patterns)
+        return PatternMoments([self.names[k] for k in keep], patterns, n, self.n_total,
+                              self.n_total - n)
+
     def coverage(self) -> np.ndarray:
         """Proportion of rows observing each pair of variables (lavaan's
         ``lavInspect(fit, "coverage")``)."""

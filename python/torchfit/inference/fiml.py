@@ -20,6 +20,7 @@ from ..data.patterns import (
     LOG_2PI,
     PatternMoments,
     baseline_estimates,
+    em_h1,
     loglik,
     loglik_torch,
     pairwise_moments,
@@ -27,6 +28,7 @@ from ..data.patterns import (
 from ..estimate.fiml import FimlObjective
 from ..estimate.ml import one_thread
 from ..model.matrices import Model
+from .baseline import Baseline
 from .indices import insert_after, robust_indices
 from .robust import dup_pre_post, ml_weight
 from .vcov import vcov_free
@@ -140,24 +142,6 @@ def _complete_chisq(n, S, m, sigma, mu) -> float:
                       - np.linalg.slogdet(S)[1] - p))
 
 
-def baseline_delta(p: int, exo: Sequence[bool] = ()) -> np.ndarray:
-    """d (mu, vech Sigma) / d (means, variances) of the independence model, fixed
-    covariates (``exo``) held (no column).
-
-    Examples
-    --------
-    >>> baseline_delta(2).astype(int).tolist()
-    [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 1]]
-    """
-    I, J = vech_index(p)
-    out = np.zeros((p + len(I), 2 * p))
-    out[np.arange(p), np.arange(p)] = 1.0  # means
-    diag = np.flatnonzero(I == J)
-    out[p + diag, p + I[diag]] = 1.0  # variances
-    free = ~np.asarray(exo, dtype=bool) if len(exo) else np.ones(p, dtype=bool)
-    return out[:, np.concatenate([free, free])]
-
-
 def _fixed_x_free(p: int, exo: Sequence[bool]) -> np.ndarray:
     """Which of (mu, vech Sigma) are not moments of fixed covariates alone."""
     exo = np.asarray(exo, dtype=bool) if len(exo) else np.zeros(p, dtype=bool)
@@ -224,6 +208,13 @@ def corrected_test(groups: Sequence[Tuple],
         f = pm.n / N
         m_h1, S_h1 = h1[0], h1[1]
         wm, wmi, wc, we = _h1_informations(pm, h1, exo, information)
+        base = Baseline.of(model, exo)
+        if not base.fixed:
+            # lavaan 0.6.14 takes Wc from a refit of the EM moments by lavaan(), whose
+            # default fixed.x holds the observed covariates fixed: their moments get
+            # no complete-data information (zero rows and columns)
+            held = ~_fixed_x_free(pm.p, base.block)
+            wc[held], wc[:, held] = 0.0, 0.0
         Wm.append(f * wm)
         We.append(f * we)
         Wmi.append(wmi / f)
@@ -231,9 +222,9 @@ def corrected_test(groups: Sequence[Tuple],
             Gam.append(Wmi[-1] @ first_order[len(Gam)] @ Wmi[-1] * f)
         Wc.append(f * wc)
         Delta.append(model_delta(model, x))
-        DeltaB.append(baseline_delta(pm.p, exo))
+        DeltaB.append(base.delta(means=True))
         XX3 += _complete_chisq(pm.n, S_h1, m_h1, sigma, mu)
-        mb, sb = baseline_moments(pm, h1, exo)
+        mb, sb = baseline_moments(pm, h1, base)
         XX3_null += _complete_chisq(pm.n, S_h1, m_h1, sb, mb)
     Wm_all, Wmi_all, Wc_all = block_diag(*Wm), block_diag(*Wmi), block_diag(*Wc)
     We_all = block_diag(*We)
@@ -253,22 +244,25 @@ def corrected_test(groups: Sequence[Tuple],
                          kb / df_null if df_null > 0 else np.nan)
 
 
-def baseline_moments(pm: PatternMoments, h1: Tuple, exo: Sequence[bool] = ()):
-    """The independence model's mean and covariance under FIML; fixed covariates
-    (``exo``) held at EM's moments, as the model holds them."""
+def baseline_moments(pm: PatternMoments, h1: Tuple, base: Baseline):
+    """The independence model's mean and covariance under FIML: the observed
+    means and variances, and the block of exogenous variables at EM's moments
+    when they are fixed covariates (as the model holds them), else at their own
+    FIML estimates (the block is independent of the rest)."""
     mb, vb = baseline_estimates(pm)
     sb = np.diag(vb)
-    xi = np.flatnonzero(np.asarray(exo, dtype=bool))
+    xi = np.flatnonzero(base.block)
     if len(xi):
-        mb[xi], sb[np.ix_(xi, xi)] = h1[0][xi], h1[1][np.ix_(xi, xi)]
+        xx = np.ix_(xi, xi)
+        mb[xi], sb[xx] = (h1[0][xi], h1[1][xx]) if base.fixed else em_h1(pm.subset(xi))[:2]
     return mb, sb
 
 
 def fiml_pieces(pm: PatternMoments, h1: Tuple, mu: np.ndarray, sigma: np.ndarray,
-                exo: Sequence[bool] = ()) -> Dict:
+                base: Baseline, exo: Sequence[bool] = ()) -> Dict:
     """The per-group pieces of ``measures.fit_measures`` that FIML changes:
     the log-likelihoods of the model and of H1, the baseline test and GFI."""
-    logl_b = loglik(pm, *baseline_moments(pm, h1, exo))
+    logl_b = loglik(pm, *baseline_moments(pm, h1, base))
     xi = np.flatnonzero(np.asarray(exo, dtype=bool))
     # With fixed covariates lavaan's log-likelihoods are the rest's given them: less
     # a saturated marginal of the covariates, at EM's covariance for the model's and
@@ -320,6 +314,7 @@ class FimlFit:
                  exo: Sequence[Sequence[bool]] = (), missing: str = "ml"):
         self.models, self.patterns, self.h1s = list(models), list(patterns), list(h1s)
         self.exo = list(exo) or [[False] * len(m.ov_names) for m in self.models]
+        self.baselines = [Baseline.of(m, e) for m, e in zip(self.models, self.exo)]
         self.result = result
         n = sum(pm.n for pm in patterns)
         if information == "observed":
@@ -340,8 +335,9 @@ class FimlFit:
     def measures(self, standard) -> Dict[str, float]:
         """lavaan's fitMeasures() of the FIML fit; ``standard`` is the
         ``measures.fit_measures`` call of the fit, given the FIML pieces."""
-        pieces = [fiml_pieces(pm, h1, mu, sigma, e) for pm, h1, mu, sigma, e in
-                  zip(self.patterns, self.h1s, self.result.mu, self.result.sigma, self.exo)]
+        pieces = [fiml_pieces(pm, h1, mu, sigma, b, e) for pm, h1, mu, sigma, b, e in
+                  zip(self.patterns, self.h1s, self.result.mu, self.result.sigma,
+                      self.baselines, self.exo)]
         out = standard(overrides=pieces)
         with one_thread():  # tiny matrices: torch's thread hand-offs cost more than the work
             test = corrected_test(

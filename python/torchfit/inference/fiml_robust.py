@@ -24,12 +24,13 @@ import numpy as np
 import torch
 
 from ..data.cases import Cases
-from ..data.patterns import PatternMoments, baseline_estimates
+from ..data.patterns import PatternMoments
 from ..estimate.ml import one_thread
+from .baseline import Baseline
 from .casewise import first_order, trace_h1
 from .fiml import (
     FimlFit,
-    baseline_delta,
+    baseline_moments,
     corrected_test,
     fiml_pieces,
     fiml_robust_indices,
@@ -46,13 +47,14 @@ def _h1(pm: PatternMoments, mu, sigma, information: str) -> np.ndarray:
     return (h1_information if information == "observed" else h1_expected)(pm, mu, sigma)
 
 
-def _baseline_trace(pm: PatternMoments, case: Cases, information: str) -> float:
+def _baseline_trace(pm: PatternMoments, h1, case: Cases, information: str, base: Baseline
+                    ) -> float:
     """tr(B0 H^-1) of the independence model of one group at its FIML estimates
     (its moments are linear in its parameters: H = Delta' A1 Delta)."""
-    mb, vb = baseline_estimates(pm)
-    D = baseline_delta(pm.p)
-    H = D.T @ _h1(pm, mb, np.diag(vb), information) @ D
-    B0 = D.T @ first_order(case, mb, np.diag(vb)).numpy() @ D
+    mb, sb = baseline_moments(pm, h1, base)
+    D = base.delta(means=True)
+    H = D.T @ _h1(pm, mb, sb, information) @ D
+    B0 = D.T @ first_order(case, mb, sb).numpy() @ D
     return float(np.trace(B0 @ np.linalg.inv(H)))
 
 
@@ -95,16 +97,18 @@ class RobustFimlFit(FimlFit):
         ndat = sum(pm.p + pm.p * (pm.p + 1) // 2 for pm in self.patterns)
         test = yuan_bentler(self.B0, self.test_bread, self.trace_h1, ndat,
                             len(self.models[0].x_index), chisq, df)
-        trace_b = sum(_baseline_trace(pm, case, self.info["information"])
-                      for pm, case in zip(self.patterns, self.cases))
+        trace_b = sum(_baseline_trace(pm, h1, case, self.info["information"], b)
+                      for pm, h1, case, b in zip(self.patterns, self.h1s, self.cases,
+                                                 self.baselines))
         baseline = scaled_test("yuan.bentler.mplus", baseline_chisq, baseline_df,
                                self.trace_h1 - trace_b)
         return [test, baseline]
 
     def measures(self, standard) -> Dict[str, float]:
         """lavaan's fitMeasures() of an MLR fit with missing = "ml"."""
-        pieces = [fiml_pieces(pm, h1, mu, sigma) for pm, h1, mu, sigma in
-                  zip(self.patterns, self.h1s, self.result.mu, self.result.sigma)]
+        pieces = [fiml_pieces(pm, h1, mu, sigma, b) for pm, h1, mu, sigma, b in
+                  zip(self.patterns, self.h1s, self.result.mu, self.result.sigma,
+                      self.baselines)]
         out = standard(overrides=pieces)
         with one_thread():
             test, baseline = self.tests(out["chisq"], out["df"], out["baseline.chisq"],

@@ -13,6 +13,7 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 from scipy import special
 
+from .baseline import Baseline
 from .indices import cfi, ifi, nfi, pnfi, rfi, rmsea, rmsea_ci, rmsea_p, rni, tli
 
 LOG_2PI = np.log(2 * np.pi)
@@ -31,15 +32,6 @@ def loglik(S: np.ndarray, sigma: np.ndarray, n: int, d: Optional[np.ndarray] = N
     _, logdet = np.linalg.slogdet(sigma)
     misfit = 0.0 if d is None else float(d @ np.linalg.solve(sigma, d))
     return -0.5 * n * (p * LOG_2PI + logdet + np.trace(np.linalg.solve(sigma, S)) + misfit)
-
-
-def baseline_sigma(S: np.ndarray, exo: Sequence[bool]) -> np.ndarray:
-    """Independence model: variances only, with the block of fixed
-    covariates kept at its sample values."""
-    exo = np.asarray(exo, dtype=bool)
-    base = np.diag(np.diag(S))
-    base[np.ix_(exo, exo)] = S[np.ix_(exo, exo)]
-    return base
 
 
 def _rmr(S: np.ndarray, sigma: np.ndarray, mean: Optional[np.ndarray],
@@ -84,6 +76,7 @@ class GroupFit:
     sigma: np.ndarray
     n: int
     exo: Sequence[bool]  # fixed covariates
+    baseline: Baseline
     mean: Optional[np.ndarray] = None  # with a mean structure
     mu: Optional[np.ndarray] = None
 
@@ -103,7 +96,7 @@ def _group_pieces(g: GroupFit) -> Dict[str, float]:
     """The additive pieces of one group: moments, baseline, likelihoods, GFI."""
     p, exo = g.S.shape[0], np.asarray(g.exo, dtype=bool)
     nx, means = int(exo.sum()), g.mean is not None
-    _, logdet_b = np.linalg.slogdet(baseline_sigma(g.S, exo))
+    _, logdet_b = np.linalg.slogdet(g.baseline.sigma(g.S))
     _, logdet_s = np.linalg.slogdet(g.S)
     # With fixed covariates the likelihood is that of the rest given them:
     # the joint one less the (saturated) marginal of the covariates.
@@ -124,7 +117,7 @@ def _group_pieces(g: GroupFit) -> Dict[str, float]:
         den += m @ np.linalg.solve(g.sigma, m)
     return {
         "ndat": count_moments(p, nx, means),
-        "baseline_free": (p - nx) * (2 if means else 1),  # variances (and means)
+        "baseline_free": g.baseline.n_free(means),
         "baseline_chisq": g.n * (logdet_b - logdet_s),
         "logl": loglik(g.S, g.sigma, g.n, None if not means else g.mean - g.mu) - marginal_x,
         "h1": -0.5 * g.n * (p * LOG_2PI + logdet_s + p) - marginal_x,
@@ -153,7 +146,8 @@ def fit_measures(groups: Sequence[GroupFit], npar: int, fmin: float,
     Examples
     --------
     >>> S = np.array([[1.0, 0.3], [0.3, 1.0]])
-    >>> fm = fit_measures([GroupFit(S, S, 100, [False, False])], 3, 0.0)
+    >>> independence = Baseline(np.zeros(2, dtype=bool), fixed=False)
+    >>> fm = fit_measures([GroupFit(S, S, 100, [False, False], independence)], 3, 0.0)
     >>> fm["chisq"], fm["df"], fm["cfi"]
     (0.0, 0.0, 1.0)
     """

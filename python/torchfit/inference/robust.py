@@ -45,6 +45,7 @@ from ..data.cases import Cases, weighted_moments
 from ..data.gamma import vech_index
 from ..estimate.ml import Objective
 from ..model.matrices import Model
+from .baseline import Baseline
 from .casewise import first_order, h1_observed
 from .casewise import trace_h1 as trace_h1_of
 from .indices import (
@@ -61,7 +62,7 @@ from .indices import (
     robust_indices,
     tli,
 )
-from .measures import baseline_sigma, count_moments
+from .measures import count_moments
 from .robust_options import Options
 from .vcov import constrained_inverse
 
@@ -198,7 +199,8 @@ class _GroupPieces:
     A1s: Optional[torch.Tensor] = None
 
 
-def _casewise(pc: _GroupPieces, case: Cases, g, x: torch.Tensor, exo) -> _GroupPieces:
+def _casewise(pc: _GroupPieces, case: Cases, g, x: torch.Tensor, base: Baseline
+              ) -> _GroupPieces:
     """The first-order pieces of ``pc`` from the group's rows (lavaan's casewise
     scores with sampling weights or clusters): without a mean structure the
     scores are taken around the (weighted) sample mean, as lavaan."""
@@ -210,15 +212,14 @@ def _casewise(pc: _GroupPieces, case: Cases, g, x: torch.Tensor, exo) -> _GroupP
     sig, S = sigma.detach().numpy(), g.cov
     pc.B1 = first_order(case, mu, sig, means)
     pc.B1u = first_order(case, m, S, means)
-    pc.B1b = first_order(case, m, baseline_sigma(S, np.asarray(exo, dtype=bool)), means)
+    pc.B1b = first_order(case, m, base.sigma(S), means)
     pc.A1s = h1_observed(m, S, mu, sig, means)
     return pc
 
 
-def _group_pieces(g, x: torch.Tensor, f: float, gamma, exo: Sequence[bool]) -> _GroupPieces:
+def _group_pieces(g, x: torch.Tensor, f: float, gamma, base: Baseline) -> _GroupPieces:
     model, p = g.model, g.cov.shape[0]
     means = g.mean is not None
-    exo = np.asarray(exo, dtype=bool)
     I, J = vech_index(p)
     S = torch.as_tensor(g.cov, dtype=torch.float64)
     mats = model.matrices(x)
@@ -242,22 +243,15 @@ def _group_pieces(g, x: torch.Tensor, f: float, gamma, exo: Sequence[bool]) -> _
             T = torch.eye(p + len(I), dtype=torch.float64)
             T[p:, :p] = L
             G_scores = T @ G_scores @ T.T
-    # baseline: the variances (and saturated means) of the variables that
-    # are not fixed covariates; the covariates' block stays at its sample values
-    sig_b = torch.as_tensor(baseline_sigma(g.cov, exo), dtype=torch.float64)
+    sig_b = torch.as_tensor(base.sigma(g.cov), dtype=torch.float64)
     inv_b = torch.linalg.inv(sig_b)
     inv_b = (inv_b + inv_b.T) / 2
-    own = np.flatnonzero(~exo)
-    Db = torch.zeros((len(I), len(own)), dtype=torch.float64)
-    for k, v in enumerate(own):
-        Db[int(np.flatnonzero((I == v) & (J == v))[0]), k] = 1.0
+    Db = torch.as_tensor(base.delta(means))
     rb = S[I, J] - sig_b[I, J]
     # The Hessian of the baseline's F / 2 in vech Sigma: linear in its
-    # variances, so no second-order term; the means' block is Sigma_b^-1.
+    # parameters, so no second-order term; the means' block is Sigma_b^-1.
     Hb = 0.5 * dup_pre_post(inv_b, inv_b @ (2 * S - sig_b) @ inv_b, I, J)
     if means:
-        Dm = torch.eye(p, dtype=torch.float64)[:, torch.as_tensor(own)]
-        Db = torch.block_diag(Dm, Db)
         rb = torch.cat([torch.zeros(p, dtype=torch.float64), rb])
         Hb = torch.block_diag(inv_b, Hb)
     return _GroupPieces(f, moment_weight(sigma, I, J, means), moment_weight(S, I, J, means),
@@ -316,18 +310,19 @@ def robust_inference(groups, result, opts: Options, exo: Sequence[Sequence[bool]
     n = sum(g.nobs for g in groups)
     x = result.x
     xt = torch.as_tensor(x, dtype=torch.float64)
-    parts = [_group_pieces(g, xt, g.nobs / n, None if gammas is None else gammas[k], exo[k])
+    bases = [Baseline.of(g.model, e) for g, e in zip(groups, exo)]
+    parts = [_group_pieces(g, xt, g.nobs / n, None if gammas is None else gammas[k], bases[k])
              for k, g in enumerate(groups)]
     if cases is not None:
-        parts = [_casewise(pc, case, g, xt, e) for pc, case, g, e in
-                 zip(parts, cases, groups, exo)]
+        parts = [_casewise(pc, case, g, xt, b) for pc, case, g, b in
+                 zip(parts, cases, groups, bases)]
     # the moments of fixed covariates are given, not fitted
     ndat = sum(count_moments(g.cov.shape[0], int(np.sum(e)), g.mean is not None)
                for g, e in zip(groups, exo))
     chisq, df = 2.0 * n * result.fmin, float(ndat - model.n_free)
     baseline_chisq = float(sum(
-        g.nobs * (np.linalg.slogdet(baseline_sigma(g.cov, e))[1] - np.linalg.slogdet(g.cov)[1])
-        for g, e in zip(groups, exo)))
+        g.nobs * (np.linalg.slogdet(b.sigma(g.cov))[1] - np.linalg.slogdet(g.cov)[1])
+        for g, b in zip(groups, bases)))
     baseline_df = float(ndat - sum(pc.Deltab.shape[1] for pc in parts))
     K = torch.as_tensor(model.reduce_matrix())
     E = sum(pc.f * pc.Delta.T @ pc.W @ pc.Delta for pc in parts)

@@ -18,6 +18,7 @@ from ..data.patterns import is_fiml
 from ..data.stats import SampleStats
 from ..errors import ConvergenceWarning, HeywoodWarning
 from ..estimate.record import Estimate
+from ..inference.baseline import Baseline
 from ..inference.measures import GroupFit, fit_measures, group_chisq
 from ..inference.vcov import STD_COLUMNS, estimate_columns, singular_message, standardized
 from ..model.spec import Spec
@@ -58,6 +59,7 @@ def assemble(spec: Spec, stats: SampleStats, estimate: Estimate, options: FitOpt
     measures = estimate.tests.measures if estimate.tests is not None else None
     if moment_based:
         fits = [GroupFit(v.sample["cov"], v.implied["cov"], v.sample["nobs"], e,
+                         Baseline.of(v.model, e),
                          v.sample["mean"] if v.model.mean_structure else None,
                          v.implied["mean"] if v.model.mean_structure else None)
                 for v, e in zip(views, stats.exo)]

@@ -116,8 +116,12 @@ new_torchfit <- function(res, call, model, partable, data, model.type, lav_args,
   measures <- stats::setNames(as_num(fm), names(fm))
   coef <- as_num(res$coef)
   V <- as_mat(res$vcov)
+  # se = "none": no covariance matrix, as lavaan (its standard errors are NA, and
+  # a matrix of NaN would reach lavaan's model checks)
+  if (all(is.na(V))) V <- NULL
   info <- engine_info(res, lav_args$estimator, coef, ov, lv)
   if (!isFALSE(lav_args$warn)) for (w in info$warnings) warning(w, call. = FALSE)
+  for (note in as_chr(res$notes)) message("torchfit: ", note)
   iwave <- is_irt_estimator(info$estimator)
   # lavaan has no rows for nominal category scores ("y | s1"): its model holds
   # the rest, and its table becomes the engine's
@@ -298,15 +302,7 @@ setMethod("predict", "TorchFit", function(object, newdata = NULL, ...) {
     return(lavaan::lavPredict(object, newdata = newdata, ...))
   }
   refuse_arguments(list(...), "predict() of an IWAVE fit", "newdata only")
-  py <- object@pyfit
-  if (is.null(py) || !inherits(py, "python.builtin.object") ||
-      reticulate::py_is_null_xptr(py)) {
-    torchfit_stop(paste0(
-      "the engine's fit object is gone (the model was saved and restored, or ",
-      "fitted in another R session), so predict() cannot compute IWAVE factor ",
-      "scores. Refit the model with torchfit() in this session."
-    ))
-  }
+  py <- engine_fit(object, "predict() cannot compute IWAVE factor scores")
   group <- object@info$group
   scores <- if (is.null(newdata)) engine_call(engine()$predict, py) else {
     prep <- prepare_data(newdata, object@info$ov.names)
@@ -317,6 +313,51 @@ setMethod("predict", "TorchFit", function(object, newdata = NULL, ...) {
   if (!is.null(group)) return(lapply(scores, score_matrix))
   score_matrix(scores)
 })
+
+# The Python fit of `object`, or an error saying that `what` needs it.
+engine_fit <- function(object, what) {
+  py <- object@pyfit
+  if (is.null(py) || !inherits(py, "python.builtin.object") ||
+      reticulate::py_is_null_xptr(py)) {
+    torchfit_stop(paste0(
+      "the engine's fit object is gone (the model was saved and restored, or ",
+      "fitted in another R session), so ", what, ". Refit the model with ",
+      "torchfit() in this session."
+    ))
+  }
+  py
+}
+
+#' The log-likelihood of a large IWAVE fit
+#'
+#' An IWAVE fit's log-likelihood (and so AIC and BIC) is estimated by importance
+#' sampling, `logl_samples` draws per row (1000 by default). When that costs more
+#' than twice the training's draws (large data), `torchfit()` leaves it `NA` and
+#' says so; this computes it and returns the fit with `fitMeasures()`, `logLik()`,
+#' `AIC()`, `BIC()` and `summary(fit.measures = TRUE)` filled in.
+#'
+#' @param object An IWAVE [TorchFit-class] fit from this R session.
+#' @return The fit, with its log-likelihood.
+#' @examples
+#' \dontrun{
+#' fit <- torchfit("f =~ y1 + y2 + y3 + y4", data = big, estimator = "IWAVE",
+#'                 ordered = TRUE)
+#' fit <- torchfit_loglik(fit)
+#' fitMeasures(fit, c("logl", "aic", "bic"))
+#' }
+#' @export
+torchfit_loglik <- function(object) {
+  if (!methods::is(object, "TorchFit") || !identical(object@info$estimator, "IWAVE")) {
+    torchfit_stop("torchfit_loglik() is for IWAVE fits (other fits have their log-likelihood already).")
+  }
+  py <- engine_fit(object, "torchfit_loglik() cannot compute the log-likelihood")
+  res <- engine_call(engine()$log_likelihood, py)
+  fm <- res$fit_measures
+  object@measures <- stats::setNames(as_num(fm), names(fm))
+  object@loglik <- engine_loglik(object@measures, object@info)
+  object@report$fit <- as_chr(res$fit)
+  object
+}
 
 # The engine's factor scores (columns and values) as a numeric matrix.
 score_matrix <- function(scores) {

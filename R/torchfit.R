@@ -77,7 +77,7 @@ categorical_item_types <- function() {
 #'   the WLS family, variables not named stay continuous (polyserial
 #'   correlations, as lavaan).
 #'   `TRUE` takes every non-exogenous observed variable (as lavaan), with
-#'   IWAVE and MML every ordered factor of `data`. Other item
+#'   every estimator. Other item
 #'   types are chosen per column with the option `item.types` in `...`, e.g.
 #'   `item.types = list(y1 = "nominal", y2 = "gpcm", y3 = "poisson")`
 #'   (normal, graded, binary, gpcm, nominal, lognormal, poisson, negbinom);
@@ -485,12 +485,12 @@ ordered_items <- function(data, ordered, categorical = NULL) {
 
 # The ordered items as lavaan takes them: those named in `ordered` and the
 # model's variables that are ordered factors in `data`; with TRUE (and an
-# estimator lavaan has) every non-exogenous variable, as lavaan's
-# ordered = TRUE. IWAVE and MML take the items named, or with TRUE every
-# ordered factor of `data` (ordered_items()).
+# estimator) every non-exogenous variable, as lavaan's ordered = TRUE (and the
+# engine's). IWAVE and MML take the items named, without the other ordered
+# factors.
 ordered_columns <- function(model, data, ordered, estimator) {
   if (isFALSE(ordered) || !is.data.frame(data) || !is.character(model) ||
-      (!is.null(ordered) && is_irt_estimator(estimator))) return(ordered)
+      (!is.null(ordered) && !isTRUE(ordered) && is_irt_estimator(estimator))) return(ordered)
   factors <- names(data)[vapply(data, is.ordered, TRUE)]
   if (!isTRUE(ordered) && !length(factors)) return(ordered)
   ov <- tryCatch(lavaan::lavNames(lavaan::lavaanify(model, warn = FALSE),

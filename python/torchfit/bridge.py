@@ -36,6 +36,12 @@ ENGINE_OPTIONS = tuple(n for n in names() if n not in R_OWNS)
 CATEGORICAL_ITEM_TYPES = CATEGORICAL
 # R sends numbers as doubles; these options are counts.
 INTEGER_OPTIONS = integer_names()
+#: R's lavaan object holds every fit measure from the start; an IWAVE fit's
+#: log-likelihood (importance sampling, ``logl_samples`` draws per row) is left to
+#: ``log_likelihood()`` when its draws outnumber the training's this many times
+#: (at 621K Big-Five rows it cost 35 trainings) and exceed LOGL_SMALL_DRAWS
+LOGL_EAGER_RATIO = 2.0
+LOGL_SMALL_DRAWS = 2_000_000
 
 
 def options() -> Dict[str, list]:
@@ -161,8 +167,10 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # sent to R as messages
         result = fit(pd.DataFrame({k: _column(v) for k, v in partable.items()}), frame, **opts)
+    notes = _defer_log_likelihood(result, opts)
     table = result.partable
     return {
+        "notes": notes,
         "partable": {c: table[c].to_numpy() for c in table.columns},
         "fit_measures": result.fit_measures(),
         "coef": result.coef().to_numpy(),
@@ -184,6 +192,28 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
             "failed": result.boot.failed + 1},
         "fit": result,
     }
+
+
+def _defer_log_likelihood(result, opts: Mapping) -> list:
+    """Defer an IWAVE fit's log-likelihood that costs more than LOGL_EAGER_RATIO
+    trainings (unless ``logl_samples`` was asked for); the note says so."""
+    cost = getattr(result, "log_likelihood_cost", None)
+    if cost is None or opts.get("logl_samples") is not None or cost() <= LOGL_EAGER_RATIO \
+            or result.tests.n * result.tests.logl_samples <= LOGL_SMALL_DRAWS:
+        return []
+    result.defer_log_likelihood()
+    return [f"the log-likelihood (logl, AIC, BIC) is not computed yet: its "
+            f"{result.tests.logl_samples} importance draws per row cost about "
+            f"{cost():.0f} times the training's draws. Compute it with "
+            "fit <- torchfit_loglik(fit), or fit with logl.samples = ... to compute it now "
+            "(fewer draws: faster, less precise)."]
+
+
+def log_likelihood(fit) -> Dict:
+    """The fit measures and the summary's fit block of ``fit`` with its
+    log-likelihood computed (R's ``torchfit_loglik()``)."""
+    fit.defer_log_likelihood(False)
+    return {"fit_measures": fit.fit_measures(), "fit": fit.summary_parts()["fit"]}
 
 
 def moments_from_path(path: str, names: Sequence[str], missing: str = "default") -> Dict:

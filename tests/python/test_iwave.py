@@ -114,3 +114,30 @@ def test_grm_recovers_loadings():
     assert (np.diff(truth["thresholds"], axis=1) > 0).all()
     est_thr = thr["est"].to_numpy().reshape(50, 4)
     assert (np.diff(est_thr, axis=1) > 0).all()
+
+
+def test_the_bridge_defers_a_costly_log_likelihood(monkeypatch, hs):
+    """R's lavaan object is built eagerly: past LOGL_EAGER_RATIO trainings (and
+    LOGL_SMALL_DRAWS draws) the bridge leaves the log-likelihood to log_likelihood(),
+    which gives the value an eager fit gives; logl_samples= asked for is honoured."""
+    from torchfit import bridge
+    from torchfit.model.partable import parse
+
+    monkeypatch.setattr(bridge, "LOGL_SMALL_DRAWS", 0)
+    pt = parse("visual =~ x1 + x2 + x3", meanstructure=True)
+    table = {c: pt[c].tolist() for c in pt.columns}
+    cols = ["x1", "x2", "x3"]
+    opts = {"estimator": "IWAVE", "max_iterations": 20, "se": "none", "seed": 3,
+            "quiet": True}
+    out = bridge.fit_from_r(table, hs[cols].to_numpy(), cols, opts)
+    assert out["fit"].log_likelihood_cost() > bridge.LOGL_EAGER_RATIO
+    assert "not computed yet" in out["notes"][0]
+    assert np.isnan(out["fit_measures"]["logl"]) and np.isnan(out["fit_measures"]["bic"])
+    assert "NA" in " ".join(out["summary"]["fit"])
+    later = bridge.log_likelihood(out["fit"])
+    eager = bridge.fit_from_r(table, hs[cols].to_numpy(), cols,
+                              {**opts, "logl_samples": 1000})
+    assert eager["notes"] == []
+    assert later["fit_measures"]["logl"] == pytest.approx(eager["fit_measures"]["logl"],
+                                                          rel=1e-10)
+    assert f"{later['fit_measures']['logl']:.3f}" in " ".join(later["fit"])

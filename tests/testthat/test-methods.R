@@ -201,3 +201,50 @@ test_that("item.types chooses nominal, gpcm and count items from R", {
                         item.types = c("nominal")),
                "`item.types` must name one item type per column")
 })
+
+test_that("a large IWAVE fit defers its log-likelihood to torchfit_loglik()", {
+  skip_if_no_engine()
+  skip_if_not_installed("psych")
+  data(bfi, package = "psych")
+  items <- c("A1", "A2", "A3", "C1", "C2", "C3")
+  d <- stats::na.omit(bfi[, items])  # 2,700 rows x 1,000 draws: more than 2M draws
+  model <- "A =~ A1 + A2 + A3\nC =~ C1 + C2 + C3"
+  args <- list(model, data = d, estimator = "IWAVE", ordered = TRUE, std.lv = TRUE,
+               seed = 1, quiet = TRUE, se = "none", max.iterations = 50, batch.size = 32,
+               warn = FALSE)
+  expect_message(fit <- do.call(torchfit, args), "log-likelihood .* is not computed yet")
+  expect_true(is.na(fitMeasures(fit, "logl")))
+  expect_true(is.na(AIC(fit)))
+  expect_output(print(summary(fit, fit.measures = TRUE)),
+                "Loglikelihood user model \\(H0\\) +NA")
+  fit <- torchfit_loglik(fit)
+  ll <- fitMeasures(fit, c("logl", "aic", "bic"))
+  expect_true(all(is.finite(ll)) && ll[["logl"]] < 0)
+  expect_equal(as.numeric(logLik(fit)), ll[["logl"]])
+  expect_equal(AIC(fit), ll[["aic"]])
+  expect_output(print(summary(fit, fit.measures = TRUE)), sprintf("%.3f", ll[["logl"]]),
+                fixed = TRUE)
+  # asked for, it is computed at once: the same draws give the same value
+  expect_silent(now <- do.call(torchfit, c(args, logl.samples = 1000)))
+  expect_equal(fitMeasures(now, "logl")[[1]], ll[["logl"]], tolerance = 1e-8)
+  expect_error(torchfit_loglik(torchfit("f =~ x1 + x2 + x3", HolzingerSwineford1939)),
+               "torchfit_loglik\\(\\) is for IWAVE fits")
+})
+
+test_that("ordered = TRUE makes integer-coded items ordinal under IWAVE, with or without SEs", {
+  skip_if_no_engine()
+  skip_if_not_installed("psych")
+  data(bfi, package = "psych")
+  d <- stats::na.omit(bfi[1:500, c("A1", "A2", "A3")])
+  # one factor with a marker loading and se = "none": lavaan's model check once read
+  # a matrix of NaN standard errors and stopped
+  fit <- torchfit("A =~ A1 + A2 + A3", data = d, estimator = "IWAVE", ordered = TRUE,
+                  seed = 1, quiet = TRUE, se = "none", max.iterations = 50, warn = FALSE)
+  pe <- parameterEstimates(fit)
+  expect_identical(sum(pe$op == "|"), 15L)  # 6 categories each, as lavaan's ordered = TRUE
+  expect_false("se" %in% names(pe))  # as lavaan with se = "none"
+  named <- torchfit("A =~ A1 + A2 + A3", data = d, estimator = "IWAVE",
+                    ordered = c("A1", "A2", "A3"), seed = 1, quiet = TRUE, se = "none",
+                    max.iterations = 50, warn = FALSE)
+  expect_equal(coef(named), coef(fit))
+})

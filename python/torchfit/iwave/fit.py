@@ -240,11 +240,13 @@ class IWAVE:
             comm=comm)
         # the final pass refines one process's estimates on its rows; a data-parallel
         # fit keeps the estimates all the ranks trained
+        training = rows_per_step * s["iw_samples"] * result.iterations
         final = (0, 0) if comm is not None else _final(
             structure, encoder, result, tensors, len(spec.extras["order"]), s["final_samples"],
-            s["seed"], training=rows_per_step * s["iw_samples"] * result.iterations)
+            s["seed"], training=training)
         posterior = Posterior(structure, encoder, result, tensors, prep,
                               spec.extras["order"], int(mod.n_free), s)
+        posterior.training = training
         if comm is not None:  # every rank's rows: summed now, while the ranks are there
             posterior.n = stats.n
             posterior.logl = float(comm.all_sum(posterior.per_row(
@@ -716,6 +718,8 @@ class Posterior:
         self.index = None  # the used rows' labels (set by IWAVE.estimate)
         # a data-parallel fit sets the rows and log-likelihood of all the ranks
         self.n, self.logl = tensors.n, None
+        self.training = 0  # the training's rows x samples
+        self.deferred = False  # leave the log-likelihood out of the measures
 
     @property
     def fit_class(self):
@@ -724,8 +728,12 @@ class Posterior:
     def measures(self, standard=None) -> Dict[str, float]:
         """The log-likelihood and information criteria (``standard`` unused: IWAVE has
         no moment-based measures)."""
-        logl = self.logl if self.logl is not None else \
-            float(self.per_row(self.tensors, scores=False)["logl"].sum())
+        if self.logl is not None:
+            logl = self.logl
+        elif self.deferred:
+            logl = math.nan
+        else:
+            logl = float(self.per_row(self.tensors, scores=False)["logl"].sum())
         n, k = self.n, self.npar
         return {"npar": float(k), "logl": logl, "aic": -2 * logl + 2 * k,
                 "bic": -2 * logl + k * math.log(n),
@@ -794,6 +802,30 @@ class IWAVEFit(Fit):
         if data is None:
             return float(self._measures["logl"])
         return float(self.tests.per_row(self.tests.tensors_for(data), scores=False)["logl"].sum())
+
+    def log_likelihood_cost(self) -> float:
+        """The log-likelihood pass's rows x draws (``logl_samples``) over the
+        training's rows x samples: how many trainings' worth of draws
+        ``fit_measures()`` costs when it is not yet computed.
+
+        Examples
+        --------
+        >>> import torchfit
+        >>> hs = torchfit.datasets.holzinger_swineford()
+        >>> fit = torchfit.cfa("f =~ x1 + x2 + x3", hs, estimator="IWAVE",
+        ...                    max_iterations=200, se="none", batch_size=32, iw_samples=5)
+        >>> fit.log_likelihood_cost() > 1  # 301 x 1000 draws against <= 200 x 32 x 5
+        True
+        """
+        return self.tests.n * self.tests.logl_samples / max(self.tests.training, 1)
+
+    def defer_log_likelihood(self, defer: bool = True) -> None:
+        """Leave the log-likelihood (and AIC, BIC) out of ``fit_measures()`` (NaN)
+        until this is called with ``defer=False``: for a caller that builds every
+        measure at once (R's lavaan object) on data where the importance pass
+        costs more than the training."""
+        self.tests.deferred = bool(defer)
+        self._measures_cache = None
 
     def predict(self, data=None) -> pd.DataFrame:
         """Factor scores: importance-weighted posterior means E[eta | y].

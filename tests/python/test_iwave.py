@@ -141,3 +141,22 @@ def test_the_bridge_defers_a_costly_log_likelihood(monkeypatch, hs):
     assert later["fit_measures"]["logl"] == pytest.approx(eager["fit_measures"]["logl"],
                                                           rel=1e-10)
     assert f"{later['fit_measures']['logl']:.3f}" in " ".join(later["fit"])
+
+
+def test_badly_scaled_normal_items_train_and_keep_their_standard_errors(hs):
+    """Items in thousands (means near 5,000): exp() of an intercept overflowed float32
+    and NaN'd the training, and the unscaled OPG inverse refused the SEs; the fit now
+    matches the unscaled one's loadings and z-values."""
+    model = "speed =~ x7 + x8 + x9"
+    big = hs.copy()
+    big[["x7", "x8", "x9"]] *= 1000
+    fits = [torchfit.cfa(model, d, estimator="IWAVE", seed=1, quiet=True, max_iterations=1500)
+            for d in (hs, big)]
+    small, large = (f.parameter_estimates().set_index(["lhs", "op", "rhs"]) for f in fits)
+    free = large["se"] > 0
+    assert free.sum() == 9 and np.isfinite(large.loc[free, "se"]).all()
+    loadings = [("speed", "=~", "x8"), ("speed", "=~", "x9")]
+    assert np.allclose(large.loc[loadings, "est"], small.loc[loadings, "est"], atol=0.05)
+    assert np.allclose(large.loc[loadings, "z"], small.loc[loadings, "z"], rtol=0.1)
+    variance = ("speed", "~~", "speed")
+    assert large.loc[variance, "z"] == pytest.approx(small.loc[variance, "z"], rel=0.1)

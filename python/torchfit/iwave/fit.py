@@ -25,7 +25,7 @@ from ..estimate.ml import one_thread
 from ..estimate.record import Estimate
 from ..estimate.start import reduced_start, start_values
 from ..estimate.training import batch_bounds
-from ..inference.vcov import standardized
+from ..inference.vcov import constrained_inverse, standardized
 from ..model.matrices import Model
 from ..model.partable import COLUMNS, add_category_scores, build, from_columns, variable_names
 from ..model.spec import Spec
@@ -675,12 +675,10 @@ def _information(structure, encoder, x, tensors, settings: Dict, n_total: int, c
 
 def _opg_vcov(mod: Model, J: np.ndarray) -> Optional[np.ndarray]:
     """J^-1 over the reduced parameters, mapped to the table (J = sum_i g_i g_i',
-    the outer products of the rows' scores)."""
-    w = np.linalg.eigvalsh(J)
-    if w[0] <= 1e-10 * max(w[-1], 1e-300):
-        return None
-    K = mod.reduce_matrix()
-    return K @ np.linalg.inv(J) @ K.T
+    the outer products of the rows' scores); inverted in its unit-diagonal form as
+    the ML information is, so badly scaled variables keep their standard errors."""
+    V = constrained_inverse(J, np.zeros((0, J.shape[0])))
+    return None if V is None else mod.reduce_matrix() @ V @ mod.reduce_matrix().T
 
 
 def standardized_columns(mod: Model, mats, pt, est, types) -> Dict[str, np.ndarray]:

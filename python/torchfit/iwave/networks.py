@@ -165,7 +165,9 @@ class Structure:
 
     def values(self, u: torch.Tensor) -> torch.Tensor:
         """Reduced parameter vector x (the table's scale) from unconstrained u."""
-        x = torch.where(self.is_var, torch.exp(u), u)
+        # exp only of the variances: exp of a large mean (an IQ-scale intercept) is inf
+        # in float32, and where()'s gradient through it 0 * inf = NaN
+        x = torch.where(self.is_var, torch.exp(torch.where(self.is_var, u, 0.0)), u)
         for idx, pred, off in self.levels:
             base = torch.where(pred >= 0, x[pred.clamp_min(0)], off.to(x.dtype))
             x = x.index_put((idx,), base + F.softplus(u[idx]))

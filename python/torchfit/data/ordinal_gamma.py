@@ -142,9 +142,13 @@ class _Lookup:
         p = len(self.n_th)
         self.start = int(self.n_th.sum())  # the row of the first correlation
         self.q = self.start + p * (p - 1) // 2
-        # each item's first pair (i, i + 1) in lavaan's order, and the pairs' cell offsets
+        # pair (i, j) (lavaan's order) in cells (a, b) is at cell offset
+        # (first[i] + j - i - 1) (K+1)^2 + a (K+1) + b, first[i] the number of
+        # pairs before item i's: an item-i part plus a part of j alone
+        cells = (self.K + 1) ** 2
         self.first_pair = np.concatenate([[0], np.cumsum(np.arange(p - 1, 0, -1))])
-        self.cell0 = np.arange(self.q - self.start)[:, None] * (self.K + 1) ** 2
+        self.row_part = (self.first_pair[:-1] - np.arange(p - 1) - 1) * cells
+        self.col_part = (np.arange(p) * cells)[:, None]
 
     def cases(self, C: np.ndarray) -> np.ndarray:
         """(q, rows) influences of the cases with category codes ``C``
@@ -155,12 +159,14 @@ class _Lookup:
         for v, tab in enumerate(self.th):
             tab.take(C[v], axis=1, out=Z[row:row + len(tab)], mode="clip")
             row += len(tab)
-        A = C * (self.K + 1)
+        own = C * (self.K + 1)
+        other = C + self.col_part
+        idx = np.empty_like(other)
         for i in range(len(self.th) - 1):
             a, b = self.first_pair[i], self.first_pair[i + 1]
-            idx = A[i] + C[i + 1:]
-            idx += self.cell0[a:b]
-            self.cor.take(idx, out=Z[self.start + a:self.start + b], mode="clip")
+            part = idx[:b - a]
+            np.add(other[i + 1:], own[i] + self.row_part[i], out=part)
+            self.cor.take(part, out=Z[self.start + a:self.start + b], mode="clip")
         return Z
 
 

@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -123,10 +124,13 @@ def _write(rows, tag: str = "") -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     meta = {"date": datetime.datetime.now().isoformat(timespec="seconds"),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-            "load_average": os.getloadavg()[0], "torchfit": torchfit.__version__}
+            "load_average": os.getloadavg()[0], "torchfit": torchfit.__version__,
+            "threads": os.environ.get("OMP_NUM_THREADS", "unset"),
+            "command": " ".join(["python", *sys.argv])}
     (OUT / f"wlsmv{tag}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     lines = [f"# WLSMV: torchfit vs lavaan ({meta['date']}, {meta['machine']}, "
              f"load average {meta['load_average']:.1f})", "",
+             f"`OMP_NUM_THREADS={meta['threads']} {meta['command']}`", "",
              "| case | torchfit (s) | lavaan (s) | torchfit / lavaan | max |est diff| "
              "| chisq.scaled rel. diff |", "|---|---|---|---|---|---|"]
     for r in rows:

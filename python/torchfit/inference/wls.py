@@ -85,11 +85,23 @@ def vcov(s: Stacked, robust: bool, ntotal: int) -> np.ndarray:
 
 
 def ug_traces(s: Stacked):
-    """tr(U Gamma) and tr((U Gamma)^2)."""
+    """tr(U Gamma) and tr((U Gamma)^2).
+
+    U Gamma = V Gamma - V Delta M with M = E^-1 Delta' V Gamma (k x q), so
+    with V and Gamma symmetric tr((U Gamma)^2) = tr(V Gamma V Gamma)
+    - 2 tr(M V Gamma V Delta) + tr((M V Delta)^2), and V Gamma V Delta =
+    V M' E: one k x q x q product, no q x q one (q = 1425 at 50 items)."""
     e_inv = np.linalg.inv(information(s))
     VD = s.times_v(s.delta)
-    UG = s.times_v(s.gamma) - VD @ (e_inv @ (VD.T @ s.gamma))
-    return float(np.trace(UG)), float(np.sum(UG * UG.T))
+    P = VD.T @ s.gamma  # Delta' V Gamma
+    M = e_inv @ P
+    MVD = M @ VD
+    G = s.gamma
+    # tr(V Gamma V Gamma): sum_ij V_i V_j Gamma_ij^2 for a diagonal V
+    vgvg = s.V @ (G * G) @ s.V if s.V.ndim == 1 else np.sum(s.times_v(G) * s.times_v(G).T)
+    cross = np.sum(M * s.times_v(P.T).T)
+    tr = np.sum(s.V * np.diag(G)) if s.V.ndim == 1 else np.trace(s.times_v(G))
+    return float(tr - np.trace(MVD)), float(vgvg - 2.0 * cross + np.sum(MVD * MVD.T))
 
 
 @dataclass

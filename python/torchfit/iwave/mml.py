@@ -32,7 +32,6 @@ from ..model.spec import Spec
 from ..options import FitOptions, check_extra, own_names
 from ..results import report
 from ..results.assemble import assemble
-from ..results.fit import Fit
 from .fit import (
     check_device,
     item_start_values,
@@ -42,6 +41,7 @@ from .fit import (
     structure_of,
     tensors_of,
 )
+from .itemfit import ItemFit
 from .networks import Batch, Structure
 from .quadrature import ADAPTIVE_POINTS, DEFAULT_POINTS, Quadrature, check_factors
 
@@ -309,7 +309,7 @@ class Marginal:
                 "bic2": -2 * logl + k * math.log((n + 2) / 24), "ntotal": float(n)}
 
 
-class MMLFit(Fit):
+class MMLFit(ItemFit):
     """A model fitted by marginal maximum likelihood.
 
     Has the accessors of :class:`torchfit.Fit` (``parameter_estimates``,
@@ -326,6 +326,8 @@ class MMLFit(Fit):
     >>> fit.scores().shape, fit.scores("MAP").shape
     ((300, 1), (300, 1))
     """
+
+    SE_LABELS = {"observed": "Observed information"}
 
     def __init__(self, *args, tests: Marginal, **kwargs):
         super().__init__(*args, tests=tests, **kwargs)
@@ -401,19 +403,8 @@ class MMLFit(Fit):
         """Factor scores of the fitted data (see :meth:`predict`)."""
         return self.predict(None, method)
 
-    def implied(self):
-        raise TorchfitError("model-implied moments are not defined for MML fits with "
-                            "non-normal items; use predict() or log_likelihood()")
-
     def _header_lines(self) -> List[str]:
         return report.mml_header(self.info)
-
-    def _fit_lines(self) -> List[str]:
-        return report.loglik_block(self._measures)
-
-    def _se_lines(self):
-        return [("Standard errors",
-                 "Observed information" if self.info["se"] == "observed" else "None")]
 
 
 def posterior_modes(structure: Structure, quad: Quadrature, parts, start: torch.Tensor,

@@ -62,7 +62,9 @@ categorical_item_types <- function() {
 #'   With ordered items the default is lavaan's `"WLSMV"` (DWLS on the
 #'   thresholds and polychoric correlations, robust standard errors, the
 #'   scaled-shifted test); `"WLSM"`, `"ULSMV"`, `"ULSM"`, `"WLS"`, `"DWLS"` and
-#'   `"ULS"` as in lavaan (`parameterization = "theta"` in `...`).
+#'   `"ULS"` as in lavaan (`parameterization = "theta"` in `...`). Without
+#'   ordered items, `"ULS"`, `"GLS"`, `"WLS"` (ADF) and `"DWLS"` fit the
+#'   covariances of continuous data as lavaan does.
 #' @param model.type `"sem"`, `"cfa"` (the same defaults) or `"growth"`
 #'   (lavaan's growth(): latent means free, observed intercepts 0).
 #' @param missing `"default"`: stop when the model's variables have missing

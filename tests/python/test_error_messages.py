@@ -38,7 +38,7 @@ def _cases(hs):
         ("missing values", lambda: torchfit.cfa(HS_MODEL, with_na)),
         ("unknown missing option", lambda: torchfit.cfa(HS_MODEL, hs, missing="pairwise")),
         ("fewer rows than variables", lambda: torchfit.cfa(HS_MODEL, hs.head(5))),
-        ("unknown estimator", lambda: torchfit.cfa(HS_MODEL, hs, estimator="GLS")),
+        ("unknown estimator", lambda: torchfit.cfa(HS_MODEL, hs, estimator="PML")),
         ("more parameters than moments",
          lambda: torchfit.sem("f =~ x1 + x2; x1 ~~ x2", hs)),
         ("latent name is a column", lambda: torchfit.cfa(HS_MODEL, clash)),

@@ -140,8 +140,7 @@ def _exo_discrepancy(cov, mean, sigma, mu, exo) -> np.ndarray:
 def run_bootstrap(groups: Sequence[GroupMoments], data: List[np.ndarray], x_hat: np.ndarray,
                   replicates: int, seed: Optional[int] = None, bollen_stine: bool = False,
                   implied: Optional[Sequence] = None, exo: Optional[Sequence] = None,
-                  defined: Optional[Callable[[np.ndarray], np.ndarray]] = None,
-                  starts=None) -> Draws:
+                  defined: Optional[Callable[[np.ndarray], np.ndarray]] = None) -> Draws:
     """Fit ``replicates`` resamples of each group's rows (``data``, the model's
     columns of the rows the fit used) at once.
 
@@ -163,7 +162,7 @@ def run_bootstrap(groups: Sequence[GroupMoments], data: List[np.ndarray], x_hat:
         moments = [replicate_moments(X, resample_counts(len(X), R, rng)) for X in data]
         batch = [GroupMoments(g.model, cov, mean if g.mean is not None else None, g.nobs)
                  for g, (cov, mean) in zip(groups, moments)]
-        out = fit_ml_batch(batch, x_hat, starts=starts)
+        out = fit_ml_batch(batch, x_hat)
         x = np.where(out.converged[:, None], out.x, np.nan)
         coef.append(x)
         fmin.append(np.where(out.converged, out.fmin, np.nan))

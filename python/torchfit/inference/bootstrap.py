@@ -6,6 +6,13 @@ multinomial): its moments are weighted sums over the rows, and
 :func:`torchfit.estimate.batch.fit_ml_batch` fits all replicates at once by
 Fisher scoring.  As lavaan:
 
+* every replicate is fitted once, from the original estimates; one that does
+  not converge from there is a failed draw, left out (lavaan's
+  ``optim.attempts = 1``; other starts would reach optima lavaan never does).
+  lavaan also fails a few replicates whose nlminb stops short of an optimum
+  far out on a ridge (its gradient check, ``optim.dx.tol``), which the
+  engine reaches: about 2% of the draws of 60 HS rows with one factor
+  (tests/python/test_bootstrap_hard.py);
 * the standard errors are the standard deviations of the replicates'
   estimates over the successful replicates (divisor R for the free
   parameters, R - 1 for the defined ones: lavaan's ``cov(COEF) * (R-1)/R``

@@ -230,6 +230,21 @@ def test_missing_values_need_a_missing_option():
     assert fit.nobs == d.dropna().shape[0]
 
 
+def test_pairwise_ignores_empty_rows_as_lavaan(fits):
+    """lavaan drops rows without an observed value ("some cases are empty
+    and will be ignored"): two of them leave the sim12_pairwise fit as it is."""
+    d = _data("sim12_missing")
+    empty = pd.concat([d, d.iloc[:2] * np.nan])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        fit = torchfit.cfa(SIM, empty, ordered=True, missing="pairwise")
+    assert fit.nobs == len(d)
+    ref = fits["sim12_pairwise"]
+    np.testing.assert_allclose(fit.partable["se"], ref.partable["se"], rtol=1e-12)
+    assert fit.fit_measures()["chisq.scaled"] == pytest.approx(
+        ref.fit_measures()["chisq.scaled"], rel=1e-12)
+
+
 @pytest.mark.parametrize("case,data", [("hs_mixed", "hs_mixed"),
                                        ("hs_mixed_pairwise", "hs_mixed_missing")])
 def test_mixed_statistics_and_nacov_match_lavaan(case, data):
@@ -269,7 +284,7 @@ def test_pairwise_on_complete_mixed_data_is_the_complete_data_fit(fits):
     np.testing.assert_array_equal(fit.partable["se"], fits["hs_mixed"].partable["se"])
 
 
-def test_pairwise_mixed_drops_empty_rows_and_needs_pairs_observed_together():
+def test_pairwise_mixed_drops_empty_rows_and_needs_pairs_observed_together(fits):
     d = _data("hs_mixed_missing")
     items = _items(d)
     with warnings.catch_warnings():
@@ -278,6 +293,8 @@ def test_pairwise_mixed_drops_empty_rows_and_needs_pairs_observed_together():
         empty = pd.concat([d, d.iloc[:2].assign(**{v: np.nan for v in items})])
         fit = torchfit.cfa(HS, empty, ordered=MIXED_ORDERED, missing="pairwise")
         assert fit.nobs == len(d)
+        np.testing.assert_allclose(fit.partable["se"], fits["hs_mixed_pairwise"].partable["se"],
+                                   rtol=1e-12)
         d.loc[d["x7"].notna(), "x8"] = np.nan
         with pytest.raises(DataError, match="'x7' and 'x8' are observed together in 0 row"):
             torchfit.cfa(HS, d, ordered=MIXED_ORDERED, missing="pairwise")

@@ -218,6 +218,7 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
                    user_meanstructure = "meanstructure" %in% names(dots))
   ov <- lavaan::lavNames(partable, "ov")
   lv <- lavaan::lavNames(partable, "lv")
+  check_conditional_x(dots$conditional.x, estimator, ordered, partable)
   if (!is.null(group) && group %in% ov) {
     torchfit_stop(paste0('"', group, '" is both the grouping variable and a variable of ',
                          "the model; group by another column or take it out of the model."),
@@ -267,6 +268,20 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
                       model.type = model.type, lav_args = lav_args, ov = ov, lv = lv)
   fit@timing <- c(fit@timing, list(engine = t2 - t1, total = proc.time()[["elapsed"]] - t0))
   fit
+}
+
+# MML's and IWAVE's likelihood of categorical items with covariates is
+# p(y | x): lavaan's conditional.x = TRUE (its default there). lavaan's
+# conditional.x = FALSE would model the covariates too (it frees their moments).
+check_conditional_x <- function(conditional.x, estimator, ordered, partable) {
+  if (isFALSE(conditional.x) && is_irt_estimator(estimator) && length(ordered) &&
+      length(lavaan::lavNames(partable, "ov.x"))) {
+    torchfit_stop(paste0(
+      "option `conditional.x = FALSE` is not supported with estimator = \"", estimator,
+      "\": its likelihood of the items is conditional on the covariates (",
+      paste(lavaan::lavNames(partable, "ov.x"), collapse = ", "),
+      "), lavaan's conditional.x = TRUE; leave the option out."), "torchfit_option_error")
+  }
 }
 
 # lavaan's `cluster` and `sampling.weights` (arguments of lavaan(), not options):

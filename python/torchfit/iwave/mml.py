@@ -71,7 +71,10 @@ def fit_mml(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         L-BFGS iterations.
     **options
         ``ordered``, ``item_types`` (as IWAVE's); ``quad_points`` (Gauss-Hermite
-        points per factor: 61, 41, 15 for 1, 2, 3 factors; adaptive 21, 11, 7);
+        points per factor: 61, 41, 41 for 1, 2, 3 factors, the 3-factor grid
+        without its nodes of weight below 1e-5 of the largest, 3,839 nodes,
+        about 1e-4 from exact ML (:data:`torchfit.iwave.quadrature.PRUNE`,
+        bench/results/mml_quadrature.md); adaptive 21, 11, 7);
         ``quadrature`` ("fixed": the nodes at the prior, or "adaptive": each
         row's nodes at its posterior, re-centred between maximisations);
         ``max_factors`` (3:

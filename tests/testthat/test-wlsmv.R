@@ -211,3 +211,18 @@ test_that("missing = 'pairwise' with ordered and continuous variables is lavaan'
   # factor scores: each row from its observed values
   expect_lt(max(abs(predict(fit) - lavaan::lavPredict(ref))), 2e-3)
 })
+
+test_that("ordered items with observed covariates are refused by name, then a good fit works", {
+  skip_if_no_engine()
+  d <- HolzingerSwineford1939
+  for (v in paste0("x", 1:6)) d[[v]] <- findInterval(d[[v]], quantile(d[[v]], c(.25, .5, .75)))
+  d <- stats::na.omit(d[, c(paste0("x", 1:6), "ageyr", "sex")])
+  expect_error(torchfit("f1 =~ x1 + x2 + x3\nf2 =~ x4 + x5 + x6\nf1 ~ ageyr + sex", data = d,
+                        ordered = paste0("x", 1:6)),
+               "observed covariates \\(ageyr, sex\\)")
+  expect_warning(  # as lavaan: an empty cell in the x4 x x6 table
+    fit <- torchfit("f1 =~ x1 + x2 + x3\nf2 =~ x4 + x5 + x6", data = d,
+                    ordered = paste0("x", 1:6)),
+    "empty cells")
+  expect_true(lavaan::lavInspect(fit, "converged"))
+})

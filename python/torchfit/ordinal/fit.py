@@ -77,9 +77,22 @@ def ordinal_spec(model, data, options) -> Spec:
     pt = _table(model, m["model_type"], m["std_lv"], m["orthogonal"], counts, len(labels),
                 _levels_together(m["group_equal"]), m["group_partial"], settings)
     models = Model.per_block(pt, mean_structure=True, free_scales=True)
+    _refuse_covariates(models[0], options.estimator)
     return Spec(pt, models, Definitions(pt), None, labels,
                 extras={"settings": settings, "levels": dict(zip(names, levels)),
                         "numeric": numeric})
+
+
+def _refuse_covariates(model: Model, estimator: str) -> None:
+    """lavaan fits ordered items regressed on observed covariates conditionally on them
+    (conditional.x: probit regressions, the residual polychorics); the stages here
+    fit the unconditional moments, which match none of lavaan's models then."""
+    if model.names.ov_x:
+        raise ModelError(
+            f"ordered items with observed covariates ({', '.join(model.names.ov_x)}) are not "
+            f"supported by estimator {estimator!r} yet (lavaan fits them conditionally on "
+            "the covariates, conditional.x); use estimator='MML' or 'IWAVE', which take "
+            "latent regressions on covariates, or leave the covariates out")
 
 
 def _levels_together(group_equal) -> List[str]:

@@ -389,8 +389,12 @@ build_partable <- function(model, model.type, lav_opts, user_meanstructure = FAL
   pt
 }
 
-#' Check the data against the model's observed variables
-#' @return list(data = numeric matrix)
+#' The model's variables in `data` as a numeric matrix, after the checks of
+#' what only R has: a data frame, factor and character columns (their fixes
+#' are R code). The engine owns the data checks both languages share: a model
+#' variable absent from `data` (it gets `names(data)` to suggest close names)
+#' and infinite values, with the same message as from Python.
+#' @return list(data = numeric matrix of the model's variables in `data`)
 #' @keywords internal
 #' @noRd
 prepare_data <- function(data, ov, ordered = character(0)) {
@@ -400,56 +404,36 @@ prepare_data <- function(data, ov, ordered = character(0)) {
       ". Convert it with as.data.frame()."
     ), "torchfit_dataerror")
   }
-  absent <- setdiff(ov, names(data))
-  if (length(absent)) {
-    lines <- vapply(absent, function(v) {
-      close <- suggest_names(v, names(data))
-      paste0('"', v, '"',
-             if (length(close)) paste0(" (did you mean ",
-                                       paste0('"', close, '"', collapse = " or "),
-                                       "?)") else "")
-    }, "")
-    torchfit_stop(paste0(
-      "variable", if (length(absent) > 1L) "s", " used in the model but not ",
-      "found in `data`: ", paste(lines, collapse = ", "),
-      ". Fix the model syntax or rename the column in `data`."
-    ), "torchfit_dataerror")
+  present <- intersect(ov, names(data))
+  for (v in setdiff(present, ordered)) {  # ordered items: integer codes below
+    check_numeric_column(data[[v]], v)
   }
-  for (v in ov) {
-    col <- data[[v]]
-    if (v %in% ordered) next  # integer codes below
-    if (is.factor(col) || !is.numeric(col)) {
-      kind <- class(col)[1L]
-      fix <- if (is.factor(col)) {
-        paste0('name it in ordered = for an ordinal item, ',
-               "or convert it with as.numeric(data$", v, ")")
-      } else if (is.character(col)) {
-        paste0("convert it with as.numeric(data$", v, ") or leave it out of ",
-               "the model")
-      } else {
-        paste0("convert it to numbers (for example as.numeric(data$", v, "))")
-      }
-      torchfit_stop(paste0(
-        'column "', v, '" used in the model is not numeric (class ', kind,
-        "); ", fix, "."
-      ), "torchfit_dataerror")
-    }
-  }
-  X <- as.matrix(as.data.frame(lapply(data[, ov, drop = FALSE], function(col)
+  X <- as.matrix(as.data.frame(lapply(data[, present, drop = FALSE], function(col)
     if (is.factor(col)) as.integer(col) else col)))
   storage.mode(X) <- "double"
-  dimnames(X) <- list(NULL, ov)
-  bad <- !is.na(X) & !is.finite(X)
-  if (any(bad)) {
-    cols <- ov[colSums(bad) > 0]
-    torchfit_stop(paste0(
-      "`data` has infinite values in ", paste0('"', cols, '"', collapse = ", "),
-      ". Replace them (for example with NA and missing = \"listwise\")."
-    ), "torchfit_dataerror")
-  }
+  dimnames(X) <- list(NULL, present)
   # Missing values go to the engine as NaN: it drops incomplete rows
   # (missing = "listwise") or says how many there are.
   list(data = X)
+}
+
+# A column of the model that is not numeric (a factor, text, ...): its class
+# and the R code that converts it.
+check_numeric_column <- function(col, v) {
+  if (!is.factor(col) && is.numeric(col)) return(invisible())
+  fix <- if (is.factor(col)) {
+    paste0('name it in ordered = for an ordinal item, ',
+           "or convert it with as.numeric(data$", v, ")")
+  } else if (is.character(col)) {
+    paste0("convert it with as.numeric(data$", v, ") or leave it out of ",
+           "the model")
+  } else {
+    paste0("convert it to numbers (for example as.numeric(data$", v, "))")
+  }
+  torchfit_stop(paste0(
+    'column "', v, '" used in the model is not numeric (class ', class(col)[1L],
+    "); ", fix, "."
+  ), "torchfit_dataerror")
 }
 
 # The ordinal items and their number of categories (named integer vector):
@@ -469,8 +453,9 @@ ordered_items <- function(data, ordered, categorical = NULL) {
   stats::setNames(vapply(ordered, function(v) {
     col <- data[[v]]
     if (!is.factor(col)) {
-      seen <- stats::na.omit(col)
-      return(if (length(seen) && is.numeric(seen)) as.integer(max(seen) - min(seen) + 1) else 0L)
+      # (infinite codes are the engine's to report; lavaanify needs a count)
+      seen <- if (is.numeric(col)) col[is.finite(col)] else numeric(0)
+      return(if (length(seen)) as.integer(max(seen) - min(seen) + 1) else 0L)
     }
     unused <- setdiff(levels(col), as.character(unique(stats::na.omit(col))))
     if (length(unused)) {

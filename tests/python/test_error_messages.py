@@ -36,6 +36,8 @@ def _cases(hs):
         ("syntax error", lambda: torchfit.cfa("visual =~ x1 + + x2", hs)),
         ("non-numeric column", lambda: torchfit.cfa(HS_MODEL, text)),
         ("missing values", lambda: torchfit.cfa(HS_MODEL, with_na)),
+        ("infinite values",
+         lambda: torchfit.cfa(HS_MODEL, hs.assign(x2=hs["x2"].where(hs.index != 3, np.inf)))),
         ("unknown missing option", lambda: torchfit.cfa(HS_MODEL, hs, missing="pairwise")),
         ("fewer rows than variables", lambda: torchfit.cfa(HS_MODEL, hs.head(5))),
         ("unknown estimator", lambda: torchfit.cfa(HS_MODEL, hs, estimator="GLS")),

@@ -181,10 +181,6 @@ def _pattern_sums(data, names, columns, chunk_rows):
     acc: Dict[bytes, list] = {}
     n_total = n_empty = 0
     for X in chunks(data, names, columns, chunk_rows):
-        if np.isinf(X).any():
-            col = names[int(np.flatnonzero(np.isinf(X).any(axis=0))[0])]
-            raise DataError(f"column '{col}' contains infinite values; replace them with NaN "
-                            "(missing) or finite values")
         n_total += X.shape[0]
         seen = np.isfinite(X)
         empty = ~seen.any(axis=1)

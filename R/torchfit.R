@@ -269,7 +269,8 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
 
 # lavaan's `cluster` and `sampling.weights` (arguments of lavaan(), not options):
 # the engine's options, the columns it needs beside the model's variables, and
-# the arguments of lavaan's dry run. Each names one column of `data`, complete.
+# the arguments of lavaan's dry run. Each names one column of `data`, complete
+# (the engine says when the column is not there).
 row_columns <- function(dots, data) {
   out <- list(engine = list(), columns = list(), lavaan = list())
   roles <- c(cluster = "cluster", sampling.weights = "sampling weight")
@@ -280,21 +281,18 @@ row_columns <- function(dots, data) {
       torchfit_stop(paste0("`", name, "` must be the name of one column of `data`."),
                     "torchfit_option_error")
     }
-    if (is.data.frame(data) && !col %in% names(data)) {
-      close <- suggest_names(col, names(data))
-      torchfit_stop(paste0("the ", roles[[name]], ' column "', col, '" is not in `data`',
-                           if (length(close)) paste0(' (did you mean "', close[1L], '"?)'),
-                           "."), "torchfit_dataerror")
-    }
+    out$engine[[gsub(".", "_", name, fixed = TRUE)]] <- col
+    out$lavaan[[name]] <- col
+    # a column absent from `data` is the engine's to report (it has names(data))
+    if (!is.data.frame(data) || !col %in% names(data)) next
     values <- data[[col]]
+    # (R's check: reticulate sends a missing label as the string "NA")
     if (anyNA(values)) {
       torchfit_stop(paste0("the ", roles[[name]], ' column "', col, '" is missing in ',
                            sum(is.na(values)), " rows; drop those rows or give them a value."),
                     "torchfit_dataerror")
     }
-    out$engine[[gsub(".", "_", name, fixed = TRUE)]] <- col
     out$columns[[col]] <- if (name == "cluster") as.character(values) else values
-    out$lavaan[[name]] <- col
   }
   out
 }
@@ -503,13 +501,11 @@ group_values <- function(data, group) {
   if (!is.character(group) || length(group) != 1L) {
     torchfit_stop("`group` must be the name of one column of `data`.")
   }
-  if (!is.data.frame(data) || !group %in% names(data)) {
-    close <- if (is.data.frame(data)) suggest_names(group, names(data)) else character(0)
-    torchfit_stop(paste0('grouping column "', group, '" not found in `data`',
-                         if (length(close)) paste0(' (did you mean "', close[1L], '"?)'), "."),
-                  "torchfit_dataerror")
-  }
+  # a column absent from `data` is the engine's to report (it has names(data));
+  # lavaanify then builds one group's table, never used
+  if (!is.data.frame(data) || !group %in% names(data)) return(NULL)
   values <- as.character(data[[group]])
+  # (R's check: reticulate sends a missing label as the string "NA")
   if (anyNA(values)) {
     torchfit_stop(paste0('the grouping column "', group, '" is missing in ', sum(is.na(values)),
                          " rows; drop those rows or give them a group."), "torchfit_dataerror")
@@ -520,18 +516,6 @@ group_values <- function(data, group) {
                          "`group` out."), "torchfit_dataerror")
   }
   values
-}
-
-suggest_names <- function(v, candidates) {
-  if (!length(candidates)) return(character(0))
-  same_case <- candidates[tolower(candidates) == tolower(v)]
-  if (length(same_case)) return(same_case[1L])
-  d <- drop(utils::adist(v, candidates, ignore.case = TRUE))
-  limit <- max(1L, floor(nchar(v) / 3))
-  ok <- which(d <= limit)
-  if (!length(ok)) return(character(0))
-  ok <- ok[order(d[ok], nchar(candidates[ok]))]
-  utils::head(candidates[ok], 3L)
 }
 
 # A data.frame as a list of columns that reticulate turns into Python lists

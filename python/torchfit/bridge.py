@@ -18,7 +18,7 @@ import torch
 
 from . import datasets
 from .api import fit
-from .data.frames import check_columns, check_latent_names, sample_moments
+from .data.frames import check_columns, check_latent_names, check_option_column, sample_moments
 from .data.sources import open_source
 from .errors import ConvergenceWarning
 from .iwave.items import CATEGORICAL
@@ -150,7 +150,7 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     if isinstance(opts.get("ordered"), str):  # one ordinal column arrives as a string
         opts["ordered"] = [opts["ordered"]]
     if data_names is not None:
-        _check_data_names([str(n) for n in data_names], partable)
+        _check_data_names([str(n) for n in data_names], partable, opts)
     if moments is not None:
         frame, opts = None, {**opts, **_given_moments(moments)}
     else:
@@ -193,13 +193,22 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     }
 
 
-def _check_data_names(names: Sequence[str], partable: Mapping[str, Sequence]) -> None:
+#: the options that name a column of the data, and the column's role
+COLUMN_OPTIONS = {"group": "grouping", "cluster": "cluster", "sampling_weights": "sampling weight"}
+
+
+def _check_data_names(names: Sequence[str], partable: Mapping[str, Sequence],
+                      opts: Mapping) -> None:
     """The checks that need every column name of R's data frame (R sends the
-    model's variables that are there): a model variable absent from the data (with
-    the close names), or in two columns, and a latent variable named like a column,
-    with the messages a Python caller gets for the same data."""
+    model's variables and the options' columns that are there): a model variable
+    or an option's column absent from the data (with the close names), or in two
+    columns, and a latent variable named like a column, with the messages a Python
+    caller gets for the same data."""
     variables = variable_names(list(partable["lhs"]), list(partable["op"]), list(partable["rhs"]))
     check_columns(names, variables.ov)
+    for option, role in COLUMN_OPTIONS.items():
+        if isinstance(opts.get(option), str):
+            check_option_column(names, opts[option], role)
     check_latent_names(None, variables.lv, names)
 
 

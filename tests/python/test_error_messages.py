@@ -93,6 +93,7 @@ def _cases(hs):
         ("unknown ML option", lambda: torchfit.cfa(HS_MODEL, hs, iter_maxx=5)),
         ("IWAVE option with ML", lambda: torchfit.cfa(HS_MODEL, hs, iw_samples=5)),
         ("MLM with FIML", lambda: torchfit.cfa(HS_MODEL, hs, estimator="MLM", missing="ml")),
+        ("unknown grouping column", lambda: torchfit.cfa(HS_MODEL, hs, group="sex2")),
         ("unknown cluster column", lambda: torchfit.cfa(HS_MODEL, hs, cluster="shool")),
         ("missing values in the cluster column",
          lambda: torchfit.cfa(HS_MODEL, hs.assign(c=np.where(hs.index < 3, np.nan, 1.0)),

@@ -165,6 +165,25 @@ def check_columns(columns: Sequence[str], names: Sequence[str]) -> None:
                     "the column")
 
 
+def check_option_column(columns: Sequence[str], name: str, role: str) -> None:
+    """The column an option names (``role``: "grouping", "cluster", "sampling
+    weight") is in the data, once; else close names are suggested.
+
+    Examples
+    --------
+    >>> check_option_column(["id", "school"], "shool", "cluster")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    torchfit.errors.DataError: the cluster column 'shool' is not in the data (did you mean ...
+    """
+    if name not in columns:
+        close = _close_names(name, columns)
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        raise DataError(f"the {role} column '{name}' is not in the data{hint}; the data have "
+                        f"columns: {', '.join(columns[:30])}{' ...' if len(columns) > 30 else ''}")
+    check_columns(columns, [name])
+
+
 def _close_names(name: str, columns: Sequence[str]) -> List[str]:
     """Columns ``name`` may have meant: the same name in another case, else up to
     three close spellings."""
@@ -300,7 +319,7 @@ def group_data(data, group: Optional[str]):
 
 def _group_values(frame: pd.DataFrame, group: str) -> pd.Series:
     """The grouping column as text, checked."""
-    check_columns([str(c) for c in frame.columns], [group])
+    check_option_column([str(c) for c in frame.columns], group, "grouping")
     values = frame[group]
     if values.isna().any():
         raise DataError(f"the grouping column '{group}' is missing in {int(values.isna().sum())} "

@@ -510,12 +510,7 @@ group_values <- function(data, group) {
     torchfit_stop(paste0('the grouping column "', group, '" is missing in ', sum(is.na(values)),
                          " rows; drop those rows or give them a group."), "torchfit_dataerror")
   }
-  if (length(unique(values)) < 2L) {
-    torchfit_stop(paste0('the grouping column "', group, '" has a single value ("', values[1L],
-                         '"); a multiple-group model needs at least two groups: leave ',
-                         "`group` out."), "torchfit_dataerror")
-  }
-  values
+  values  # (a single value is the engine's to report)
 }
 
 # A data.frame as a list of columns that reticulate turns into Python lists

@@ -330,7 +330,8 @@ def _group_values(frame: pd.DataFrame, group: str) -> pd.Series:
 def _enough_groups(labels: List[str], group: str) -> List[str]:
     if len(labels) < 2:
         raise DataError(f"the grouping column '{group}' has a single value ({labels[0]!r}); a "
-                        "multiple-group model needs at least two groups: leave group= out")
+                        "multiple-group model needs at least two groups: leave the group "
+                        "option out")
     return labels
 
 

@@ -216,11 +216,6 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
                    user_meanstructure = "meanstructure" %in% names(dots))
   ov <- lavaan::lavNames(partable, "ov")
   lv <- lavaan::lavNames(partable, "lv")
-  if (!is.null(group) && group %in% ov) {
-    torchfit_stop(paste0('"', group, '" is both the grouping variable and a variable of ',
-                         "the model; group by another column or take it out of the model."),
-                  "torchfit_dataerror")
-  }
 
   if (!is.null(path)) {
     moments <- path_moments(path, ov, missing, means = any(partable$op == "~1"))
@@ -229,7 +224,7 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
   }
 
   # 2. the data (none for a fit from sample moments)
-  prep <- if (is.null(moments)) prepare_data(data, ov, names(ordered)) else list(data = NULL)
+  prep <- if (is.null(moments)) prepare_data(data, ov, names(ordered), group) else list(data = NULL)
 
   # 3. the engine, called once
   options <- list(
@@ -395,7 +390,7 @@ build_partable <- function(model, model.type, lav_opts, user_meanstructure = FAL
 #' @return list(data = numeric matrix of the model's variables in `data`)
 #' @keywords internal
 #' @noRd
-prepare_data <- function(data, ov, ordered = character(0)) {
+prepare_data <- function(data, ov, ordered = character(0), group = NULL) {
   if (!is.data.frame(data)) {
     torchfit_stop(paste0(
       "`data` must be a data.frame, not ", class(data)[1L],
@@ -403,11 +398,13 @@ prepare_data <- function(data, ov, ordered = character(0)) {
     ), "torchfit_dataerror")
   }
   present <- intersect(ov, names(data))
-  for (v in setdiff(present, ordered)) {  # ordered items: integer codes below
+  # ordered items: integer codes below; a grouping column in the model is the
+  # engine's to report
+  for (v in setdiff(present, c(ordered, group))) {
     check_numeric_column(data[[v]], v)
   }
   X <- as.matrix(as.data.frame(lapply(data[, present, drop = FALSE], function(col)
-    if (is.factor(col)) as.integer(col) else col)))
+    if (is.factor(col)) as.integer(col) else if (is.numeric(col)) col else NA_real_)))
   storage.mode(X) <- "double"
   dimnames(X) <- list(NULL, present)
   # Missing values go to the engine as NaN: it drops incomplete rows

@@ -18,7 +18,13 @@ import torch
 
 from . import datasets
 from .api import fit
-from .data.frames import check_columns, check_latent_names, check_option_column, sample_moments
+from .data.frames import (
+    check_columns,
+    check_group_column,
+    check_latent_names,
+    check_option_column,
+    sample_moments,
+)
 from .data.sources import open_source
 from .errors import ConvergenceWarning
 from .iwave.items import CATEGORICAL
@@ -202,13 +208,15 @@ def _check_data_names(names: Sequence[str], partable: Mapping[str, Sequence],
     """The checks that need every column name of R's data frame (R sends the
     model's variables and the options' columns that are there): a model variable
     or an option's column absent from the data (with the close names), or in two
-    columns, and a latent variable named like a column, with the messages a Python
-    caller gets for the same data."""
+    columns, and a latent variable named like a column; and, before R's grouping
+    column replaces a model variable of the same name in the frame, a grouping column
+    that is a model variable. The messages are a Python caller's for the same data."""
     variables = variable_names(list(partable["lhs"]), list(partable["op"]), list(partable["rhs"]))
     check_columns(names, variables.ov)
     for option, role in COLUMN_OPTIONS.items():
         if isinstance(opts.get(option), str):
             check_option_column(names, opts[option], role)
+    check_group_column(opts.get("group"), variables.ov)
     check_latent_names(None, variables.lv, names)
 
 

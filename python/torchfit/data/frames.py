@@ -184,6 +184,21 @@ def check_option_column(columns: Sequence[str], name: str, role: str) -> None:
     check_columns(columns, [name])
 
 
+def check_group_column(group: Optional[str], variables: Sequence[str]) -> None:
+    """The grouping column may not be a variable of the model.
+
+    Examples
+    --------
+    >>> check_group_column("grade", ["x1", "grade"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    torchfit.errors.DataError: 'grade' is both the grouping variable and a variable of the ...
+    """
+    if group is not None and group in variables:
+        raise DataError(f"'{group}' is both the grouping variable and a variable of "
+                        "the model; group by another column or take it out of the model")
+
+
 def _close_names(name: str, columns: Sequence[str]) -> List[str]:
     """Columns ``name`` may have meant: the same name in another case, else up to
     three close spellings."""

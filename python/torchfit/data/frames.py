@@ -244,7 +244,8 @@ def check_ordered(name: str, dtype) -> None:
 def chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
            chunk_rows: int) -> Iterator[np.ndarray]:
     """The model's columns of ``data``, as float64 blocks of ``chunk_rows`` rows
-    (NaN where a value is missing; an infinite value is an error: :func:`check_finite`).
+    (NaN where a value is missing; the readers of the estimators refuse infinite
+    values with :func:`check_finite`).
 
     ``data`` is a DataFrame (or dict), a 2-D array (a ``np.load(...,
     mmap_mode="r")`` memory map reads only the block at hand) with ``columns``
@@ -257,14 +258,6 @@ def chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
     >>> [x.tolist() for x in chunks({"a": [1.0, 2.0, 3.0], "b": [4, 5, 6]}, ["b"], None, 2)]
     [[[4.0], [5.0]], [[6.0]]]
     """
-    for X in _blocks(data, names, columns, chunk_rows):
-        check_finite(X, names)
-        yield X
-
-
-def _blocks(data, names: Sequence[str], columns: Optional[Sequence[str]],
-            chunk_rows: int) -> Iterator[np.ndarray]:
-    """The blocks of :func:`chunks`, before the check of their values."""
     if isinstance(data, Reader):
         yield from data.read_chunks(names, chunk_rows)
         return
@@ -273,7 +266,7 @@ def _blocks(data, names: Sequence[str], columns: Optional[Sequence[str]],
         if not path.exists():
             raise DataError(f"no data file {str(path)!r}; give an existing .csv/.tsv or .npy path")
         if path.suffix == ".npy":
-            yield from _blocks(np.load(path, mmap_mode="r"), names, columns, chunk_rows)
+            yield from chunks(np.load(path, mmap_mode="r"), names, columns, chunk_rows)
             return
         sep = "\t" if path.suffix in (".tsv", ".tab") else ","
         header = _column_names(path)
@@ -372,8 +365,9 @@ def check_missing(missing: str) -> None:
 
 def check_finite(X: np.ndarray, names: Sequence[str]) -> None:
     """Infinite values are an error (a missing value is NaN), naming the columns
-    (of ``names``) that hold them; every block :func:`chunks` reads is checked
-    here, whatever the estimator and whether the data came from Python or R.
+    (of ``names``) that hold them: the one check of every estimator's reader
+    (:func:`complete_rows`, FIML's patterns, the ordinal items' codes, IWAVE's
+    items), whether the data came from Python or R.
 
     Examples
     --------
@@ -395,8 +389,11 @@ def check_finite(X: np.ndarray, names: Sequence[str]) -> None:
 
 
 def complete_rows(X: np.ndarray, names: Sequence[str]) -> np.ndarray:
-    """Row mask of complete rows (infinite values were refused by :func:`chunks`)."""
-    return np.isfinite(X).all(axis=1)
+    """Row mask of complete rows; infinite values are an error."""
+    keep = np.isfinite(X).all(axis=1)
+    if not keep.all():  # (complete data cost no second pass)
+        check_finite(X, names)
+    return keep
 
 
 def _missing_error(n_bad: int, n_total: int, cols: Sequence[str]) -> DataError:

@@ -22,6 +22,23 @@ lavaan_skeleton <- function(partable, data, model.type, lav_args) {
   suppressWarnings(do.call(constructor, args, envir = asNamespace("lavaan")))
 }
 
+# The table as lavaan builds it for a categorical model with fixed exogenous
+# covariates: lavaan takes conditional.x = TRUE there (its default), and
+# lavaanify(conditional.x = TRUE) marks the regressions on the covariates exo.
+# Unmarked, the dry run turns the covariates into dummy latent variables
+# (LAMBDA with rows for them) while th.idx covers the items alone, so
+# computeTH() recycles the thresholds ("longer object length") and
+# lavInspect(fit, "th") returns extra values. Marked, the covariates enter as
+# lavaan's own gamma, cov.x and mean.x, as after lavaan::sem(..., ordered =).
+with_conditional_x <- function(pt, lav_args) {
+  if (!any(pt$op == "|") || isFALSE(lav_args$conditional.x) || isFALSE(lav_args$fixed.x)) {
+    return(pt)
+  }
+  ov_x <- lavaan::lavNames(pt, "ov.x")
+  pt$exo[pt$op %in% c("~", "<~") & pt$rhs %in% ov_x & !(pt$lhs %in% ov_x)] <- 1L
+  pt
+}
+
 # The columns of a parameter table that describe the model (not results).
 .lavaan_table_columns <- c("id", "lhs", "op", "rhs", "user", "block", "group", "level",
                            "free", "ustart", "exo", "label", "plabel", "efa")
@@ -110,6 +127,53 @@ with_sample_moments <- function(skel, data, group) {
   ss@nobs <- lapply(moments, `[[`, "n")
   ss@ntotal <- sum(vapply(moments, `[[`, 1L, "n"))
   skel@SampleStats <- ss
+  if (skel@Model@conditional.x) {
+    skel <- with_covariate_moments(skel, moments, lavaan::lavNames(pt, "ov.x"))
+    skel@SampleStats <- with_residual_moments(skel@SampleStats, X, rows,
+                                              lavaan::lavNames(pt, "ov.nox"),
+                                              lavaan::lavNames(pt, "ov.x"))
+  }
+  skel
+}
+
+# lavaan's conditional.x statistics (lavInspect(fit, "sampstat") reads them):
+# the least-squares regression of the codes on the covariates (complete rows),
+# its intercepts, slopes and residual covariance (N in the denominator);
+# res.th keeps the marginal thresholds above, not lavaan's probit intercepts.
+with_residual_moments <- function(ss, X, rows, ov_y, ov_x) {
+  fits <- lapply(rows, function(i) {
+    ok <- i[stats::complete.cases(X[i, , drop = FALSE])]
+    design <- cbind(1, X[ok, ov_x, drop = FALSE])
+    coefs <- qr.coef(qr(design), X[ok, ov_y, drop = FALSE])
+    res <- X[ok, ov_y, drop = FALSE] - design %*% coefs
+    list(int = unname(coefs[1L, ]), slopes = unname(t(coefs[-1L, , drop = FALSE])),
+         cov = unname(crossprod(res) / length(ok)))
+  })
+  ss@res.int <- lapply(fits, `[[`, "int")
+  ss@res.slopes <- lapply(fits, `[[`, "slopes")
+  ss@res.cov <- lapply(fits, `[[`, "cov")
+  ss@res.var <- lapply(ss@res.cov, diag)
+  ss@res.th <- ss@th
+  ss
+}
+
+# With conditional.x, lavaan's model holds the covariates' sample moments (N in
+# the denominator) as its cov.x and mean.x matrices, which fitted() and
+# lavInspect(fit, "implied") read; the dry run without data left I and 0.
+with_covariate_moments <- function(skel, moments, ov_x) {
+  model <- skel@Model
+  ends <- cumsum(model@nmat)
+  cov_x <- lapply(moments, function(m) unname(m$cov[ov_x, ov_x, drop = FALSE]))
+  mean_x <- lapply(moments, function(m) matrix(unname(m$mean[ov_x]), ncol = 1L))
+  for (b in seq_along(moments)) {
+    block <- seq_len(model@nmat[b]) + ends[b] - model@nmat[b]
+    model@GLIST[[block[names(model@GLIST)[block] == "cov.x"]]] <- cov_x[[b]]
+    model@GLIST[[block[names(model@GLIST)[block] == "mean.x"]]] <- mean_x[[b]]
+  }
+  skel@SampleStats@cov.x <- cov_x
+  skel@SampleStats@mean.x <- lapply(mean_x, as.vector)
+  skel@Model <- model
+  skel@implied <- lav_internal("lav_model_implied")(model)
   skel
 }
 

@@ -123,6 +123,7 @@ new_torchfit <- function(res, call, model, partable, data, model.type, lav_args,
   if (!isFALSE(lav_args$warn)) for (w in info$warnings) warning(w, call. = FALSE)
   for (note in as_chr(res$notes)) message("torchfit: ", note)
   iwave <- is_irt_estimator(info$estimator)
+  if (iwave) pt <- with_conditional_x(pt, lav_args)
   # lavaan has no rows for nominal category scores ("y | s1"): its model holds
   # the rest, and its table becomes the engine's
   lavaan_rows <- !(pt$op == "|" & !grepl("^t[0-9]+$", pt$rhs))

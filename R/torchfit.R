@@ -62,7 +62,9 @@ categorical_item_types <- function() {
 #'   With ordered items the default is lavaan's `"WLSMV"` (DWLS on the
 #'   thresholds and polychoric correlations, robust standard errors, the
 #'   scaled-shifted test); `"WLSM"`, `"ULSMV"`, `"ULSM"`, `"WLS"`, `"DWLS"` and
-#'   `"ULS"` as in lavaan (`parameterization = "theta"` in `...`).
+#'   `"ULS"` as in lavaan (`parameterization = "theta"` in `...`). Without
+#'   ordered items, `"ULS"`, `"GLS"`, `"WLS"` (ADF) and `"DWLS"` fit the
+#'   covariances of continuous data as lavaan does.
 #' @param model.type `"sem"`, `"cfa"` (the same defaults) or `"growth"`
 #'   (lavaan's growth(): latent means free, observed intercepts 0).
 #' @param missing `"default"`: stop when the model's variables have missing
@@ -216,6 +218,7 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
                    user_meanstructure = "meanstructure" %in% names(dots))
   ov <- lavaan::lavNames(partable, "ov")
   lv <- lavaan::lavNames(partable, "lv")
+  check_conditional_x(dots$conditional.x, estimator, ordered, partable)
 
   if (!is.null(path)) {
     moments <- path_moments(path, ov, missing, means = any(partable$op == "~1"))
@@ -260,6 +263,20 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
                       model.type = model.type, lav_args = lav_args, ov = ov, lv = lv)
   fit@timing <- c(fit@timing, list(engine = t2 - t1, total = proc.time()[["elapsed"]] - t0))
   fit
+}
+
+# MML's and IWAVE's likelihood of categorical items with covariates is
+# p(y | x): lavaan's conditional.x = TRUE (its default there). lavaan's
+# conditional.x = FALSE would model the covariates too (it frees their moments).
+check_conditional_x <- function(conditional.x, estimator, ordered, partable) {
+  if (isFALSE(conditional.x) && is_irt_estimator(estimator) && length(ordered) &&
+      length(lavaan::lavNames(partable, "ov.x"))) {
+    torchfit_stop(paste0(
+      "option `conditional.x = FALSE` is not supported with estimator = \"", estimator,
+      "\": its likelihood of the items is conditional on the covariates (",
+      paste(lavaan::lavNames(partable, "ov.x"), collapse = ", "),
+      "), lavaan's conditional.x = TRUE; leave the option out."), "torchfit_option_error")
+  }
 }
 
 # lavaan's `cluster` and `sampling.weights` (arguments of lavaan(), not options):

@@ -23,6 +23,7 @@ from .inference.robust_options import options as robust_options
 from .inference.robust_options import require_raw_data
 from .options import (
     BY_NAME,
+    CONTINUOUS_LS,
     ESTIMATORS,
     IRT,
     ML_FAMILY,
@@ -285,6 +286,11 @@ def resolve_options(estimator: str, data, *, model_type: str = "sem", std_lv: bo
     model = dict(model_type=model_type, std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x)
     if estimator not in ML_FAMILY:
         _refuse_ml_options(estimator, data)
+    if estimator in CONTINUOUS_LS and not _has_ordered(own):
+        _check_least_squares(estimator, information, missing)
+        model.update(group_equal=group_equal, group_partial=group_partial)
+        return FitOptions(estimator, missing, False, meanstructure, "expected", iter_max, group,
+                          columns, model, own, robust_options("ML"))
     if estimator in ORDINAL:
         _check_ordinal(estimator, own, information, meanstructure)
         model.update(group_equal=group_equal, group_partial=group_partial)
@@ -385,12 +391,17 @@ def _check_rows_options(estimator: str, cluster, weights, missing: str, informat
     return robust
 
 
+def _has_ordered(own) -> bool:
+    """Whether ``ordered=`` names any item (True, or a non-empty list)."""
+    ordered = own.get("ordered")
+    return ordered is not None and ordered is not False and \
+        not (isinstance(ordered, (list, tuple)) and not ordered)
+
+
 def _default_estimator(estimator: str, own) -> str:
     """lavaan's "default": WLSMV with ordered items, else ML; a named estimator
-    checked (the WLS family needs ordered items)."""
-    ordered = own.get("ordered")
-    has_ordered = ordered is not None and ordered is not False and \
-        not (isinstance(ordered, (list, tuple)) and not ordered)
+    checked (the WLS family's robust variants need ordered items)."""
+    has_ordered = _has_ordered(own)
     if str(estimator).upper() == "DEFAULT":
         return "WLSMV" if has_ordered else "ML"
     estimator = check_estimator(estimator)
@@ -398,11 +409,22 @@ def _default_estimator(estimator: str, own) -> str:
         raise ModelError(f"estimator {estimator!r} treats the items as continuous; ordered "
                          "items are fitted by estimator='WLSMV' (the default with ordered=), "
                          "'WLSM', 'ULSMV', 'ULSM', 'WLS', 'DWLS', 'ULS', 'IWAVE' or 'MML'")
-    if estimator in ORDINAL and not has_ordered:
+    if estimator in ORDINAL and estimator not in CONTINUOUS_LS and not has_ordered:
         raise ModelError(f"estimator {estimator!r} is for ordered items here: name them with "
                          "ordered=[...] (or ordered=True); continuous data are fitted by 'ML', "
-                         "'MLM' or 'MLR'")
+                         "'MLM', 'MLR', 'ULS', 'GLS', 'WLS' or 'DWLS'")
     return estimator
+
+
+def _check_least_squares(estimator: str, information, missing) -> None:
+    """What least squares on continuous data refuse of fit()'s options."""
+    if information not in (None, "expected"):
+        raise ModelError(f"information={information!r}: estimator {estimator!r} uses the "
+                         "expected information (lavaan's only choice for least squares)")
+    if is_fiml(missing):
+        raise ModelError(f"missing={missing!r} is full-information ML; estimator "
+                         f"{estimator!r} fits complete rows: use missing='listwise' (or "
+                         "estimator='ML' for FIML)")
 
 
 def _check_ordinal(estimator: str, own, information, meanstructure) -> None:

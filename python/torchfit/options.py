@@ -21,7 +21,11 @@ ML_FAMILY = ("ML", "MLM", "MLR")
 ORDINAL = ("WLSMV", "WLSM", "ULSMV", "ULSM", "WLS", "DWLS", "ULS")
 #: the estimators of IRT models (item types, thresholds): IWAVE and marginal ML
 IRT = ("IWAVE", "MML")
-ESTIMATORS = ML_FAMILY + IRT + ORDINAL
+#: least squares that only continuous data take (the others of the family take both)
+CONTINUOUS_ONLY = ("GLS",)
+#: lavaan's least squares on the covariances of continuous data (without ordered=)
+CONTINUOUS_LS = ("ULS", "GLS", "WLS", "DWLS")
+ESTIMATORS = ML_FAMILY + IRT + ORDINAL + CONTINUOUS_ONLY
 
 
 @dataclass(frozen=True)
@@ -58,11 +62,11 @@ OPTIONS: Tuple[Option, ...] = (
         ("fixed_x", "fixed.x", "bool", True),
         ("missing", "missing", "str", "default"),
         ("distributed", None, "bool", None)])
-    + _rows("fit", ML_FAMILY + ORDINAL + ("MML",), [
+    + _rows("fit", ML_FAMILY + ORDINAL + CONTINUOUS_ONLY + ("MML",), [
         ("iter_max", "iter.max", "int", 10000)])
     + _rows("fit", ESTIMATORS, [
         ("columns", None, "list", None)])
-    + _rows("fit", ML_FAMILY + ORDINAL, [
+    + _rows("fit", ML_FAMILY + ORDINAL + CONTINUOUS_ONLY, [
         ("meanstructure", "meanstructure", "bool", None),
         ("information", "information", "str", None),
         ("group", "group", "str", None),
@@ -177,10 +181,10 @@ def check_estimator(estimator: str) -> str:
     >>> check_estimator("mlr")
     'MLR'
     >>> try:
-    ...     check_estimator("GLS")
+    ...     check_estimator("PML")
     ... except TorchfitError as e:
     ...     print(str(e)[:60])
-    estimator 'GLS' is not available; use one of ML, MLM, MLR, I
+    estimator 'PML' is not available; use one of ML, MLM, MLR, I
     """
     if str(estimator).upper() not in ESTIMATORS:
         raise TorchfitError(f"estimator {estimator!r} is not available; use one of "
@@ -237,8 +241,8 @@ def check_named(estimator: str, values: Dict[str, object]) -> None:
     >>> check_named("IWAVE", {"iter_max": 50})
     Traceback (most recent call last):
     ...
-    TypeError: option(s) iter_max are for estimator 'DWLS' or 'ML' or 'MLM' or 'MLR' or 'MML' \
-or 'ULS' or 'ULSM' or 'ULSMV' or 'WLS' or 'WLSM' or 'WLSMV', not 'IWAVE'
+    TypeError: option(s) iter_max are for estimator 'DWLS' or 'GLS' or 'ML' or 'MLM' or 'MLR' \
+or 'MML' or 'ULS' or 'ULSM' or 'ULSMV' or 'WLS' or 'WLSM' or 'WLSMV', not 'IWAVE'
     """
     estimator = estimator.upper()
     unused = [k for k, v in values.items()

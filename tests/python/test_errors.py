@@ -72,8 +72,8 @@ def test_non_convergence_warns_and_flags(hs):
 
 
 def test_unknown_estimator(hs):
-    with pytest.raises(torchfit.TorchfitError, match="estimator 'GLS' is not available"):
-        torchfit.cfa(HS_MODEL, hs, estimator="GLS")
+    with pytest.raises(torchfit.TorchfitError, match="estimator 'PML' is not available"):
+        torchfit.cfa(HS_MODEL, hs, estimator="PML")
 
 
 def test_unsupported_operator_is_refused_clearly(hs):

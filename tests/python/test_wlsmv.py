@@ -52,6 +52,9 @@ CASES = {
     "hs_mixed_wls": ("hs_mixed", HS, {"ordered": MIXED_ORDERED, "estimator": "WLS"}),
     "hs_mixed_theta": ("hs_mixed", HS, {"ordered": MIXED_ORDERED,
                                         "parameterization": "theta"}),
+    # tests/reference/make_ordinal_pairwise.R: about 10 % of every variable missing
+    "hs_mixed_pairwise": ("hs_mixed_missing", HS, {"ordered": MIXED_ORDERED,
+                                                   "missing": "pairwise"}),
 }
 
 
@@ -227,20 +230,37 @@ def test_missing_values_need_a_missing_option():
     assert fit.nobs == d.dropna().shape[0]
 
 
-def test_mixed_statistics_and_nacov_match_lavaan():
+def test_pairwise_ignores_empty_rows_as_lavaan(fits):
+    """lavaan drops rows without an observed value ("some cases are empty
+    and will be ignored"): two of them leave the sim12_pairwise fit as it is."""
+    d = _data("sim12_missing")
+    empty = pd.concat([d, d.iloc[:2] * np.nan])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        fit = torchfit.cfa(SIM, empty, ordered=True, missing="pairwise")
+    assert fit.nobs == len(d)
+    ref = fits["sim12_pairwise"]
+    np.testing.assert_allclose(fit.partable["se"], ref.partable["se"], rtol=1e-12)
+    assert fit.fit_measures()["chisq.scaled"] == pytest.approx(
+        ref.fit_measures()["chisq.scaled"], rel=1e-12)
+
+
+@pytest.mark.parametrize("case,data", [("hs_mixed", "hs_mixed"),
+                                       ("hs_mixed_pairwise", "hs_mixed_missing")])
+def test_mixed_statistics_and_nacov_match_lavaan(case, data):
     from torchfit.data.polychoric import item_levels
     from torchfit.data.polyserial import mixed_stats
-    frame = _data("hs_mixed")
+    frame = _data(data)
     names = _items(frame)
     levels = item_levels(frame, MIXED_ORDERED) + [None] * 3
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ZeroCellWarning)
         s = mixed_stats(frame, names, [v in MIXED_ORDERED for v in names], levels,
-                        chunk_rows=70)  # several blocks
-    obs = pd.read_csv(REF / "hs_mixed_wls_obs.csv")
+                        chunk_rows=70, pairwise=case.endswith("pairwise"))  # several blocks
+    obs = pd.read_csv(REF / f"{case}_wls_obs.csv")
     assert s.names == list(obs["name"])
     np.testing.assert_allclose(s.obs, obs["value"], atol=1e-7)  # polyserials to nlminb's 1e-8
-    ref = pd.read_csv(REF / "hs_mixed_gamma.csv")
+    ref = pd.read_csv(REF / f"{case}_gamma.csv")
     assert list(ref.columns) == s.names
     assert np.abs(s.nacov - ref.to_numpy()).max() < 1e-6 * np.abs(ref.to_numpy()).max()
 
@@ -256,9 +276,28 @@ def test_mixed_fit_has_no_robust_measures_and_implies_the_means(fits):
     assert implied["cov"].loc["x7", "x7"] == pytest.approx(d["x7"].var(ddof=0), rel=1e-3)
 
 
-def test_pairwise_missing_with_continuous_variables_is_refused():
-    with pytest.raises(TorchfitError, match="missing='pairwise' with continuous variables"):
-        torchfit.cfa(HS, _data("hs_mixed"), ordered=MIXED_ORDERED, missing="pairwise")
+def test_pairwise_on_complete_mixed_data_is_the_complete_data_fit(fits):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        fit = torchfit.cfa(HS, _data("hs_mixed"), ordered=MIXED_ORDERED, missing="pairwise")
+    np.testing.assert_array_equal(fit.partable["est"], fits["hs_mixed"].partable["est"])
+    np.testing.assert_array_equal(fit.partable["se"], fits["hs_mixed"].partable["se"])
+
+
+def test_pairwise_mixed_drops_empty_rows_and_needs_pairs_observed_together(fits):
+    d = _data("hs_mixed_missing")
+    items = _items(d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ZeroCellWarning)
+        # lavaan ignores rows without an observed value
+        empty = pd.concat([d, d.iloc[:2].assign(**{v: np.nan for v in items})])
+        fit = torchfit.cfa(HS, empty, ordered=MIXED_ORDERED, missing="pairwise")
+        assert fit.nobs == len(d)
+        np.testing.assert_allclose(fit.partable["se"], fits["hs_mixed_pairwise"].partable["se"],
+                                   rtol=1e-12)
+        d.loc[d["x7"].notna(), "x8"] = np.nan
+        with pytest.raises(DataError, match="'x7' and 'x8' are observed together in 0 row"):
+            torchfit.cfa(HS, d, ordered=MIXED_ORDERED, missing="pairwise")
 
 
 def test_missing_values_of_a_continuous_variable_need_listwise():
@@ -293,7 +332,7 @@ def test_iwave_still_takes_ordered():
 
 
 @pytest.mark.parametrize("case", ["hs_wlsmv", "hs_theta", "sim12_pairwise", "hs_mixed",
-                                  "hs_group"])
+                                  "hs_group", "hs_mixed_pairwise"])
 def test_factor_scores_are_lavaans_ebm_scores(fits, case):
     scores = fits[case].predict()
     if isinstance(scores, dict):  # lavaan's groups in their order

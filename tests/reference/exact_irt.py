@@ -2,14 +2,16 @@
 
 Plain NumPy/SciPy (no torch, no torchfit import): the marginal likelihood is
 integrated by a fixed tensor-product Gauss-Hermite rule (61 points for one
-factor, 41 x 41 for two), its gradient is derived by hand (below), BFGS runs
+factor, 41 x 41 for two, 41^3 for three without its nodes of weight below
+1e-8 of the largest), its gradient is derived by hand (below), BFGS runs
 to a tight tolerance and Newton steps with a finite-difference Hessian of the
 analytic gradient polish the solution.  The quadrature error is measured by
-refitting with more points (81, 51 x 51) and written next to the estimates.
+refitting with more points (81, 51 x 51; for three factors 51^3 by one Newton
+step from the estimates) and written next to the estimates.
 
 Models, in torchfit's (and the lavaan table's) parametrisation, with
 standardized factors (``std.lv = TRUE``): eta ~ N(0, Psi), Psi with unit
-diagonal and a free correlation between two factors, lp_j = lambda_j' eta,
+diagonal and free correlations between the factors, lp_j = lambda_j' eta,
 
 - graded:  Pr(y >= k | eta) = logistic(lp - tau_k), k = 1 .. K-1
 - binary:  graded with K = 2
@@ -52,13 +54,19 @@ CASES = {
     "binary_2f": ("binary", 2, 5, 2, 1000, 106),
     # the issue-17 benchmark: 1 factor x 10 five-category graded items, N = 5000
     "graded_1f_n5000": ("graded", 1, 10, 5, 5000, 107),
+    # three correlated factors: the accuracy of MML's default 3-factor rule
+    "graded_3f": ("graded", 3, 4, 4, 1000, 109),
 }
 #: latent regressions on two covariates (x1 normal, x2 binary):
 #: name -> (item type, factors, items per factor, categories, rows, seed, B (factors x 2))
 COV_CASES = {
     "graded_1f_cov": ("graded", 1, 6, 4, 1000, 108, [[0.6, -0.5]]),
 }
-POINTS = {1: (61, 81), 2: (41, 51)}
+POINTS = {1: (61, 81), 2: (41, 51), 3: (41, 51)}
+#: three factors: the product grid without its nodes of weight below this
+#: fraction of the largest (a ball of radius 6.1 prior sd; 7,569 and 10,731
+#: nodes), which keeps the (rows x nodes) arrays in memory and the fit in minutes
+PRUNE = {3: 1e-8}
 
 
 # -- simulation -------------------------------------------------------------------------------
@@ -72,6 +80,8 @@ def simulate(kind, n_factors, per_factor, n_cat, n, seed, B=None):
     psi = np.eye(n_factors)
     if n_factors == 2:
         psi[0, 1] = psi[1, 0] = 0.4
+    if n_factors == 3:
+        psi = np.array([[1.0, 0.4, 0.3], [0.4, 1.0, 0.2], [0.3, 0.2, 1.0]])
     # well-separated thresholds around an item location: no empty categories
     centres = np.linspace(-1.2, 1.2, n_cat - 1) if n_cat > 2 else np.zeros(1)
     tau = centres + rng.uniform(-0.8, 0.8, (p, 1)) + rng.uniform(-0.2, 0.2, (p, n_cat - 1))
@@ -116,28 +126,41 @@ class Problem:
         self.w_nodes = np.column_stack([g.ravel() for g in grids])  # standard normal nodes
         wgrid = np.meshgrid(*[w] * n_factors, indexing="ij")
         self.log_wq = np.log(np.prod([g.ravel() for g in wgrid], axis=0))
+        if n_factors in PRUNE:
+            keep = self.log_wq >= self.log_wq.max() + np.log(PRUNE[n_factors])
+            self.w_nodes, self.log_wq = self.w_nodes[keep], self.log_wq[keep]
+        # the factor correlations: (i, j) for i < j, lavaan's order
+        self.pairs = [(i, j) for i in range(n_factors) for j in range(i + 1, n_factors)]
         # one-hot responses per item, (n, K_j)
         self.onehot = [(y[:, j][:, None] == np.arange(self.n_cat[j])).astype(float)
                        for j in range(self.p)]
 
-    # parameter vector: slopes (p), thresholds (sum K_j - 1), correlation (2 factors)
+    # parameter vector: slopes (p), thresholds (sum K_j - 1), correlations (pairs)
     def unpack(self, theta):
         a = theta[:self.p]
         taus, at = [], self.p
         for j in range(self.p):
             taus.append(theta[at:at + self.n_cat[j] - 1])
             at += self.n_cat[j] - 1
-        rho = theta[at] if self.m == 2 else None
-        return a, taus, rho
+        return a, taus, theta[at:at + len(self.pairs)]
 
     def nodes(self, rho):
-        """eta at the nodes, and d eta_2 / d rho (two factors)."""
-        if self.m == 1:
-            return self.w_nodes, None
-        w1, w2 = self.w_nodes[:, 0], self.w_nodes[:, 1]
-        s = np.sqrt(1 - rho ** 2)
-        eta = np.column_stack([w1, rho * w1 + s * w2])
-        return eta, w1 - rho / s * w2
+        """eta = L w at the nodes (L the Cholesky factor of the correlation
+        matrix), and d eta / d rho_k (Q, m) for each correlation: with
+        dL = L Phi(L^-1 dR L^-T), Phi the lower triangle with half its diagonal
+        (the derivative of the Cholesky factor)."""
+        R = np.eye(self.m)
+        for (i, j), r in zip(self.pairs, rho):
+            R[i, j] = R[j, i] = r
+        L = np.linalg.cholesky(R)
+        Linv = np.linalg.inv(L)
+        deta = []
+        for i, j in self.pairs:
+            dR = np.zeros((self.m, self.m))
+            dR[i, j] = dR[j, i] = 1.0
+            A = Linv @ dR @ Linv.T
+            deta.append(self.w_nodes @ (L @ (np.tril(A, -1) + np.diag(np.diag(A)) / 2)).T)
+        return self.w_nodes @ L.T, deta
 
     def item(self, lp, tau):
         """log Pr(y = k | lp) (Q, K), d/d lp (Q, K) and d/d tau (Q, K, K-1)."""
@@ -176,7 +199,7 @@ class Problem:
 
     def value_and_grad(self, theta):
         a, taus, rho = self.unpack(theta)
-        eta, deta2 = self.nodes(rho)
+        eta, deta = self.nodes(rho)
         pieces = []
         ll = np.zeros((self.y.shape[0], len(eta)))
         for j in range(self.p):
@@ -187,16 +210,15 @@ class Problem:
         lw = ll + self.log_wq
         logl_i = logsumexp(lw, axis=1)
         post = np.exp(lw - logl_i[:, None])  # (n, Q) posterior weights
-        g_a, g_tau, g_rho = np.zeros(self.p), [], 0.0
+        g_a, g_tau, g_rho = np.zeros(self.p), [], np.zeros(len(self.pairs))
         for j, (logp, d_lp, d_tau) in enumerate(pieces):
             counts = post.T @ self.onehot[j]  # (Q, K): expected responses at each node
             f = eta[:, self.factor[j]]
             g_lp = (counts * d_lp).sum(axis=1)  # d logL / d lp_j at each node
             g_a[j] = (g_lp * f).sum()
             g_tau.append(np.einsum("qk,qkt->t", counts, d_tau))
-            if self.m == 2 and self.factor[j] == 1:
-                g_rho += (g_lp * a[j] * deta2).sum()
-        grad = np.concatenate([g_a] + g_tau + ([[g_rho]] if self.m == 2 else []))
+            g_rho += [(g_lp * a[j] * d[:, self.factor[j]]).sum() for d in deta]
+        grad = np.concatenate([g_a] + g_tau + [g_rho])
         return logl_i.sum(), grad
 
     def start(self):
@@ -208,7 +230,7 @@ class Problem:
             else:
                 ge = np.cumsum(share[::-1])[::-1][1:]
                 taus.append(-np.log(ge / (1 - ge)) * 1.4)
-        return np.concatenate([np.ones(self.p)] + taus + ([[0.2]] if self.m == 2 else []))
+        return np.concatenate([np.ones(self.p)] + taus + [np.full(len(self.pairs), 0.2)])
 
 
 class CovariateProblem(Problem):
@@ -226,7 +248,7 @@ class CovariateProblem(Problem):
 
     def value_and_grad(self, theta):
         a, taus, rho, B = self.unpack(theta)
-        w, deta2 = self.nodes(rho)
+        w, deta = self.nodes(rho)
         eta = (self.X @ B.T)[:, None, :] + w[None, :, :]  # (n, Q, m)
         n, Q = eta.shape[:2]
         rows = np.arange(n * Q)
@@ -241,37 +263,49 @@ class CovariateProblem(Problem):
         lw = ll + self.log_wq
         logl_i = logsumexp(lw, axis=1)
         post = np.exp(lw - logl_i[:, None])
-        g_a, g_tau, g_rho, g_B = np.zeros(self.p), [], 0.0, np.zeros_like(B)
+        g_a, g_tau, g_rho, g_B = np.zeros(self.p), [], np.zeros(len(self.pairs)), \
+            np.zeros_like(B)
         for j, (d_lp, d_tau) in enumerate(pieces):
             f = self.factor[j]
             g_lp = post * d_lp  # d logL_i / d lp_j at each (row, node)
             g_a[j] = (g_lp * eta[:, :, f]).sum()
             g_tau.append(np.einsum("nq,nqt->t", post, d_tau))
             g_B[f] += a[j] * (g_lp.sum(axis=1) @ self.X)
-            if self.m == 2 and f == 1:
-                g_rho += a[j] * (g_lp.sum(axis=0) @ deta2)
-        grad = np.concatenate([g_a] + g_tau + ([[g_rho]] if self.m == 2 else [])
-                              + [g_B.ravel()])
+            g_rho += [a[j] * (g_lp.sum(axis=0) @ d[:, f]) for d in deta]
+        grad = np.concatenate([g_a] + g_tau + [g_rho, g_B.ravel()])
         return logl_i.sum(), grad
 
     def start(self):
         return np.concatenate([super().start(), np.zeros(self.m * self.X.shape[1])])
 
 
-def maximise(problem, theta0):
+def maximise(problem, theta0, polish=3):
+    """BFGS, then ``polish`` Newton steps with a finite-difference Hessian of the
+    exact gradient; the estimates, log-likelihood, largest gradient, SEs and the
+    Hessian (with ``polish`` 1, the polishing step's, at the BFGS solution; else at
+    the estimates)."""
     def f(t):
         v, g = problem.value_and_grad(t)
         return -v, -g
 
     res = minimize(f, theta0, jac=True, method="BFGS", options={"gtol": 1e-6, "maxiter": 5000})
     theta = res.x
-    for _ in range(3):  # Newton polish: finite-difference Hessian of the exact gradient
+    for _ in range(polish):
         H = hessian(problem, theta)
         theta = theta - np.linalg.solve(H, problem.value_and_grad(theta)[1])
     value, grad = problem.value_and_grad(theta)
-    H = hessian(problem, theta)
+    if polish != 1:
+        H = hessian(problem, theta)
     se = np.sqrt(np.diag(np.linalg.inv(-H)))
-    return theta, value, float(np.abs(grad).max()), se
+    return theta, value, float(np.abs(grad).max()), se, H
+
+
+def refit_newton(problem, theta, H):
+    """The maximum under a finer rule by one Newton step from ``theta`` with the
+    Hessian H of the coarser rule (three factors: a full refit would take an
+    hour); the step's error is second order in the rule's (already small) shift."""
+    theta2 = theta - np.linalg.solve(H, problem.value_and_grad(theta)[1])
+    return theta2, problem.value_and_grad(theta2)[0]
 
 
 def hessian(problem, theta, h=1e-5):
@@ -290,8 +324,7 @@ def labels(problem):
     rows = [(f"f{problem.factor[j] + 1}", "=~", names[j]) for j in range(problem.p)]
     for j in range(problem.p):
         rows += [(names[j], "|", f"t{k + 1}") for k in range(problem.n_cat[j] - 1)]
-    if problem.m == 2:
-        rows.append(("f1", "~~", "f2"))
+    rows += [(f"f{i + 1}", "~~", f"f{j + 1}") for i, j in problem.pairs]
     return rows
 
 
@@ -326,8 +359,12 @@ def run_case(name, spec):
         def problem(points):
             return CovariateProblem(kind, m, per, y, X, points)
     prob = problem(fine)
-    theta, logl, grad, se = maximise(prob, prob.start())
-    theta2, logl2, _, _ = maximise(problem(finer), theta)
+    if m == 3:  # one Newton polish, whose Hessian gives the SEs and the finer rule's step
+        theta, logl, grad, se, H = maximise(prob, prob.start(), polish=1)
+        theta2, logl2 = refit_newton(problem(finer), theta, H)
+    else:
+        theta, logl, grad, se, _ = maximise(prob, prob.start())
+        theta2, logl2, _, _, _ = maximise(problem(finer), theta)
     rows = labels(prob) + [(f"f{f + 1}", "~", x) for f in range(m) for x in covariates]
     with open(OUT / f"{name}_exact.csv", "w") as fh:
         fh.write("lhs,op,rhs,est,se,est_more_points\n")

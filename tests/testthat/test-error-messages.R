@@ -16,7 +16,7 @@ test_that("bad calls give the messages of the snapshot", {
   expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, cluster = "shool"))
   expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = transform(hs, g = "a"), group = "g"))
   expect_snapshot(error = TRUE, torchfit("f =~ x1 + x2 + school", data = hs, group = "school"))
-  expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, estimator = "GLS"))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, estimator = "PML"))
   expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, control = list(iter.max = 5)))
   expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, likelihood = "wishart"))
   expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, se = "robust.sem"))

@@ -155,3 +155,17 @@ test_that("general equality and inequality constraints agree with lavaan", {
   expect_output(print(summary(ours)), "Number of inequality constraints", fixed = TRUE)
   expect_output(print(summary(ours)), "Constraints:", fixed = TRUE)
 })
+
+test_that("least squares on continuous data (ULS, GLS, WLS, DWLS) equal lavaan's", {
+  skip_if_no_engine()
+  for (est in c("ULS", "GLS", "WLS", "DWLS")) {
+    ref <- lavaan::cfa(HS_MODEL, data = HolzingerSwineford1939, estimator = est,
+                       group = "school")
+    fit <- torchfit(HS_MODEL, data = HolzingerSwineford1939, estimator = est, group = "school")
+    expect_equal(coef(fit), coef(ref), tolerance = 1e-4)
+    expect_equal(sqrt(diag(vcov(fit))), sqrt(diag(vcov(ref))), tolerance = 1e-4)
+    fm <- fitMeasures(ref)
+    expect_equal(fitMeasures(fit)[names(fm)], fm, tolerance = 1e-4, ignore_attr = TRUE)
+    expect_equal(modindices(fit)$mi, modindices(ref)$mi, tolerance = 1e-3)
+  }
+})

@@ -48,8 +48,19 @@ test_that("MML from R fits a latent regression on observed covariates exactly", 
   ref <- utils::read.csv(file.path(dir, "graded_1f_cov_exact.csv"))
   items <- grep("^y", names(d), value = TRUE)
   model <- paste0("f1 =~ ", paste(items, collapse = " + "), "\nf1 ~ x1 + x2")
-  fit <- torchfit(model, data = d, estimator = "MML", std.lv = TRUE, ordered = items)
+  # lavaan's object for ordered items with covariates is conditional.x's: built
+  # otherwise, computeTH() recycled the thresholds with a warning (issue 17)
+  expect_no_warning(
+    fit <- torchfit(model, data = d, estimator = "MML", std.lv = TRUE, ordered = items))
   expect_true(is(fit, "lavaan"))
+  engine_th <- fit@ParTable$est[fit@ParTable$op == "|"]
+  expect_length(engine_th, 18L)
+  expect_equal(as.numeric(lavInspect(fit, "th")), engine_th, tolerance = 1e-12)
+  expect_equal(lavaan:::computeTH(fit@Model)[[1L]], engine_th, tolerance = 1e-12)
+  expect_equal(as.numeric(fitted(fit)$res.th), engine_th, tolerance = 1e-12)
+  x <- as.matrix(d[c("x1", "x2")])
+  expect_equal(unname(unclass(fitted(fit)$cov.x)), unname(stats::cov(x) * 999 / 1000))
+  expect_equal(unname(unclass(fitted(fit)$mean.x)), unname(colMeans(x)))
   pe <- merge(ref, parameterEstimates(fit), by = c("lhs", "op", "rhs"))
   expect_identical(nrow(pe), nrow(ref))
   expect_setequal(pe$rhs[pe$op == "~"], c("x1", "x2"))
@@ -57,4 +68,8 @@ test_that("MML from R fits a latent regression on observed covariates exactly", 
   expect_lt(max(abs(pe$se.x - pe$se.y)), 1e-4)
   expect_equal(as.numeric(logLik(fit)), meta["graded_1f_cov", "logl"], tolerance = 1e-8)
   expect_identical(dim(predict(fit)), c(1000L, 1L))
+  # lavaan's conditional.x = FALSE would model the covariates: refused by name
+  expect_error(torchfit(model, data = d, estimator = "MML", std.lv = TRUE, ordered = items,
+                        conditional.x = FALSE), "conditional.x = FALSE",
+               class = "torchfit_option_error")
 })

@@ -152,9 +152,12 @@ test_that("bad ordered input is refused by the engine, with its message", {
   msg <- error_message(torchfit(HS_MODEL, hs, ordered = ITEMS, estimator = "ML"))
   expect_clean_message(msg)
   expect_match(msg, "treats the items as continuous")
-  msg <- error_message(torchfit(HS_MODEL, hs, ordered = ITEMS[-1], missing = "pairwise"))
+  never <- hs
+  never$x1[1:150] <- NA
+  never$x2[151:nrow(hs)] <- NA
+  msg <- error_message(torchfit(HS_MODEL, never, ordered = ITEMS[-2], missing = "pairwise"))
   expect_clean_message(msg)
-  expect_match(msg, "pairwise' with continuous variables")
+  expect_match(msg, "'x1' and 'x2' are observed together in 0 row")
   msg <- error_message(torchfit(HS_MODEL, hs, estimator = "WLSMV"))
   expect_clean_message(msg)
   expect_match(msg, "is for ordered items")
@@ -187,4 +190,24 @@ test_that("missing = 'pairwise' on twelve five-category items is lavaan's", {
   ref <- lavaan::cfa(model, d, ordered = names(d), missing = "pairwise")
   expect_identical(lavaan::lavInspect(fit, "options")$missing, "pairwise")
   expect_as_lavaan(fit, ref)
+})
+
+test_that("missing = 'pairwise' with ordered and continuous variables is lavaan's", {
+  skip_if_no_engine()
+  hs <- hs_quartiles()
+  for (v in ITEMS[7:9]) hs[[v]] <- lavaan::HolzingerSwineford1939[[v]]
+  set.seed(13)
+  for (v in ITEMS) hs[[v]][stats::runif(nrow(hs)) < 0.1] <- NA  # on both kinds
+  fit <- suppressWarnings(torchfit(HS_MODEL, hs, ordered = ITEMS[1:6], missing = "pairwise"))
+  ref <- lavaan::cfa(HS_MODEL, hs, ordered = ITEMS[1:6], missing = "pairwise")
+  expect_identical(lavaan::lavInspect(fit, "options")$missing, "pairwise")
+  expect_as_lavaan(fit, ref)
+  # the thresholds, means, variances and (polychoric, polyserial, Pearson)
+  # covariances, each from the rows observing its variables, and their NACOV
+  expect_lt(max(abs(lavaan::lavInspect(fit, "wls.obs") - lavaan::lavInspect(ref, "wls.obs"))),
+            1e-6)
+  gamma <- lavaan::lavInspect(ref, "gamma")
+  expect_lt(max(abs(lavaan::lavInspect(fit, "gamma") - gamma)) / max(abs(gamma)), 1e-6)
+  # factor scores: each row from its observed values
+  expect_lt(max(abs(predict(fit) - lavaan::lavPredict(ref))), 2e-3)
 })

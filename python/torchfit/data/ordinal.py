@@ -102,12 +102,12 @@ def ordinal_stats(data, names: Sequence[str], columns=None, levels=None,
 
 def _mixed(data, names, columns, levels, missing, gamma, label, numeric) -> OrdinalStats:
     where = f" in group {label}" if label is not None else ""
-    # (missing='pairwise' is refused with the model: ordinal_spec)
     ordered = [v not in numeric for v in names]
-    s = mixed_stats(data, names, ordered, levels, columns, gamma)
+    s = mixed_stats(data, names, ordered, levels, columns, gamma, pairwise=missing == "pairwise")
     if missing == "default" and s.n < s.n_total:
         raise DataError(f"{s.n_total - s.n} of {s.n_total} rows{where} have missing values on "
-                        "the model's variables; pass missing='listwise' to drop them")
+                        "the model's variables; pass missing='listwise' to drop them or "
+                        "missing='pairwise' to use every available value")
     with warnings.catch_warnings():
         warnings.simplefilter("default")
         check_positive_definite(s.cov, names)

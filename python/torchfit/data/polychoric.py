@@ -47,7 +47,8 @@ class Tables:
     ``levels[v]`` are the item's categories (sorted values); ``counts`` is
     (p, K) with K the largest number of categories; ``tables`` is
     (n_pairs, K, K) for the pairs ``first[k] < second[k]`` in lavaan's order
-    (x1~~x2, x1~~x3, ..., x2~~x3, ...); ``n`` the number of rows used,
+    (x1~~x2, x1~~x3, ..., x2~~x3, ...); ``n`` the number of rows used
+    (without missing values, or with pairwise ones, with an observed value),
     ``n_total`` the number read.
     """
 
@@ -152,12 +153,14 @@ def tables(data, names: Sequence[str], columns: Optional[Sequence[str]] = None,
         n_total += X.shape[0]
         if listwise:
             X = X[~np.isnan(X).any(axis=1)]
+            n += X.shape[0]
+        else:  # lavaan ignores empty rows (they add nothing to the tables)
+            n += int((~np.isnan(X)).any(axis=1).sum())
         onehot = _one_hot(codes(X, levels), K)
         # counts below 2^24 are exact in float32 (twice as fast as float64);
         # BLAS's rank-k update fills the upper triangle
         for s in range(0, len(onehot), 1 << 20):
             cross += blas.ssyrk(1.0, onehot[s:s + (1 << 20)], trans=1)
-        n += X.shape[0]
     cross = (np.triu(cross) + np.triu(cross, 1).T).reshape(p, K, p, K)
     first, second = np.triu_indices(p, 1)
     return Tables(list(names), levels, np.einsum("vkvk->vk", cross),

@@ -18,10 +18,20 @@ and Gamma = N sum_i psi_i psi_i'.  The ordered items' parts are those of
 polyserial likelihood has no sufficient statistics, so the rows used are held
 in memory (the ordered-only path reads the data in chunks); the influences
 are summed a block of rows at a time, so Gamma costs no more than that.
+
+With missing values taken pairwise (lavaan's ``missing = "pairwise"``) every
+row with an observed value is used: each threshold, mean and variance (still
+divided by the variable's own count) from the rows observing the variable,
+each correlation from the rows observing both, the others' statistics held
+at their own values (so a Pearson correlation is the two-step maximum
+likelihood one, not the rows' sample correlation), and a missing value gives
+a zero score (lavaan's NA scores, summed with ``na.rm``): a row missing one
+variable of a pair still moves the pair through the other's influence.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import List, Sequence
 
 import numpy as np
@@ -34,6 +44,7 @@ from .polychoric import CHUNK_ROWS, coded_chunks, codes, polychoric, tables, thr
 _PDF = 1.0 / np.sqrt(2.0 * np.pi)
 _EPS = np.finfo(float).eps
 BOUNDS = (-0.995, 0.995)  # lavaan's bounds of a polyserial correlation
+PEARSON_BOUND = 0.999  # and of a Pearson one with missing values
 
 
 def _pdf(x):
@@ -57,32 +68,42 @@ class MixedStats:
     n_total: int
 
 
-def complete_rows(data, names: Sequence[str], columns=None):
-    """The rows of ``names`` without a missing value (in memory) and the
-    number of rows read."""
+def rows_used(data, names: Sequence[str], columns=None, pairwise: bool = False):
+    """The rows of ``names`` without a missing value, or (``pairwise``) with
+    an observed one (lavaan ignores empty rows), in memory, and the number
+    of rows read."""
     blocks = list(coded_chunks(data, names, columns))
     X = np.concatenate(blocks) if blocks else np.empty((0, len(names)))
-    return X[~np.isnan(X).any(axis=1)], X.shape[0]
+    missing = np.isnan(X)
+    return X[~missing.all(axis=1) if pairwise else ~missing.any(axis=1)], X.shape[0]
 
 
 class _Case:
-    """Per-case pieces: the ordered items' codes, their thresholds with
-    +-100 past the ends (lavaan's), the continuous variables' z-scores."""
+    """Per-case pieces: the ordered items' codes (-1 where missing), their
+    thresholds with +-100 past the ends (lavaan's), the continuous
+    variables' z-scores, which values are observed (``seen``); means and
+    variances (divided by the count) of each variable's observed values."""
 
     def __init__(self, X, ordered, levels, th):
         self.X, self.ordered = X, np.asarray(ordered)
+        self.seen = ~np.isnan(X)
         self.ord_idx = np.flatnonzero(self.ordered)
         self.C = codes(X[:, self.ord_idx], levels)
         self.th = th
-        self.mean = np.where(self.ordered, 0.0, X.mean(0))
-        self.var = np.where(self.ordered, 1.0, X.var(0))
+        self.mean = np.where(self.ordered, 0.0, np.nanmean(X, 0))
+        self.var = np.where(self.ordered, 1.0, np.nanvar(X, 0))
         self.sd = np.sqrt(self.var)
 
     def rows(self, which: slice) -> "_Case":
         """The same variables' statistics on some of the rows."""
         out = object.__new__(_Case)
-        out.__dict__.update(self.__dict__, X=self.X[which], C=self.C[which])
+        out.__dict__.update(self.__dict__, X=self.X[which], C=self.C[which],
+                            seen=self.seen[which])
         return out
+
+    def both(self, i: int, j: int) -> np.ndarray:
+        """The rows observing variables i and j."""
+        return self.seen[:, i] & self.seen[:, j]
 
     def cuts(self, v: int):
         """Lower and upper thresholds of each case's category of item v."""
@@ -113,16 +134,21 @@ def _polyserial_parts(case: _Case, num: int, ord_: int, rho: float):
     up, down = c < T, c > 0
     d_th[rows[up], c[up]] = da[up] / (R * P[up])
     d_th[rows[down], c[down] - 1] -= db[down] / (R * P[down])
-    return d_rho, d_mu, d_var, d_th
+    # a row missing either variable scores zero (lavaan's NA, summed with na.rm)
+    ok = case.both(num, ord_)
+    d_th[~ok] = 0.0
+    return tuple(np.where(ok, d, 0.0) for d in (d_rho, d_mu, d_var)) + (d_th,)
 
 
-def _polyserial_scores(z, lo, hi, rho):
-    """The score of rho summed over rows, for every pair (columns of z, lo,
-    hi) at once: lav_bvmix_cor_scores' dx.rho."""
+def _polyserial_scores(z, lo, hi, rho, ok):
+    """The score of rho summed over the rows observing both (``ok``), for
+    every pair (columns of z, lo, hi, ok) at once: lav_bvmix_cor_scores'
+    dx.rho."""
     R = np.sqrt(1.0 - rho * rho)
     a, b = (hi - rho * z) / R, (lo - rho * z) / R
     P = np.maximum(ndtr(a) - ndtr(b), _EPS)
-    return ((_pdf(a) * (hi * rho - z) - _pdf(b) * (lo * rho - z)) / P).sum(0) / R ** 3
+    score = (_pdf(a) * (hi * rho - z) - _pdf(b) * (lo * rho - z)) / P
+    return np.where(ok, score, 0.0).sum(0) / R ** 3
 
 
 def polyserials(case: _Case, pairs) -> np.ndarray:
@@ -144,15 +170,17 @@ def polyserials(case: _Case, pairs) -> np.ndarray:
     z = np.column_stack([case.z(num) for num, _ in pairs])
     cuts = [case.cuts(o)[:2] for _, o in pairs]
     lo, hi = np.column_stack([c[0] for c in cuts]), np.column_stack([c[1] for c in cuts])
+    ok = np.column_stack([case.both(num, o) for num, o in pairs])
+    scores = partial(_polyserial_scores, z, lo, hi, ok=ok)
     low, high = np.full(len(pairs), BOUNDS[0]), np.full(len(pairs), BOUNDS[1])
-    s_low, s_high = _polyserial_scores(z, lo, hi, low), _polyserial_scores(z, lo, hi, high)
-    rho = np.clip(np.array([np.corrcoef(z[:, k], case.C[:, int(np.flatnonzero(
+    s_low, s_high = scores(low), scores(high)
+    rho = np.clip(np.array([np.corrcoef(z[ok[:, k], k], case.C[ok[:, k], int(np.flatnonzero(
         case.ord_idx == o)[0])])[0, 1] for k, (_, o) in enumerate(pairs)]), -0.9, 0.9)
     h = 1e-7
     for _ in range(100):
-        score = _polyserial_scores(z, lo, hi, rho)
+        score = scores(rho)
         low, high = np.where(score > 0, rho, low), np.where(score > 0, high, rho)
-        slope = (_polyserial_scores(z, lo, hi, rho + h) - score) / h
+        slope = (scores(rho + h) - score) / h
         step = np.where(slope < 0, -score / np.where(slope < 0, slope, -1.0), np.inf)
         new = rho + step
         new = np.where((new > low) & (new < high), new, (low + high) / 2)
@@ -177,14 +205,44 @@ def _pearson_parts(case: _Case, i: int, j: int, rho: float):
     d_mu_j = (yj / vj - rho * yi / (si * sj)) / R
     d_var_i = -(0.5 / vi - (yi * yi / vi ** 2 - rho * yi * yj / (vi * si * sj)) / (2 * R))
     d_var_j = -(0.5 / vj - (yj * yj / vj ** 2 - rho * yi * yj / (vj * si * sj)) / (2 * R))
-    return d_rho, d_mu_i, d_var_i, d_mu_j, d_var_j
+    ok = case.both(i, j)
+    return tuple(np.where(ok, d, 0.0) for d in (d_rho, d_mu_i, d_var_i, d_mu_j, d_var_j))
+
+
+def pearson_pairwise(case: _Case, i: int, j: int) -> float:
+    """lavaan's correlation of two continuous variables with missing values
+    (lav_bvreg_cor_twostep_fit): the maximum within (-0.999, 0.999) of the
+    bivariate normal likelihood of the rows observing both, the means and
+    variances held at each variable's own.  Its score's numerator is the
+    cubic -n r^3 + S12 r^2 + (n - S11 - S22) r + S12 in the sums S of the
+    z-scores' products (with no value missing, its root is the sample
+    correlation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 1.0], [1.0, 3.0], [2.0, 2.0], [3.0, np.nan], [np.nan, 0.0]])
+    >>> round(pearson_pairwise(_Case(X, [False, False], [], []), 0, 1), 6)  # lavaan's: 0.1397948
+    0.139795
+    """
+    ok = case.both(i, j)
+    u, w = case.z(i)[ok], case.z(j)[ok]
+    n, s11, s12, s22 = ok.sum(), u @ u, u @ w, w @ w
+
+    def loglik(r):
+        return -0.5 * n * np.log1p(-r * r) - (s11 - 2 * r * s12 + s22) / (2 * (1 - r * r))
+    roots = np.roots([-n, s12, n - s11 - s22, s12])
+    inside = [r.real for r in roots if abs(r.imag) < 1e-9 and abs(r.real) < PEARSON_BOUND]
+    return float(max(inside + [-PEARSON_BOUND, PEARSON_BOUND], key=loglik))
 
 
 def _continuous_scores(case: _Case, v: int) -> np.ndarray:
-    """The scores of a continuous variable's (mean, variance), (n, 2)."""
+    """The scores of a continuous variable's (mean, variance), (n, 2), zero
+    where it is missing."""
     e = case.X[:, v] - case.mean[v]
     var = case.var[v]
-    return np.stack([e / var, -0.5 / var + e * e / (2 * var * var)], 1)
+    S = np.stack([e / var, -0.5 / var + e * e / (2 * var * var)], 1)
+    return np.where(case.seen[:, v:v + 1], S, 0.0)
 
 
 @dataclass
@@ -241,8 +299,10 @@ def _correlations(case: _Case, R_ord: np.ndarray) -> np.ndarray:
             continue
         if case.ordered[i] or case.ordered[j]:
             mixed.append((i, j))
-        else:
+        elif case.seen[:, [i, j]].all():
             R[i, j] = R[j, i] = np.corrcoef(case.X[:, i], case.X[:, j])[0, 1]
+        else:
+            R[i, j] = R[j, i] = pearson_pairwise(case, i, j)
     if mixed:
         pairs = [(j, i) if case.ordered[i] else (i, j) for i, j in mixed]
         rows, cols = np.array(mixed).T
@@ -287,10 +347,13 @@ def _influences(case: _Case, t, R: np.ndarray, chunk_rows: int = CHUNK_ROWS) -> 
 
 
 def mixed_stats(data, names: Sequence[str], ordered: Sequence[bool], levels, columns=None,
-                gamma: bool = True, chunk_rows: int = CHUNK_ROWS) -> MixedStats:
+                gamma: bool = True, chunk_rows: int = CHUNK_ROWS,
+                pairwise: bool = False) -> MixedStats:
     """The statistics of ``names`` (``ordered[k]`` for an ordered item,
-    whose categories are ``levels[k]``) of the complete rows of ``data``;
-    the NACOV's sums go ``chunk_rows`` rows at a time.
+    whose categories are ``levels[k]``) of the complete rows of ``data``,
+    or with ``pairwise`` of every row with an observed value, each
+    statistic from the rows observing its variables (lavaan's ``missing =
+    "pairwise"``); the NACOV's sums go ``chunk_rows`` rows at a time.
 
     Examples
     --------
@@ -304,17 +367,16 @@ def mixed_stats(data, names: Sequence[str], ordered: Sequence[bool], levels, col
     >>> round(float(s.cov[0, 1] / np.sqrt(s.cov[1, 1])), 1)  # the polyserial correlation
     0.6
     """
-    X, n_total = complete_rows(data, names, columns)
-    if X.shape[0] < 2:
-        raise DataError(f"{X.shape[0]} complete row(s) of {', '.join(names)}: too few for "
-                        "their statistics")
+    X, n_total = rows_used(data, names, columns, pairwise)
+    _check_counts(X, names, pairwise)
     ordered = np.asarray(ordered, dtype=bool)
     ords = np.flatnonzero(ordered)
     ord_names = [names[v] for v in ords]
     t = tables(X[:, ords], ord_names, ord_names, levels=[levels[v] for v in ords])
     for v, c, k in zip(ord_names, t.counts, t.n_categories):
         if (c[:k] == 0).any():
-            raise DataError(f"a category of '{v}' is empty in the complete rows: its "
+            raise DataError(f"a category of '{v}' is empty in the "
+                            f"{'observed' if pairwise else 'complete'} rows: its "
                             "thresholds cannot be estimated; merge it with a neighbour")
     th = thresholds(t.counts, t.n_categories)
     case = _Case(X, ordered, [levels[v] for v in ords], th)
@@ -332,6 +394,27 @@ def mixed_stats(data, names: Sequence[str], ordered: Sequence[bool], levels, col
         G = _influences(case, t, R, chunk_rows) * X.shape[0]
     return MixedStats(obs, mixed_names(names, ordered, th_all), cov, case.mean, th_all, G,
                       X.shape[0], n_total)
+
+
+def _check_counts(X: np.ndarray, names: Sequence[str], pairwise: bool) -> None:
+    """At least two rows for every statistic: complete rows, or (pairwise)
+    rows observing each pair of variables."""
+    if not pairwise:
+        if X.shape[0] < 2:
+            raise DataError(f"{X.shape[0]} complete row(s) of {', '.join(names)}: too few for "
+                            "their statistics")
+        return
+    seen = (~np.isnan(X)).astype(float)
+    together = seen.T @ seen
+    v = int(np.argmin(np.diag(together)))
+    if together[v, v] < 2:
+        raise DataError(f"'{names[v]}' is observed in {int(together[v, v])} row(s): too few "
+                        "for its statistics; drop it from the model")
+    a, b = np.unravel_index(np.argmin(together), together.shape)
+    if together[a, b] < 2:
+        raise DataError(f"'{names[a]}' and '{names[b]}' are observed together in "
+                        f"{int(together[a, b])} row(s): too few for their correlation; drop "
+                        "one of them from the model")
 
 
 def mixed_names(names: Sequence[str], ordered: Sequence[bool],

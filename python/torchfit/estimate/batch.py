@@ -7,8 +7,13 @@ same discrepancy, gradient and information as a single fit
 (:class:`torchfit.estimate.ml.Objective` with batched moments; the model's
 Jacobians carry the batch dimension).  A replicate is done when its Newton
 decrement falls below ``tol``; one whose information is singular or whose
-step cannot lower F is left to :func:`torchfit.estimate.ml.fit_ml`'s
-strategies, one at a time (there are few).
+step cannot lower F is left to :func:`torchfit.estimate.ml.fit_ml`, one at a
+time (there are few), from the same start and with no other: lavaan fits a
+bootstrap replicate once (``optim.attempts = 1``) from the original
+estimates, and a replicate whose path from there does not converge is a
+failed draw, not one to reach from other starts (on a likelihood with
+several optima other starts find optima lavaan's path never reaches, e.g. a
+factor's sign flipped through a marker loading near zero).
 """
 from __future__ import annotations
 
@@ -119,8 +124,8 @@ def _line_search(obj: Objective, X, F, step, decrement, moving):
     return torch.where(accepted, t, torch.zeros_like(t))
 
 
-def fit_ml_batch(groups: Sequence[GroupMoments], x0: np.ndarray, tol: float = 1e-10,
-                 starts=None) -> BatchResult:
+def fit_ml_batch(groups: Sequence[GroupMoments], x0: np.ndarray,
+                 tol: float = 1e-10) -> BatchResult:
     """Minimise F_ML for R samples at once.
 
     Parameters
@@ -132,9 +137,6 @@ def fit_ml_batch(groups: Sequence[GroupMoments], x0: np.ndarray, tol: float = 1e
         The start of every replicate (the estimates of the original sample).
     tol : float
         Done when the Newton decrement g'H^-1 g is below it.
-    starts : callable, optional
-        ``starts(r)`` gives ``fit_ml``'s keyword arguments (fallback starts)
-        for a replicate the batch leaves over.
 
     Examples
     --------
@@ -191,9 +193,9 @@ def fit_ml_batch(groups: Sequence[GroupMoments], x0: np.ndarray, tol: float = 1e
         fmin[finished] = _values(_subset(groups, finished), X[finished])[0].cpu().numpy() / 2
     left = np.flatnonzero(~done).tolist()
     x, converged = X.cpu().numpy(), done.copy()
-    for r in left:  # the stragglers: every strategy of a single fit
+    for r in left:  # the stragglers: a single fit from x0 alone, as lavaan's one attempt
         single = [GroupMoments(g.model, g.cov[r], None if g.mean is None else g.mean[r], g.nobs)
                   for g in groups]
-        out = fit_ml(single, x0, **(starts(r) if starts else {}))
+        out = fit_ml(single, x0)
         x[r], fmin[r], converged[r] = out.x, out.fmin, out.converged
     return BatchResult(x, fmin, converged, iterations, len(left))

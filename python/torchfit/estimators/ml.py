@@ -57,11 +57,11 @@ class ML:
                 est.tests.info.update(moments.rows_info(options, stats))
                 est.vcov = est.tests.vcov
         if options.bootstrap:
-            est.boot = _bootstrap(spec, stats, est, groups, values, options)
+            est.boot = _bootstrap(spec, stats, est, groups, options)
         return est
 
 
-def _bootstrap(spec: Spec, stats: SampleStats, est, groups, values, options: FitOptions):
+def _bootstrap(spec: Spec, stats: SampleStats, est, groups, options: FitOptions):
     """se/test = "bootstrap": the replicates of every group's used rows, fitted at once
     (:mod:`torchfit.inference.bootstrap`); their draws of the free table parameters."""
     _, subsets = group_data(stats.data, options.group)
@@ -81,7 +81,6 @@ def _bootstrap(spec: Spec, stats: SampleStats, est, groups, values, options: Fit
     boot = options.bootstrap
     draws = run_bootstrap(groups, data, est.x, boot["replicates"], boot["seed"],
                           boot["bollen_stine"], implied=list(zip(est.sigma, est.mu)),
-                          exo=stats.exo, defined=defined,
-                          starts=lambda r: moments.fallback_starts(groups, values))
+                          exo=stats.exo, defined=defined)
     draws.coef = np.where(draws.ok[:, None], draws.coef @ K.T, np.nan)
     return draws

@@ -11,6 +11,7 @@ from ..iwave.fit import IWAVE
 from ..iwave.mml import MML
 from ..options import FitOptions
 from .fiml import FIML
+from .ls import LeastSquares
 from .minibatch import MiniBatchML
 from .ml import ML
 from .protocol import Estimator
@@ -22,6 +23,7 @@ REGISTRY: Tuple[Estimator, ...] = (
     MiniBatchML(),
     ML(),
     IWAVE(),
+    LeastSquares(),
     WLS(),
     MML(),
 )

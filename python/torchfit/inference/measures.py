@@ -34,7 +34,7 @@ def loglik(S: np.ndarray, sigma: np.ndarray, n: int, d: Optional[np.ndarray] = N
     return -0.5 * n * (p * LOG_2PI + logdet + np.trace(np.linalg.solve(sigma, S)) + misfit)
 
 
-def _rmr(S: np.ndarray, sigma: np.ndarray, mean: Optional[np.ndarray],
+def rmr_measures(S: np.ndarray, sigma: np.ndarray, mean: Optional[np.ndarray],
          mu: Optional[np.ndarray]) -> Dict[str, float]:
     """Root mean square residuals, raw and standardized, over the lower
     triangle; the "_nomean" versions leave the mean residuals out."""
@@ -185,7 +185,7 @@ def fit_measures(groups: Sequence[GroupFit], npar: int, fmin: float,
         "rmsea.notclose.pvalue": rmsea_p(chisq, df, n, 0.08, close=False, groups=G),
         "rmsea.notclose.h0": 0.08,
     }
-    residuals = [_rmr(g.S, g.sigma, g.mean, g.mu) for g in groups]
+    residuals = [rmr_measures(g.S, g.sigma, g.mean, g.mu) for g in groups]
     out.update({k: float(weights @ [r[k] for r in residuals]) for k in residuals[0]})
     out.update({
         "cn_05": float(special.chdtri(df, 0.05) / (chisq / n) + 1) if df > 0 else np.nan,

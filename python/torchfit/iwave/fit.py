@@ -33,7 +33,7 @@ from ..model.syntax import parse_formulas
 from ..options import BY_NAME, FitOptions, check_extra, own_names
 from ..results import report
 from ..results.assemble import assemble
-from ..results.fit import Fit
+from .itemfit import ItemFit
 from .items import CATEGORICAL, FIXED_VARIANCE, item_class
 from .networks import (
     FINAL_SMALL_ELEMENTS,
@@ -757,7 +757,7 @@ class Posterior:
         return new
 
 
-class IWAVEFit(Fit):
+class IWAVEFit(ItemFit):
     """A model fitted by IWAVE.
 
     Has the accessors of :class:`torchfit.Fit` (``parameter_estimates``,
@@ -774,6 +774,8 @@ class IWAVEFit(Fit):
     >>> fit.scores().shape
     (301, 1)
     """
+
+    SE_LABELS = {"opg": "Outer product of gradients"}
 
     def __init__(self, *args, tests: "Posterior", **kwargs):
         super().__init__(*args, tests=tests, **kwargs)
@@ -856,16 +858,5 @@ class IWAVEFit(Fit):
         """Factor scores of the fitted data (see :meth:`predict`)."""
         return self.predict()
 
-    def implied(self):
-        raise TorchfitError("model-implied moments are not defined for IWAVE fits with "
-                            "non-normal items; use predict() or log_likelihood()")
-
     def _header_lines(self) -> List[str]:
         return report.iwave_header(self.info)
-
-    def _fit_lines(self) -> List[str]:
-        return report.loglik_block(self._measures)
-
-    def _se_lines(self):
-        return [("Standard errors",
-                 "Outer product of gradients" if self.info["se"] == "opg" else "None")]

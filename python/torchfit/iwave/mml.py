@@ -32,7 +32,6 @@ from ..model.spec import Spec
 from ..options import FitOptions, check_extra, own_names
 from ..results import report
 from ..results.assemble import assemble
-from ..results.fit import Fit
 from .fit import (
     check_device,
     item_start_values,
@@ -42,6 +41,7 @@ from .fit import (
     structure_of,
     tensors_of,
 )
+from .itemfit import ItemFit
 from .networks import Batch, Structure
 from .quadrature import ADAPTIVE_POINTS, DEFAULT_POINTS, Quadrature, check_factors
 
@@ -71,7 +71,10 @@ def fit_mml(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         L-BFGS iterations.
     **options
         ``ordered``, ``item_types`` (as IWAVE's); ``quad_points`` (Gauss-Hermite
-        points per factor: 61, 41, 15 for 1, 2, 3 factors; adaptive 21, 11, 7);
+        points per factor: 61, 41, 41 for 1, 2, 3 factors, the 3-factor grid
+        without its nodes of weight below 1e-5 of the largest, 3,839 nodes,
+        about 1e-4 from exact ML (:data:`torchfit.iwave.quadrature.PRUNE`,
+        bench/results/mml_quadrature.md); adaptive 21, 11, 7);
         ``quadrature`` ("fixed": the nodes at the prior, or "adaptive": each
         row's nodes at its posterior, re-centred between maximisations);
         ``max_factors`` (3:
@@ -309,7 +312,7 @@ class Marginal:
                 "bic2": -2 * logl + k * math.log((n + 2) / 24), "ntotal": float(n)}
 
 
-class MMLFit(Fit):
+class MMLFit(ItemFit):
     """A model fitted by marginal maximum likelihood.
 
     Has the accessors of :class:`torchfit.Fit` (``parameter_estimates``,
@@ -326,6 +329,8 @@ class MMLFit(Fit):
     >>> fit.scores().shape, fit.scores("MAP").shape
     ((300, 1), (300, 1))
     """
+
+    SE_LABELS = {"observed": "Observed information"}
 
     def __init__(self, *args, tests: Marginal, **kwargs):
         super().__init__(*args, tests=tests, **kwargs)
@@ -401,19 +406,8 @@ class MMLFit(Fit):
         """Factor scores of the fitted data (see :meth:`predict`)."""
         return self.predict(None, method)
 
-    def implied(self):
-        raise TorchfitError("model-implied moments are not defined for MML fits with "
-                            "non-normal items; use predict() or log_likelihood()")
-
     def _header_lines(self) -> List[str]:
         return report.mml_header(self.info)
-
-    def _fit_lines(self) -> List[str]:
-        return report.loglik_block(self._measures)
-
-    def _se_lines(self):
-        return [("Standard errors",
-                 "Observed information" if self.info["se"] == "observed" else "None")]
 
 
 def posterior_modes(structure: Structure, quad: Quadrature, parts, start: torch.Tensor,

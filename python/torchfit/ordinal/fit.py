@@ -74,9 +74,6 @@ def ordinal_spec(model, data, options) -> Spec:
     names, numeric = _model_items(model, m["model_type"], options.own["ordered"])
     levels = item_levels(data, names, options.columns)
     counts = {v: len(lv) - 1 for v, lv in zip(names, levels)}
-    if numeric and settings.missing == "pairwise":
-        raise TorchfitError("missing='pairwise' with continuous variables beside the ordered "
-                            "ones is not supported; use missing='listwise' (lavaan's default)")
     pt = _table(model, m["model_type"], m["std_lv"], m["orthogonal"], counts, len(labels),
                 _levels_together(m["group_equal"]), m["group_partial"], settings)
     models = Model.per_block(pt, mean_structure=True, free_scales=True)

@@ -219,11 +219,6 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
   ov <- lavaan::lavNames(partable, "ov")
   lv <- lavaan::lavNames(partable, "lv")
   check_conditional_x(dots$conditional.x, estimator, ordered, partable)
-  if (!is.null(group) && group %in% ov) {
-    torchfit_stop(paste0('"', group, '" is both the grouping variable and a variable of ',
-                         "the model; group by another column or take it out of the model."),
-                  "torchfit_dataerror")
-  }
 
   if (!is.null(path)) {
     moments <- path_moments(path, ov, missing, means = any(partable$op == "~1"))
@@ -232,7 +227,7 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
   }
 
   # 2. the data (none for a fit from sample moments)
-  prep <- if (is.null(moments)) prepare_data(data, ov, names(ordered)) else list(data = NULL)
+  prep <- if (is.null(moments)) prepare_data(data, ov, names(ordered), group) else list(data = NULL)
 
   # 3. the engine, called once
   options <- list(
@@ -286,7 +281,8 @@ check_conditional_x <- function(conditional.x, estimator, ordered, partable) {
 
 # lavaan's `cluster` and `sampling.weights` (arguments of lavaan(), not options):
 # the engine's options, the columns it needs beside the model's variables, and
-# the arguments of lavaan's dry run. Each names one column of `data`, complete.
+# the arguments of lavaan's dry run. Each names one column of `data`, complete
+# (the engine says when the column is not there).
 row_columns <- function(dots, data) {
   out <- list(engine = list(), columns = list(), lavaan = list())
   roles <- c(cluster = "cluster", sampling.weights = "sampling weight")
@@ -297,21 +293,18 @@ row_columns <- function(dots, data) {
       torchfit_stop(paste0("`", name, "` must be the name of one column of `data`."),
                     "torchfit_option_error")
     }
-    if (is.data.frame(data) && !col %in% names(data)) {
-      close <- suggest_names(col, names(data))
-      torchfit_stop(paste0("the ", roles[[name]], ' column "', col, '" is not in `data`',
-                           if (length(close)) paste0(' (did you mean "', close[1L], '"?)'),
-                           "."), "torchfit_dataerror")
-    }
+    out$engine[[gsub(".", "_", name, fixed = TRUE)]] <- col
+    out$lavaan[[name]] <- col
+    # a column absent from `data` is the engine's to report (it has names(data))
+    if (!is.data.frame(data) || !col %in% names(data)) next
     values <- data[[col]]
+    # (R's check: reticulate sends a missing label as the string "NA")
     if (anyNA(values)) {
       torchfit_stop(paste0("the ", roles[[name]], ' column "', col, '" is missing in ',
                            sum(is.na(values)), " rows; drop those rows or give them a value."),
                     "torchfit_dataerror")
     }
-    out$engine[[gsub(".", "_", name, fixed = TRUE)]] <- col
     out$columns[[col]] <- if (name == "cluster") as.character(values) else values
-    out$lavaan[[name]] <- col
   }
   out
 }
@@ -406,67 +399,53 @@ build_partable <- function(model, model.type, lav_opts, user_meanstructure = FAL
   pt
 }
 
-#' Check the data against the model's observed variables
-#' @return list(data = numeric matrix)
+#' The model's variables in `data` as a numeric matrix, after the checks of
+#' what only R has: a data frame, factor and character columns (their fixes
+#' are R code). The engine owns the data checks both languages share: a model
+#' variable absent from `data` (it gets `names(data)` to suggest close names)
+#' and infinite values, with the same message as from Python.
+#' @return list(data = numeric matrix of the model's variables in `data`)
 #' @keywords internal
 #' @noRd
-prepare_data <- function(data, ov, ordered = character(0)) {
+prepare_data <- function(data, ov, ordered = character(0), group = NULL) {
   if (!is.data.frame(data)) {
     torchfit_stop(paste0(
       "`data` must be a data.frame, not ", class(data)[1L],
       ". Convert it with as.data.frame()."
     ), "torchfit_dataerror")
   }
-  absent <- setdiff(ov, names(data))
-  if (length(absent)) {
-    lines <- vapply(absent, function(v) {
-      close <- suggest_names(v, names(data))
-      paste0('"', v, '"',
-             if (length(close)) paste0(" (did you mean ",
-                                       paste0('"', close, '"', collapse = " or "),
-                                       "?)") else "")
-    }, "")
-    torchfit_stop(paste0(
-      "variable", if (length(absent) > 1L) "s", " used in the model but not ",
-      "found in `data`: ", paste(lines, collapse = ", "),
-      ". Fix the model syntax or rename the column in `data`."
-    ), "torchfit_dataerror")
+  present <- intersect(ov, names(data))
+  # ordered items: integer codes below; a grouping column in the model is the
+  # engine's to report
+  for (v in setdiff(present, c(ordered, group))) {
+    check_numeric_column(data[[v]], v)
   }
-  for (v in ov) {
-    col <- data[[v]]
-    if (v %in% ordered) next  # integer codes below
-    if (is.factor(col) || !is.numeric(col)) {
-      kind <- class(col)[1L]
-      fix <- if (is.factor(col)) {
-        paste0('name it in ordered = for an ordinal item, ',
-               "or convert it with as.numeric(data$", v, ")")
-      } else if (is.character(col)) {
-        paste0("convert it with as.numeric(data$", v, ") or leave it out of ",
-               "the model")
-      } else {
-        paste0("convert it to numbers (for example as.numeric(data$", v, "))")
-      }
-      torchfit_stop(paste0(
-        'column "', v, '" used in the model is not numeric (class ', kind,
-        "); ", fix, "."
-      ), "torchfit_dataerror")
-    }
-  }
-  X <- as.matrix(as.data.frame(lapply(data[, ov, drop = FALSE], function(col)
-    if (is.factor(col)) as.integer(col) else col)))
+  X <- as.matrix(as.data.frame(lapply(data[, present, drop = FALSE], function(col)
+    if (is.factor(col)) as.integer(col) else if (is.numeric(col)) col else NA_real_)))
   storage.mode(X) <- "double"
-  dimnames(X) <- list(NULL, ov)
-  bad <- !is.na(X) & !is.finite(X)
-  if (any(bad)) {
-    cols <- ov[colSums(bad) > 0]
-    torchfit_stop(paste0(
-      "`data` has infinite values in ", paste0('"', cols, '"', collapse = ", "),
-      ". Replace them (for example with NA and missing = \"listwise\")."
-    ), "torchfit_dataerror")
-  }
+  dimnames(X) <- list(NULL, present)
   # Missing values go to the engine as NaN: it drops incomplete rows
   # (missing = "listwise") or says how many there are.
   list(data = X)
+}
+
+# A column of the model that is not numeric (a factor, text, ...): its class
+# and the R code that converts it.
+check_numeric_column <- function(col, v) {
+  if (!is.factor(col) && is.numeric(col)) return(invisible())
+  fix <- if (is.factor(col)) {
+    paste0('name it in ordered = for an ordinal item, ',
+           "or convert it with as.numeric(data$", v, ")")
+  } else if (is.character(col)) {
+    paste0("convert it with as.numeric(data$", v, ") or leave it out of ",
+           "the model")
+  } else {
+    paste0("convert it to numbers (for example as.numeric(data$", v, "))")
+  }
+  torchfit_stop(paste0(
+    'column "', v, '" used in the model is not numeric (class ', class(col)[1L],
+    "); ", fix, "."
+  ), "torchfit_dataerror")
 }
 
 # The ordinal items and their number of categories (named integer vector):
@@ -486,8 +465,9 @@ ordered_items <- function(data, ordered, categorical = NULL) {
   stats::setNames(vapply(ordered, function(v) {
     col <- data[[v]]
     if (!is.factor(col)) {
-      seen <- stats::na.omit(col)
-      return(if (length(seen) && is.numeric(seen)) as.integer(max(seen) - min(seen) + 1) else 0L)
+      # (infinite codes are the engine's to report; lavaanify needs a count)
+      seen <- if (is.numeric(col)) col[is.finite(col)] else numeric(0)
+      return(if (length(seen)) as.integer(max(seen) - min(seen) + 1) else 0L)
     }
     unused <- setdiff(levels(col), as.character(unique(stats::na.omit(col))))
     if (length(unused)) {
@@ -535,35 +515,16 @@ group_values <- function(data, group) {
   if (!is.character(group) || length(group) != 1L) {
     torchfit_stop("`group` must be the name of one column of `data`.")
   }
-  if (!is.data.frame(data) || !group %in% names(data)) {
-    close <- if (is.data.frame(data)) suggest_names(group, names(data)) else character(0)
-    torchfit_stop(paste0('grouping column "', group, '" not found in `data`',
-                         if (length(close)) paste0(' (did you mean "', close[1L], '"?)'), "."),
-                  "torchfit_dataerror")
-  }
+  # a column absent from `data` is the engine's to report (it has names(data));
+  # lavaanify then builds one group's table, never used
+  if (!is.data.frame(data) || !group %in% names(data)) return(NULL)
   values <- as.character(data[[group]])
+  # (R's check: reticulate sends a missing label as the string "NA")
   if (anyNA(values)) {
     torchfit_stop(paste0('the grouping column "', group, '" is missing in ', sum(is.na(values)),
                          " rows; drop those rows or give them a group."), "torchfit_dataerror")
   }
-  if (length(unique(values)) < 2L) {
-    torchfit_stop(paste0('the grouping column "', group, '" has a single value ("', values[1L],
-                         '"); a multiple-group model needs at least two groups: leave ',
-                         "`group` out."), "torchfit_dataerror")
-  }
-  values
-}
-
-suggest_names <- function(v, candidates) {
-  if (!length(candidates)) return(character(0))
-  same_case <- candidates[tolower(candidates) == tolower(v)]
-  if (length(same_case)) return(same_case[1L])
-  d <- drop(utils::adist(v, candidates, ignore.case = TRUE))
-  limit <- max(1L, floor(nchar(v) / 3))
-  ok <- which(d <= limit)
-  if (!length(ok)) return(character(0))
-  ok <- ok[order(d[ok], nchar(candidates[ok]))]
-  utils::head(candidates[ok], 3L)
+  values  # (a single value is the engine's to report)
 }
 
 # A data.frame as a list of columns that reticulate turns into Python lists

@@ -18,10 +18,17 @@ import torch
 
 from . import datasets
 from .api import fit
-from .data.frames import check_columns, check_latent_names, sample_moments
+from .data.frames import (
+    check_columns,
+    check_group_column,
+    check_latent_names,
+    check_option_column,
+    sample_moments,
+)
 from .data.sources import open_source
 from .errors import ConvergenceWarning
 from .iwave.items import CATEGORICAL
+from .model.partable import variable_names
 from .options import integer_names, names, option_table
 from .version import __version__
 
@@ -105,8 +112,9 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         named by ``options["group"]``.
     data_names : sequence of str, optional
         Every column name of the user's data frame (R sends only the model's
-        variables): a latent variable named like any of them, or a model
-        variable in two columns, is an error, as in lavaan.
+        variables it has): a model variable not among them is an error (naming
+        close names), as are a latent variable named like any of them and a model
+        variable in two columns, as in lavaan.
     moments : mapping, optional
         A fit from sample moments instead of ``data`` (lavaan's sample.cov,
         sample.mean, sample.nobs): ``cov`` (one matrix per group), ``names`` (each
@@ -148,10 +156,7 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     if isinstance(opts.get("ordered"), str):  # one ordinal column arrives as a string
         opts["ordered"] = [opts["ordered"]]
     if data_names is not None:
-        names = [str(n) for n in data_names]
-        check_columns(names, list(columns))
-        check_latent_names(None, list(dict.fromkeys(
-            lhs for lhs, op in zip(partable["lhs"], partable["op"]) if op == "=~")), names)
+        _check_data_names([str(n) for n in data_names], partable, opts)
     if moments is not None:
         frame, opts = None, {**opts, **_given_moments(moments)}
     else:
@@ -192,6 +197,27 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
             "failed": result.boot.failed + 1},
         "fit": result,
     }
+
+
+#: the options that name a column of the data, and the column's role
+COLUMN_OPTIONS = {"group": "grouping", "cluster": "cluster", "sampling_weights": "sampling weight"}
+
+
+def _check_data_names(names: Sequence[str], partable: Mapping[str, Sequence],
+                      opts: Mapping) -> None:
+    """The checks that need every column name of R's data frame (R sends the
+    model's variables and the options' columns that are there): a model variable
+    or an option's column absent from the data (with the close names), or in two
+    columns, and a latent variable named like a column; and, before R's grouping
+    column replaces a model variable of the same name in the frame, a grouping column
+    that is a model variable. The messages are a Python caller's for the same data."""
+    variables = variable_names(list(partable["lhs"]), list(partable["op"]), list(partable["rhs"]))
+    check_columns(names, variables.ov)
+    for option, role in COLUMN_OPTIONS.items():
+        if isinstance(opts.get(option), str):
+            check_option_column(names, opts[option], role)
+    check_group_column(opts.get("group"), variables.ov)
+    check_latent_names(None, variables.lv, names)
 
 
 def _defer_log_likelihood(result, opts: Mapping) -> list:

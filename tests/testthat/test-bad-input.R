@@ -1,12 +1,64 @@
 # Bad input: each error names the problem and the fix; nothing is modified.
 
 test_that("a model variable missing from the data is named, with close names", {
+  skip_if_no_engine()  # the engine owns this check (the same message as from Python)
   model <- "visual =~ x1 + x2 + x10"
-  msg <- error_message(torchfit(model, data = HolzingerSwineford1939))
-  expect_match(msg, '"x10"', fixed = TRUE)
-  expect_match(msg, 'did you mean "x1"', fixed = TRUE)
+  err <- tryCatch(torchfit(model, data = HolzingerSwineford1939), error = identity)
+  expect_s3_class(err, "torchfit_dataerror")
+  msg <- conditionMessage(err)
+  expect_match(msg, "the model uses variable(s) missing from the data: 'x10' (did you mean 'x1'",
+               fixed = TRUE)
+  # the close names come from every column of the data frame, not only the model's
+  expect_match(msg, "The data have columns: id, sex, ageyr,", fixed = TRUE)
+  expect_match(msg, "Fix the model syntax or rename the column", fixed = TRUE)
+  expect_clean_message(msg)
+  # another case of the same name is the first suggestion
   expect_error(torchfit("visual =~ x1 + x2 + X3", data = HolzingerSwineford1939),
-               'did you mean "x3"', fixed = TRUE, class = "torchfit_dataerror")
+               "'X3' (did you mean 'x3'?)", fixed = TRUE, class = "torchfit_dataerror")
+  # a variable absent and another of the wrong type: R's type check comes first
+  d <- transform(HolzingerSwineford1939, x2 = as.character(x2))
+  expect_error(torchfit(model, data = d), 'column "x2" used in the model is not numeric',
+               fixed = TRUE, class = "torchfit_dataerror")
+})
+
+test_that("infinite values are named by column, with the fix, as from Python", {
+  skip_if_no_engine()
+  d <- HolzingerSwineford1939
+  d$x2[3] <- Inf
+  d$x5[4] <- -Inf
+  msg <- paste0("columns 'x2', 'x5' have infinite values; replace them with finite values, ",
+                "or mark them missing (NA in R, NaN in Python) and drop those rows with ",
+                "missing = 'listwise'")
+  expect_error(torchfit(HS_MODEL, data = d), msg, fixed = TRUE, class = "torchfit_dataerror")
+  # every estimator reaches the same check: FIML, IWAVE and the ordinal (WLSMV) path
+  expect_error(torchfit(HS_MODEL, data = d, missing = "ml"), msg, fixed = TRUE,
+               class = "torchfit_dataerror")
+  expect_error(torchfit(HS_MODEL, data = d, estimator = "IWAVE", max.iterations = 5),
+               "column 'x2' has infinite values", fixed = TRUE, class = "torchfit_dataerror")
+  cut3 <- transform(HolzingerSwineford1939, x1 = as.numeric(x1 > 5), x2 = as.numeric(x2 > 6),
+                    x3 = as.numeric(x3 > 2))
+  cut3$x2[3] <- Inf
+  expect_error(torchfit("f =~ x1 + x2 + x3", data = cut3, ordered = c("x1", "x2", "x3")),
+               "column 'x2' has infinite values", fixed = TRUE, class = "torchfit_dataerror")
+  # the same text from Python's fit() on the same data
+  hs <- reticulate::r_to_py(d[paste0("x", 1:9)])
+  py_msg <- error_message(torchfit:::engine_call(
+    reticulate::import("torchfit")$cfa, HS_MODEL, hs))
+  expect_identical(py_msg, msg)
+})
+
+test_that("a bad fit (an engine data error) is followed by a good fit", {
+  skip_if_no_engine()
+  d <- HolzingerSwineford1939
+  d$x1[1] <- Inf
+  expect_error(torchfit(HS_MODEL, data = d), class = "torchfit_dataerror")
+  expect_error(torchfit(sub("x9", "x99", HS_MODEL), data = HolzingerSwineford1939),
+               class = "torchfit_dataerror")
+  fit <- torchfit(HS_MODEL, data = HolzingerSwineford1939)
+  expect_true(fit@info$converged)
+  expect_equal(fitMeasures(fit)[["chisq"]],
+               lavaan::fitMeasures(lavaan::cfa(HS_MODEL, data = HolzingerSwineford1939),
+                                   "chisq")[[1L]], tolerance = 1e-6)
 })
 
 test_that("data must be a data frame", {

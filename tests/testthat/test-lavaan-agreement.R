@@ -81,7 +81,8 @@ test_that("multiple groups with equality constraints agree with lavaan", {
   expect_identical(names(scores), c("Pasteur", "Grant-White"))
   expect_identical(dim(scores[["Pasteur"]]), c(156L, 3L))
   expect_error(torchfit(model, data = HolzingerSwineford1939, group = "sex2"),
-               'grouping column "sex2" not found.*"sex"')
+               "the grouping column 'sex2' is not in the data (did you mean 'sex'",
+               fixed = TRUE, class = "torchfit_dataerror")
 })
 
 test_that("group.partial written with spaces frees the same parameters as lavaan", {

@@ -39,7 +39,7 @@ HS_CHISQ <- lavaan::fitMeasures(
   lavaan::cfa(HS_MODEL, data = lavaan::HolzingerSwineford1939), "chisq"
 )[[1L]]
 
-test_that("a syntax error as the first call starts no Python, and a good fit follows", {
+test_that("a syntax error first starts no Python; engine data errors, then a good fit, follow", {
   python <- engine_python()
   res <- in_fresh_r(function(python, model) {
     Sys.unsetenv("RETICULATE_PYTHON")
@@ -48,12 +48,22 @@ test_that("a syntax error as the first call starts no Python, and a good fit fol
     bad <- "visual  =~ x1 + x2 + x3\n            textual =~ x4 + (x5 + x6"
     err <- tryCatch(torchfit(bad, data = HolzingerSwineford1939), error = identity)
     started <- reticulate::py_available(initialize = FALSE)
+    # the engine's first call fails (a variable absent from the data), then another
+    d <- HolzingerSwineford1939
+    d$x3[2] <- Inf
+    absent <- tryCatch(torchfit(sub("x9", "x99", model), data = d), error = identity)
+    infinite <- tryCatch(torchfit(model, data = d), error = identity)
     fit <- torchfit(model, data = HolzingerSwineford1939)
     list(class = class(err), message = conditionMessage(err), line = err$line,
          column = err$column, started_after_error = started,
+         absent = class(absent), infinite = class(infinite),
+         infinite_message = conditionMessage(infinite),
          chisq = fitMeasures(fit)[["chisq"]],
          python = reticulate::py_config()$python)
   }, list(python = python, model = HS_MODEL))
+  expect_true("torchfit_dataerror" %in% res$absent)
+  expect_true("torchfit_dataerror" %in% res$infinite)
+  expect_match(res$infinite_message, "column 'x3' has infinite values", fixed = TRUE)
   expect_true("torchfit_modelsyntaxerror" %in% res$class)
   expect_identical(c(res$line, res$column), c(2L, 29L))
   expect_match(res$message, "line 2, column 29: expected a variable name but found '('",

@@ -11,7 +11,6 @@ to the number of rows, lavaan's ``sampling.weights.normalization = "total"``).
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .frames import Moments, as_frame, check_columns, chunks, select
+from .frames import Moments, as_frame, check_option_column, chunks, select
 
 
 @dataclass
@@ -39,13 +38,7 @@ class Cases:
 
 def _label_column(frame: pd.DataFrame, name: str, role: str) -> pd.Series:
     """The column ``name`` of the data, present and complete."""
-    columns = [str(c) for c in frame.columns]
-    if name not in columns:
-        close = difflib.get_close_matches(name, columns, n=3, cutoff=0.5)
-        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
-        raise DataError(f"the {role} column '{name}' is not in the data{hint}; the data have "
-                        f"columns: {', '.join(columns[:30])}{' ...' if len(columns) > 30 else ''}")
-    check_columns(columns, [name])  # once
+    check_option_column([str(c) for c in frame.columns], name, role)
     values = frame[name]
     if values.isna().any():
         raise DataError(f"the {role} column '{name}' is missing in {int(values.isna().sum())} "

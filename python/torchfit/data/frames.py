@@ -132,7 +132,17 @@ def check_latent_names(data, latent: Sequence[str],
 
 def check_columns(columns: Sequence[str], names: Sequence[str]) -> None:
     """Every model variable must be a column, once; suggest close names if
-    it is not there."""
+    it is not there (the same column in another case first).  R sends the
+    names of its data frame's columns here too (``bridge.fit_from_r``), so
+    the message is the same from both languages.
+
+    Examples
+    --------
+    >>> check_columns(["x1", "x2", "x3"], ["x1", "X2"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    torchfit.errors.DataError: the model uses variable(s) missing from the data: 'X2' (did ...
+    """
     counts = {}
     for c in columns:
         counts[c] = counts.get(c, 0) + 1
@@ -146,12 +156,54 @@ def check_columns(columns: Sequence[str], names: Sequence[str]) -> None:
         return
     hints = []
     for v in absent:
-        close = difflib.get_close_matches(v, columns, n=3, cutoff=0.5)
+        close = _close_names(v, columns)
         hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
         hints.append(f"'{v}'{hint}")
     raise DataError(f"the model uses variable(s) missing from the data: {'; '.join(hints)}. "
                     f"The data have columns: {', '.join(columns[:30])}"
-                    f"{' ...' if len(columns) > 30 else ''}. Rename the column or fix the model")
+                    f"{' ...' if len(columns) > 30 else ''}. Fix the model syntax or rename "
+                    "the column")
+
+
+def check_option_column(columns: Sequence[str], name: str, role: str) -> None:
+    """The column an option names (``role``: "grouping", "cluster", "sampling
+    weight") is in the data, once; else close names are suggested.
+
+    Examples
+    --------
+    >>> check_option_column(["id", "school"], "shool", "cluster")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    torchfit.errors.DataError: the cluster column 'shool' is not in the data (did you mean ...
+    """
+    if name not in columns:
+        close = _close_names(name, columns)
+        hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+        raise DataError(f"the {role} column '{name}' is not in the data{hint}; the data have "
+                        f"columns: {', '.join(columns[:30])}{' ...' if len(columns) > 30 else ''}")
+    check_columns(columns, [name])
+
+
+def check_group_column(group: Optional[str], variables: Sequence[str]) -> None:
+    """The grouping column may not be a variable of the model.
+
+    Examples
+    --------
+    >>> check_group_column("grade", ["x1", "grade"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    torchfit.errors.DataError: 'grade' is both the grouping variable and a variable of the ...
+    """
+    if group is not None and group in variables:
+        raise DataError(f"'{group}' is both the grouping variable and a variable of "
+                        "the model; group by another column or take it out of the model")
+
+
+def _close_names(name: str, columns: Sequence[str]) -> List[str]:
+    """Columns ``name`` may have meant: the same name in another case, else up to
+    three close spellings."""
+    same = [c for c in columns if c.lower() == name.lower()]
+    return same[:1] or difflib.get_close_matches(name, columns, n=3, cutoff=0.5)
 
 
 def check_numeric(name: str, dtype) -> None:
@@ -190,14 +242,21 @@ def check_ordered(name: str, dtype) -> None:
 
 
 def chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
-            chunk_rows: int) -> Iterator[np.ndarray]:
-    """The model's columns of ``data``, as float64 blocks of ``chunk_rows`` rows.
+           chunk_rows: int) -> Iterator[np.ndarray]:
+    """The model's columns of ``data``, as float64 blocks of ``chunk_rows`` rows
+    (NaN where a value is missing; the readers of the estimators refuse infinite
+    values with :func:`check_finite`).
 
     ``data`` is a DataFrame (or dict), a 2-D array (a ``np.load(...,
     mmap_mode="r")`` memory map reads only the block at hand) with ``columns``
     naming its columns, or the path of a .npy file (with ``columns``) or of a
     CSV file (comma- or tab-separated, with a header), read in chunks, or a
     :class:`torchfit.data.reader.Reader` (Parquet, Arrow, one rank's shard).
+
+    Examples
+    --------
+    >>> [x.tolist() for x in chunks({"a": [1.0, 2.0, 3.0], "b": [4, 5, 6]}, ["b"], None, 2)]
+    [[[4.0], [5.0]], [[6.0]]]
     """
     if isinstance(data, Reader):
         yield from data.read_chunks(names, chunk_rows)
@@ -268,7 +327,7 @@ def group_data(data, group: Optional[str]):
 
 def _group_values(frame: pd.DataFrame, group: str) -> pd.Series:
     """The grouping column as text, checked."""
-    check_columns([str(c) for c in frame.columns], [group])
+    check_option_column([str(c) for c in frame.columns], group, "grouping")
     values = frame[group]
     if values.isna().any():
         raise DataError(f"the grouping column '{group}' is missing in {int(values.isna().sum())} "
@@ -279,7 +338,8 @@ def _group_values(frame: pd.DataFrame, group: str) -> pd.Series:
 def _enough_groups(labels: List[str], group: str) -> List[str]:
     if len(labels) < 2:
         raise DataError(f"the grouping column '{group}' has a single value ({labels[0]!r}); a "
-                        "multiple-group model needs at least two groups: leave group= out")
+                        "multiple-group model needs at least two groups: leave the group "
+                        "option out")
     return labels
 
 
@@ -303,14 +363,37 @@ def check_missing(missing: str) -> None:
                         "or 'ml.x' (FIML with the covariates' missing values too)")
 
 
+def check_finite(X: np.ndarray, names: Sequence[str]) -> None:
+    """Infinite values are an error (a missing value is NaN), naming the columns
+    (of ``names``) that hold them: the one check of every estimator's reader
+    (:func:`complete_rows`, FIML's patterns, the ordinal items' codes, IWAVE's
+    items), whether the data came from Python or R.
+
+    Examples
+    --------
+    >>> check_finite(np.array([[1.0, np.inf], [np.nan, 2.0]]), ["a", "b"])
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    torchfit.errors.DataError: column 'b' has infinite values; replace them with finite ...
+    """
+    infinite = np.isinf(X)
+    if not infinite.any():
+        return
+    cols = [str(names[j]) for j in np.flatnonzero(infinite.reshape(len(X), -1).any(axis=0))]
+    which = (f"column {cols[0]!r} has" if len(cols) == 1 else
+             f"columns {', '.join(repr(c) for c in cols)} have")
+    raise DataError(f"{which} infinite values; replace them with finite values, or mark them "
+                    "missing (NA in R, NaN in Python) and drop those rows with "
+                    "missing = 'listwise'")
+
+
 def complete_rows(X: np.ndarray, names: Sequence[str]) -> np.ndarray:
     """Row mask of complete rows; infinite values are an error."""
-    finite = np.isfinite(X)
-    if not finite.all() and np.isinf(X).any():
-        col = names[int(np.flatnonzero(np.isinf(X).any(axis=0))[0])]
-        raise DataError(f"column '{col}' contains infinite values; replace them with NaN "
-                        "or finite values")
-    return finite.all(axis=1)
+    keep = np.isfinite(X).all(axis=1)
+    if not keep.all():  # (complete data cost no second pass)
+        check_finite(X, names)
+    return keep
 
 
 def _missing_error(n_bad: int, n_total: int, cols: Sequence[str]) -> DataError:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from .frames import MomentSums, chunks
+from .frames import MomentSums, check_finite, chunks
 from .reader import Reader
 
 LOG_2PI = float(np.log(2 * np.pi))
@@ -181,10 +181,7 @@ def _pattern_sums(data, names, columns, chunk_rows):
     acc: Dict[bytes, list] = {}
     n_total = n_empty = 0
     for X in chunks(data, names, columns, chunk_rows):
-        if np.isinf(X).any():
-            col = names[int(np.flatnonzero(np.isinf(X).any(axis=0))[0])]
-            raise DataError(f"column '{col}' contains infinite values; replace them with NaN "
-                            "(missing) or finite values")
+        check_finite(X, names)
         n_total += X.shape[0]
         seen = np.isfinite(X)
         empty = ~seen.any(axis=1)

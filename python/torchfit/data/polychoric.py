@@ -26,7 +26,7 @@ from scipy.special import ndtri
 
 from ..errors import DataError
 from .bivariate import BOUND, bvn_cdf, bvn_pdf, norm_cdf, norm_pdf
-from .frames import check_ordered, chunks
+from .frames import check_finite, check_ordered, chunks
 
 MAX_CATEGORIES = 10
 CHUNK_ROWS = 1 << 14
@@ -82,6 +82,7 @@ def coded_chunks(data, names: Sequence[str], columns=None, chunk_rows: int = CHU
             data = data.assign(**{v: data[v].cat.codes.astype(float).where(data[v].notna())
                                   for v in cat})
     for X in chunks(data, names, columns, chunk_rows):
+        check_finite(X, names)
         yield X[~np.isnan(X).any(axis=1)] if listwise else X
 
 

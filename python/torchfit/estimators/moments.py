@@ -12,7 +12,13 @@ import pandas as pd
 import torch
 
 from ..data.cases import read_cases, weighted_moments
-from ..data.frames import check_latent_names, check_moments, group_data, sample_moments
+from ..data.frames import (
+    check_group_column,
+    check_latent_names,
+    check_moments,
+    group_data,
+    sample_moments,
+)
 from ..data.gamma import gamma_adf
 from ..data.given import GivenMoments
 from ..data.standardize import rows_for, standardize
@@ -72,9 +78,7 @@ def build_spec(model, data, options: FitOptions) -> Spec:
         check_latent_names(None, models[0].lv_names, data.names)
     else:
         check_latent_names(data, models[0].lv_names, options.columns)
-    if options.group is not None and options.group in models[0].ov_names:
-        raise DataError(f"'{options.group}' is both the grouping variable and a variable of "
-                        "the model; group by another column or take it out of the model")
+    check_group_column(options.group, models[0].ov_names)
     if len(models) != len(labels):
         raise ModelError(f"the parameter table has {len(models)} group(s) but the data "
                          f"{len(labels)}; pass group= for a multiple-group table")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..data.frames import as_frame, check_columns, check_latent_names, check_numeric
+from ..data.frames import as_frame, check_columns, check_finite, check_latent_names, check_numeric
 from ..data.reader import Reader
 from ..data.stats import SampleStats
 from ..errors import ConvergenceWarning, DataError, ModelError, TorchfitError
@@ -525,7 +525,9 @@ def _covariates(frame: pd.DataFrame, covariates: List[str]) -> Optional[np.ndarr
         s = frame[v]
         check_numeric(v, s.dtype)
         cols.append(s.to_numpy(dtype=np.float64, na_value=np.nan))  # bool as 0/1
-    return np.column_stack(cols)
+    X = np.column_stack(cols)
+    check_finite(X, covariates)
+    return X
 
 
 def _columns(arrays: List[np.ndarray], keep: np.ndarray) -> np.ndarray:

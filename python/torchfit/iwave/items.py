@@ -38,7 +38,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from ..data.frames import check_ordered
+from ..data.frames import check_finite, check_ordered
 from ..errors import DataError, ModelError
 
 LOG_2PI = math.log(2 * math.pi)
@@ -178,9 +178,7 @@ def _numeric(values, name: str, kind: str) -> np.ndarray:
         raise DataError(f"column '{name}' is not numeric (dtype {values.dtype}); convert it, "
                         f"e.g. data['{name}'] = pd.to_numeric(data['{name}'])")
     x = values.to_numpy(dtype=np.float64, copy=True, na_value=np.nan)  # bool as 0/1
-    if np.isinf(x).any():
-        raise DataError(f"column '{name}' contains infinite values; replace them with NaN "
-                        "(missing) or finite values")
+    check_finite(x, [name])
     return x
 
 

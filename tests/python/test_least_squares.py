@@ -1,6 +1,6 @@
 """Least squares on continuous data (estimator="ULS", "GLS", "WLS", "DWLS" without
 ordered items) against lavaan 0.6.14 (tests/reference/make_least_squares_reference.R):
-estimates within 1e-3 of a standard error, standard errors within 0.1 %, the
+estimates within 1e-3 of a standard error, standard errors within 0.01 %, the
 standardized solution and every fit measure lavaan gives within 0.01 %.
 """
 import warnings
@@ -50,7 +50,7 @@ def test_estimates_standard_errors_and_standardized_solution(pair):
     assert_estimates_match(m)
     free = m["se_ref"] > 0
     rel = np.abs(m.loc[free, "se"] - m.loc[free, "se_ref"]) / m.loc[free, "se_ref"]
-    assert rel.max() < 1e-3, m.loc[rel.idxmax(), ["lhs", "op", "rhs", "se", "se_ref"]]
+    assert rel.max() < 1e-4, m.loc[rel.idxmax(), ["lhs", "op", "rhs", "se", "se_ref"]]
     for col in ("std.lv", "std.all"):
         assert np.allclose(m[col], m[f"{col}_ref"], atol=1e-5, rtol=1e-4, equal_nan=True), col
 

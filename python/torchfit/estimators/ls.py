@@ -8,7 +8,7 @@ F = sum_g (N_g - 1)/N (s_g - sigma_g)' W_g (s_g - sigma_g) with
 lavaan's WLS.V: the identity (ULS), the normal-theory weight 0.5 D'(S^-1 x S^-1)D of
 the unbiased S (GLS), the inverse of the ADF NACOV Gamma (WLS) or of its diagonal
 (DWLS).  As lavaan: fmin = F / 2, the test 2 N fmin on the moments less the free
-parameters, the standard errors (Delta' W Delta)^-1 / (N - 1) (expected
+parameters, the standard errors (sum_g N_g/N Delta' W Delta)^-1 / (N - G) (expected
 information; naive for ULS and DWLS, as lavaan's ``se = "standard"``), and the
 baseline refitted by the same estimator (variances free, covariances 0).  The
 statistics put the means (with a mean structure, as several groups have) and the
@@ -164,11 +164,12 @@ def _estimate(spec: Spec, stats: SampleStats, estimator: str, iter_max: int) -> 
     values, x0 = moments.start(spec, moments.group_moments(spec, stats))
     groups = _groups(spec, stats, estimator)
     result = fit_wls(groups, x0, iter_max=iter_max)
-    N = sum(g.nobs for g in groups)
-    E = sum((g.nobs - 1) / N * J.T @ _weighted(g.weight, J)
-            for g, J in zip(groups, result.jacobians))
+    nobs = [g.nobs for g in groups]
+    st = inference.stack([g.weight for g in groups], [None] * len(groups), result.jacobians,
+                         nobs)
+    # as the ordinal fits: lavaan's WLS-family information carries (N - G) / N
     K = spec.model.reduce_matrix()
-    vcov = K @ np.linalg.inv(E) @ K.T / N
+    vcov = K @ inference.vcov(st, False, sum(nobs) - len(groups)) @ K.T
     x = torch.as_tensor(result.x, dtype=torch.float64)
     mats, sigma, mu = [], [], []
     for mod in spec.models:
@@ -186,10 +187,6 @@ def _estimate(spec: Spec, stats: SampleStats, estimator: str, iter_max: int) -> 
     return Estimate(result.x, result.converged, result.iterations, start=values, vcov=vcov,
                     tests=tests, extras=info, messages=messages, optimizer="Gauss-Newton",
                     matrices=mats, sigma=sigma, mu=mu)
-
-
-def _weighted(W: np.ndarray, J: np.ndarray) -> np.ndarray:
-    return W[:, None] * J if W.ndim == 1 else W @ J
 
 
 @dataclass

@@ -136,8 +136,8 @@ def test_dup_pre_post_equals_the_duplication_matrix_formula():
 
 
 def test_unknown_estimator_names_the_choices():
-    with pytest.raises(TorchfitError, match="'GLS' is not available; use one of ML, MLM, MLR"):
-        torchfit.cfa(HS_MODEL, torchfit.datasets.holzinger_swineford(), estimator="GLS")
+    with pytest.raises(TorchfitError, match="'PML' is not available; use one of ML, MLM, MLR"):
+        torchfit.cfa(HS_MODEL, torchfit.datasets.holzinger_swineford(), estimator="PML")
 
 
 def test_unknown_information():

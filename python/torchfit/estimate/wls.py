@@ -120,11 +120,6 @@ class WlsGroup:
         dd[torch.as_tensor(self.delta_x[free]), torch.as_tensor(self.delta_item[free])] = 1.0
         return dd
 
-    def weighted(self, r: torch.Tensor) -> torch.Tensor:
-        """W r."""
-        W = torch.as_tensor(self.weight, dtype=r.dtype)
-        return W * r if W.ndim == 1 else W @ r
-
 
 def jacobian(group: WlsGroup, x: torch.Tensor) -> torch.Tensor:
     """d sigma / d x, (q, n_free)."""
@@ -149,7 +144,7 @@ def discrepancy(groups: Sequence[WlsGroup], x: torch.Tensor):
         sig = g.implied(x)
         r = torch.as_tensor(g.obs) - sig
         # lavaan weighs a group by (N_g - 1) / N for the WLS family
-        F = F + (g.nobs - 1) / ntotal * (r @ g.weighted(r))
+        F = F + (g.nobs - 1) / ntotal * (r @ _weighted(g, r))
         res.append(r)
         imp.append(sig)
     return F, res, imp
@@ -164,8 +159,9 @@ def fit_wls(groups: Sequence[WlsGroup], x0: np.ndarray, iter_max: int = 500,
     converged, it = False, 0
     for it in range(1, iter_max + 1):
         Js = [jacobian(g, x) for g in groups]
-        H = sum((g.nobs - 1) / ntotal * J.T @ _weighted_matrix(g, J) for g, J in zip(groups, Js))
-        grad = sum((g.nobs - 1) / ntotal * J.T @ g.weighted(r) for g, J, r in zip(groups, Js, res))
+        H = sum((g.nobs - 1) / ntotal * J.T @ _weighted(g, J) for g, J in zip(groups, Js))
+        grad = sum((g.nobs - 1) / ntotal * J.T @ _weighted(g, r)
+                   for g, J, r in zip(groups, Js, res))
         step = _solve(H, grad)
         for _ in range(30):
             F_new, res_new, _ = discrepancy(groups, x + step)
@@ -185,9 +181,12 @@ def fit_wls(groups: Sequence[WlsGroup], x0: np.ndarray, iter_max: int = 500,
                      [J.numpy() for J in Js])
 
 
-def _weighted_matrix(g: WlsGroup, J: torch.Tensor) -> torch.Tensor:
-    W = torch.as_tensor(g.weight, dtype=J.dtype)
-    return W[:, None] * J if W.ndim == 1 else W @ J
+def _weighted(g, X: torch.Tensor) -> torch.Tensor:
+    """W X for a group's weight W (a vector when diagonal) and a vector or matrix X."""
+    W = torch.as_tensor(g.weight, dtype=X.dtype)
+    if W.ndim == 1:
+        return W.reshape((-1,) + (1,) * (X.ndim - 1)) * X
+    return W @ X
 
 
 def _solve(H: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:

@@ -52,20 +52,6 @@ def vech_variances_first(p: int):
     return I[order], J[order], order
 
 
-def nt_weight(S: np.ndarray, I: np.ndarray, J: np.ndarray) -> np.ndarray:
-    """lavaan's GLS weight 0.5 D'(S^-1 x S^-1) D on the statistics (I, J).
-
-    Examples
-    --------
-    >>> nt_weight(np.eye(2) * 2, *vech_variances_first(2)[:2]).tolist()
-    [[0.125, 0.0, 0.0], [0.0, 0.125, 0.0], [0.0, 0.0, 0.25]]
-    """
-    A = np.linalg.inv(S)
-    h = np.where(I == J, 0.5, 1.0)
-    return (A[np.ix_(I, I)] * A[np.ix_(J, J)] + A[np.ix_(I, J)] * A[np.ix_(J, I)]) \
-        * np.outer(h, h)
-
-
 @dataclass
 class CovarianceGroup:
     """One group for :func:`torchfit.estimate.wls.fit_wls`: its model, statistics
@@ -95,10 +81,6 @@ class CovarianceGroup:
             J = torch.cat([self.model.mean_jacobian(mats, A), J], 1)
         return out, J.T
 
-    def weighted(self, r: torch.Tensor) -> torch.Tensor:
-        """W r."""
-        W = torch.as_tensor(self.weight, dtype=r.dtype)
-        return W * r if W.ndim == 1 else W @ r
 
 
 class LeastSquares:
@@ -144,12 +126,12 @@ def _groups(spec: Spec, stats: SampleStats, estimator: str):
     for k, (mod, mom) in enumerate(zip(spec.models, stats.moments)):
         p = len(mod.ov_names)
         I, J, order = vech_variances_first(p)
-        S = mom.cov * mom.n / (mom.n - 1)  # lavaan's wls.obs: the unbiased covariances
+        S = _unbiased(mom)
         obs = np.concatenate([mom.mean, S[I, J]]) if spec.means else S[I, J]
         if spec.means:  # the means come first, in Gamma as in obs
             order = np.concatenate([np.arange(p), p + order])
         if estimator == "GLS":
-            W = nt_weight(S, I, J)
+            W = inference.nt_weight(S, I, J)
             if spec.means:
                 W = linalg.block_diag(np.linalg.inv(S), W)
         else:
@@ -158,6 +140,11 @@ def _groups(spec: Spec, stats: SampleStats, estimator: str):
             W = weight(gamma, estimator)
         out.append(CovarianceGroup(mod, obs, W, mom.n))
     return out
+
+
+def _unbiased(mom) -> np.ndarray:
+    """lavaan's wls.obs of continuous data: the unbiased covariances."""
+    return mom.cov * mom.n / (mom.n - 1)
 
 
 def _estimate(spec: Spec, stats: SampleStats, estimator: str, iter_max: int) -> Estimate:
@@ -207,8 +194,8 @@ def _measures(spec, stats, groups, result, estimator, sigma, mu, standard=None) 
     bstat, bdf, _ = inference.baseline([g.obs for g in groups], [g.weight for g in groups],
                                        [len(g.model.ov_names) * (2 if spec.means else 1)
                                         for g in groups], nobs)
-    resid = [rmr_measures(mom.cov * mom.n / (mom.n - 1), sig, mom.mean if m is not None else None,
-                          m) for mom, sig, m in zip(stats.moments, sigma, mu)]
+    resid = [rmr_measures(_unbiased(mom), sig, mom.mean if m is not None else None, m)
+             for mom, sig, m in zip(stats.moments, sigma, mu)]
     summary = inference.Summary(
         npar, result.fmin, N, len(groups), estimator, test, inference.Test(bstat, bdf), None,
         {k: float(np.average([r[k] for r in resid], weights=nobs)) for k in resid[0]},

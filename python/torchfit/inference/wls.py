@@ -164,11 +164,20 @@ def baseline(obs: Sequence[np.ndarray], weights: Sequence[np.ndarray], n_th: Seq
 
 # -- Savalei's (2021) robust measures ---------------------------------------------------------
 
-def _nt_weight(sigma: np.ndarray) -> np.ndarray:
-    """The normal-theory weight of the correlations at sigma: A_ik A_jl + A_il A_jk."""
+def nt_weight(sigma: np.ndarray, I: np.ndarray, J: np.ndarray) -> np.ndarray:
+    """The normal-theory weight 0.5 D'(A x A) D (A = sigma^-1) of the (co)variances at
+    rows ``I`` and columns ``J``: A_ik A_jl + A_il A_jk, halved once for each
+    variance (lavaan's GLS weight; on the correlations alone, catML's).
+
+    Examples
+    --------
+    >>> nt_weight(np.eye(2) * 2, np.array([0, 1, 1]), np.array([0, 1, 0])).tolist()
+    [[0.125, 0.0, 0.0], [0.0, 0.125, 0.0], [0.0, 0.0, 0.25]]
+    """
     A = np.linalg.inv(sigma)
-    i, j = np.triu_indices(sigma.shape[0], 1)
-    return A[np.ix_(i, i)] * A[np.ix_(j, j)] + A[np.ix_(i, j)] * A[np.ix_(j, i)]
+    h = np.where(I == J, 0.5, 1.0)
+    return (A[np.ix_(I, I)] * A[np.ix_(J, J)] + A[np.ix_(I, J)] * A[np.ix_(J, I)]) \
+        * np.outer(h, h)
 
 
 def catml(cors: Sequence[np.ndarray], implied: Sequence[np.ndarray], s: Stacked,
@@ -187,7 +196,8 @@ def catml(cors: Sequence[np.ndarray], implied: Sequence[np.ndarray], s: Stacked,
     D = s.delta[keep]
     W = s.V[keep] if s.V.ndim == 1 else s.V[np.ix_(keep, keep)]
     G = s.gamma[np.ix_(keep, keep)]
-    V = linalg.block_diag(*[f * _nt_weight(S) for f, S in zip(s.fg, implied)])
+    V = linalg.block_diag(*[f * nt_weight(S, *np.triu_indices(S.shape[0], 1))
+                            for f, S in zip(s.fg, implied)])
     # tr(WiU' V WiU G) with WiU = I - D M, M = E^-1 D' W, expanded so that
     # no product of two q x q matrices is formed
     M = e_inv @ (D.T * W[None, :] if W.ndim == 1 else D.T @ W)

@@ -25,7 +25,7 @@ from ..estimate.ml import one_thread
 from ..estimate.record import Estimate
 from ..estimate.start import reduced_start, start_values
 from ..estimate.training import batch_bounds
-from ..inference.vcov import constrained_inverse, standardized
+from ..inference.vcov import standardized, vcov_free
 from ..model.matrices import Model
 from ..model.partable import COLUMNS, add_category_scores, build, from_columns, variable_names
 from ..model.spec import Spec
@@ -258,8 +258,11 @@ class IWAVE:
         est.extras.update(dreg=bool(s["dreg"]), final_samples=final[0],
                           final_iterations=final[1])
         if s["se"] == "opg":
-            est.vcov = _opg_vcov(mod, _information(structure, encoder, result.x, tensors, s,
-                                                   stats.n, comm))
+            # J^-1 (J = sum_i g_i g_i', the rows' scores) mapped to the table, inverted
+            # in its unit-diagonal form as the ML information is: badly scaled
+            # variables keep their standard errors
+            est.vcov = vcov_free(mod, _information(structure, encoder, result.x, tensors, s,
+                                                   stats.n, comm), 1)
         mats = {k: v.cpu().numpy() for k, v in
                 mod.matrices(torch.as_tensor(result.x, dtype=torch.float64)).items()}
         est.matrices = [mats]
@@ -673,14 +676,6 @@ def _information(structure, encoder, x, tensors, settings: Dict, n_total: int, c
     J = information(structure, encoder, x, tensors, n_samples=settings["se_samples"],
                     seed=seed + 1, max_rows=share)
     return J if comm is None else comm.all_sum(J)[0]
-
-
-def _opg_vcov(mod: Model, J: np.ndarray) -> Optional[np.ndarray]:
-    """J^-1 over the reduced parameters, mapped to the table (J = sum_i g_i g_i',
-    the outer products of the rows' scores); inverted in its unit-diagonal form as
-    the ML information is, so badly scaled variables keep their standard errors."""
-    V = constrained_inverse(J, np.zeros((0, J.shape[0])))
-    return None if V is None else mod.reduce_matrix() @ V @ mod.reduce_matrix().T
 
 
 def standardized_columns(mod: Model, mats, pt, est, types) -> Dict[str, np.ndarray]:

@@ -171,7 +171,7 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
             frame[name] = list(values) if np.ndim(values) else [values]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # sent to R as messages
-        result = fit(pd.DataFrame({k: _column(v) for k, v in partable.items()}), frame, **opts)
+        result = fit({k: _column(v) for k, v in partable.items()}, frame, **opts)
     notes = _defer_log_likelihood(result, opts)
     table = result.partable
     return {

@@ -134,20 +134,12 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
   if (length(dots) && (is.null(names(dots)) || any(!nzchar(names(dots))))) {
     torchfit_stop("All options in `...` must be named (for example std.lv = TRUE).")
   }
-  moments <- given_moments(dots, data)
-  if (is.null(moments) && is.null(data)) {
-    torchfit_stop(paste0("no data: give `data`, or `sample.cov` and `sample.nobs` for a fit ",
-                         "from sample moments."), "torchfit_dataerror")
-  }
+  # (no data, data and sample.cov both, sample.cov with group: the engine's to say)
+  moments <- given_moments(dots)
   path <- data_path(data)
   if (!is.null(path)) {
     check_path_fit(path, estimator, missing, group, ordered, dots)
     data <- NULL  # the engine reads the file; R sees its moments only
-  }
-  if (!is.null(moments) && !is.null(group)) {
-    torchfit_stop(paste0("`group` names a column of `data`; with `sample.cov` the groups are ",
-                         "its entries: pass a list of covariance matrices, one per group."),
-                  "torchfit_dataerror")
   }
   moment_args <- dots[intersect(names(dots), .moment_options)]
   dots <- dots[setdiff(names(dots), .moment_options)]
@@ -198,18 +190,19 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
   }
   if (length(ordered)) {
     # lavaan's thresholds need the number of categories, known from the data
-    lav_opts$nthresholds <- ordered - 1L
+    lav_opts$nthresholds <- ordered[!is.na(ordered)] - 1L
   }
   if ((is_irt_estimator(estimator) || length(ordered)) && !"meanstructure" %in% names(dots)) {
     lav_opts$meanstructure <- TRUE  # intercepts and thresholds of the items, as lavaan
   }
   groups <- group_values(data, group)
-  ngroups <- if (!is.null(groups)) length(unique(groups)) else length(moments$cov)
+  ngroups <- if (!is.null(groups)) length(unique(groups)) else
+    moment_groups(moment_args$sample.cov)
   if (ngroups > 1L) lav_opts$ngroups <- ngroups
   # as lavaan(): several groups, full-information ML, clusters or sample means
   # switch the means on
   if ((ngroups > 1L || missing %in% c("ml", "fiml", "direct", "ml.x", "fiml.x", "direct.x") ||
-       !is.null(rows$lavaan$cluster) || !is.null(moments$mean)) &&
+       !is.null(rows$lavaan$cluster) || !is.null(moments$sample_mean)) &&
       !"meanstructure" %in% names(dots)) {
     lav_opts$meanstructure <- TRUE
   }
@@ -220,14 +213,16 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
   lv <- lavaan::lavNames(partable, "lv")
   check_conditional_x(dots$conditional.x, estimator, ordered, partable)
 
-  if (!is.null(path)) {
+  if (!is.null(path) && is.null(moments)) {
     moments <- path_moments(path, ov, missing, means = any(partable$op == "~1"))
     moment_args <- moments$lavaan
     moments <- moments$engine
+    path <- NULL
   }
 
   # 2. the data (none for a fit from sample moments)
-  prep <- if (is.null(moments)) prepare_data(data, ov, names(ordered), group) else list(data = NULL)
+  # (a path beside sample.cov goes as it is: the engine refuses the two together)
+  prep <- if (!is.null(data)) prepare_data(data, ov, names(ordered), group) else list(data = path)
 
   # 3. the engine, called once
   options <- list(
@@ -245,7 +240,7 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
   t1 <- proc.time()[["elapsed"]]
   res <- engine_call(engine()$fit_from_r, table_to_py(partable), prep$data,
                      as.list(colnames(prep$data)), options, groups,
-                     if (is.null(moments)) as.list(names(data)), moments = moments,
+                     if (!is.null(data)) as.list(names(data)), moments = moments,
                      extra_columns = rows$columns, warn = FALSE)
   t2 <- proc.time()[["elapsed"]]
 
@@ -451,18 +446,17 @@ check_numeric_column <- function(col, v) {
 # The ordinal items and their number of categories (named integer vector):
 # factor levels, or the range of the codes of a numeric column (as the
 # engine codes it). `categorical` adds the items whose IWAVE item type is
-# categorical (gpcm, nominal, ...).
+# categorical (gpcm, nominal, ...). An item that is not a column of `data`
+# (or without a data frame) has NA: the engine reports it by name.
 ordered_items <- function(data, ordered, categorical = NULL) {
   if (is.null(ordered) || identical(ordered, FALSE)) ordered <- character(0)
-  if (!is.data.frame(data)) return(integer(0))
-  if (isTRUE(ordered)) ordered <- names(data)[vapply(data, is.ordered, TRUE)]
-  ordered <- union(as.character(ordered), categorical)
-  absent <- setdiff(ordered, names(data))
-  if (length(absent)) {
-    torchfit_stop(paste0("ordered/item.types name column(s) not in `data`: ",
-                         paste0('"', absent, '"', collapse = ", "), "."), "torchfit_dataerror")
+  if (isTRUE(ordered)) {
+    if (!is.data.frame(data)) return(integer(0))
+    ordered <- names(data)[vapply(data, is.ordered, TRUE)]
   }
+  ordered <- union(as.character(ordered), categorical)
   stats::setNames(vapply(ordered, function(v) {
+    if (!is.data.frame(data) || !v %in% names(data)) return(NA_integer_)
     col <- data[[v]]
     if (!is.factor(col)) {
       # (infinite codes are the engine's to report; lavaanify needs a count)

@@ -31,4 +31,11 @@ test_that("bad calls give the messages of the snapshot", {
                                          estimator = "MLR"))
   expect_snapshot(error = TRUE, torchfit(HS_MODEL, sample.cov = S, sample.nobs = 301,
                                          group = "school"))
+  # the engine's checks of the moments, with a Python caller's text
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, sample.nobs = 301))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, sample.cov = unname(S), sample.nobs = 301))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, sample.cov = list(a = S, b = S),
+                                         sample.nobs = 301))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, sample.cov = S[1:8, 1:8], sample.nobs = 301))
 })

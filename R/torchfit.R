@@ -13,18 +13,51 @@
 .lavaanify_reserved <- c("model", "model.type", "varTable", "ngroups",
                          "as.data.frame.", "debug", "warn", "nthresholds")
 
-# Engine options accepted in `...` (R spelling; sent with "." -> "_"). The
-# engine may know more: its torchfit.bridge.ENGINE_OPTIONS is consulted for
-# names not listed here.
-.engine_options <- c("iter.max", "information", "parameterization")
-
-# Options torchfit() itself sends; not settable through `...`.
-.core_options <- c("estimator", "model_type", "std_lv", "orthogonal", "fixed_x",
-                   "missing", "group", "std_ov")
-
 # The engine's own list of option names (snake case), or NULL.
 engine_option_names <- function() {
   tryCatch(as.character(unlist(engine()$ENGINE_OPTIONS)), error = function(e) NULL)
+}
+
+# The engine's option table (torchfit.options.OPTIONS, through bridge.options()),
+# read once a session: each option's engine name, the name torchfit() takes (`r`:
+# lavaan's, else the engine's with "." for "_") and its role ("fit": an argument
+# of the engine's fit(); else an estimator's own).
+engine_option_table <- function() {
+  if (is.null(.torchfit$option_table)) {
+    table <- engine_call(engine()$options)
+    .torchfit$option_table <- data.frame(
+      name = as.character(unlist(table$name)), r = as.character(unlist(table$r)),
+      role = as.character(unlist(table$role)), stringsAsFactors = FALSE)
+  }
+  .torchfit$option_table
+}
+
+# The options in `given` (names of `...`) that go to the engine, as a named vector:
+# R's name -> the engine's. They are the rows of the engine's table, by the name
+# torchfit() takes or the engine's, except the engine's fit() arguments that
+# torchfit() settles itself from its own and lavaanify()'s arguments (`settled`:
+# lavaan's defaults and couplings apply to them) and, for the ML family, lavaan's
+# se, test and bootstrap, which R translates (R/options.R). The table is asked
+# for only when there are options, so that a syntax error alone starts no Python.
+engine_args <- function(given, estimator, settled) {
+  if (!length(given)) return(character(0))
+  table <- engine_option_table()
+  table <- table[table$role != "fit" | !table$r %in% settled, , drop = FALSE]
+  engine_name <- ifelse(given %in% table$r, table$name[match(given, table$r)],
+                        table$name[match(given, table$name)])
+  args <- stats::setNames(engine_name, given)[!is.na(engine_name)]
+  if (!is_irt_estimator(estimator)) args <- args[!names(args) %in% .lavaan_inference]
+  args
+}
+
+# The options of `...` that R does not know (neither lavaanify()'s nor lavaan's
+# nor the engine's) and the engine's options the estimator does not take: refused
+# with the engine's message, written from its option table in R's spelling.
+check_engine_options <- function(names, estimator, ordered, lav_args) {
+  if (!length(names)) return(invisible())
+  msg <- engine_call(engine()$check_r_options, estimator, ordered, as.list(names),
+                     as.list(union(lav_args, lavaan_option_names())))
+  if (!is.null(msg)) torchfit_stop(msg, "torchfit_option_error")
 }
 
 # The IWAVE item types whose responses are categories (they get thresholds).
@@ -146,24 +179,11 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
   rows <- row_columns(dots, data)
   dots <- dots[setdiff(names(dots), names(rows$lavaan))]
   lav_args <- setdiff(names(formals(lavaan::lavaanify)), .lavaanify_reserved)
-  # the engine's own options (asked of the engine only when there may be some,
-  # so that a syntax error is reported without starting Python)
-  maybe_engine <- setdiff(names(dots), c(lav_args, .engine_options, lavaan_option_names()))
-  eng_args <- c(.engine_options, if (is_irt_estimator(estimator) || length(maybe_engine)) {
-    names(dots)[gsub(".", "_", names(dots), fixed = TRUE) %in%
-                  setdiff(engine_option_names(), .core_options)]
-  })
+  eng_map <- engine_args(names(dots), estimator, c(names(formals(torchfit)), lav_args))
+  eng_args <- names(eng_map)
   check_lavaan_options(dots, estimator, eng_args)
+  # neither lavaan's nor the engine's: the engine's message, once the estimator is known
   unknown <- setdiff(names(dots), c(lav_args, eng_args, lavaan_option_names()))
-  if (length(unknown)) {
-    torchfit_stop(paste0(
-      "unknown option", if (length(unknown) > 1L) "s", " ",
-      paste0("`", unknown, "`", collapse = ", "), " in torchfit(). ",
-      "Options are lavaan's (names(lavaan::lavOptions()), e.g. std.lv, orthogonal, ",
-      "group.equal) and the engine's (", paste(.engine_options, collapse = ", "),
-      "; with estimator = \"IWAVE\" also its own, see ?torchfit)."
-    ), "torchfit_option_error")
-  }
   lav_opts <- lavaan_options(dots[names(dots) %in% lav_args], model.type)
   lav_dry <- list()  # what lavaan's dry run needs besides the user's options
   eng_opts <- dots[names(dots) %in% eng_args]
@@ -188,6 +208,7 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
       lav_opts$group.equal <- unique(c(lav_opts$group.equal, "thresholds", "intercepts"))
     }
   }
+  check_engine_options(c(eng_args, unknown), estimator, length(ordered) > 0L, lav_args)
   if (length(ordered)) {
     # lavaan's thresholds need the number of categories, known from the data
     lav_opts$nthresholds <- ordered[!is.na(ordered)] - 1L
@@ -228,15 +249,13 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
   options <- list(
     estimator = estimator, model_type = model.type,
     std_lv = isTRUE(lav_opts$std.lv), orthogonal = isTRUE(lav_opts$orthogonal),
-    fixed_x = isTRUE(lav_opts$fixed.x), missing = missing, group = group,
-    std_ov = isTRUE(dots$std.ov)
+    fixed_x = isTRUE(lav_opts$fixed.x), missing = missing, group = group
   )
   if (length(ordered)) options$ordered <- as.list(names(ordered))
   known <- engine_option_names()
   if (!is.null(known)) options <- options[names(options) %in% known]
-  options <- c(options, stats::setNames(eng_opts, gsub(".", "_", names(eng_opts),
-                                                       fixed = TRUE)), bootstrap_options(dots),
-               rows$engine)
+  options <- c(options, stats::setNames(eng_opts, unname(eng_map[names(eng_opts)])),
+               bootstrap_options(dots), rows$engine)
   t1 <- proc.time()[["elapsed"]]
   res <- engine_call(engine()$fit_from_r, table_to_py(partable), prep$data,
                      as.list(colnames(prep$data)), options, groups,
@@ -246,7 +265,7 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
 
   # lavaan's options for lavaan's dry run (not the engine's own, e.g. IWAVE's se)
   user_lav <- dots[names(dots) %in% setdiff(lavaan_option_names(),
-                                            setdiff(eng_args, .engine_options))]
+                                            intersect(eng_args, .lavaan_inference))]
   lav_args <- c(list(estimator = estimator, missing = lavaan_missing(missing), group = group),
                 user_lav[setdiff(names(user_lav), c("estimator", "missing", "group"))])
   # lavaan's dry run from the same moments, clusters and weights

@@ -29,7 +29,16 @@ from .data.sources import open_source
 from .errors import ConvergenceWarning
 from .iwave.items import CATEGORICAL
 from .model.partable import variable_names
-from .options import integer_names, names, option_table
+from .options import (
+    BY_NAME,
+    OPTIONS,
+    check_estimator,
+    extra_message,
+    integer_names,
+    names,
+    option_table,
+    r_name,
+)
 from .version import __version__
 
 # What R settles itself with lavaan (the table's mean structure and group.equal/
@@ -37,6 +46,8 @@ from .version import __version__
 # (sample.cov, sample.mean and sample.nobs: fit_from_r's ``moments``).
 R_OWNS = ("columns", "meanstructure", "group_equal", "group_partial", "sample_cov",
           "sample_mean", "sample_nobs")
+#: the engine's options that R's torchfit() does not take (it sends the data's columns)
+PYTHON_ONLY = ("columns",)
 #: the engine's options R may send, from the option table (torchfit.options)
 ENGINE_OPTIONS = tuple(n for n in names() if n not in R_OWNS)
 # The IWAVE item types that R codes as categories (thresholds, integer codes).
@@ -62,6 +73,42 @@ def options() -> Dict[str, list]:
     ['IWAVE']
     """
     return option_table()
+
+
+#: what the message for an unknown option adds for R, whose torchfit() takes lavaan's
+#: options beside the engine's
+LAVAAN_NOTE = " and lavaan's options (names(lavaan::lavOptions()), lavaanify()'s arguments)"
+
+
+def check_r_options(estimator: str, ordered: bool, given: Sequence[str],
+                    lavaan_names: Sequence[str] = ()) -> Optional[str]:
+    """Why R's ``torchfit(...)`` cannot take the options ``given`` (as R spells them,
+    lavaan's taken out), or None: those that are not ``estimator``'s own, with the
+    option table's message in R's spelling (:func:`torchfit.options.extra_message`):
+    another estimator's option is named as misplaced, an unknown one listed with the
+    estimator's options and the close names among them and ``lavaan_names``.
+    ``fit()``'s named arguments are left to ``fit()``. The estimator "DEFAULT" is
+    lavaan's: WLSMV with ``ordered`` items, else ML.
+
+    Examples
+    --------
+    >>> check_r_options("IWAVE", True, ["iw.samples", "item_types", "iter.max"])
+    >>> print(check_r_options("ML", False, ["std.lvv"], ["std.lv", "orthogonal"]))
+    unknown option(s) std.lvv for estimator 'ML'; known: ... did you mean std.lv?
+    """
+    if str(estimator).upper() == "DEFAULT":
+        estimator = "WLSMV" if ordered else "ML"
+    estimator = check_estimator(estimator)
+    by_r = {**{o.name: o.name for o in OPTIONS}, **{r_name(o.name): o.name for o in OPTIONS}}
+    engine = [by_r.get(g, g) for g in (str(g) for g in given)]
+    own = [g for g in engine if g not in BY_NAME or BY_NAME[g].role != "fit"]
+    known = [n for n in names(estimator) if n not in PYTHON_ONLY]
+    return extra_message(estimator, own, spell=_r_spelling, known=known,
+                         also=[str(n) for n in lavaan_names], note=LAVAAN_NOTE)
+
+
+def _r_spelling(name: str) -> str:
+    return r_name(name) if name in BY_NAME else name
 
 
 def _column(values) -> list:

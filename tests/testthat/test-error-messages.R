@@ -21,6 +21,10 @@ test_that("bad calls give the messages of the snapshot", {
   expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, likelihood = "wishart"))
   expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, se = "robust.sem"))
   expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, no.such.option = 1))
+  # the engine's option table, in R's spelling: a misplaced option, a mistyped one
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, iw.samples = 5))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, estimator = "IWAVE",
+                                         iw.sample = 5))
   iwave <- torchfit(HS_MODEL, data = hs, estimator = "IWAVE", seed = 1, quiet = TRUE,
                     max.iterations = 200, warn = FALSE)
   expect_snapshot(error = TRUE, modindices(iwave))

@@ -239,15 +239,15 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         "fit_measures": result.fit_measures(),
         "coef": result.coef().to_numpy(),
         "vcov": result.vcov().to_numpy(),
-        "info": {k: v for k, v in result.info.items() if k != "warnings"},
+        "info": {k: v for k, v in result.info.as_dict().items() if k != "warnings"},
         # stochastic fits: the loss per window, for R's plot_loss()
-        "loss_history": np.asarray(result.info.get("loss_history", [])
+        "loss_history": np.asarray(result.info.loss_history or []
                                    if getattr(result, "loss_history", None) is None
                                    else result.loss_history, dtype=float),
-        "warnings": list(result.info["warnings"]),
+        "warnings": list(result.info.warnings),
         # R prints lavaan's own summary of ML-family fits; the engine's text
         # is for IWAVE fits, a model lavaan does not have
-        "summary": (result.summary_parts() if result.info["estimator"] in ("IWAVE", "MML")
+        "summary": (result.summary_parts() if result.info.estimator in ("IWAVE", "MML")
                     else {}),
         # se/test = "bootstrap": the draws, for lavaan's @boot slot
         "boot": {} if result.boot is None else {

@@ -50,25 +50,6 @@ data_path <- function(data) {
   normalizePath(data)
 }
 
-# From a path torchfit() fits ML from the moments the engine reads (lavaan's
-# dry run takes them as sample.cov); what needs the rows in R is refused.
-check_path_fit <- function(path, estimator, missing, group, ordered, dots) {
-  needs_rows <- c(
-    if (!estimator %in% c("ML", "DEFAULT")) paste0('estimator = "', estimator, '"'),
-    if (!missing %in% c("default", "listwise")) paste0('missing = "', missing, '"'),
-    if (!is.null(group)) "group",
-    if (!is.null(ordered) && !isFALSE(ordered)) "ordered",
-    intersect(c("cluster", "sampling.weights", "se", "test", "bootstrap", "std.ov"), names(dots)))
-  if (length(needs_rows)) {
-    torchfit_stop(paste0("with `data` a path, torchfit() fits ML from the moments the ",
-                         "engine reads from the file; ", paste(needs_rows, collapse = ", "),
-                         " need", if (length(needs_rows) == 1L) "s", " the rows: read them ",
-                         "into a data frame (e.g. arrow::read_parquet() or read.csv()), or ",
-                         "fit from Python with the path (torchfit.cfa(model, \"", path,
-                         "\", ...))."), "torchfit_dataerror")
-  }
-}
-
 # The moments of the model's variables `ov` in the file at `path`, read by the
 # engine: for the engine (as given_moments() returns them) and for lavaan's dry
 # run (sample.cov, sample.nobs and, with a mean structure, sample.mean).

@@ -50,16 +50,6 @@ engine_args <- function(given, estimator, settled) {
   args
 }
 
-# The options of `...` that R does not know (neither lavaanify()'s nor lavaan's
-# nor the engine's) and the engine's options the estimator does not take: refused
-# with the engine's message, written from its option table in R's spelling.
-check_engine_options <- function(names, estimator, ordered, lav_args) {
-  if (!length(names)) return(invisible())
-  msg <- engine_call(engine()$check_r_options, estimator, ordered, as.list(names),
-                     as.list(union(lav_args, lavaan_option_names())))
-  if (!is.null(msg)) torchfit_stop(msg, "torchfit_option_error")
-}
-
 # The IWAVE item types whose responses are categories (they get thresholds).
 categorical_item_types <- function() {
   tryCatch(as.character(unlist(engine()$CATEGORICAL_ITEM_TYPES)), error = function(e) NULL)
@@ -279,20 +269,6 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
   fit
 }
 
-# MML's and IWAVE's likelihood of categorical items with covariates is
-# p(y | x): lavaan's conditional.x = TRUE (its default there). lavaan's
-# conditional.x = FALSE would model the covariates too (it frees their moments).
-check_conditional_x <- function(conditional.x, estimator, ordered, partable) {
-  if (isFALSE(conditional.x) && is_irt_estimator(estimator) && length(ordered) &&
-      length(lavaan::lavNames(partable, "ov.x"))) {
-    torchfit_stop(paste0(
-      "option `conditional.x = FALSE` is not supported with estimator = \"", estimator,
-      "\": its likelihood of the items is conditional on the covariates (",
-      paste(lavaan::lavNames(partable, "ov.x"), collapse = ", "),
-      "), lavaan's conditional.x = TRUE; leave the option out."), "torchfit_option_error")
-  }
-}
-
 # lavaan's `cluster` and `sampling.weights` (arguments of lavaan(), not options):
 # the engine's options, the columns it needs beside the model's variables, and
 # the arguments of lavaan's dry run. Each names one column of `data`, complete
@@ -369,23 +345,6 @@ lavaan_options <- function(user, model.type = "sem") {
   opts
 }
 
-match_choice <- function(x, choices, what) {
-  if (!is.character(x) || length(x) != 1L || !(tolower(x) %in% choices)) {
-    torchfit_stop(paste0("`", what, "` must be one of ",
-                         paste0('"', choices, '"', collapse = ", "), "."))
-  }
-  tolower(x)
-}
-
-# The engine knows the missing-data options ("default", "listwise", "ml"...)
-# and says which it supports.
-check_missing_option <- function(missing) {
-  if (!is.character(missing) || length(missing) != 1L || is.na(missing)) {
-    torchfit_stop('`missing` must be one string, e.g. "default" or "listwise".')
-  }
-  tolower(missing)
-}
-
 # lavaanify() with sem()/cfa() defaults; syntax errors located by the engine.
 build_partable <- function(model, model.type, lav_opts, user_meanstructure = FALSE) {
   args <- c(list(model = model, model.type = model.type, warn = TRUE), lav_opts)
@@ -443,25 +402,6 @@ prepare_data <- function(data, ov, ordered = character(0), group = NULL) {
   list(data = X)
 }
 
-# A column of the model that is not numeric (a factor, text, ...): its class
-# and the R code that converts it.
-check_numeric_column <- function(col, v) {
-  if (!is.factor(col) && is.numeric(col)) return(invisible())
-  fix <- if (is.factor(col)) {
-    paste0('name it in ordered = for an ordinal item, ',
-           "or convert it with as.numeric(data$", v, ")")
-  } else if (is.character(col)) {
-    paste0("convert it with as.numeric(data$", v, ") or leave it out of ",
-           "the model")
-  } else {
-    paste0("convert it to numbers (for example as.numeric(data$", v, "))")
-  }
-  torchfit_stop(paste0(
-    'column "', v, '" used in the model is not numeric (class ', class(col)[1L],
-    "); ", fix, "."
-  ), "torchfit_dataerror")
-}
-
 # The ordinal items and their number of categories (named integer vector):
 # factor levels, or the range of the codes of a numeric column (as the
 # engine codes it). `categorical` adds the items whose IWAVE item type is
@@ -508,18 +448,6 @@ ordered_columns <- function(model, data, ordered, estimator) {
                  error = function(e) character(0))  # syntax errors are reported later
   used <- if (isTRUE(ordered)) ov else union(ordered, intersect(factors, ov))
   if (length(used)) used else NULL
-}
-
-# item.types as a named list of strings (what the engine takes as a dict).
-check_item_types <- function(types) {
-  ok <- (is.list(types) || is.character(types)) && length(types) &&
-    !is.null(names(types)) && all(nzchar(names(types))) &&
-    all(vapply(types, function(t) is.character(t) && length(t) == 1L, TRUE))
-  if (!ok) {
-    torchfit_stop(paste0("`item.types` must name one item type per column, e.g. ",
-                         'item.types = list(y1 = "nominal", y2 = "poisson").'))
-  }
-  as.list(types)
 }
 
 # The grouping column as character values, checked; NULL without groups.

@@ -268,3 +268,34 @@ boot_draws <- function(boot, keep) {
   attr(coef, "error.idx") <- failed
   list(coef = coef, chisq = as_num(boot$chisq), failed = failed)
 }
+
+# The implied moments of an IRT fit's items by lavaan's definitions for a
+# categorical model (as lavaan reports them after parameterization = "theta"):
+# the correlations of the items' latent responses y* and their thresholds in
+# units of y*'s standard deviation (both given the covariates, with
+# conditional.x), where a logistic item (graded, binary, gpcm, nominal) has
+# y* = lambda' eta + e with var(e) = pi^2 / 3 in place of the probit's 1. The
+# dry run's own implied moments read the engine's logistic estimates as those
+# of lavaan's probit delta model (res.cov 3.13 off the diagonal of a
+# correlation matrix). Items without a latent response (count items: their
+# `y ~~ y` row has no standardized value) get NA; normal items keep their
+# residual variances (and scale 1).
+latent_response_implied <- function(model, pt) {
+  ends <- cumsum(model@nmat)
+  set_delta <- lav_internal("setDeltaElements.LISREL")
+  for (b in seq_len(model@nblocks)) {
+    block <- seq_len(model@nmat[b]) + ends[b] - model@nmat[b]
+    mlist <- model@GLIST[block]
+    ov <- model@dimNames[[block[names(mlist) == "theta"]]][[1L]]
+    num <- model@num.idx[[b]]
+    logistic <- setdiff(seq_along(ov), num)
+    mlist$theta[cbind(logistic, logistic)] <- pi^2 / 3
+    in_block <- if (is.null(pt$block)) TRUE else pt$block == b
+    resid <- pt$op == "~~" & pt$lhs == pt$rhs & in_block & pt$lhs %in% ov
+    none <- match(pt$lhs[resid & is.na(pt$std.all)], ov)
+    mlist$theta[cbind(none, none)] <- NA_real_
+    mlist <- set_delta(mlist, num.idx = num)
+    model@GLIST[block] <- mlist
+  }
+  lav_internal("lav_model_implied")(model)
+}

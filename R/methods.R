@@ -136,6 +136,7 @@ new_torchfit <- function(res, call, model, partable, data, model.type, lav_args,
   if (iwave) {
     fit@ParTable <- as.list(pt)  # the engine's estimates of a model lavaan lacks
     fit <- with_sample_moments(fit, data, lav_args$group)
+    if (fit@Model@categorical) fit@implied <- latent_response_implied(fit@Model, fit@ParTable)
   }
   fit <- as_torchfit(fit, list(model.syntax = model, info = info, measures = measures,
                                report = lapply(res$summary, as_chr), pyfit = res$fit))
@@ -377,10 +378,12 @@ score_matrix <- function(scores) {
 #' [TorchFit-class] objects call them on the fit as a plain lavaan object, so
 #' every argument (`level`, `rsquare`, `standardized`, `ci`, `remove.nonfree`,
 #' `output = "text"`, ...) works and the numbers are lavaan's. The same is
-#' `lavaan::parameterEstimates(as(fit, "lavaan"))`. For IWAVE fits with
-#' categorical (logistic) items, `standardizedSolution()` gives the engine's
-#' standardized values, which scale the latent responses by the logistic
-#' variance, without standard errors.
+#' `lavaan::parameterEstimates(as(fit, "lavaan"))`. For IWAVE and MML fits
+#' with categorical (logistic) or count items, `standardizedSolution()` and the
+#' standardized columns and R^2 rows of `parameterEstimates()` are the
+#' engine's: lavaan's definitions applied to the logistic latent response
+#' y* = lambda' eta + e, var(e) = pi^2/3 (a threshold's standardized value is
+#' tau / sd(y*)), without standard errors.
 #'
 #' @param object A fitted model.
 #' @param type The standardization, as in [lavaan::standardizedSolution()].
@@ -403,8 +406,34 @@ setMethod("parameterEstimates", "ANY", function(object, ...) {
 #' @rdname lavaan-tables
 #' @export
 setMethod("parameterEstimates", "TorchFit", function(object, ...) {
-  lavaan::parameterEstimates(as_lavaan(object), ...)
+  out <- lavaan::parameterEstimates(as_lavaan(object), ...)
+  if (is_ml_family(object) || !has_item_models(object)) return(out)
+  # lavaan's standardized columns and R^2 rows of an IRT fit are those of its
+  # probit delta model: the engine's (see standardizedSolution) replace them
+  for (col in intersect(c("std.lv", "std.all", "std.nox"), names(out))) {
+    out[[col]] <- engine_std(object, out, col)
+  }
+  r2 <- which(out$op == "r2")
+  if (length(r2)) out$est[r2] <- engine_rsquare(object, out$lhs[r2], out$group[r2])
+  out
 })
+
+# The engine's standardized column `col` ("std.lv", "std.all", "std.nox") for
+# the rows of lavaan's table `rows`.
+engine_std <- function(object, rows, col) {
+  pt <- object@ParTable
+  if (is.null(pt[[col]])) return(rep(NA_real_, length(rows$lhs)))  # the engine had none
+  key <- function(x) paste(x$lhs, x$op, x$rhs, if (is.null(x$group)) 1L else x$group)
+  pt[[col]][match(key(rows), key(pt))]
+}
+
+# R^2 of variables `lhs` (in groups `group`) from the engine's standardized
+# solution: 1 - the std.all of their residual variance (for a categorical item,
+# the explained share of its latent response's variance).
+engine_rsquare <- function(object, lhs, group = NULL) {
+  rows <- list(lhs = lhs, op = rep("~~", length(lhs)), rhs = lhs, group = group)
+  1 - engine_std(object, rows, "std.all")
+}
 
 #' @rdname lavaan-tables
 #' @export
@@ -422,14 +451,12 @@ setMethod("standardizedSolution", "ANY", function(object, ...) {
 #' @export
 setMethod("standardizedSolution", "TorchFit", function(object, type = "std.all", ...) {
   out <- lavaan::standardizedSolution(as_lavaan(object), type = type, ...)
-  if (is_ml_family(object) || !any(object@ParTable$op == "|")) return(out)
-  # Categorical IWAVE items are logistic: lavaan would scale their latent
+  if (is_ml_family(object) || !has_item_models(object)) return(out)
+  # Categorical IRT items are logistic: lavaan would scale their latent
   # responses to variance 1 (probit). The engine's standardized values use
-  # the logistic variance; they have no delta-method standard errors.
-  pt <- object@ParTable
-  key <- function(x) paste(x$lhs, x$op, x$rhs, if (is.null(x$group)) 1L else x$group)
-  col <- if (identical(type, "std.lv")) "std.lv" else "std.all"
-  out$est.std <- pt[[col]][match(key(out), key(pt))]
+  # the logistic variance pi^2/3 (a threshold's is tau / sd(y*), a ~*~ row's
+  # 1, as lavaan's); they have no delta-method standard errors.
+  out$est.std <- engine_std(object, out, if (type %in% c("std.lv", "std.nox")) type else "std.all")
   out[intersect(c("se", "z", "pvalue", "ci.lower", "ci.upper"), names(out))] <- NA_real_
   out
 })
@@ -476,19 +503,101 @@ ml_only_generic <- function(name) {
 #'
 #' The same functions as lavaan's (`modindices()`, `modificationIndices()`,
 #' `lavTestLRT()`, `lavTestScore()`, `lavResiduals()`), as generics: on ML,
-#' MLM, MLR and FIML fits they are lavaan's; on IWAVE fits, which lavaan has
-#' no likelihood for, they stop with a message saying so.
+#' MLM, MLR and FIML fits they are lavaan's; on IWAVE and MML fits, which
+#' lavaan has no likelihood for, they stop with a message saying so.
+#' `lavInspect()` and `inspect()` are lavaan's too; on IWAVE and MML fits
+#' `"rsquare"` is the engine's (the explained share of each latent response's
+#' variance, a logistic item's residual variance being pi^2/3), the
+#' standardized matrices (`"std"`, `"std.all"`, ...), `"vy"`, `"cov.all"`,
+#' `"cor.all"` and the residuals stop with a message, and the implied moments
+#' (`"implied"`, `"cov.ov"`, `"cor.ov"`, `"th"`, also `fitted()`) are the
+#' correlations of the items' latent responses and their thresholds in units
+#' of the latent responses' standard deviations, as lavaan's for a
+#' categorical model.
 #'
 #' @param object A fitted model.
 #' @param ... Arguments of lavaan's function.
 #' @return As lavaan's.
 #' @name lavaan-tests
 #' @aliases modindices modificationIndices lavTestLRT lavTestScore lavResiduals
+#'   lavInspect inspect
 #' @export modindices modificationIndices lavTestLRT lavTestScore lavResiduals
 NULL
 for (name in c("modindices", "modificationIndices", "lavTestLRT", "lavTestScore",
                "lavResiduals")) {
   ml_only_generic(name)
+}
+
+#' @rdname lavaan-tests
+#' @export
+setGeneric("lavInspect", function(object, what = "free", ...) standardGeneric("lavInspect"))
+
+#' @rdname lavaan-tests
+#' @export
+setMethod("lavInspect", "ANY", function(object, what = "free", ...) {
+  lavaan::lavInspect(object, what = what, ...)
+})
+
+#' @rdname lavaan-tests
+#' @export
+setMethod("lavInspect", "TorchFit", function(object, what = "free", ...) {
+  inspect_torchfit(object, what, lavaan::lavInspect, ...)
+})
+
+#' @rdname lavaan-tests
+#' @export
+setGeneric("inspect", function(object, what = "free", ...) standardGeneric("inspect"))
+
+#' @rdname lavaan-tests
+#' @export
+setMethod("inspect", "ANY", function(object, what = "free", ...) {
+  lavaan::inspect(object, what = what, ...)
+})
+
+#' @rdname lavaan-tests
+#' @export
+setMethod("inspect", "TorchFit", function(object, what = "free", ...) {
+  inspect_torchfit(object, what, lavaan::inspect, ...)
+})
+
+# Has an IRT fit items whose model is not lavaan's linear one: logistic
+# (categorical) items, or count items (whose residual variance has no
+# standardized value in the engine's solution).
+has_item_models <- function(object) {
+  pt <- object@ParTable
+  resid <- pt$op == "~~" & pt$lhs == pt$rhs & pt$lhs %in% lavaan::lavNames(pt, "ov.nox")
+  object@Model@categorical || anyNA(pt$std.all[resid])
+}
+
+# lavaan's values of an IRT fit that come from its standardization of the
+# model matrices (which reads the logistic estimates as a probit delta
+# model's) or from sample statistics it has none of: R^2 is the engine's,
+# the rest refused by name. The implied moments (implied, cov.ov, cor.ov, th)
+# are lavaan's own reading of the fit's latent-response moments.
+inspect_torchfit <- function(object, what, fun, ...) {
+  w <- tolower(what)
+  if (is_ml_family(object) || length(w) != 1L || !has_item_models(object)) {
+    return(fun(object, what = what, ...))
+  }
+  if (w %in% c("rsquare", "r-square", "r2")) {
+    out <- fun(object, what = what, ...)
+    if (!is.list(out)) return(replace(out, TRUE, engine_rsquare(object, names(out))))
+    return(structure(lapply(seq_along(out), function(g) {
+      replace(out[[g]], TRUE, engine_rsquare(object, names(out[[g]]), rep(g, length(out[[g]]))))
+    }), names = names(out)))
+  }
+  if (grepl(paste0("^((vcov\\.)?(def\\.)?(joint\\.)?std(\\.(all|lv|nox))?|(vcov\\.)?(def\\.)?(joint\\.)?",
+                   "standardized|se\\.std|std\\.se|est\\.std|std\\.est|vy|cov\\.all|",
+                   "cor\\.all|res|resid|residual|residuals)$"), w)) {
+    torchfit_stop(paste0(
+      "lavInspect(fit, \"", what, "\") is not available for an ", object@info$estimator,
+      " fit: lavaan would compute it from its probit model of the items (or from sample ",
+      "statistics), not the fitted logistic one. Use standardizedSolution(fit) or ",
+      "parameterEstimates(fit, standardized = TRUE) for the standardized solution, ",
+      "lavInspect(fit, \"rsquare\") for R^2 and lavInspect(fit, \"implied\") for the implied ",
+      "moments of the latent responses."), "torchfit_option_error")
+  }
+  fun(object, what = what, ...)
 }
 
 #' @rdname lavaan-tests

@@ -15,7 +15,7 @@ IRT = REFERENCE / "irt"
 CASES = json.loads((IRT / "exact_irt.json").read_text())
 SMALL = ["graded_1f", "graded_2f", "gpcm_1f", "gpcm_2f", "binary_1f", "binary_2f"]
 #: latent regressions f ~ x1 + x2 (the items' columns y*, the covariates x*)
-COVARIATE = ["graded_1f_cov"]
+COVARIATE = ["graded_1f_cov", "graded_2f_cov"]
 
 
 def _fit(case, estimator="MML", **options):
@@ -155,7 +155,7 @@ def test_latent_regression_scores_and_new_data(case):
     fit = _fitted(case)
     data = pd.read_csv(IRT / f"{case}.csv")
     eap, map_ = fit.scores(), fit.scores("MAP")
-    assert eap.shape == map_.shape == (1000, CASES[case]["factors"])
+    assert eap.shape == map_.shape == (CASES[case]["n"], CASES[case]["factors"])
     assert (np.corrcoef(eap["f1"], map_["f1"])[0, 1]) > 0.97
     # the prior mean moves with x1: so do the scores of rows with equal responses
     assert np.corrcoef(eap["f1"], data["x1"])[0, 1] > 0.2
@@ -164,6 +164,42 @@ def test_latent_regression_scores_and_new_data(case):
     assert fit.log_likelihood(data) == pytest.approx(fit.fit_measures()["logl"])
     with pytest.raises(Exception, match="x2"):
         fit.predict(data.drop(columns="x2"))
+
+
+@pytest.mark.parametrize("case", ["graded_2f", "graded_2f_cov"])
+def test_standardized_solution_of_the_logistic_latent_response(case):
+    """lavaan's standardization of a categorical item, by hand, for the logistic
+    latent response y* = a f + e, var(e) = pi^2 / 3: var(f) = B cov(x) B' + Psi
+    (cov(x) with N in the denominator, the covariates' fixed moments)."""
+    fit = _fitted(case)
+    pe = fit.parameter_estimates(standardized=True, rsquare=True)
+    est = {(r.lhs, r.op, r.rhs): r.est for r in pe.itertuples()}
+    data = pd.read_csv(IRT / f"{case}.csv")
+    factors = ["f1", "f2"]
+    psi = np.array([[1.0, est["f1", "~~", "f2"]], [est["f1", "~~", "f2"], 1.0]])
+    if case in COVARIATE:
+        B = np.array([[est[f, "~", x] for x in ("x1", "x2")] for f in factors])
+        psi = psi + B @ np.cov(data[["x1", "x2"]].to_numpy().T, bias=True) @ B.T
+    var_f = dict(zip(factors, np.diag(psi)))
+    loads = pe[pe["op"] == "=~"]
+    var_y = {r.rhs: r.est ** 2 * var_f[r.lhs] + np.pi ** 2 / 3 for r in loads.itertuples()}
+    std = pe.rename(columns={"std.lv": "lv", "std.all": "all", "std.nox": "nox"})
+    for r in std.itertuples():
+        if r.op == "=~":
+            assert r.all == pytest.approx(r.est * np.sqrt(var_f[r.lhs] / var_y[r.rhs]), abs=1e-10)
+        elif r.op == "|":  # the cut on y* in its sd units; std.lv rescales latent variables only
+            assert r.all == r.nox == pytest.approx(r.est / np.sqrt(var_y[r.lhs]), abs=1e-10)
+            assert r.lv == r.est
+        elif r.op == "~~" and r.lhs == r.rhs and r.lhs in var_y:
+            assert r.all == pytest.approx(np.pi ** 2 / 3 / var_y[r.lhs], abs=1e-10)
+        elif r.op == "~*~":
+            assert r.all == r.nox == 1.0
+        elif r.op == "r2" and r.lhs in var_y:  # R^2 of y*: 1 - std.all of its residual
+            assert r.est == pytest.approx(1 - np.pi ** 2 / 3 / var_y[r.lhs], abs=1e-10)
+        elif r.op == "r2":  # a factor's, on the covariates (residual variance 1)
+            assert r.est == pytest.approx(1 - 1 / var_f[r.lhs], abs=1e-10)
+    assert (std["op"] == "r2").sum() == len(var_y) + (2 if case in COVARIATE else 0)
+    assert not pe.loc[pe["op"].isin(["=~", "|", "~*~"]), "std.all"].isna().any()
 
 
 def test_iwave_agrees_with_mml_on_a_latent_regression():

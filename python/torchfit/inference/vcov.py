@@ -260,3 +260,35 @@ def standardized(model: Model, mats: Dict[str, np.ndarray], sigma: np.ndarray,
             elif op == "~~":
                 out[col][i] = value / (sd(lhs, scaled, resid) * sd(rhs, scaled, resid))
     return out
+
+
+def latent_response_std(pt: pd.DataFrame, ov_names: Sequence[str], sigma: np.ndarray,
+                        est: np.ndarray, std: Dict[str, np.ndarray],
+                        rows: Optional[np.ndarray] = None) -> None:
+    """lavaan's standardized thresholds and scale factors, written into ``std``
+    (``rows``: a mask of the rows to write, all by default). A threshold
+    ``y | tk`` keeps its value in std.lv (only latent variables are rescaled)
+    and is the cut on y's latent response in units of its standard deviation
+    (the square root of sigma's diagonal) in std.all and std.nox; a scale factor
+    ``y ~*~ y`` is 1 there (the standardized latent response has sd 1).
+
+    Examples
+    --------
+    >>> pt = pd.DataFrame({"lhs": ["y", "y"], "op": ["|", "~*~"], "rhs": ["t1", "y"]})
+    >>> std = {col: np.full(2, np.nan) for col in STD_COLUMNS}
+    >>> latent_response_std(pt, ["y"], np.array([[4.0]]), np.array([1.0, 1.0]), std)
+    >>> std["std.lv"].tolist(), std["std.all"].tolist()
+    ([1.0, 1.0], [0.5, 1.0])
+    """
+    sd = dict(zip(ov_names, np.sqrt(np.diag(sigma))))
+    mask = np.ones(len(pt), dtype=bool) if rows is None else rows
+    op, lhs = pt["op"].to_numpy(), pt["lhs"].to_numpy()
+    # "y | s1" rows of nominal items are category scores, not cuts on a latent response
+    cut = (op == "|") & pt["rhs"].astype(str).str.fullmatch(r"t[0-9]+").to_numpy()
+    for r in np.flatnonzero(mask & (cut | (op == "~*~")) & np.isin(lhs, list(sd))):
+        std["std.lv"][r] = est[r]
+        value = est[r] / sd[lhs[r]] if cut[r] else 1.0
+        for col in ("std.all", "std.nox"):
+            if col in std:
+                std[col][r] = value
+

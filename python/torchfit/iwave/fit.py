@@ -25,7 +25,7 @@ from ..estimate.ml import one_thread
 from ..estimate.record import Estimate
 from ..estimate.start import reduced_start, start_values
 from ..estimate.training import batch_bounds
-from ..inference.vcov import standardized, vcov_free
+from ..inference.vcov import latent_response_std, standardized, vcov_free
 from ..model.matrices import Model
 from ..model.partable import COLUMNS, add_category_scores, build, from_columns, variable_names
 from ..model.spec import Spec
@@ -679,13 +679,23 @@ def _information(structure, encoder, x, tensors, settings: Dict, n_total: int, c
 
 
 def standardized_columns(mod: Model, mats, pt, est, types) -> Dict[str, np.ndarray]:
-    """std.lv and std.all; a logistic item's latent response has residual
-    variance pi^2 / 3, and count items have no standardized solution."""
+    """std.lv, std.all and std.nox with lavaan's definitions for categorical
+    items (its standardization of a probit model) applied to the logistic
+    latent response y* = lambda' eta + e, e standard logistic of variance
+    pi^2 / 3: var(y*) = lambda' var(eta) lambda + pi^2 / 3, var(eta) with the
+    part the covariates explain. A loading becomes lambda sd(eta) / sd(y*), a
+    threshold tau / sd(y*) (the cut on y* in its sd units), a ``~*~`` row 1;
+    the item's ``y ~~ y`` row, a fixed placeholder in the table, stands for
+    y*'s residual variance pi^2 / 3 (std.all: 1 - R^2 of y*). Count items have
+    no standardized solution."""
     theta = mats["theta"].copy()
+    values = np.array(est, dtype=float)
+    variance = (pt["op"] == "~~").to_numpy() & (pt["lhs"] == pt["rhs"]).to_numpy()
     for v, kind in types.items():
         j = mod.ov_names.index(v)
         if kind in CATEGORICAL:
             theta[j, j] = math.pi ** 2 / 3
+            values[variance & (pt["lhs"] == v).to_numpy()] = theta[j, j]
         elif kind in ("poisson", "negbinom"):
             theta[j, j] = np.nan
     A = np.linalg.inv(np.eye(mats["beta"].shape[0]) - mats["beta"])
@@ -693,9 +703,11 @@ def standardized_columns(mod: Model, mats, pt, est, types) -> Dict[str, np.ndarr
     m = dict(mats)
     m["theta"] = theta
     try:
-        return standardized(mod, m, sigma, pt, est)
+        std = standardized(mod, m, sigma, pt, values)
     except Exception:  # a standardized solution is a courtesy, never a failure
         return {"std.lv": np.full(len(pt), np.nan), "std.all": np.full(len(pt), np.nan)}
+    latent_response_std(pt, mod.ov_names, sigma, values, std)
+    return std
 
 
 class Posterior:

@@ -30,7 +30,7 @@ from ..estimate.record import Estimate
 from ..estimate.start import reduced_start, start_all
 from ..estimate.wls import WlsGroup, fit_wls, weight
 from ..inference import wls as inference
-from ..inference.vcov import STD_COLUMNS, standardized
+from ..inference.vcov import STD_COLUMNS, latent_response_std, standardized
 from ..model.defined import Definitions
 from ..model.matrices import Model
 from ..model.partable import from_columns, option_strings, parse
@@ -364,7 +364,7 @@ def _solution(pt, models, groups, values, result):
         mats, sigma = _group_matrices(m, g, x, est, pt)
         for col, vals in standardized(m, mats, sigma, pt, est).items():
             std[col][m.in_block] = vals[m.in_block]
-        _ordinal_std(pt, m, sigma, est, std)
+        latent_response_std(pt, m.ov_names, sigma, est, std, m.in_block)
         matrices.append(mats)
     start = values.copy()
     start[free == 0] = est[free == 0]
@@ -394,15 +394,3 @@ def _group_matrices(m: Model, g: WlsGroup, x: torch.Tensor, est: np.ndarray, pt)
         est[r] = resid[m.ov_names.index(pt["lhs"].iat[r])]
     sigma = m.implied({k: torch.as_tensor(v) for k, v in mats.items()})[0].numpy()
     return mats, sigma
-
-
-def _ordinal_std(pt, m: Model, sigma: np.ndarray, est: np.ndarray, std) -> None:
-    """Thresholds and scale factors: std.lv as est; std.all in the units of
-    the latent responses (thresholds / sd, scale factors 1)."""
-    sd = dict(zip(m.ov_names, np.sqrt(np.diag(sigma))))
-    for r in np.flatnonzero(m.in_block):
-        op, lhs = pt["op"].iat[r], pt["lhs"].iat[r]
-        if op == "|":
-            std["std.lv"][r], std["std.all"][r] = est[r], est[r] / sd[lhs]
-        elif op == "~*~":
-            std["std.lv"][r], std["std.all"][r] = est[r], 1.0

@@ -215,8 +215,9 @@ class ParquetSource(Reader):
             if fragment.path not in pq:
                 pq[fragment.path] = _pyarrow().parquet.ParquetFile(
                     fragment.filesystem.open_input_file(fragment.path))
+            # Arrow's thread pool would wake for each small read, beside torch's threads
             table = pq[fragment.path].read_row_group(fragment.row_groups[0].id,
-                                                     columns=list(names))
+                                                     columns=list(names), use_threads=False)
             blocks += [_block(batch, names) for batch in table.to_batches()]
         return np.concatenate(blocks)
 
@@ -225,6 +226,9 @@ class ParquetSource(Reader):
         if not hasattr(self, "open_files"):
             self.open_files = {}
         return self.open_files
+
+    def __getstate__(self):  # open files do not pickle: a copy reopens them
+        return {k: v for k, v in self.__dict__.items() if k != "open_files"}
 
     def pick(self, groups: Sequence[int]) -> "ParquetSource":
         """The row groups numbered ``groups`` (in that order), as a source.

@@ -68,7 +68,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     ``hidden=(100,)``, ``cov="full"``, ``max_epochs=100000``, ``max_iterations=None``,
     ``n_intervals=5``, ``seed=0``, ``device="cpu"``, ``quiet=False``, ``se="opg"``,
     ``se_samples=40``, ``se_rows=50000``, ``logl_samples=1000``, ``refine=True``, ``dreg=True``,
-    ``final_samples=50`` (``DEFAULTS``).
+    ``final_samples=50``, ``stream=False``, ``stream_buffer=4`` (``DEFAULTS``).
 
     Parameters
     ----------
@@ -154,6 +154,17 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         samples x free parameters x factors exceeds ``FINAL_WORK_RATIO`` (4)
         times the training's rows x samples, where its passes over all
         the data would cost more than the training; 0 turns it off.
+    stream : bool
+        ``data`` is a Parquet file or directory read ``stream_buffer`` row groups
+        at a time, never whole (:mod:`torchfit.iwave.stream`): each epoch visits
+        the row groups in a seeded random order and shuffles the rows of a
+        buffer; the start values and the encoder input's standardization come
+        from a seeded buffer; the OPG standard errors, the log-likelihood and the
+        scores read a buffer at a time.  No final pass (it holds every row's
+        draws); ``info["rows_in_memory"]`` is the most rows held at once.  False:
+        the model's columns are loaded (the in-memory path).
+    stream_buffer : int
+        Row groups read and shuffled together with ``stream=True``.
 
     Returns
     -------
@@ -204,10 +215,10 @@ class IWAVE:
         streamed = None
         if settings["stream"] is not False:  # read a buffer of row groups at a time
             source = _stream_source(data, settings)
-            prep, *streamed = prepare_streamed(
+            prep, found = prepare_streamed(
                 model, source, options.model, settings["ordered"], settings["item_types"],
                 settings["stream_buffer"], settings["seed"])
-            streamed = [source] + streamed  # source, kept rows, any missing, rows left out
+            streamed = (source, found)
         else:
             # Parquet, Arrow, a rank's shard: only the model's columns are read
             frame = data.load_frame(_variables(model)[2].ov) if isinstance(data, Reader) \
@@ -225,10 +236,12 @@ class IWAVE:
         tensors = tensors_of(prep, spec.extras["order"], structure)
         n, n_total = tensors.n, len(prep.keep)
         if spec.extras["streamed"] is not None:  # the start rows set the standardization
-            source, kept, tensors.any_missing, _ = spec.extras["streamed"]
+            source, found = spec.extras["streamed"]
+            tensors.any_missing = found.missing
             tensors = stream.Streamed(source, spec.extras["order"] + prep.covariates,
                                       _coder(structure, spec.extras["order"], prep, tensors),
-                                      kept, spec.extras["settings"]["stream_buffer"], tensors)
+                                      found.kept, spec.extras["settings"]["stream_buffer"],
+                                      tensors)
             n, n_total, data = tensors.n, source.n_rows, None  # the fit keeps no copy
         if spec.extras["comm"] is not None:  # all the ranks' rows
             n, n_total = (int(v) for v in spec.extras["comm"].all_sum(n, n_total))
@@ -292,7 +305,8 @@ class IWAVE:
             warnings.warn(est.messages[-1], ConvergenceWarning, stacklevel=5)
         if isinstance(tensors, stream.Streamed):
             est.extras.update(stream_buffer=tensors.buffer, rows_in_memory=tensors.rows_held)
-            posterior.index = pd.RangeIndex(stats.n_total).delete(spec.extras["streamed"][3])
+            dropped = spec.extras["streamed"][1].dropped
+            posterior.index = pd.RangeIndex(stats.n_total).delete(dropped)
         else:
             posterior.index = as_frame(stats.data, options.columns).index[prep.keep]
         return est
@@ -433,23 +447,22 @@ def prepare_streamed(model, source, options: Dict, ordered, item_types, buffer: 
     """:func:`prepare` for a Parquet source read in one streamed pass
     (:func:`torchfit.iwave.stream.scan`): the table from every row's categories,
     and as the coded data the rows of ``buffer`` seeded row groups, which give the
-    start values and the encoder input's standardization; (Prepared, the kept rows
-    of each row group, whether any response is missing, the positions of the rows
-    left out for a missing covariate)."""
+    start values and the encoder input's standardization; (Prepared, the
+    :class:`~torchfit.iwave.stream.Scan`)."""
     lay = layout(model, ordered, item_types)
     check_columns(source.column_names, lay.names.ov)
     check_latent_names(source, lay.names.lv)
-    codings, kept, missing, dropped = stream.scan(source, lay.indicators, lay.covariates,
-                                                  lay.types)
-    if not sum(kept):
+    found = stream.scan(source, lay.indicators, lay.covariates, lay.types)
+    codings = found.codings
+    if not sum(found.kept):
         raise DataError("no row of the Parquet data has every covariate observed")
-    frame = source.pick(stream.start_groups(kept, buffer, seed)).load_frame(
+    frame = source.pick(stream.start_groups(found.kept, buffer, seed)).load_frame(
         lay.indicators + lay.covariates)
     coded = {v: item_class(lay.types[v], v).code(frame[v], v, codings[v])
              for v in lay.indicators}
     X, keep = _kept(frame, lay.covariates)
     return Prepared(_table(lay, codings, options), lay.indicators, lay.covariates, lay.types,
-                    coded, codings, X, keep), kept, missing, dropped
+                    coded, codings, X, keep), found
 
 
 def structure_of(prep: Prepared, mod: Model, device: torch.device):

@@ -16,7 +16,7 @@ buffer of a few row groups is in memory at a time.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterator, List, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, NamedTuple, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -28,10 +28,18 @@ from .items import CATEGORICAL, item_class
 from .networks import Data
 
 
+class Scan(NamedTuple):
+    """What :func:`scan` finds in every row."""
+
+    codings: Dict[str, Dict]  # each item's coding
+    kept: List[int]  # the kept rows of each row group
+    missing: bool  # any missing response in the kept rows
+    dropped: np.ndarray  # the positions of the rows left out (a missing covariate)
+
+
 def scan(source, indicators: Sequence[str], covariates: Sequence[str],
-         types: Dict[str, str]) -> Tuple[Dict[str, Dict], List[int], bool, np.ndarray]:
-    """(each item's coding, the kept rows of each row group, any missing response,
-    the positions of the rows left out) from one pass over ``source`` (a
+         types: Dict[str, str]) -> Scan:
+    """The :class:`Scan` of one pass over ``source`` (a
     :class:`~torchfit.data.sources.ParquetSource`).
 
     A categorical item's coding depends only on the set of its values, so the
@@ -46,8 +54,8 @@ def scan(source, indicators: Sequence[str], covariates: Sequence[str],
     >>> pq.write_table(pa.table({"y": [1, 3, 2, None], "x": [0.5, None, 1.0, 2.0]}),
     ...                tmp.name + "/d.parquet", row_group_size=2)
     >>> source = ParquetSource(tmp.name + "/d.parquet")
-    >>> codings, kept, missing, dropped = scan(source, ["y"], ["x"], {"y": "graded"})
-    >>> codings["y"]["categories"], kept, missing, dropped.tolist()
+    >>> found = scan(source, ["y"], ["x"], {"y": "graded"})
+    >>> found.codings["y"]["categories"], found.kept, found.missing, found.dropped.tolist()
     ([1, 2, 3], [1, 2], True, [1])
     >>> tmp.cleanup()
     """
@@ -71,7 +79,8 @@ def scan(source, indicators: Sequence[str], covariates: Sequence[str],
                 item_class(types[v], v).prepare(pd.Series(Y[:, j]), v)
     codings = {v: item_class(types[v], v).prepare(pd.Series(values[v]), v)[1]
                if v in values else {} for v in indicators}
-    return codings, kept, missing, np.concatenate(dropped) if dropped else np.empty(0, int)
+    return Scan(codings, kept, missing,
+                np.concatenate(dropped) if dropped else np.empty(0, dtype=int))
 
 
 def start_groups(kept: Sequence[int], buffer: int, seed: int) -> List[int]:

@@ -93,6 +93,8 @@ def test_stream_asks_for_a_parquet_source(grm):
         torchfit.cfa(truth["syntax"], path, stream=True, stream_buffer=0, **KW)
     with pytest.raises(TorchfitError, match="stream = 'yes' must be True or False"):
         torchfit.cfa(truth["syntax"], path, stream="yes", **KW)
+    with pytest.raises(TorchfitError, match="final_samples = 50 is not available with stream"):
+        torchfit.cfa(truth["syntax"], path, stream=True, **dict(KW, final_samples=50))
 
     class Rank:  # a rank's shard: refused before any collective
         rank, size = 0, 2

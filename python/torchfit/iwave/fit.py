@@ -214,7 +214,7 @@ class IWAVE:
                                 options.missing, settings["device"])
         streamed = None
         if settings["stream"] is not False:  # read a buffer of row groups at a time
-            source = _stream_source(data, settings)
+            source = _stream_source(data, settings, options.own)
             prep, found = prepare_streamed(
                 model, source, options.model, settings["ordered"], settings["item_types"],
                 settings["stream_buffer"], settings["seed"])
@@ -520,11 +520,16 @@ def _coder(structure, order: List[str], prep: Prepared, reference):
     return code
 
 
-def _stream_source(data, settings: Dict):
-    """The Parquet source of ``stream=True``, or an error naming what is wrong."""
+def _stream_source(data, settings: Dict, given: Dict):
+    """The Parquet source of ``stream=True``, or an error naming what is wrong
+    (``given``: the options the call gave)."""
     buffer = settings["stream_buffer"]
     if settings["stream"] is not True:
         raise TorchfitError(f"stream = {settings['stream']!r} must be True or False")
+    if given.get("final_samples", 0) != 0:
+        raise TorchfitError(f"final_samples = {given['final_samples']!r} is not available with "
+                            "stream=True: the final pass holds every row's draws in memory; "
+                            "leave final_samples out (or 0)")
     if not isinstance(buffer, (int, np.integer)) or buffer < 1:
         raise TorchfitError(f"stream_buffer = {buffer!r} must be a positive integer (the row "
                             "groups whose rows are shuffled together)")

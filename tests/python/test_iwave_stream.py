@@ -1,6 +1,8 @@
 """IWAVE streamed from Parquet (issue 15, ``stream=True``): the row groups in a
 seeded random order, a buffer of them in memory at a time; the fit within
 Monte-Carlo error of the in-memory one, which keeps its own path."""
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -83,6 +85,8 @@ def test_streamed_fit_is_reproducible_and_drops_rows_as_in_memory(tmp_path):
     assert np.abs(first.coef() - other.coef()).max() > 1e-4  # the seed orders the batches
     assert first.nobs == 598 and first.info["rows_in_memory"] <= 150
     assert list(first.scores().index[4:6]) == [4, 6] and 250 not in first.scores().index
+    copy = pickle.loads(pickle.dumps(first))  # it reopens the file to score the rows
+    np.testing.assert_array_equal(copy.scores().to_numpy(), first.scores().to_numpy())
 
 
 def test_stream_asks_for_a_parquet_source(grm):

@@ -239,7 +239,7 @@ class IWAVE:
             source, found = spec.extras["streamed"]
             tensors.any_missing = found.missing
             tensors = stream.Streamed(source, spec.extras["order"] + prep.covariates,
-                                      _coder(structure, spec.extras["order"], prep, tensors),
+                                      Coder(structure, spec.extras["order"], prep, tensors),
                                       found.kept, spec.extras["settings"]["stream_buffer"],
                                       tensors)
             n, n_total, data = tensors.n, source.n_rows, None  # the fit keeps no copy
@@ -508,16 +508,21 @@ def new_tensors(frame: pd.DataFrame, structure, order: List[str], prep: Prepared
     return make_data(blocks, structure.items, X, structure.device, dtype)
 
 
-def _coder(structure, order: List[str], prep: Prepared, reference):
+class Coder:
     """A streamed fit's coding of a frame of rows (items, then covariates): the
-    kept rows as tensors, standardized as ``reference`` (the start rows)."""
-    def code(frame: pd.DataFrame):
-        X, keep = _kept(frame, prep.covariates)
+    kept rows as tensors, standardized as ``reference`` (the start rows); a class,
+    not a closure, so that the fit pickles."""
+
+    def __init__(self, structure, order: List[str], prep: Prepared, reference):
+        self.structure, self.order, self.prep, self.reference = structure, order, prep, reference
+
+    def __call__(self, frame: pd.DataFrame):
+        X, keep = _kept(frame, self.prep.covariates)
         rows = frame if keep.all() else frame[keep]
-        blocks = code_blocks(rows, structure.items, order, prep.types, prep.codings)
-        return standardized_as(make_data(blocks, structure.items, None if X is None else X[keep],
-                                         structure.device), reference)
-    return code
+        items = self.structure.items
+        blocks = code_blocks(rows, items, self.order, self.prep.types, self.prep.codings)
+        return standardized_as(make_data(blocks, items, None if X is None else X[keep],
+                                         self.structure.device), self.reference)
 
 
 def _stream_source(data, settings: Dict, given: Dict):

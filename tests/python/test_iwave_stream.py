@@ -75,6 +75,8 @@ def test_streamed_fit_is_reproducible_and_drops_rows_as_in_memory(tmp_path):
     data, truth = simulate_grm(600, n_factors=1, items_per_factor=4, seed=3)
     data["x"] = np.random.default_rng(0).normal(size=len(data))
     data.loc[[5, 250], "x"] = np.nan  # rows without the covariate are left out
+    data["y2"] = data["y2"].astype(float)
+    data.loc[[400, 590], "y2"] = np.nan  # missing responses in two row groups only
     path = tmp_path / "x.parquet"
     pq.write_table(pa.Table.from_pandas(data, preserve_index=False), path, row_group_size=50)
     syntax = truth["syntax"] + "\nF1 ~ x"
@@ -84,6 +86,8 @@ def test_streamed_fit_is_reproducible_and_drops_rows_as_in_memory(tmp_path):
     np.testing.assert_array_equal(first.coef(), again.coef())
     assert np.abs(first.coef() - other.coef()).max() > 1e-4  # the seed orders the batches
     assert first.nobs == 598 and first.info["rows_in_memory"] <= 150
+    # every buffer's encoder input has the missingness masks (4 items x 2 + the covariate)
+    assert first.tests.tensors.n_input == 9
     assert list(first.scores().index[4:6]) == [4, 6] and 250 not in first.scores().index
     copy = pickle.loads(pickle.dumps(first))  # it reopens the file to score the rows
     np.testing.assert_array_equal(copy.scores().to_numpy(), first.scores().to_numpy())

@@ -12,6 +12,7 @@ from torchfit.data.sources import ParquetSource, Shard
 from torchfit.datasets import simulate_grm
 from torchfit.errors import TorchfitError
 from torchfit.iwave.fit import IWAVE
+from torchfit.iwave.networks import final_pass
 from torchfit.options import FitOptions
 
 pa = pytest.importorskip("pyarrow")
@@ -19,7 +20,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 
 ROWS, GROUP_ROWS, BUFFER = 3000, 100, 4
 # small settings so that both fits run in make test (as test_distributed's); no final
-# pass in memory either (a streamed fit has none), so that like is compared with like
+# pass in either (its streamed form has its own test)
 KW = dict(estimator="IWAVE", std_lv=True, ordered=True, quiet=True, seed=0, hidden=(32,),
           iw_samples=5, max_iterations=400, se_samples=20, logl_samples=20, final_samples=0)
 
@@ -101,8 +102,6 @@ def test_stream_asks_for_a_parquet_source(grm):
         torchfit.cfa(truth["syntax"], path, stream=True, stream_buffer=0, **KW)
     with pytest.raises(TorchfitError, match="stream = 'yes' must be True or False"):
         torchfit.cfa(truth["syntax"], path, stream="yes", **KW)
-    with pytest.raises(TorchfitError, match="final_samples = 50 is not available with stream"):
-        torchfit.cfa(truth["syntax"], path, stream=True, **dict(KW, final_samples=50))
 
     class Rank:  # a rank's shard: refused before any collective
         rank, size = 0, 2
@@ -110,3 +109,20 @@ def test_stream_asks_for_a_parquet_source(grm):
                          dict(stream=True, ordered=True))
     with pytest.raises(TorchfitError, match="not available in a distributed fit yet"):
         IWAVE().spec(truth["syntax"], Shard(ParquetSource(path), Rank()), options)
+
+
+def test_streamed_final_pass_is_the_in_memory_one_read_by_buffer(grm):
+    data, truth, path = grm
+    kw = dict(KW, max_iterations=100, se="none", final_samples=0, stream=True)
+    fit = torchfit.cfa(truth["syntax"], path, stream_buffer=ROWS // GROUP_ROWS, **kw)
+    t = fit.tests
+    block, _ = next(t.tensors.blocks())  # one buffer holds every row
+    assert block.n == ROWS
+    trained = (t.structure, t.encoder, t.result)
+    in_memory, _ = final_pass(*trained, block, 50, 0, iter_max=5)
+    np.testing.assert_allclose(final_pass(*trained, t.tensors, 50, 0, iter_max=5)[0],
+                               in_memory, rtol=1e-6, atol=1e-9)  # the same draws
+    t.tensors.buffer = BUFFER  # several buffers: other draws, the same optimum
+    by_buffer, _ = final_pass(*trained, t.tensors, 50, 0, iter_max=5)
+    assert np.abs(by_buffer - in_memory).max() < 0.05
+    assert 0 < np.abs(by_buffer - in_memory).max() and t.tensors.rows_held == ROWS

@@ -159,10 +159,10 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         at a time, never whole (:mod:`torchfit.iwave.stream`): each epoch visits
         the row groups in a seeded random order and shuffles the rows of a
         buffer; the start values and the encoder input's standardization come
-        from a seeded buffer; the OPG standard errors, the log-likelihood and the
-        scores read a buffer at a time.  No final pass (it holds every row's
-        draws); ``info["rows_in_memory"]`` is the most rows held at once.  False:
-        the model's columns are loaded (the in-memory path).
+        from a seeded buffer; the OPG standard errors, the log-likelihood, the
+        scores and each evaluation of the final pass read a buffer at a time;
+        ``info["rows_in_memory"]`` is the most rows held at once.  False: the
+        model's columns are loaded (the in-memory path).
     stream_buffer : int
         Row groups read and shuffled together with ``stream=True``.
 
@@ -214,7 +214,7 @@ class IWAVE:
                                 options.missing, settings["device"])
         streamed = None
         if settings["stream"] is not False:  # read a buffer of row groups at a time
-            source = _stream_source(data, settings, options.own)
+            source = _stream_source(data, settings)
             prep, found = prepare_streamed(
                 model, source, options.model, settings["ordered"], settings["item_types"],
                 settings["stream_buffer"], settings["seed"])
@@ -270,8 +270,7 @@ class IWAVE:
         # the final pass refines one process's estimates on its rows; a data-parallel
         # fit keeps the estimates all the ranks trained
         training = rows_per_step * s["iw_samples"] * result.iterations
-        # nor does a streamed fit run it: it holds every row's draws (see fit_iwave)
-        final = (0, 0) if comm is not None or isinstance(tensors, stream.Streamed) else _final(
+        final = (0, 0) if comm is not None else _final(
             structure, encoder, result, tensors, len(spec.extras["order"]), s["final_samples"],
             s["seed"], training=training)
         posterior = Posterior(structure, encoder, result, tensors, prep,
@@ -525,16 +524,11 @@ class Coder:
                                          self.structure.device), self.reference)
 
 
-def _stream_source(data, settings: Dict, given: Dict):
-    """The Parquet source of ``stream=True``, or an error naming what is wrong
-    (``given``: the options the call gave)."""
+def _stream_source(data, settings: Dict):
+    """The Parquet source of ``stream=True``, or an error naming what is wrong."""
     buffer = settings["stream_buffer"]
     if settings["stream"] is not True:
         raise TorchfitError(f"stream = {settings['stream']!r} must be True or False")
-    if given.get("final_samples", 0) != 0:
-        raise TorchfitError(f"final_samples = {given['final_samples']!r} is not available with "
-                            "stream=True: the final pass holds every row's draws in memory; "
-                            "leave final_samples out (or 0)")
     if not isinstance(buffer, (int, np.integer)) or buffer < 1:
         raise TorchfitError(f"stream_buffer = {buffer!r} must be a positive integer (the row "
                             "groups whose rows are shuffled together)")

@@ -667,28 +667,39 @@ def final_pass(structure: Structure, encoder: Encoder, result: TrainResult, data
     over 2K; with the encoder fixed, the model parameters alone are refitted
     at a larger K, deterministically (common antithetic draws, L-BFGS on the exact
     gradient, float64), which shrinks that bias K-fold for the cost of a few
-    passes over the data.
+    passes over the data.  A streamed source (:class:`torchfit.iwave.stream.Streamed`)
+    is read a buffer at a time in every evaluation, its draws made again from
+    the same seed, so that only a buffer's draws are held.
     """
     gen = torch.Generator(device=structure.device)
-    gen.manual_seed(int(seed) + 3)
     f64 = torch.float64
-    with torch.no_grad():
-        inp = data.encoder_input(data.rows(None), structure.dtype)
-        w, log_ratio, _ = encoder.sample(inp, n_samples, gen, antithetic=True)
-    w, log_ratio = w.to(f64), log_ratio.to(f64)
-    batch = _cast(data.rows(None), f64)
+
+    def pieces():  # (rows, draws, log-ratios) of each block, the same draws every time
+        gen.manual_seed(int(seed) + 3)
+        for block in ([data] if isinstance(data, Data) else (b for b, _ in data.blocks())):
+            with torch.no_grad():
+                inp = block.encoder_input(block.rows(None), structure.dtype)
+                w, log_ratio, _ = encoder.sample(inp, n_samples, gen, antithetic=True)
+            yield _cast(block.rows(None), f64), w.to(f64), log_ratio.to(f64)
+
+    # in memory the draws are made once; a streamed source makes its blocks' again
+    fixed = list(pieces()) if isinstance(data, Data) else None
 
     def objective(u_np):
         u = torch.as_tensor(u_np, dtype=f64, device=structure.device).requires_grad_(True)
-        parts = structure.parts(structure.values(u))
-        chol, info = torch.linalg.cholesky_ex(parts["psi"])
-        if int(info) != 0:
-            return 1e10, np.zeros_like(u_np)
-        z = structure.prior_mean(parts, batch.covariates) + w @ structure.scale(parts, chol).T
-        logw = structure.log_lik(z, batch, parts) + log_ratio
-        loss = -(torch.logsumexp(logw, 0) - math.log(n_samples)).mean()
-        loss.backward()
-        return float(loss.detach()), u.grad.cpu().numpy()
+        total = 0.0
+        for batch, w, log_ratio in (fixed if fixed is not None else pieces()):
+            parts = structure.parts(structure.values(u))
+            chol, info = torch.linalg.cholesky_ex(parts["psi"])
+            if int(info) != 0:
+                return 1e10, np.zeros_like(u_np)
+            z = structure.prior_mean(parts, batch.covariates) + w @ structure.scale(parts, chol).T
+            logw = structure.log_lik(z, batch, parts) + log_ratio
+            ell = torch.logsumexp(logw, 0) - math.log(n_samples)
+            loss = -ell.mean() if fixed is not None else -ell.sum() / data.n
+            loss.backward()
+            total += float(loss.detach())
+        return total, u.grad.cpu().numpy()
 
     res = optimize.minimize(objective, result.u.detach().double().cpu().numpy(), jac=True,
                             method="L-BFGS-B",

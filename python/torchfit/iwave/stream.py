@@ -11,8 +11,9 @@ buffer of a few row groups is in memory at a time.
 - :class:`Streamed`: the rows for the training loop and the passes after it.
   Each epoch visits the row groups in a seeded random order, ``buffer`` of
   them at a time; the buffer's rows are shuffled and cut into mini-batches.
-  The passes after training (OPG information, log-likelihood, scores) read
-  the row groups in file order, a buffer at a time.
+  The passes after training (OPG information, log-likelihood, scores, each
+  evaluation of the final pass) read the row groups in file order, a buffer at
+  a time.
 """
 from __future__ import annotations
 

@@ -10,7 +10,8 @@ peak RSS is its own:
 
 with the same settings (iteration cap, OPG standard errors on se_rows rows, the
 log-likelihood of every row at --logl-samples draws; final_samples=0 in both,
-so that the cost rule cannot run the final pass in one and not the other). Writes bench/out/iwave_stream.json and .md.
+so that the cost rule cannot run the final pass in one and not the other).
+Writes bench/out/iwave_stream.json and .md.
 
     .venv/bin/python bench/iwave_stream.py                  # 1M x 20, a few minutes
     .venv/bin/python bench/iwave_stream.py --quick          # smoke run

@@ -1,60 +1,41 @@
 # Fits from sample moments: lavaan's sample.cov, sample.mean and sample.nobs,
 # sent to the engine (torchfit.bridge.fit_from_r's `moments`) and given to
-# lavaan's dry run as they came.
+# lavaan's dry run as they came. The engine owns their checks (a matrix without
+# names, groups that do not match, data and sample.cov both, ...): R only turns
+# R's types into what the engine reads.
 
 # lavaan's arguments for a fit without data.
 .moment_options <- c("sample.cov", "sample.mean", "sample.nobs")
 
-# The moments of `dots` as the engine takes them (one entry per group: the
-# matrix, its variables, N and the means; the group labels for several), or
-# NULL without sample.cov. As lavaan: a list of matrices is one per group,
-# labelled by its names (else "Group 1", "Group 2", ...), and the means go by
-# the matrix's order.
-given_moments <- function(dots, data) {
-  cov <- dots$sample.cov
-  if (is.null(cov)) {
-    given <- intersect(names(dots), c("sample.mean", "sample.nobs"))
-    if (length(given)) {
-      torchfit_stop(paste0(paste0("`", given, "`", collapse = " and "), " go",
-                           if (length(given) == 1L) "es", " with `sample.cov` (a fit from ",
-                           "sample moments); give `sample.cov` too, or leave ",
-                           if (length(given) == 1L) "it" else "them", " out."),
-                    "torchfit_dataerror")
-    }
-    return(NULL)
-  }
-  if (!is.null(data)) {
-    torchfit_stop("give `data` or `sample.cov`, not both: a fit is made from one of them.",
-                  "torchfit_dataerror")
-  }
-  if (is.null(dots$sample.nobs)) {
-    torchfit_stop(paste0("`sample.cov` needs `sample.nobs`, the number of observations the ",
-                         "covariance matrix was computed from (a list, one per group, for ",
-                         "several)."), "torchfit_dataerror")
-  }
+# An R matrix as the engine takes it: its values and its row and column names
+# (NULL when absent: the engine says what is missing).
+engine_matrix <- function(S) {
+  S <- as.matrix(S)
+  list(values = unname(S), rows = as.list(rownames(S)), cols = as.list(colnames(S)))
+}
+
+# The moments in `dots` as the engine takes them (fit()'s sample_cov,
+# sample_mean and sample_nobs), or NULL when none is given. As lavaan, a list
+# of matrices is one per group (a named list: labelled by its names), and the
+# means and counts go by position: R drops their names.
+given_moments <- function(dots) {
+  given <- dots[intersect(.moment_options, names(dots))]
+  if (!length(given)) return(NULL)
+  cov <- given$sample.cov
   several <- is.list(cov) && !is.data.frame(cov)
-  covs <- unname(lapply(if (several) cov else list(cov), as.matrix))
-  labels <- if (several) {
-    if (is.null(names(cov))) paste("Group", seq_along(covs)) else names(cov)
+  per_group <- function(x) {
+    if (is.null(x)) return(NULL)
+    if (several || is.list(x)) unname(lapply(as.list(x), as.numeric)) else as.numeric(x)
   }
-  per_group <- function(x, what) {
-    x <- if (several) as.list(x) else list(x)
-    if (length(x) != length(covs)) {
-      torchfit_stop(paste0("`", what, "` must give one entry per group of `sample.cov` (",
-                           length(covs), ")."), "torchfit_dataerror")
-    }
-    unname(lapply(x, as.numeric))  # a list, not a dict, for the engine
-  }
-  vars <- lapply(covs, function(S) {
-    if (is.null(rownames(S)) || is.null(colnames(S))) {
-      torchfit_stop(paste0("`sample.cov` needs row and column names (the observed ",
-                           "variables), as lavaan."), "torchfit_dataerror")
-    }
-    as.list(colnames(S))
-  })
-  list(cov = lapply(covs, unname), names = vars, nobs = per_group(dots$sample.nobs, "sample.nobs"),
-       mean = if (!is.null(dots$sample.mean)) per_group(dots$sample.mean, "sample.mean"),
-       labels = as.list(labels))
+  list(sample_cov = if (several) lapply(cov, engine_matrix) else if (!is.null(cov))
+         engine_matrix(cov),
+       sample_mean = per_group(given$sample.mean), sample_nobs = per_group(given$sample.nobs))
+}
+
+# The number of groups of a fit from `sample.cov` (lavaanify needs it): one per
+# matrix of a list.
+moment_groups <- function(cov) {
+  if (is.list(cov) && !is.data.frame(cov)) length(cov) else 1L
 }
 
 # The file or directory `data` names (Parquet, CSV or .npy), or NULL when
@@ -95,8 +76,7 @@ path_moments <- function(path, ov, missing, means) {
   m <- engine_call(engine()$moments_from_path, path, as.list(ov), missing)
   S <- matrix(as_num(m$cov), length(ov), dimnames = list(ov, ov))
   mu <- stats::setNames(as_num(m$mean), ov)
-  nobs <- as.integer(m$nobs)
-  list(engine = list(cov = list(unname(S)), names = list(as.list(ov)), nobs = list(nobs),
-                     mean = if (means) list(unname(mu)), labels = list()),
-       lavaan = c(list(sample.cov = S, sample.nobs = nobs), if (means) list(sample.mean = mu)))
+  lavaan <- c(list(sample.cov = S, sample.nobs = as.integer(m$nobs)),
+              if (means) list(sample.mean = mu))
+  list(engine = given_moments(lavaan), lavaan = lavaan)
 }

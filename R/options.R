@@ -1,6 +1,11 @@
-# Which of lavaan's options torchfit() honours and which it refuses: every
-# name of lavaan::lavOptions() (and of lavaanify()'s arguments) is in exactly
-# one of these lists, so no option is silently ignored (a test walks them).
+# R-only: which of lavaan's options torchfit() honours and which it refuses.
+# Every name of lavaan::lavOptions() (and of lavaanify()'s arguments) is in
+# exactly one of these lists, so no option is silently ignored (a test walks
+# them). They are lavaan's options, which only R's lavaan object has; the
+# engine's own options (their names, estimators and the messages for an unknown
+# or misplaced one) come from the engine's table, torchfit.options.OPTIONS
+# (engine_option_table(), engine_args() and check_engine_options() in
+# R/torchfit.R).
 
 # Honoured with lavaan's meaning: they shape the parameter table (lavaanify()
 # and lavaan's dry run read them) or are torchfit()'s own arguments, which the
@@ -63,7 +68,12 @@
   nthresholds = "ordered = (the number of categories comes from the data)"
 )
 
-# The standard errors and test each estimator computes (lavaan's names).
+# R-only: lavaan's se, test and bootstrap, whose lavaan values R translates for
+# the ML family (check_lavaan_options(), bootstrap_options()); IWAVE and MML take
+# se as their own option, as the engine's table says.
+.lavaan_inference <- c("se", "test", "bootstrap")
+
+# R-only: the standard errors and test each estimator computes (lavaan's names).
 .estimator_se_test <- list(ML = c("standard", "standard"),
                            MLM = c("robust.sem", "satorra.bentler"),
                            MLR = c("robust.huber.white", "yuan.bentler.mplus"))

@@ -13,18 +13,51 @@
 .lavaanify_reserved <- c("model", "model.type", "varTable", "ngroups",
                          "as.data.frame.", "debug", "warn", "nthresholds")
 
-# Engine options accepted in `...` (R spelling; sent with "." -> "_"). The
-# engine may know more: its torchfit.bridge.ENGINE_OPTIONS is consulted for
-# names not listed here.
-.engine_options <- c("iter.max", "information", "parameterization")
-
-# Options torchfit() itself sends; not settable through `...`.
-.core_options <- c("estimator", "model_type", "std_lv", "orthogonal", "fixed_x",
-                   "missing", "group", "std_ov")
-
 # The engine's own list of option names (snake case), or NULL.
 engine_option_names <- function() {
   tryCatch(as.character(unlist(engine()$ENGINE_OPTIONS)), error = function(e) NULL)
+}
+
+# The engine's option table (torchfit.options.OPTIONS, through bridge.options()),
+# read once a session: each option's engine name, the name torchfit() takes (`r`:
+# lavaan's, else the engine's with "." for "_") and its role ("fit": an argument
+# of the engine's fit(); else an estimator's own).
+engine_option_table <- function() {
+  if (is.null(.torchfit$option_table)) {
+    table <- engine_call(engine()$options)
+    .torchfit$option_table <- data.frame(
+      name = as.character(unlist(table$name)), r = as.character(unlist(table$r)),
+      role = as.character(unlist(table$role)), stringsAsFactors = FALSE)
+  }
+  .torchfit$option_table
+}
+
+# The options in `given` (names of `...`) that go to the engine, as a named vector:
+# R's name -> the engine's. They are the rows of the engine's table, by the name
+# torchfit() takes or the engine's, except the engine's fit() arguments that
+# torchfit() settles itself from its own and lavaanify()'s arguments (`settled`:
+# lavaan's defaults and couplings apply to them) and, for the ML family, lavaan's
+# se, test and bootstrap, which R translates (R/options.R). The table is asked
+# for only when there are options, so that a syntax error alone starts no Python.
+engine_args <- function(given, estimator, settled) {
+  if (!length(given)) return(character(0))
+  table <- engine_option_table()
+  table <- table[table$role != "fit" | !table$r %in% settled, , drop = FALSE]
+  engine_name <- ifelse(given %in% table$r, table$name[match(given, table$r)],
+                        table$name[match(given, table$name)])
+  args <- stats::setNames(engine_name, given)[!is.na(engine_name)]
+  if (!is_irt_estimator(estimator)) args <- args[!names(args) %in% .lavaan_inference]
+  args
+}
+
+# The options of `...` that R does not know (neither lavaanify()'s nor lavaan's
+# nor the engine's) and the engine's options the estimator does not take: refused
+# with the engine's message, written from its option table in R's spelling.
+check_engine_options <- function(names, estimator, ordered, lav_args) {
+  if (!length(names)) return(invisible())
+  msg <- engine_call(engine()$check_r_options, estimator, ordered, as.list(names),
+                     as.list(union(lav_args, lavaan_option_names())))
+  if (!is.null(msg)) torchfit_stop(msg, "torchfit_option_error")
 }
 
 # The IWAVE item types whose responses are categories (they get thresholds).
@@ -134,44 +167,23 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
   if (length(dots) && (is.null(names(dots)) || any(!nzchar(names(dots))))) {
     torchfit_stop("All options in `...` must be named (for example std.lv = TRUE).")
   }
-  moments <- given_moments(dots, data)
-  if (is.null(moments) && is.null(data)) {
-    torchfit_stop(paste0("no data: give `data`, or `sample.cov` and `sample.nobs` for a fit ",
-                         "from sample moments."), "torchfit_dataerror")
-  }
+  # (no data, data and sample.cov both, sample.cov with group: the engine's to say)
+  moments <- given_moments(dots)
   path <- data_path(data)
   if (!is.null(path)) {
     check_path_fit(path, estimator, missing, group, ordered, dots)
     data <- NULL  # the engine reads the file; R sees its moments only
-  }
-  if (!is.null(moments) && !is.null(group)) {
-    torchfit_stop(paste0("`group` names a column of `data`; with `sample.cov` the groups are ",
-                         "its entries: pass a list of covariance matrices, one per group."),
-                  "torchfit_dataerror")
   }
   moment_args <- dots[intersect(names(dots), .moment_options)]
   dots <- dots[setdiff(names(dots), .moment_options)]
   rows <- row_columns(dots, data)
   dots <- dots[setdiff(names(dots), names(rows$lavaan))]
   lav_args <- setdiff(names(formals(lavaan::lavaanify)), .lavaanify_reserved)
-  # the engine's own options (asked of the engine only when there may be some,
-  # so that a syntax error is reported without starting Python)
-  maybe_engine <- setdiff(names(dots), c(lav_args, .engine_options, lavaan_option_names()))
-  eng_args <- c(.engine_options, if (is_irt_estimator(estimator) || length(maybe_engine)) {
-    names(dots)[gsub(".", "_", names(dots), fixed = TRUE) %in%
-                  setdiff(engine_option_names(), .core_options)]
-  })
+  eng_map <- engine_args(names(dots), estimator, c(names(formals(torchfit)), lav_args))
+  eng_args <- names(eng_map)
   check_lavaan_options(dots, estimator, eng_args)
+  # neither lavaan's nor the engine's: the engine's message, once the estimator is known
   unknown <- setdiff(names(dots), c(lav_args, eng_args, lavaan_option_names()))
-  if (length(unknown)) {
-    torchfit_stop(paste0(
-      "unknown option", if (length(unknown) > 1L) "s", " ",
-      paste0("`", unknown, "`", collapse = ", "), " in torchfit(). ",
-      "Options are lavaan's (names(lavaan::lavOptions()), e.g. std.lv, orthogonal, ",
-      "group.equal) and the engine's (", paste(.engine_options, collapse = ", "),
-      "; with estimator = \"IWAVE\" also its own, see ?torchfit)."
-    ), "torchfit_option_error")
-  }
   lav_opts <- lavaan_options(dots[names(dots) %in% lav_args], model.type)
   lav_dry <- list()  # what lavaan's dry run needs besides the user's options
   eng_opts <- dots[names(dots) %in% eng_args]
@@ -196,20 +208,22 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
       lav_opts$group.equal <- unique(c(lav_opts$group.equal, "thresholds", "intercepts"))
     }
   }
+  check_engine_options(c(eng_args, unknown), estimator, length(ordered) > 0L, lav_args)
   if (length(ordered)) {
     # lavaan's thresholds need the number of categories, known from the data
-    lav_opts$nthresholds <- ordered - 1L
+    lav_opts$nthresholds <- ordered[!is.na(ordered)] - 1L
   }
   if ((is_irt_estimator(estimator) || length(ordered)) && !"meanstructure" %in% names(dots)) {
     lav_opts$meanstructure <- TRUE  # intercepts and thresholds of the items, as lavaan
   }
   groups <- group_values(data, group)
-  ngroups <- if (!is.null(groups)) length(unique(groups)) else length(moments$cov)
+  ngroups <- if (!is.null(groups)) length(unique(groups)) else
+    moment_groups(moment_args$sample.cov)
   if (ngroups > 1L) lav_opts$ngroups <- ngroups
   # as lavaan(): several groups, full-information ML, clusters or sample means
   # switch the means on
   if ((ngroups > 1L || missing %in% c("ml", "fiml", "direct", "ml.x", "fiml.x", "direct.x") ||
-       !is.null(rows$lavaan$cluster) || !is.null(moments$mean)) &&
+       !is.null(rows$lavaan$cluster) || !is.null(moments$sample_mean)) &&
       !"meanstructure" %in% names(dots)) {
     lav_opts$meanstructure <- TRUE
   }
@@ -220,38 +234,38 @@ torchfit <- function(model, data = NULL, estimator = "ML", model.type = "sem",
   lv <- lavaan::lavNames(partable, "lv")
   check_conditional_x(dots$conditional.x, estimator, ordered, partable)
 
-  if (!is.null(path)) {
+  if (!is.null(path) && is.null(moments)) {
     moments <- path_moments(path, ov, missing, means = any(partable$op == "~1"))
     moment_args <- moments$lavaan
     moments <- moments$engine
+    path <- NULL
   }
 
   # 2. the data (none for a fit from sample moments)
-  prep <- if (is.null(moments)) prepare_data(data, ov, names(ordered), group) else list(data = NULL)
+  # (a path beside sample.cov goes as it is: the engine refuses the two together)
+  prep <- if (!is.null(data)) prepare_data(data, ov, names(ordered), group) else list(data = path)
 
   # 3. the engine, called once
   options <- list(
     estimator = estimator, model_type = model.type,
     std_lv = isTRUE(lav_opts$std.lv), orthogonal = isTRUE(lav_opts$orthogonal),
-    fixed_x = isTRUE(lav_opts$fixed.x), missing = missing, group = group,
-    std_ov = isTRUE(dots$std.ov)
+    fixed_x = isTRUE(lav_opts$fixed.x), missing = missing, group = group
   )
   if (length(ordered)) options$ordered <- as.list(names(ordered))
   known <- engine_option_names()
   if (!is.null(known)) options <- options[names(options) %in% known]
-  options <- c(options, stats::setNames(eng_opts, gsub(".", "_", names(eng_opts),
-                                                       fixed = TRUE)), bootstrap_options(dots),
-               rows$engine)
+  options <- c(options, stats::setNames(eng_opts, unname(eng_map[names(eng_opts)])),
+               bootstrap_options(dots), rows$engine)
   t1 <- proc.time()[["elapsed"]]
   res <- engine_call(engine()$fit_from_r, table_to_py(partable), prep$data,
                      as.list(colnames(prep$data)), options, groups,
-                     if (is.null(moments)) as.list(names(data)), moments = moments,
+                     if (!is.null(data)) as.list(names(data)), moments = moments,
                      extra_columns = rows$columns, warn = FALSE)
   t2 <- proc.time()[["elapsed"]]
 
   # lavaan's options for lavaan's dry run (not the engine's own, e.g. IWAVE's se)
   user_lav <- dots[names(dots) %in% setdiff(lavaan_option_names(),
-                                            setdiff(eng_args, .engine_options))]
+                                            intersect(eng_args, .lavaan_inference))]
   lav_args <- c(list(estimator = estimator, missing = lavaan_missing(missing), group = group),
                 user_lav[setdiff(names(user_lav), c("estimator", "missing", "group"))])
   # lavaan's dry run from the same moments, clusters and weights
@@ -451,18 +465,17 @@ check_numeric_column <- function(col, v) {
 # The ordinal items and their number of categories (named integer vector):
 # factor levels, or the range of the codes of a numeric column (as the
 # engine codes it). `categorical` adds the items whose IWAVE item type is
-# categorical (gpcm, nominal, ...).
+# categorical (gpcm, nominal, ...). An item that is not a column of `data`
+# (or without a data frame) has NA: the engine reports it by name.
 ordered_items <- function(data, ordered, categorical = NULL) {
   if (is.null(ordered) || identical(ordered, FALSE)) ordered <- character(0)
-  if (!is.data.frame(data)) return(integer(0))
-  if (isTRUE(ordered)) ordered <- names(data)[vapply(data, is.ordered, TRUE)]
-  ordered <- union(as.character(ordered), categorical)
-  absent <- setdiff(ordered, names(data))
-  if (length(absent)) {
-    torchfit_stop(paste0("ordered/item.types name column(s) not in `data`: ",
-                         paste0('"', absent, '"', collapse = ", "), "."), "torchfit_dataerror")
+  if (isTRUE(ordered)) {
+    if (!is.data.frame(data)) return(integer(0))
+    ordered <- names(data)[vapply(data, is.ordered, TRUE)]
   }
+  ordered <- union(as.character(ordered), categorical)
   stats::setNames(vapply(ordered, function(v) {
+    if (!is.data.frame(data) || !v %in% names(data)) return(NA_integer_)
     col <- data[[v]]
     if (!is.factor(col)) {
       # (infinite codes are the engine's to report; lavaanify needs a count)

@@ -24,18 +24,23 @@ from torchfit.datasets.simulate import simulate_big5
 OUT = Path(__file__).resolve().parents[1] / "bench" / "results"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=621_307)
-    args = ap.parse_args()
-    data, truth = simulate_big5(args.n, seed=1)
-    load0 = os.getloadavg()[0]
+def default_call(n: int):
+    """The default IWAVE call on n simulated Big-Five rows: (fit, seconds, truth)."""
+    data, truth = simulate_big5(n, seed=1)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = torchfit.cfa(truth["syntax"], data, std_lv=True, estimator="IWAVE",
                            ordered=True, seed=1, quiet=True)
-    wall = time.perf_counter() - start
+    return fit, time.perf_counter() - start, truth
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=621_307)
+    args = ap.parse_args()
+    load0 = os.getloadavg()[0]
+    fit, wall, truth = default_call(args.n)
     train = fit.info["seconds"]
     pe = fit.parameter_estimates()
     lam = pe[pe["op"] == "=~"]

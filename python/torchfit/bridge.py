@@ -29,7 +29,16 @@ from .data.sources import open_source
 from .errors import ConvergenceWarning
 from .iwave.items import CATEGORICAL
 from .model.partable import variable_names
-from .options import integer_names, names, option_table
+from .options import (
+    BY_NAME,
+    OPTIONS,
+    check_estimator,
+    extra_message,
+    integer_names,
+    names,
+    option_table,
+    r_name,
+)
 from .version import __version__
 
 # What R settles itself with lavaan (the table's mean structure and group.equal/
@@ -37,6 +46,8 @@ from .version import __version__
 # (sample.cov, sample.mean and sample.nobs: fit_from_r's ``moments``).
 R_OWNS = ("columns", "meanstructure", "group_equal", "group_partial", "sample_cov",
           "sample_mean", "sample_nobs")
+#: the engine's options that R's torchfit() does not take (it sends the data's columns)
+PYTHON_ONLY = ("columns",)
 #: the engine's options R may send, from the option table (torchfit.options)
 ENGINE_OPTIONS = tuple(n for n in names() if n not in R_OWNS)
 # The IWAVE item types that R codes as categories (thresholds, integer codes).
@@ -64,30 +75,75 @@ def options() -> Dict[str, list]:
     return option_table()
 
 
+#: what the message for an unknown option adds for R, whose torchfit() takes lavaan's
+#: options beside the engine's
+LAVAAN_NOTE = " and lavaan's options (names(lavaan::lavOptions()), lavaanify()'s arguments)"
+
+
+def check_r_options(estimator: str, ordered: bool, given: Sequence[str],
+                    lavaan_names: Sequence[str] = ()) -> Optional[str]:
+    """Why R's ``torchfit(...)`` cannot take the options ``given`` (as R spells them,
+    lavaan's taken out), or None: those that are not ``estimator``'s own, with the
+    option table's message in R's spelling (:func:`torchfit.options.extra_message`):
+    another estimator's option is named as misplaced, an unknown one listed with the
+    estimator's options and the close names among them and ``lavaan_names``.
+    ``fit()``'s named arguments are left to ``fit()``. The estimator "DEFAULT" is
+    lavaan's: WLSMV with ``ordered`` items, else ML.
+
+    Examples
+    --------
+    >>> check_r_options("IWAVE", True, ["iw.samples", "item_types", "iter.max"])
+    >>> print(check_r_options("ML", False, ["std.lvv"], ["std.lv", "orthogonal"]))
+    unknown option(s) std.lvv for estimator 'ML'; known: ... did you mean std.lv?
+    """
+    if str(estimator).upper() == "DEFAULT":
+        estimator = "WLSMV" if ordered else "ML"
+    estimator = check_estimator(estimator)
+    by_r = {**{o.name: o.name for o in OPTIONS}, **{r_name(o.name): o.name for o in OPTIONS}}
+    engine = [by_r.get(g, g) for g in (str(g) for g in given)]
+    own = [g for g in engine if g not in BY_NAME or BY_NAME[g].role != "fit"]
+    known = [n for n in names(estimator) if n not in PYTHON_ONLY]
+    return extra_message(estimator, own, spell=_r_spelling, known=known,
+                         also=[str(n) for n in lavaan_names], note=LAVAAN_NOTE)
+
+
+def _r_spelling(name: str) -> str:
+    return r_name(name) if name in BY_NAME else name
+
+
 def _column(values) -> list:
     return values.tolist() if isinstance(values, (np.ndarray, pd.Series)) else list(values)
 
 
+#: how R's engine_matrix() sends a matrix: its values and its row and column names
+R_MATRIX = ("values", "rows", "cols")
+
+
+def _r_matrix(matrix: Mapping):
+    """An R matrix (R's ``engine_matrix()``) as ``fit()`` takes it: a frame named by its
+    rows and columns, or, when R had no names, the bare array (which the engine
+    refuses by name)."""
+    values = np.asarray(matrix["values"], dtype=float)
+    rows, cols = ([str(v) for v in np.atleast_1d(matrix.get(k) or [])] for k in ("rows", "cols"))
+    if not rows or not cols:
+        return values
+    return pd.DataFrame(values.reshape(len(rows), len(cols)), index=rows, columns=cols)
+
+
 def _given_moments(moments: Mapping) -> Dict:
-    """R's sample.cov, sample.mean and sample.nobs as ``fit()``'s arguments: each
-    group's matrix (its variables in ``names``), means and count, a dict by group
-    label for several groups."""
-    names = [[str(v) for v in (n if isinstance(n, (list, tuple)) else [n])]
-             for n in moments["names"]]
-    covs = [pd.DataFrame(np.asarray(c, dtype=float).reshape(len(n), len(n)), index=n, columns=n)
-            for c, n in zip(moments["cov"], names)]
-    means = moments.get("mean")
-    means = None if not means else [pd.Series(np.ravel(np.asarray(m, dtype=float)), index=n)
-                                    for m, n in zip(means, names)]
-    nobs = [float(n) for n in moments["nobs"]]
-    labels = moments.get("labels")
-    if not labels:
-        return {"sample_cov": covs[0], "sample_mean": None if means is None else means[0],
-                "sample_nobs": nobs[0]}
-    labels = [str(v) for v in (labels if isinstance(labels, (list, tuple)) else [labels])]
-    return {"sample_cov": dict(zip(labels, covs)),
-            "sample_mean": None if means is None else dict(zip(labels, means)),
-            "sample_nobs": dict(zip(labels, nobs))}
+    """R's sample.cov, sample.mean and sample.nobs as ``fit()``'s arguments, unchecked
+    (``fit()`` checks them): one matrix, or a list (a dict by group label, from a named
+    list) of them."""
+    cov = moments.get("sample_cov")
+    if isinstance(cov, Mapping) and set(cov) == set(R_MATRIX) \
+            and not isinstance(cov["values"], Mapping):
+        cov = _r_matrix(cov)
+    elif isinstance(cov, Mapping):
+        cov = {str(k): _r_matrix(v) for k, v in cov.items()}
+    elif cov is not None:
+        cov = [_r_matrix(m) for m in (cov if isinstance(cov, (list, tuple)) else [cov])]
+    return {"sample_cov": cov, "sample_mean": moments.get("sample_mean"),
+            "sample_nobs": moments.get("sample_nobs")}
 
 
 def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
@@ -101,8 +157,9 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     ----------
     partable : mapping of column name -> sequence
         The table lavaan::lavaanify() returned.
-    data : 2-D array
-        The observed variables (NaN for missing values).
+    data : 2-D array, str or None
+        The observed variables (NaN for missing values); a path, or None, is
+        ``fit()``'s to read or refuse.
     columns : sequence of str
         Column names of ``data``.
     options : mapping
@@ -116,10 +173,10 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         close names), as are a latent variable named like any of them and a model
         variable in two columns, as in lavaan.
     moments : mapping, optional
-        A fit from sample moments instead of ``data`` (lavaan's sample.cov,
-        sample.mean, sample.nobs): ``cov`` (one matrix per group), ``names`` (each
-        matrix's variables), ``nobs``, ``mean`` (optional) and ``labels`` (the
-        groups', for several).
+        lavaan's sample.cov, sample.mean and sample.nobs, for a fit from sample
+        moments, as ``sample_cov`` (R's matrix, see ``R_MATRIX``, or a list, named by
+        group or not, of them), ``sample_mean`` and ``sample_nobs``; ``fit()`` checks
+        them (with ``data`` too, it refuses the two).
     extra_columns : mapping of column name -> sequence, optional
         Columns beside the model's variables that options name (``cluster``,
         ``sampling_weights``), one value per row.
@@ -158,7 +215,9 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     if data_names is not None:
         _check_data_names([str(n) for n in data_names], partable, opts)
     if moments is not None:
-        frame, opts = None, {**opts, **_given_moments(moments)}
+        opts.update(_given_moments(moments))
+    if data is None or isinstance(data, str):
+        frame = data
     else:
         values = np.array(data, dtype=float).reshape(-1, len(columns))
         # R's NA is a NaN with a payload that sets NumPy's "invalid" flag in
@@ -171,7 +230,7 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
             frame[name] = list(values) if np.ndim(values) else [values]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # sent to R as messages
-        result = fit(pd.DataFrame({k: _column(v) for k, v in partable.items()}), frame, **opts)
+        result = fit({k: _column(v) for k, v in partable.items()}, frame, **opts)
     notes = _defer_log_likelihood(result, opts)
     table = result.partable
     return {
@@ -180,15 +239,15 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         "fit_measures": result.fit_measures(),
         "coef": result.coef().to_numpy(),
         "vcov": result.vcov().to_numpy(),
-        "info": {k: v for k, v in result.info.items() if k != "warnings"},
+        "info": {k: v for k, v in result.info.as_dict().items() if k != "warnings"},
         # stochastic fits: the loss per window, for R's plot_loss()
-        "loss_history": np.asarray(result.info.get("loss_history", [])
+        "loss_history": np.asarray(result.info.loss_history or []
                                    if getattr(result, "loss_history", None) is None
                                    else result.loss_history, dtype=float),
-        "warnings": list(result.info["warnings"]),
+        "warnings": list(result.info.warnings),
         # R prints lavaan's own summary of ML-family fits; the engine's text
         # is for IWAVE fits, a model lavaan does not have
-        "summary": (result.summary_parts() if result.info["estimator"] in ("IWAVE", "MML")
+        "summary": (result.summary_parts() if result.info.estimator in ("IWAVE", "MML")
                     else {}),
         # se/test = "bootstrap": the draws, for lavaan's @boot slot
         "boot": {} if result.boot is None else {

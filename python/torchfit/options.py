@@ -194,6 +194,19 @@ def check_estimator(estimator: str) -> str:
     return str(estimator).upper()
 
 
+def r_name(name: str) -> str:
+    """An option's name as R's ``torchfit()`` takes it: lavaan's name where it has one,
+    else the engine's with "." for "_".
+
+    Examples
+    --------
+    >>> r_name("iter_max"), r_name("iw_samples"), r_name("no_such")
+    ('iter.max', 'iw.samples', 'no.such')
+    """
+    option = BY_NAME.get(name)
+    return option.lavaan if option is not None and option.lavaan else name.replace("_", ".")
+
+
 def check_extra(estimator: str, given: Sequence[str]) -> None:
     """Refuse the options in ``given`` (the keyword options beyond ``fit()``'s named
     arguments) that ``estimator`` does not accept: a misplaced one (another
@@ -209,25 +222,47 @@ def check_extra(estimator: str, given: Sequence[str]) -> None:
     ...
     TypeError: option(s) hidden are for estimator 'IWAVE', not 'ML'
     """
-    if not given:
-        return
+    message = extra_message(estimator, given)
+    if message:
+        raise TypeError(message)
+
+
+def extra_message(estimator: str, given: Sequence[str], spell=str,
+                  known: Optional[Sequence[str]] = None, also: Sequence[str] = (),
+                  note: str = "") -> Optional[str]:
+    """What is wrong with the options ``given`` (engine names, or names the table does
+    not have) for ``estimator``, or None: :func:`check_extra`'s message, the options
+    written by ``spell`` (R's caller: :func:`r_name`). An unknown option is listed
+    with ``known`` (the estimator's options by default), then ``note``; the close
+    names are sought among them and ``also`` (names the caller takes beside the
+    table's, e.g. lavaan's options).
+
+    Examples
+    --------
+    >>> extra_message("ML", ["iw_samples"], spell=r_name)
+    "option(s) iw.samples are for estimator 'IWAVE', not 'ML'"
+    >>> extra_message("MML", ["quad_pints"], spell=r_name, known=["quad_points"])
+    "unknown option(s) quad.pints for estimator 'MML'; known: quad.points; did you mean \
+quad.points?"
+    """
     estimator = estimator.upper()
     own = own_names(estimator)
     wrong = [k for k in given if k not in own]
     if not wrong:
-        return
+        return None
     misplaced = [k for k in wrong if k in BY_NAME]
     if misplaced:
-        raise TypeError(_misplaced(misplaced, estimator))
-    close = [m for k in wrong for m in difflib.get_close_matches(k, names(estimator), 1)]
-    raise TypeError(f"unknown option(s) {', '.join(wrong)} for estimator {estimator!r}; "
-                    f"known: {', '.join(names(estimator))}"
-                    + (f"; did you mean {', '.join(close)}?" if close else ""))
+        return _misplaced(misplaced, estimator, spell)
+    listed = [spell(k) for k in (names(estimator) if known is None else known)]
+    close = [m for k in wrong for m in difflib.get_close_matches(spell(k), listed + list(also), 1)]
+    return (f"unknown option(s) {', '.join(spell(k) for k in wrong)} for estimator "
+            f"{estimator!r}; known: {', '.join(listed)}{note}"
+            + (f"; did you mean {', '.join(close)}?" if close else ""))
 
 
-def _misplaced(given: Sequence[str], estimator: str) -> str:
+def _misplaced(given: Sequence[str], estimator: str, spell=str) -> str:
     where = sorted({e for k in given for e in BY_NAME[k].estimators})
-    return (f"option(s) {', '.join(given)} are for estimator "
+    return (f"option(s) {', '.join(spell(k) for k in given)} are for estimator "
             f"{' or '.join(repr(e) for e in where)}, not {estimator!r}")
 
 
@@ -256,15 +291,17 @@ or 'MML' or 'ULS' or 'ULSM' or 'ULSMV' or 'WLS' or 'WLSM' or 'WLSMV', not 'IWAVE
 
 
 def option_table() -> Dict[str, list]:
-    """The table as columns (name, lavaan, type, default, estimators, role), for R.
+    """The table as columns (name, lavaan, r: the name R's torchfit() takes, type,
+    default, estimators, role), for R.
 
     Examples
     --------
     >>> table = option_table()
-    >>> table["lavaan"][table["name"].index("std_lv")]
-    'std.lv'
+    >>> table["lavaan"][table["name"].index("std_lv")], table["r"][table["name"].index("lr")]
+    ('std.lv', 'lr')
     """
     return {"name": [o.name for o in OPTIONS], "lavaan": [o.lavaan for o in OPTIONS],
+            "r": [r_name(o.name) for o in OPTIONS],
             "type": [o.type for o in OPTIONS], "default": [o.default for o in OPTIONS],
             "estimators": [list(o.estimators) for o in OPTIONS],
             "role": [o.role for o in OPTIONS]}

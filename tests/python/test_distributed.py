@@ -73,11 +73,12 @@ def iwave_ranks(data, syntax):
     fit = torchfit.cfa(syntax, data, distributed=True, **IWAVE)
     if fit is None:
         return None
+    info = dict(fit.info)  # the fit's record, with what scores() said
     try:
         fit.scores()  # rank 0 holds its own shard only: refused, not half the rows
     except TorchfitError as err:
-        fit.info["scores_error"] = str(err)
-    return fit.parameter_estimates(), fit.info, fit.fit_measures()["logl"]
+        info["scores_error"] = str(err)
+    return fit.parameter_estimates(), info, fit.fit_measures()["logl"]
 
 
 def failing_rank():

@@ -18,7 +18,7 @@ def hs_fit():
     hs = torchfit.datasets.holzinger_swineford()
     start = time.perf_counter()
     fit = torchfit.cfa(HS_MODEL, hs, std_lv=True, estimator="IWAVE", seed=1)
-    fit.info["test_seconds"] = time.perf_counter() - start
+    fit.test_seconds = time.perf_counter() - start
     return fit
 
 

@@ -52,6 +52,26 @@ def test_bridge_reads_the_table():
     assert "iter_max" in bridge.INTEGER_OPTIONS and "lr" not in bridge.INTEGER_OPTIONS
     table = bridge.options()
     assert table["lavaan"][table["name"].index("fixed_x")] == "fixed.x"
+    assert table["r"][table["name"].index("iw_samples")] == "iw.samples"
+
+
+def test_r_options_are_checked_against_the_table_in_r_spelling():
+    # the estimator's own options, by lavaan's name, the dotted name or the engine's
+    assert bridge.check_r_options("IWAVE", False, ["iw.samples", "item_types", "se"]) is None
+    # lavaan's default with ordered items is WLSMV, whose option parameterization is
+    assert bridge.check_r_options("DEFAULT", True, ["parameterization"]) is None
+    assert bridge.check_r_options("DEFAULT", False, ["parameterization"]) == \
+        options.extra_message("ML", ["parameterization"])
+    # fit()'s named arguments are fit()'s to check (with their values)
+    assert bridge.check_r_options("IWAVE", False, ["iter.max", "std.ov"]) is None
+    assert bridge.check_r_options("ML", False, ["max.iterations"]) == \
+        "option(s) max.iterations are for estimator 'IWAVE', not 'ML'"
+    message = bridge.check_r_options("MLR", False, ["n_intervalls"], ["std.lv"])
+    assert message.startswith("unknown option(s) n_intervalls for estimator 'MLR'; known: ")
+    assert "columns" not in message and "batch.size" in message and "iter.max" in message
+    assert message.endswith("did you mean n.intervals?")
+    with pytest.raises(torchfit.errors.TorchfitError, match="'PML' is not available"):
+        bridge.check_r_options("PML", False, ["x"])
 
 
 @pytest.mark.parametrize("kwargs, name", [

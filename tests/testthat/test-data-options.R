@@ -66,7 +66,7 @@ test_that("what a fit from sample.cov cannot do is refused by name", {
   expect_error(torchfit(HS_MODEL, sample.cov = m$cov), "sample.nobs")
   expect_error(torchfit(HS_MODEL, HolzingerSwineford1939, sample.cov = m$cov,
                         sample.nobs = 301), "not both")
-  expect_error(torchfit(HS_MODEL, sample.nobs = 301), "goes with `sample.cov`")
+  expect_error(torchfit(HS_MODEL, sample.nobs = 301), "goes with sample.cov")
   expect_error(torchfit(HS_MODEL), "no data")
   expect_error(torchfit(HS_MODEL, sample.cov = m$cov, sample.nobs = 301, estimator = "MLR"),
                "raw data")

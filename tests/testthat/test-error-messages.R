@@ -21,6 +21,10 @@ test_that("bad calls give the messages of the snapshot", {
   expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, likelihood = "wishart"))
   expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, se = "robust.sem"))
   expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, no.such.option = 1))
+  # the engine's option table, in R's spelling: a misplaced option, a mistyped one
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, iw.samples = 5))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, data = hs, estimator = "IWAVE",
+                                         iw.sample = 5))
   iwave <- torchfit(HS_MODEL, data = hs, estimator = "IWAVE", seed = 1, quiet = TRUE,
                     max.iterations = 200, warn = FALSE)
   expect_snapshot(error = TRUE, modindices(iwave))
@@ -31,4 +35,11 @@ test_that("bad calls give the messages of the snapshot", {
                                          estimator = "MLR"))
   expect_snapshot(error = TRUE, torchfit(HS_MODEL, sample.cov = S, sample.nobs = 301,
                                          group = "school"))
+  # the engine's checks of the moments, with a Python caller's text
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, sample.nobs = 301))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, sample.cov = unname(S), sample.nobs = 301))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, sample.cov = list(a = S, b = S),
+                                         sample.nobs = 301))
+  expect_snapshot(error = TRUE, torchfit(HS_MODEL, sample.cov = S[1:8, 1:8], sample.nobs = 301))
 })

@@ -196,7 +196,7 @@ test_that("item.types chooses nominal, gpcm and count items from R", {
                'column "A2" has no responses in level\\(s\\) "0".*droplevels')
   d$A2 <- as.integer(as.character(d$A2))
   expect_error(torchfit("A =~ A1 + A2 + A3 + A4", data = d, item.types = list(A1 = "gpcm")),
-               "item_types are for estimator 'IWAVE' or 'MML'")
+               "item.types are for estimator 'IWAVE' or 'MML'")
   expect_error(torchfit("A =~ A1 + A2 + A3 + A4", data = d, estimator = "IWAVE",
                         item.types = c("nominal")),
                "`item.types` must name one item type per column")

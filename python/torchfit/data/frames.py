@@ -292,11 +292,14 @@ def chunks(data, names: Sequence[str], columns: Optional[Sequence[str]],
         return
     frame = as_frame(data)
     check_columns([str(c) for c in frame.columns], names)
-    for v in names:
-        check_numeric(v, frame[v].dtype)
+    # each column's own array, sliced: selecting the columns as a frame
+    # first costs more than a small fit's whole moment pass
+    arrays = [frame[v].array for v in names]
+    for v, a in zip(names, arrays):
+        check_numeric(v, a.dtype)
     for i in range(0, len(frame), chunk_rows):
-        yield frame.iloc[i:i + chunk_rows][list(names)].to_numpy(dtype=np.float64,
-                                                                 na_value=np.nan)
+        yield np.column_stack([a[i:i + chunk_rows].to_numpy(dtype=np.float64, na_value=np.nan)
+                               for a in arrays])
 
 
 def group_data(data, group: Optional[str]):
@@ -496,6 +499,9 @@ def kept_copy(data, names: Sequence[str], group: Optional[str] = None,
     frame = as_frame(data, columns)
     if len(frame) * len(wanted) > KEEP_CELLS:
         return None
+    at = frame.columns.get_indexer(wanted) if frame.columns.is_unique else None
+    if at is not None and (at >= 0).all():  # take() copies at a third of frame[wanted]'s cost
+        return frame.take(at, axis=1)
     return frame[wanted].copy()
 
 

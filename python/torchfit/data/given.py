@@ -96,9 +96,9 @@ def _cov_frame(cov, columns: Optional[Sequence[str]], label: str) -> pd.DataFram
     else:
         values = np.asarray(cov, dtype=float)
         if columns is None:
-            raise DataError(f"sample_cov{label} is an array without variable names: pass a "
-                            "DataFrame whose index and columns name the variables, or "
-                            "columns=[...]")
+            raise DataError(f"sample_cov{label} is a matrix without variable names: name its "
+                            "rows and columns by the observed variables (in Python a "
+                            "DataFrame, or columns=[...]; in R rownames and colnames)")
         names = [str(c) for c in columns]
     if values.ndim != 2 or values.shape[0] != values.shape[1] or values.shape[0] != len(names):
         raise DataError(f"sample_cov{label} must be a square matrix with one row and column "

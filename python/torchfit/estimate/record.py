@@ -21,7 +21,7 @@ class Estimate:
     the scaled tests of MLM/MLR) once the estimator's inference has run; stochastic
     estimators the ``loss_history``;
     ``extras`` holds what is the estimator's own (reported in the fit's ``info``),
-    ``messages`` what it says about its run (listed in ``info["warnings"]``) and ``std``
+    ``messages`` what it says about its run (listed in ``info.warnings``) and ``std``
     its standardized columns when they are not ML's (IWAVE: logistic latent responses).
 
     The fields after ``extras`` describe an ML-family fit at ``x``: F_ML/2
@@ -45,7 +45,7 @@ class Estimate:
     tests: object = None
     loss_history: List[float] = field(default_factory=list)
     extras: Dict = field(default_factory=dict)
-    messages: List[str] = field(default_factory=list)  # about the run, for info["warnings"]
+    messages: List[str] = field(default_factory=list)  # about the run, for info.warnings
     std: Optional[Dict[str, np.ndarray]] = None  # the estimator's own std.lv, std.all
     fmin: float = float("nan")  # F_ML / 2, lavaan's fmin (weighted over groups)
     sigma: List[np.ndarray] = field(default_factory=list)  # implied covariance per group

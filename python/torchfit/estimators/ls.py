@@ -91,7 +91,7 @@ class LeastSquares:
     >>> import torchfit
     >>> hs = torchfit.datasets.holzinger_swineford()
     >>> fit = torchfit.cfa("visual =~ x1 + x2 + x3", hs, estimator="GLS")
-    >>> fit.info["estimator"], round(fit.fit_measures()["chisq"], 6)
+    >>> fit.info.estimator, round(fit.fit_measures()["chisq"], 6)
     ('GLS', 0.0)
     """
 

@@ -101,7 +101,7 @@ def lrt(*fits, names: Optional[Sequence[str]] = None) -> pd.DataFrame:
     if len(fits) < 2:
         raise TorchfitError("lrt() compares two or more nested models; for one model's test "
                             "use fit.fit_measures(['chisq', 'df', 'pvalue'])")
-    if any(f.info.get("estimator") != "ML" for f in fits):
+    if any(f.info.estimator != "ML" for f in fits):
         raise TorchfitError("lrt() needs maximum likelihood fits (estimator 'ML', 'MLM' or "
                             "'MLR')")
     names = list(names) if names is not None else [f"fit{k + 1}" for k in range(len(fits))]

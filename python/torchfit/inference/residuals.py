@@ -142,12 +142,13 @@ def _divide(res: np.ndarray, se: np.ndarray) -> np.ndarray:
         return np.where(se > 0, res / se, np.nan)
 
 
-def check_type(kind: str, info: Dict) -> str:
-    """The residual type, checked against what the fit supports."""
+def check_type(kind: str, info) -> str:
+    """The residual type, checked against what the fit supports (its
+    :class:`torchfit.results.info.FitInfo`: ``missing`` and ``information``)."""
     if kind not in TYPES:
         raise TorchfitError(f"unknown residual type {kind!r}; use one of {', '.join(TYPES)}")
-    if kind == "standardized" and info.get("missing") in ("ml", "ml.x") and \
-            info.get("information") != "observed":
+    if kind == "standardized" and info.missing in ("ml", "ml.x") and \
+            info.information != "observed":
         raise TorchfitError("standardized residuals of a missing='ml' fit need its default "
                             "information='observed'; for this fit use type='raw' or "
                             "type='cor'")

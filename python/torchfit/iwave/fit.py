@@ -92,7 +92,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     batch_size : int, optional
         Rows per mini-batch, 256 by default; an epoch is cut into
         round(n / batch_size) batches of equal size (one batch of all rows
-        when n < 1.5 batch_size; ``info["batch_size"]`` says how many).  With
+        when n < 1.5 batch_size; ``info.batch_size`` says how many).  With
         the parameter averaging of the convergence rule small batches settle
         well and each step is cheap (621K x 50 GRM, bench/big5.py: loading
         RMSE 0.013 in 8 s of training with 256 on 2 CPU cores; on a GPU,
@@ -150,7 +150,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         draws, L-BFGS; :func:`~torchfit.iwave.networks.final_pass`), which
         shrinks the IW-ELBO's bias at ``iw_samples`` (1 factor x 10 graded
         items, N = 5000: mean slope bias against exact ML -0.31 % without it,
-        +0.02 % with it).  Skipped (``info["final_samples"]`` 0) when rows x
+        +0.02 % with it).  Skipped (``info.final_samples`` 0) when rows x
         samples x free parameters x factors exceeds ``FINAL_WORK_RATIO`` (4)
         times the training's rows x samples, where its passes over all
         the data would cost more than the training; 0 turns it off.
@@ -176,7 +176,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     >>> hs = torchfit.datasets.holzinger_swineford()
     >>> fit = torchfit.cfa("visual =~ x1 + x2 + x3", hs, estimator="IWAVE",
     ...                    std_lv=True, max_iterations=300, se="none")
-    >>> fit.info["iterations"]
+    >>> fit.info.iterations
     300
     """
     check_extra("IWAVE", options)

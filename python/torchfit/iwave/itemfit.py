@@ -19,11 +19,11 @@ class ItemFit(Fit):
 
     def implied(self):
         raise TorchfitError(f"model-implied moments are not defined for "
-                            f"{self.info['estimator']} fits with non-normal items; use "
+                            f"{self.info.estimator} fits with non-normal items; use "
                             "predict() or log_likelihood()")
 
     def _fit_lines(self) -> List[str]:
         return report.loglik_block(self._measures)
 
     def _se_lines(self):
-        return [("Standard errors", self.SE_LABELS.get(self.info["se"], "None"))]
+        return [("Standard errors", self.SE_LABELS.get(self.info.se, "None"))]

@@ -93,7 +93,7 @@ def fit_mml(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     >>> data, truth = torchfit.datasets.simulate(500, "binary", n_factors=1,
     ...                                          items_per_factor=5, seed=1)
     >>> fit = torchfit.fit(truth["syntax"], data, estimator="MML", ordered=True, std_lv=True)
-    >>> fit.converged, fit.info["quad_points"]
+    >>> fit.converged, fit.info.quad_points
     (True, 61)
     """
     check_extra("MML", options)

@@ -134,7 +134,7 @@ class Definitions:
     def constraint_values(self, pt: pd.DataFrame, row_values: np.ndarray) -> None:
         """Give each ``==``, ``<`` and ``>`` row its slack at ``row_values``
         (in place): lhs - rhs, rhs - lhs for ``<``, as lavaan reports them."""
-        rows = np.flatnonzero(pt["op"].isin(["==", "<", ">"]).to_numpy())
+        rows = np.flatnonzero(np.isin(pt["op"].to_numpy(), ("==", "<", ">")))
         if not len(rows):
             return
         env = self.environment(np.nan_to_num(np.asarray(row_values, dtype=float)))

@@ -548,6 +548,14 @@ def add_category_scores(table: pd.DataFrame, scores: Mapping[str, int]) -> pd.Da
     return pd.concat([table, rows], ignore_index=True)
 
 
+def _numbers(values: list, errors: str = "raise") -> np.ndarray:
+    """A column as float64: numbers (and None) directly, text through pandas."""
+    try:
+        return np.asarray(values, dtype=float)  # None -> nan
+    except (TypeError, ValueError):
+        return pd.to_numeric(np.asarray(values, dtype=object), errors=errors).astype(float)
+
+
 def from_columns(columns: Mapping[str, Sequence]) -> pd.DataFrame:
     """A parameter table from a mapping of columns (e.g. sent from R).
 
@@ -570,10 +578,8 @@ def from_columns(columns: Mapping[str, Sequence]) -> pd.DataFrame:
     # typed column by column in NumPy and made a DataFrame once: pandas'
     # per-column assignment costs more than a small model's whole fit
     for c in ("id", "user", "block", "group", "free", "exo"):
-        cols[c] = np.nan_to_num(pd.to_numeric(np.asarray(cols[c], dtype=object)).astype(float),
-                                nan=0.0).astype(int)
-    cols["ustart"] = pd.to_numeric(np.asarray(cols["ustart"], dtype=object),
-                                   errors="coerce").astype(float)
+        cols[c] = np.nan_to_num(_numbers(cols[c]), nan=0.0).astype(int)
+    cols["ustart"] = _numbers(cols["ustart"], errors="coerce")
     for c in ("lhs", "op", "rhs", "label", "plabel"):
         cols[c] = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
                    for v in cols[c]]

@@ -54,7 +54,7 @@ class OrdinalFit(Fit):
         >>> fit.predict().shape
         (301, 2)
         """
-        return ebm_scores(group, self.partable, data, self.tests.levels, self.info["missing"],
+        return ebm_scores(group, self.partable, data, self.tests.levels, self.info.missing,
                           columns)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import warnings
 from functools import partial
-from typing import Dict, List
+from typing import List
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ from ..model.spec import Spec
 from ..options import FitOptions
 from ..version import __version__
 from .fit import Fit, GroupView
+from .info import FitInfo
 
 
 def assemble(spec: Spec, stats: SampleStats, estimate: Estimate, options: FitOptions) -> Fit:
@@ -135,15 +136,15 @@ def _table(spec: Spec, estimate: Estimate, views: List[GroupView]) -> pd.DataFra
 
 
 def _info(spec: Spec, stats: SampleStats, estimate: Estimate, options: FitOptions,
-          messages: List[str]) -> Dict:
+          messages: List[str]) -> FitInfo:
     """The fit's ``info``: the run, lavaan's option values and the warnings."""
     free = spec.table["free"].to_numpy()
     npar = int(free.max()) if len(free) else 0
     moment_based = not math.isnan(estimate.fmin)
     # as lavaan, MLM and MLR are ML with other se and test (which the tests record says)
-    info = {"estimator": "ML" if moment_based else options.estimator,
-            "optimizer": estimate.optimizer,
-            "iterations": estimate.iterations, "converged": estimate.converged}
+    info = FitInfo.of(estimator="ML" if moment_based else options.estimator,
+                      optimizer=estimate.optimizer, iterations=estimate.iterations,
+                      converged=estimate.converged)
     if moment_based:
         info.update(gradient_norm=estimate.gradient_norm, admissible=not estimate.heywood)
     info.update(nobs=stats.n, nobs_total=stats.n_total, npar=npar,
@@ -151,26 +152,26 @@ def _info(spec: Spec, stats: SampleStats, estimate: Estimate, options: FitOption
     if moment_based:
         info.update(nin=estimate.n_inequalities, se="standard", information="expected",
                     h1_information="structured", test="standard")
-    info.update(estimate.extras)
+    info.update(**estimate.extras)
     if stats.extras.get("sample_cov"):
-        info["data"] = "sample_cov"  # made from moments: no rows to score or resample
+        info.update(data="sample_cov")  # made from moments: no rows to score or resample
     info.update(missing=stats.missing, version=__version__,
                 warnings=messages + estimate.heywood)
     if options.std_ov:
-        info["std_ov"] = True  # predict(data) standardizes new data as lavPredict does
+        info.update(std_ov=True)  # predict(data) standardizes new data as lavPredict does
     if moment_based:
-        info["group"] = options.group
+        info.update(group=options.group)
     return info
 
 
-def _group_info(info: Dict, spec: Spec, stats: SampleStats, estimate: Estimate, fits,
+def _group_info(info: FitInfo, spec: Spec, stats: SampleStats, estimate: Estimate, fits,
                 options: FitOptions) -> None:
     """Per-group counts and statistics, then the tests record's lavaan values."""
     if len(spec.labels) > 1:  # a group= column, or a list of sample_cov
         info.update(group_labels=spec.labels, nobs_group=[m.n for m in stats.moments],
                     chisq_group=[group_chisq(f) for f in fits])
     if estimate.tests is not None:
-        info.update(estimate.tests.info)
+        info.update(**estimate.tests.info)
     if stats.patterns is not None:  # FIML: lavaan's per-group statistic
         info.update(npatterns=[len(pm.patterns) for pm in stats.patterns])
         if options.group is not None:

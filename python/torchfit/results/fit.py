@@ -21,6 +21,7 @@ from ..inference.vcov import STD_COLUMNS, confidence_interval
 from ..model.matrices import Model
 from ..model.partable import parse
 from . import report, robust_report, wls_report
+from .info import FitInfo
 from .scores import group_scores
 from .summary import Summary
 
@@ -52,7 +53,7 @@ class Fit:
     0.0
     """
 
-    def __init__(self, partable: pd.DataFrame, info: Dict,
+    def __init__(self, partable: pd.DataFrame, info: FitInfo,
                  measures: Callable[[], Dict[str, float]], vcov: Optional[np.ndarray],
                  groups: List[GroupView], data: Optional[pd.DataFrame] = None,
                  dropped: Optional[pd.Series] = None, tests=None):
@@ -93,11 +94,11 @@ class Fit:
     # -- lavaan's accessors -----------------------------------------------------
     @property
     def converged(self) -> bool:
-        return bool(self.info["converged"])
+        return bool(self.info.converged)
 
     @property
     def nobs(self) -> int:
-        return int(self.info["nobs"])
+        return int(self.info.nobs)
 
     def coef_names(self) -> list:
         """lavaan's names of the free parameters: the label, or lhs op rhs
@@ -164,7 +165,7 @@ class Fit:
         if standardized:
             cols += [c for c in STD_COLUMNS if c in self.partable]
         out = self.partable[cols].reset_index(drop=True)
-        if self.boot is not None and self.info["se"] == "bootstrap":
+        if self.boot is not None and self.info.se == "bootstrap":
             if (level, boot_ci_type) != (0.95, "perc"):  # the table holds those already
                 out["ci.lower"], out["ci.upper"] = bootstrap.table_intervals(
                     self.partable, self.partable["est"].to_numpy(), self.boot, level,
@@ -191,14 +192,14 @@ class Fit:
             message = (f"{len(draws.coef) - successful} of {len(draws.coef)} bootstrap runs "
                        "failed or did not converge; the standard errors and intervals use "
                        f"the {successful} others, as lavaan's")
-            self.info["warnings"].append(message)
+            self.info.warnings.append(message)
             warnings.warn(message, ConvergenceWarning, stacklevel=5)
         if se:
             pt = self.partable
             pt.update(pd.DataFrame(bootstrap.boot_columns(pt, pt["est"].to_numpy(), draws),
                                    index=pt.index))
             self._vcov = draws.vcov()
-            self.info["se"] = "bootstrap"
+            self.info.update(se="bootstrap")
         if bollen_stine:
             chisq = self._measures["chisq"]
             self.info.update(test="bollen.stine",
@@ -235,7 +236,7 @@ class Fit:
     def _raw_data(self, what: str) -> pd.DataFrame:
         """The fit's own copy of its data, which ``what`` needs, or the error
         saying how to get it."""
-        if self.info.get("data") == "sample_cov":
+        if self.info.data == "sample_cov":
             raise DataError(f"this fit was made from sample_cov=, which has no rows for {what}: "
                             "pass the data, e.g. fit.predict(data)")
         if self.data is None:
@@ -245,10 +246,10 @@ class Fit:
         return self.data
 
     def _sample(self) -> Sample:
-        fiml = self.info.get("missing") in ("ml", "ml.x")
+        fiml = self.info.missing in ("ml", "ml.x")
         return Sample([g.sample for g in self.groups],
                       self._raw_data("FIML's post-estimation") if fiml else None,
-                      self.info.get("group"))
+                      self.info.group)
 
     def modindices(self, sort: bool = False, minimum_value: float = 0.0) -> pd.DataFrame:
         """Modification indices, lavaan's ``modindices()``: for every parameter
@@ -312,8 +313,8 @@ class Fit:
         """
         self._require_ml("score tests")
         self._require_no_fiml_covariates("score tests")
-        if self.info.get("se", "standard") != "standard":
-            warnings.warn(f"se is {self.info['se']!r}: this is the ordinary (not robust) score "
+        if (self.info.se or "standard") != "standard":
+            warnings.warn(f"se is {self.info.se!r}: this is the ordinary (not robust) score "
                           "test, as lavaan's lavTestScore() gives", UserWarning, stacklevel=2)
         rows = None
         if add is not None:
@@ -351,7 +352,7 @@ class Fit:
         """
         self._require_ml("Wald tests")
         out = wald.wald_test(self.partable, self.vcov().to_numpy(), constraints)
-        return {**out, "se": self.info.get("se", "standard")}
+        return {**out, "se": (self.info.se or "standard")}
 
     def residuals(self, type: str = "raw") -> Dict:
         """Residuals of the sample moments, lavaan's ``residuals()``.
@@ -384,13 +385,13 @@ class Fit:
         if kind == "standardized":
             self._require_no_fiml_covariates("standardized residuals")
             exo = [[bool(v) for v in self._exogenous(g.model)] for g in self.groups]
-            robust = self.info.get("se", "standard") != "standard"
-            if robust and self.info["missing"] in ("ml", "ml.x"):
+            robust = (self.info.se or "standard") != "standard"
+            if robust and self.info.missing in ("ml", "ml.x"):
                 raise TorchfitError("standardized residuals of a robust fit with missing = "
-                                    f"{self.info['missing']!r} are not available yet; use "
+                                    f"{self.info.missing!r} are not available yet; use "
                                     "type='raw' or 'cor', or refit with estimator='ML'")
             res = residuals.standardized(self.groups, self._reduced_estimates(), exo, means,
-                                         self.info.get("information", "expected"),
+                                         (self.info.information or "expected"),
                                          self._gammas() if robust else None,
                                          self._sample().patterns([g.model for g in self.groups]),
                                          constraint_jacobian(self.partable, general_only=True)
@@ -408,9 +409,9 @@ class Fit:
     def _gammas(self) -> List[np.ndarray]:
         """Each group's Gamma from the raw data, less what fixed covariates
         explain (lavaan's NACOV)."""
-        _, subsets = group_data(self._raw_data("the robust residuals"), self.info.get("group"))
+        _, subsets = group_data(self._raw_data("the robust residuals"), self.info.group)
         return [gamma_adf(subset, g.model.ov_names, g.sample["mean"], g.sample["cov"],
-                          self.info["missing"],
+                          self.info.missing,
                           meanstructure=g.model.mean_structure,
                           fixed=self._exogenous(g.model))
                 for g, subset in zip(self.groups, subsets)]
@@ -429,15 +430,15 @@ class Fit:
     def _require_no_fiml_covariates(self, what: str) -> None:
         """Not yet: lavaan's score-based statistics of a FIML fit with fixed covariates
         (it treats the covariates' moments apart in the h1 information)."""
-        if self.info.get("missing") in ("ml", "ml.x") and (self.partable["exo"] == 1).any():
-            raise TorchfitError(f"{what} of a missing='{self.info['missing']}' fit with fixed "
+        if self.info.missing in ("ml", "ml.x") and (self.partable["exo"] == 1).any():
+            raise TorchfitError(f"{what} of a missing='{self.info.missing}' fit with fixed "
                                 "covariates are not available yet; fit with fixed_x=False for "
                                 "them (raw and cor residuals work)")
 
     def _require_ml(self, what: str) -> None:
-        if self.info.get("estimator") != "ML":
+        if self.info.estimator != "ML":
             raise TorchfitError(f"{what} need a maximum likelihood fit (estimator 'ML', 'MLM' "
-                                f"or 'MLR'), not {self.info.get('estimator')!r}")
+                                f"or 'MLR'), not {self.info.estimator!r}")
 
     # -- factor scores ------------------------------------------------------------
     def predict(self, data=None, group: Optional[str] = None):
@@ -478,7 +479,7 @@ class Fit:
             data = self._standardized_as_fitted(data, group)
         if len(self.groups) == 1:
             return self.score_group(self.groups[0], data, columns)
-        column = group if group is not None else self.info.get("group")
+        column = group if group is not None else self.info.group
         if column is None:
             raise DataError("this multiple-group fit was made from sample_cov=: name the "
                             "column of data that holds the group labels, "
@@ -490,19 +491,19 @@ class Fit:
     def _standardized_as_fitted(self, data, group: Optional[str]):
         """New data of a ``std_ov=True`` fit standardized as lavaan's lavPredict
         standardizes them: each group's variables by their own mean and sd."""
-        if not self.info.get("std_ov"):
+        if not self.info.std_ov:
             return data
         column = None if len(self.groups) == 1 else \
-            (group if group is not None else self.info.get("group"))
+            (group if group is not None else self.info.group)
         return standardize(data, [g.model.ov_names for g in self.groups],
                            [self._exogenous(g.model) for g in self.groups], column,
-                           rows_for(self.info["missing"]))
+                           rows_for(self.info.missing))
 
     def score_group(self, group: GroupView, data, columns) -> pd.DataFrame:
         """One group's factor scores (``predict`` per group): by the
         regression method; a fit of ordered items gives lavaan's EBM scores
         (:class:`torchfit.ordinal.scores.OrdinalFit`)."""
-        return group_scores(group, data, self.info["missing"], columns)
+        return group_scores(group, data, self.info.missing, columns)
 
     # -- printing ---------------------------------------------------------------------
     def _endogenous(self) -> set:
@@ -528,7 +529,7 @@ class Fit:
         return report.fit_block(self._measures)
 
     def _se_lines(self):
-        if self.info.get("se") == "bootstrap":
+        if self.info.se == "bootstrap":
             return report.bootstrap_se_lines(self.info)
         if wls_report.applies(self.info):
             return wls_report.se_lines(self.info)
@@ -551,7 +552,7 @@ class Fit:
         return report.parameter_sections(self._without_scales(self.partable),
                                          self._endogenous(), standardized,
                                          se_lines=self._se_lines(),
-                                         group_labels=self.info.get("group_labels"),
+                                         group_labels=self.info.group_labels,
                                          rsquare=rsquare_rows(self.partable) if rsquare else None)
 
     def summary(self, fit_measures: bool = False, standardized: bool = False,
@@ -571,7 +572,7 @@ class Fit:
         text = "\n".join(head + self._sections(standardized, rsquare)) + "\n"
         return Summary(text, head,
                        self._without_scales(self.parameter_estimates(standardized=standardized)),
-                       self.info.get("group_labels"))
+                       self.info.group_labels)
 
     def _repr_html_(self) -> str:
         """The summary with the fit measures, as HTML (Jupyter)."""

@@ -33,10 +33,10 @@ def _axes(ax, figsize):
 
 def loss_history(fit) -> np.ndarray:
     """The loss history of a stochastic fit: IWAVE's mean negative IW-ELBO per
-    window of 100 iterations, or mini-batch ML's ``info["loss_history"]``."""
+    window of 100 iterations, or mini-batch ML's ``info.loss_history``."""
     history = getattr(fit, "loss_history", None)
     if history is None:
-        history = getattr(fit, "info", {}).get("loss_history")
+        history = getattr(getattr(fit, "info", None), "loss_history", None)
     if history is None or len(np.asarray(history)) == 0:
         raise TorchfitError("this fit has no loss history: only stochastic fits keep one "
                             "(estimator='IWAVE', or ML with batch_size=); ML on the sample "
@@ -72,8 +72,8 @@ def loss_curve(fit, ax=None, log_scale: Optional[bool] = None):
     """
     history = loss_history(fit)
     ax = _axes(ax, (6, 4))
-    info = getattr(fit, "info", {})
-    estimator = info.get("estimator", "")
+    info = getattr(fit, "info", None)
+    estimator = getattr(info, "estimator", "")
     if estimator == "IWAVE" or hasattr(fit, "encoder"):
         x, xlabel, ylabel = np.arange(1, len(history) + 1) * 100, "iteration", \
             "loss (-IW-ELBO per row)"
@@ -91,7 +91,7 @@ def loss_curve(fit, ax=None, log_scale: Optional[bool] = None):
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(f"Loss curve ({estimator or 'fit'})"
-                 + ("" if info.get("converged", True) else ", not converged"))
+                 + ("" if getattr(info, "converged", True) else ", not converged"))
     ax.legend(frameon=False)
     ax.grid(alpha=0.3)
     return ax

@@ -7,6 +7,8 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import pandas as pd
 
+from .info import FitInfo
+
 SECTIONS = (("=~", "Latent Variables"), ("~", "Regressions"), ("~~cov", "Covariances"),
             ("~1", "Intercepts"), ("|", "Thresholds"), ("|s", "Category Scores"),
             ("~~var", "Variances"), ("~*~", "Scales y*"),
@@ -21,57 +23,57 @@ def _num(value: float, digits: int = 3) -> str:
     return "NA" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
 
-def _opening(info: Dict, method: List[str]) -> List[str]:
+def _opening(info: FitInfo, method: List[str]) -> List[str]:
     """The first lines of every summary: state, estimator, how it was fitted
     (``method``), parameters, constraints and observations."""
-    state = "ended normally" if info["converged"] else "did NOT end normally"
-    lines = [f"torchfit {info['version']} {state} after {info['iterations']} iterations", "",
-             _line("Estimator", info["estimator"]), *method,
-             _line("Number of model parameters", info["npar"])]
-    if info.get("neq"):
-        lines.append(_line("Number of equality constraints", info["neq"]))
-    if info.get("nin"):
-        lines.append(_line("Number of inequality constraints", info["nin"]))
+    state = "ended normally" if info.converged else "did NOT end normally"
+    lines = [f"torchfit {info.version} {state} after {info.iterations} iterations", "",
+             _line("Estimator", info.estimator), *method,
+             _line("Number of model parameters", info.npar)]
+    if info.neq:
+        lines.append(_line("Number of equality constraints", info.neq))
+    if info.nin:
+        lines.append(_line("Number of inequality constraints", info.nin))
     return lines + [""] + observations(info) + clusters_and_weights(info)
 
 
-def header(info: Dict, measures: Dict) -> List[str]:
-    lines = _opening(info, [_line("Optimization method", info["optimizer"].upper())])
+def header(info: FitInfo, measures: Dict) -> List[str]:
+    lines = _opening(info, [_line("Optimization method", info.optimizer.upper())])
     lines += ["", "Model Test User Model:", " " * 54,
               _line("Test statistic", _num(measures["chisq"])),
               _line("Degrees of freedom", int(measures["df"])),
               _line("P-value (Chi-square)", _num(measures["pvalue"]))]
-    if info.get("test") == "bollen.stine":  # lavaan repeats the test with its p-value
+    if info.test == "bollen.stine":  # lavaan repeats the test with its p-value
         lines += [" " * 54, _line("Test statistic", _num(measures["chisq"])),
                   _line("Degrees of freedom", int(measures["df"])),
-                  _line("P-value (Bollen-Stine bootstrap)", _num(info["bollen_stine_pvalue"]))]
-    if info.get("group_labels"):
+                  _line("P-value (Bollen-Stine bootstrap)", _num(info.bollen_stine_pvalue))]
+    if info.group_labels:
         lines.append("  Test statistic for each group:")
         lines += [f"    {label:<38}{_num(x):>12}"
-                  for label, x in zip(info["group_labels"], info["chisq_group"])]
+                  for label, x in zip(info.group_labels, info.chisq_group)]
     return lines
 
 
-def bootstrap_se_lines(info: Dict) -> List[Tuple[str, str]]:
+def bootstrap_se_lines(info: FitInfo) -> List[Tuple[str, str]]:
     """How bootstrap standard errors were computed, in lavaan's words.
 
     Examples
     --------
-    >>> bootstrap_se_lines({"bootstrap": 1000, "bootstrap_successful": 998})[2]
+    >>> bootstrap_se_lines(FitInfo.of(bootstrap=1000, bootstrap_successful=998))[2]
     ('Number of successful bootstrap draws', '998')
     """
     return [("Standard errors", "Bootstrap"),
-            ("Number of requested bootstrap draws", str(info["bootstrap"])),
-            ("Number of successful bootstrap draws", str(info["bootstrap_successful"]))]
+            ("Number of requested bootstrap draws", str(info.bootstrap)),
+            ("Number of successful bootstrap draws", str(info.bootstrap_successful))]
 
 
-def observations(info: Dict) -> List[str]:
+def observations(info: FitInfo) -> List[str]:
     """Number of observations: used (and total, when rows were dropped), per
     group for a multiple-group model."""
-    patterns = info.get("npatterns")  # FIML: missing-data patterns per group
-    if info.get("group_labels"):
-        labels, used = info["group_labels"], info["nobs_group"]
-        total = info.get("nobs_total_group", used)
+    patterns = info.npatterns  # FIML: missing-data patterns per group
+    if info.group_labels:
+        labels, used = info.group_labels, info.nobs_group
+        total = used if info.nobs_total_group is None else info.nobs_total_group
         if list(used) != list(total):
             lines = [f"  {'Number of observations per group:':<40}{'Used':>12}{'Total':>12}"] + \
                 [f"    {label:<38}{u:>12}{t:>12}" for label, u, t in zip(labels, used, total)]
@@ -82,38 +84,38 @@ def observations(info: Dict) -> List[str]:
             lines += [f"  {'Number of missing patterns per group:':<40}{'':>24}"] + \
                 [f"    {label:<38}{k:>12}{'':>12}" for label, k in zip(labels, patterns)]
         return lines
-    if info["nobs"] != info["nobs_total"]:
+    if info.nobs != info.nobs_total:
         lines = [f"{'':<42}{'Used':>12}{'Total':>12}",
-                 f"  {'Number of observations':<40}{info['nobs']:>12}{info['nobs_total']:>12}"]
+                 f"  {'Number of observations':<40}{info.nobs:>12}{info.nobs_total:>12}"]
         if patterns:
             lines.append(f"  {'Number of missing patterns':<40}{patterns[0]:>12}{'':>12}")
         return lines
-    lines = [_line("Number of observations", info["nobs"])]
+    lines = [_line("Number of observations", info.nobs)]
     if patterns:
         lines.append(_line("Number of missing patterns", patterns[0]))
     return lines
 
 
-def clusters_and_weights(info: Dict) -> List[str]:
+def clusters_and_weights(info: FitInfo) -> List[str]:
     """lavaan's lines for the cluster and sampling-weights columns, if any.
 
     Examples
     --------
-    >>> print("\\n".join(clusters_and_weights({"cluster": "c", "nclusters": [40],
-    ...                                         "sampling_weights": "w"})))
+    >>> print("\\n".join(clusters_and_weights(FitInfo.of(cluster="c", nclusters=[40],
+    ...                                                 sampling_weights="w"))))
       Number of clusters [c]                            40
       Sampling weights variable                          w
     """
     lines = []
-    if info.get("cluster"):
-        label, counts = f"Number of clusters [{info['cluster']}]", info["nclusters"]
-        if info.get("group_labels"):
+    if info.cluster:
+        label, counts = f"Number of clusters [{info.cluster}]", info.nclusters
+        if info.group_labels:
             lines += [_line(label + ":", "")] + \
-                [f"    {g:<38}{k:>12}" for g, k in zip(info["group_labels"], counts)]
+                [f"    {g:<38}{k:>12}" for g, k in zip(info.group_labels, counts)]
         else:
             lines.append(_line(label, counts[0]))
-    if info.get("sampling_weights"):
-        lines.append(_line("Sampling weights variable", info["sampling_weights"]))
+    if info.sampling_weights:
+        lines.append(_line("Sampling weights variable", info.sampling_weights))
     return lines
 
 
@@ -163,26 +165,26 @@ def _section_key(row: Dict) -> str:
     return row["op"]
 
 
-def iwave_header(info: Dict) -> List[str]:
+def iwave_header(info: FitInfo) -> List[str]:
     """The header of an IWAVE fit: how the IW-ELBO was maximised."""
     return _opening(info, [
-        _line("Optimization method", info["optimizer"]),
-        _line("Importance-weighted samples", info["iw_samples"]),
-        _line("Batch size", info["batch_size"]),
-        _line("Epochs", info["epochs"]),
-        _line("Iterations", info["iterations"]),
-        _line("Final loss (-IW-ELBO per row)", _num(info["final_loss"], 4)),
-        _line("Converged", "yes" if info["converged"] else "no")])
+        _line("Optimization method", info.optimizer),
+        _line("Importance-weighted samples", info.iw_samples),
+        _line("Batch size", info.batch_size),
+        _line("Epochs", info.epochs),
+        _line("Iterations", info.iterations),
+        _line("Final loss (-IW-ELBO per row)", _num(info.final_loss, 4)),
+        _line("Converged", "yes" if info.converged else "no")])
 
 
-def mml_header(info: Dict) -> List[str]:
+def mml_header(info: FitInfo) -> List[str]:
     """The header of a marginal ML fit: the quadrature and the optimiser."""
     return _opening(info, [
-        _line("Optimization method", info["optimizer"]),
-        _line("Gauss-Hermite points per factor", info["quad_points"]
-              if info.get("quadrature") != "adaptive" else f"{info['quad_points']} (adaptive)"),
-        _line("Quadrature nodes", info["quad_nodes"]),
-        _line("Largest gradient (per row)", f"{info['max_gradient']:.1e}")])
+        _line("Optimization method", info.optimizer),
+        _line("Gauss-Hermite points per factor", info.quad_points
+              if info.quadrature != "adaptive" else f"{info.quad_points} (adaptive)"),
+        _line("Quadrature nodes", info.quad_nodes),
+        _line("Largest gradient (per row)", f"{info.max_gradient:.1e}")])
 
 
 def loglik_block(m: Dict, unrestricted: bool = False) -> List[str]:

@@ -12,28 +12,29 @@ from typing import Dict, List, Tuple
 
 from ..inference.robust_options import LABELS
 from . import report
+from .info import FitInfo
 
 WIDTH = 66  # lavaan pads the two-column blocks' empty lines to this width
 _num = report._num
 
 
-def applies(info: Dict) -> bool:
+def applies(info: FitInfo) -> bool:
     """True when the fit is not plain ML with expected-information SEs (a scaled
     test, or the observed information; the Bollen-Stine bootstrap is ML's
     report with its p-value)."""
-    return info.get("test", "standard") not in ("standard", "bollen.stine") or \
-        info.get("information") == "observed"
+    return (info.test or "standard") not in ("standard", "bollen.stine") or \
+        info.information == "observed"
 
 
 def _two(label: str, standard, scaled="") -> str:
     return f"  {label:<40}{standard:>12}{scaled:>12}"
 
 
-def _scaled(info: Dict) -> bool:
-    return info.get("test", "standard") != "standard"
+def _scaled(info: FitInfo) -> bool:
+    return (info.test or "standard") != "standard"
 
 
-def header(info: Dict, m: Dict) -> List[str]:
+def header(info: FitInfo, m: Dict) -> List[str]:
     """The header with lavaan's two-column model test of a scaled test."""
     lines = report.header(info, m)
     if not _scaled(info):
@@ -46,16 +47,16 @@ def header(info: Dict, m: Dict) -> List[str]:
         lines += [
             _two("P-value (Chi-square)", _num(m["pvalue"]), _num(m["pvalue.scaled"])),
             _two("Scaling correction factor", "", _num(m["chisq.scaling.factor"])),
-            f"    {LABELS[info['test']]:<{WIDTH - 4}}"]
-    if info.get("group_labels"):  # each group's statistic, scaled by the common factor
+            f"    {LABELS[info.test]:<{WIDTH - 4}}"]
+    if info.group_labels:  # each group's statistic, scaled by the common factor
         c = m["chisq.scaling.factor"]
         lines.append("  Test statistic for each group:")
         lines += [f"    {label:<38}{_num(x):>12}{_num(x / c):>12}"
-                  for label, x in zip(info["group_labels"], info["chisq_group"])]
+                  for label, x in zip(info.group_labels, info.chisq_group)]
     return lines
 
 
-def fit_block(info: Dict, m: Dict) -> List[str]:
+def fit_block(info: FitInfo, m: Dict) -> List[str]:
     """Baseline test, CFI/TLI, log-likelihood, RMSEA and SRMR in two columns."""
     if not _scaled(info):
         return report.fit_block(m)
@@ -112,10 +113,10 @@ def fit_block(info: Dict, m: Dict) -> List[str]:
     return lines
 
 
-def se_lines(info: Dict) -> List[Tuple[str, str]]:
+def se_lines(info: FitInfo) -> List[Tuple[str, str]]:
     """How the standard errors were computed, in lavaan's words."""
-    observed = info.get("information") == "observed"
-    se = info.get("se", "standard")
+    observed = info.information == "observed"
+    se = (info.se or "standard")
     if se == "robust.huber.white":
         first = [("Standard errors", "Sandwich"),
                  ("Information bread", "Observed" if observed else "Expected")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Dict, List, Tuple
 
 from . import report
+from .info import FitInfo
 
 _num = report._num
 WIDTH = 66
@@ -16,21 +17,21 @@ TEST_LABELS = {"scaled.shifted": "simple second-order correction",
                "satorra.bentler": "Satorra-Bentler correction"}
 
 
-def applies(info: Dict) -> bool:
+def applies(info: FitInfo) -> bool:
     """True for a fit of ordered items by the WLS family."""
-    return info.get("estimator") in ("DWLS", "WLS", "ULS")
+    return info.estimator in ("DWLS", "WLS", "ULS")
 
 
 def _two(label: str, standard, scaled="") -> str:
     return f"  {label:<40}{standard:>12}{scaled:>12}"
 
 
-def header(info: Dict, m: Dict) -> List[str]:
+def header(info: FitInfo, m: Dict) -> List[str]:
     """The opening lines and the model test."""
     lines = report._opening(info, [report._line("Optimization method",
-                                                info["optimizer"].upper())])
+                                                info.optimizer.upper())])
     lines += ["", "Model Test User Model:"]
-    if info["test"] == "standard":
+    if info.test == "standard":
         return lines + [" " * 54, report._line("Test statistic", _num(m["chisq"])),
                         report._line("Degrees of freedom", int(m["df"])),
                         report._line("P-value (Chi-square)", _num(m["pvalue"]))]
@@ -39,15 +40,15 @@ def header(info: Dict, m: Dict) -> List[str]:
               _two("Degrees of freedom", int(m["df"]), int(m["df.scaled"])),
               _two("P-value (Chi-square)", _num(m["pvalue"]), _num(m["pvalue.scaled"])),
               _two("Scaling correction factor", "", _num(m["chisq.scaling.factor"]))]
-    if info["test"] == "scaled.shifted":
+    if info.test == "scaled.shifted":
         shift = m["chisq.scaled"] - m["chisq"] / m["chisq.scaling.factor"]  # T a + shift
         lines.append(_two("Shift parameter", "", _num(shift)))
-    return lines + [f"    {TEST_LABELS[info['test']]:<{WIDTH - 4}}"]
+    return lines + [f"    {TEST_LABELS[info.test]:<{WIDTH - 4}}"]
 
 
-def fit_block(info: Dict, m: Dict) -> List[str]:
+def fit_block(info: FitInfo, m: Dict) -> List[str]:
     """Baseline test, CFI/TLI, RMSEA and SRMR."""
-    if info["test"] == "standard":
+    if info.test == "standard":
         return report.fit_block(m)
     return _scaled_block(m)
 
@@ -87,7 +88,7 @@ def _scaled_block(m: Dict) -> List[str]:
     ]
 
 
-def se_lines(info: Dict) -> List[Tuple[str, str]]:
+def se_lines(info: FitInfo) -> List[Tuple[str, str]]:
     """How the standard errors were computed, in lavaan's words."""
-    return [("Standard errors", "Robust.sem" if info["se"] == "robust.sem" else "Standard"),
+    return [("Standard errors", "Robust.sem" if info.se == "robust.sem" else "Standard"),
             ("Information", "Expected"), ("Information saturated (h1) model", "Unstructured")]

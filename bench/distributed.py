@@ -24,19 +24,15 @@ so). The scaling analysis is bench/scaling.py.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from workers import header, peak_rss_mb, run_json
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -53,10 +49,6 @@ from torchfit.distributed.local import run_local  # noqa: E402
 # fit sums it over the ranks before they part, a one-process fit when asked
 IWAVE = dict(std_lv=True, estimator="IWAVE", ordered=True, seed=0, quiet=True,
              batch_size=256, se="none", logl_samples=100)
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # -- writing the data ------------------------------------------------------------------
@@ -154,15 +146,8 @@ def iwave_summary(pe, info, truth) -> dict:
 
 
 def run_worker(kind: str, path: Path, cols: int, extra: str = "") -> dict:
-    cmd = [sys.executable, __file__, "--worker", kind, "--path", str(path), "--cols",
-           str(cols), "--extra", extra]
-    env = {**os.environ, "OMP_NUM_THREADS": "1" if kind != "iwave-1x2" else "2"}
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"worker {kind} failed:\n{done.stderr[-3000:]}")
-    out = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"  {kind}: {out}", flush=True)
-    return out
+    return run_json(__file__, kind, ["--worker", kind, "--path", str(path), "--cols", str(cols),
+                                     "--extra", extra], threads=2 if kind == "iwave-1x2" else 1)
 
 
 # -- the runs -----------------------------------------------------------------------------
@@ -250,9 +235,7 @@ def main() -> None:
     if args.quick:
         args.rows, args.cols, args.row_group, args.iwave_rows = 200_000, 20, 20_000, 20_000
         args.iwave_row_group = 5_000
-    res = {"date": datetime.datetime.now().isoformat(timespec="minutes"),
-           "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-           "load": " ".join(f"{x:.1f}" for x in os.getloadavg()), "args": vars(args)}
+    res = {**header(), "args": vars(args)}
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         if args.only in (None, "parquet"):
             res["parquet"] = parquet_bench(args, Path(tmp))

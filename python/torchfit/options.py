@@ -123,7 +123,9 @@ OPTIONS: Tuple[Option, ...] = (
         ("logl_samples", None, "int", 1000),
         ("refine", None, "bool", True),
         ("dreg", None, "bool", True),
-        ("final_samples", None, "int", 50)])
+        ("final_samples", None, "int", 50),
+        ("stream", None, "bool", False),
+        ("stream_buffer", None, "int", 4)])
     + _rows("MML", ("MML",), [
         ("quad_points", None, "int", None),
         ("quadrature", None, "str", "fixed"),

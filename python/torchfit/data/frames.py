@@ -491,8 +491,12 @@ def kept_copy(data, names: Sequence[str], group: Optional[str] = None,
     data = native(data)
     if isinstance(data, (str, Path, np.memmap)) or data is None:
         return None
-    frame = as_frame(data, columns)
     wanted = list(dict.fromkeys(list(names) + ([group] if group is not None else [])))
+    if isinstance(data, Reader):  # Parquet, Arrow: the size is known before reading
+        rows = getattr(data, "n_rows", None)
+        small = rows is not None and rows * len(wanted) <= KEEP_CELLS
+        return data.load_frame(wanted) if small else None
+    frame = as_frame(data, columns)
     if len(frame) * len(wanted) > KEEP_CELLS:
         return None
     at = frame.columns.get_indexer(wanted) if frame.columns.is_unique else None

@@ -33,6 +33,7 @@ def _pyarrow():
     try:
         import pyarrow  # lazy: optional dependency (torchfit[parquet])
         import pyarrow.dataset  # noqa: F401  # lazy: optional dependency
+        import pyarrow.parquet  # noqa: F401  # lazy: optional dependency
     except ImportError as err:
         raise DataError("reading Parquet or Arrow data needs pyarrow: pip install "
                         "'torchfit[parquet]' (or pip install pyarrow)") from err
@@ -189,6 +190,61 @@ class ParquetSource(Reader):
 
     def row_groups(self, start: int, stop: int) -> "ParquetSource":
         return self._with(self.pieces[start:stop])
+
+    def read_groups(self, groups: Sequence[int], names: Sequence[str]) -> np.ndarray:
+        """The columns ``names`` of the row groups numbered ``groups``, in that order,
+        as one float64 matrix: read through each file's ``ParquetFile``, which costs
+        a tenth of a dataset scan of one row group (for many small reads).
+
+        Examples
+        --------
+        >>> import tempfile, pyarrow as pa, pyarrow.parquet as pq
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> pq.write_table(pa.table({"a": [1.0, 2.0, 3.0], "b": [4, None, 6]}),
+        ...                tmp.name + "/x.parquet", row_group_size=1)
+        >>> ParquetSource(tmp.name + "/x.parquet").read_groups([2, 1], ["b", "a"]).tolist()
+        [[6.0, 3.0], [nan, 2.0]]
+        >>> tmp.cleanup()
+        """
+        check_columns(self.column_names, names)
+        _numeric_columns(self.schema, names)
+        pq = self._files()
+        blocks = [np.empty((0, len(names)))]
+        for g in groups:
+            fragment = self.pieces[g][0]
+            if fragment.path not in pq:
+                pq[fragment.path] = _pyarrow().parquet.ParquetFile(
+                    fragment.filesystem.open_input_file(fragment.path))
+            # Arrow's thread pool would wake for each small read, beside torch's threads
+            table = pq[fragment.path].read_row_group(fragment.row_groups[0].id,
+                                                     columns=list(names), use_threads=False)
+            blocks += [_block(batch, names) for batch in table.to_batches()]
+        return np.concatenate(blocks)
+
+    def _files(self) -> dict:
+        """The open ParquetFile of each path read so far (kept for the next reads)."""
+        if not hasattr(self, "open_files"):
+            self.open_files = {}
+        return self.open_files
+
+    def __getstate__(self):  # open files do not pickle: a copy reopens them
+        return {k: v for k, v in self.__dict__.items() if k != "open_files"}
+
+    def pick(self, groups: Sequence[int]) -> "ParquetSource":
+        """The row groups numbered ``groups`` (in that order), as a source.
+
+        Examples
+        --------
+        >>> import tempfile, pyarrow as pa, pyarrow.parquet as pq
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> pq.write_table(pa.table({"a": [1.0, 2.0, 3.0]}), tmp.name + "/x.parquet",
+        ...                row_group_size=1)
+        >>> [x.item() for x in ParquetSource(tmp.name + "/x.parquet").pick([2, 0])
+        ...  .read_chunks(["a"], 10)]
+        [3.0, 1.0]
+        >>> tmp.cleanup()
+        """
+        return self._with([self.pieces[g] for g in groups])
 
 
 def open_source(data):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional
+from typing import Callable, Iterable, List, Optional
 
 import torch
 
@@ -126,7 +126,8 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
           optimizer: torch.optim.Optimizer, n: int, batch_size: int, *,
           max_epochs: int = 100000, iter_max: Optional[int] = None, n_intervals: int = 10,
           seed: int = 0, quiet: bool = True, name: str = "fit", refine: bool = False,
-          generator: Optional[torch.Generator] = None, comm=None) -> Trained:
+          generator: Optional[torch.Generator] = None, comm=None,
+          epochs: Optional[Callable[[torch.Generator], Iterable]] = None) -> Trained:
     """Minimise ``batch_loss`` over shuffled mini-batches of ``n`` rows.
 
     Parameters
@@ -166,6 +167,11 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
         gradients of the optimiser's parameters are averaged over the ranks
         after each backward pass, and the window mean loss of the
         convergence rule is the ranks' mean, so every rank stops together.
+    epochs : callable, optional
+        One epoch's batches from the generator: each is handed to ``batch_loss``
+        as it is (a source that streams its rows from disk, e.g.
+        :class:`torchfit.iwave.stream.Streamed`); by default the shuffled row
+        indices of ``n`` rows in :func:`batch_bounds` batches.
 
     Examples
     --------
@@ -187,6 +193,13 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
         k = comm.min_int(len(bounds) - 1)
         bounds = [round(i * n / k) for i in range(k + 1)]
         params = [p for group in optimizer.param_groups for p in group["params"]]
+
+    def _shuffled(generator):
+        perm = torch.randperm(n, generator=generator, device=device) if len(bounds) > 2 \
+            else None
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            yield None if perm is None else perm[start:stop]
+
     rule = ConvergenceChecker(n_intervals, refine)
     total = torch.zeros((), dtype=tracked.dtype, device=device)
     running = torch.zeros_like(tracked)
@@ -197,9 +210,8 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
         while epoch < max_epochs and not rule.converged and \
                 (iter_max is None or it < iter_max):
             epoch += 1
-            perm = torch.randperm(n, generator=gen, device=device) if len(bounds) > 2 else None
-            for start, stop in zip(bounds[:-1], bounds[1:]):
-                loss = batch_loss(None if perm is None else perm[start:stop])
+            for batch in (epochs or _shuffled)(gen):
+                loss = batch_loss(batch)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if comm is not None:

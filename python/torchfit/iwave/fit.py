@@ -19,6 +19,7 @@ import torch
 
 from ..data.frames import as_frame, check_columns, check_finite, check_latent_names, check_numeric
 from ..data.reader import Reader
+from ..data.sources import ParquetSource
 from ..data.stats import SampleStats
 from ..errors import ConvergenceWarning, DataError, ModelError, TorchfitError
 from ..estimate.ml import one_thread
@@ -33,6 +34,7 @@ from ..model.syntax import parse_formulas
 from ..options import BY_NAME, FitOptions, check_extra, own_names
 from ..results import report
 from ..results.assemble import assemble
+from . import stream
 from .itemfit import ItemFit
 from .items import CATEGORICAL, FIXED_VARIANCE, item_class
 from .networks import (
@@ -66,7 +68,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     ``hidden=(100,)``, ``cov="full"``, ``max_epochs=100000``, ``max_iterations=None``,
     ``n_intervals=5``, ``seed=0``, ``device="cpu"``, ``quiet=False``, ``se="opg"``,
     ``se_samples=40``, ``se_rows=50000``, ``logl_samples=1000``, ``refine=True``, ``dreg=True``,
-    ``final_samples=50`` (``DEFAULTS``).
+    ``final_samples=50``, ``stream=False``, ``stream_buffer=4`` (``DEFAULTS``).
 
     Parameters
     ----------
@@ -152,6 +154,17 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         samples x free parameters x factors exceeds ``FINAL_WORK_RATIO`` (4)
         times the training's rows x samples, where its passes over all
         the data would cost more than the training; 0 turns it off.
+    stream : bool
+        ``data`` is a Parquet file or directory read ``stream_buffer`` row groups
+        at a time, never whole (:mod:`torchfit.iwave.stream`): each epoch visits
+        the row groups in a seeded random order and shuffles the rows of a
+        buffer; the start values and the encoder input's standardization come
+        from a seeded buffer; the OPG standard errors, the log-likelihood, the
+        scores and each evaluation of the final pass read a buffer at a time;
+        ``info["rows_in_memory"]`` is the most rows held at once.  False: the
+        model's columns are loaded (the in-memory path).
+    stream_buffer : int
+        Row groups read and shuffled together with ``stream=True``.
 
     Returns
     -------
@@ -199,21 +212,37 @@ class IWAVE:
         settings = {**DEFAULTS, **options.own}
         device = _check_options(settings["iw_samples"], settings["batch_size"], settings["se"],
                                 options.missing, settings["device"])
-        # Parquet, Arrow, a rank's shard: only the model's columns are read
-        frame = data.load_frame(_variables(model)[2].ov) if isinstance(data, Reader) \
-            else as_frame(data, options.columns)
-        prep = prepare(model, frame, options.model, settings["ordered"],
-                        settings["item_types"])
+        streamed = None
+        if settings["stream"] is not False:  # read a buffer of row groups at a time
+            source = _stream_source(data, settings)
+            prep, found = prepare_streamed(
+                model, source, options.model, settings["ordered"], settings["item_types"],
+                settings["stream_buffer"], settings["seed"])
+            streamed = (source, found)
+        else:
+            # Parquet, Arrow, a rank's shard: only the model's columns are read
+            frame = data.load_frame(_variables(model)[2].ov) if isinstance(data, Reader) \
+                else as_frame(data, options.columns)
+            prep = prepare(model, frame, options.model, settings["ordered"],
+                           settings["item_types"])
         mod = Model(prep.pt, mean_structure=True)
         order, structure = structure_of(prep, mod, device)
         return Spec(prep.pt, [mod], None, None, extras=dict(
             prepared=prep, order=order, structure=structure, settings=settings, device=device,
-            comm=data.comm if isinstance(data, Reader) else None))
+            comm=data.comm if isinstance(data, Reader) else None, streamed=streamed))
 
     def sample_stats(self, spec: Spec, data, options: FitOptions) -> SampleStats:
         prep, structure = spec.extras["prepared"], spec.extras["structure"]
         tensors = tensors_of(prep, spec.extras["order"], structure)
         n, n_total = tensors.n, len(prep.keep)
+        if spec.extras["streamed"] is not None:  # the start rows set the standardization
+            source, found = spec.extras["streamed"]
+            tensors.any_missing = found.missing
+            tensors = stream.Streamed(source, spec.extras["order"] + prep.covariates,
+                                      Coder(structure, spec.extras["order"], prep, tensors),
+                                      found.kept, spec.extras["settings"]["stream_buffer"],
+                                      tensors)
+            n, n_total, data = tensors.n, source.n_rows, None  # the fit keeps no copy
         if spec.extras["comm"] is not None:  # all the ranks' rows
             n, n_total = (int(v) for v in spec.extras["comm"].all_sum(n, n_total))
         return SampleStats([], [], options.missing, data, options.columns,
@@ -273,7 +302,12 @@ class IWAVE:
                 "before the loss stopped improving (its iteration limit); raise "
                 "max_epochs/max_iterations")
             warnings.warn(est.messages[-1], ConvergenceWarning, stacklevel=5)
-        posterior.index = as_frame(stats.data, options.columns).index[prep.keep]
+        if isinstance(tensors, stream.Streamed):
+            est.extras.update(stream_buffer=tensors.buffer, rows_in_memory=tensors.rows_held)
+            dropped = spec.extras["streamed"][1].dropped
+            posterior.index = pd.RangeIndex(stats.n_total).delete(dropped)
+        else:
+            posterior.index = as_frame(stats.data, options.columns).index[prep.keep]
         return est
 
 
@@ -352,8 +386,21 @@ def _variables(model):
     return formulas, pt, names
 
 
-def prepare(model, frame: pd.DataFrame, options: Dict, ordered, item_types) -> Prepared:
-    """The parameter table, with thresholds for the categorical items, and the coded data."""
+@dataclass
+class Layout:
+    """The model's variables before the data are read: the formulas (syntax) or
+    the table, the names, the covariates, the indicators and their item types."""
+
+    formulas: Optional[list]
+    pt: Optional[pd.DataFrame]
+    names: object
+    covariates: List[str]
+    indicators: List[str]
+    types: Dict[str, str]
+
+
+def layout(model, ordered, item_types) -> Layout:
+    """The variables of ``model`` and the item types of its indicators."""
     formulas, pt, names = _variables(model)
     # Observed variables that only predict are conditioned on, not modelled.
     lhs_reg = set(pt_rows_lhs(model, formulas if isinstance(model, str) else None))
@@ -364,23 +411,57 @@ def prepare(model, frame: pd.DataFrame, options: Dict, ordered, item_types) -> P
         with_thresholds = [v for v in pt.loc[pt["op"] == "|", "lhs"] if v in indicators]
         ordered = list(dict.fromkeys(list(ordered or []) + with_thresholds))
     types = resolve_item_types(indicators, ordered, item_types)
-    check_columns([str(c) for c in frame.columns], names.ov)
-    check_latent_names(frame, names.lv)
+    return Layout(formulas, pt, names, covariates, indicators, types)
 
-    coded, codings = {}, {}
-    for v in indicators:
-        coded[v], codings[v] = item_class(types[v], v).prepare(frame[v], v)
-    X = _covariates(frame, covariates)
-    keep = np.ones(len(frame), dtype=bool) if X is None else ~np.isnan(X).any(axis=1)
-    if isinstance(model, str):
+
+def _table(lay: Layout, codings: Dict[str, Dict], options: Dict) -> pd.DataFrame:
+    """The parameter table with thresholds (and category scores) as the codings ask."""
+    pt, indicators, types = lay.pt, lay.indicators, lay.types
+    if lay.formulas is not None:
         thresholds = {v: codings[v]["n_categories"] - 1 for v in indicators
                       if types[v] in CATEGORICAL}
-        pt = build(formulas, meanstructure=True, ordered=thresholds, **options)
+        pt = build(lay.formulas, meanstructure=True, ordered=thresholds, **options)
     _check_thresholds(pt, indicators, types, codings)
     pt = add_category_scores(pt, {v: codings[v]["n_categories"] - 2 for v in indicators
                                   if types[v] == "nominal"})
-    pt = _fix_variances(pt, [v for v in indicators if types[v] in FIXED_VARIANCE])
-    return Prepared(pt, indicators, covariates, types, coded, codings, X, keep)
+    return _fix_variances(pt, [v for v in indicators if types[v] in FIXED_VARIANCE])
+
+
+def prepare(model, frame: pd.DataFrame, options: Dict, ordered, item_types) -> Prepared:
+    """The parameter table, with thresholds for the categorical items, and the coded data."""
+    lay = layout(model, ordered, item_types)
+    check_columns([str(c) for c in frame.columns], lay.names.ov)
+    check_latent_names(frame, lay.names.lv)
+
+    coded, codings = {}, {}
+    for v in lay.indicators:
+        coded[v], codings[v] = item_class(lay.types[v], v).prepare(frame[v], v)
+    X, keep = _kept(frame, lay.covariates)
+    return Prepared(_table(lay, codings, options), lay.indicators, lay.covariates, lay.types,
+                    coded, codings, X, keep)
+
+
+def prepare_streamed(model, source, options: Dict, ordered, item_types, buffer: int,
+                     seed: int):
+    """:func:`prepare` for a Parquet source read in one streamed pass
+    (:func:`torchfit.iwave.stream.scan`): the table from every row's categories,
+    and as the coded data the rows of ``buffer`` seeded row groups, which give the
+    start values and the encoder input's standardization; (Prepared, the
+    :class:`~torchfit.iwave.stream.Scan`)."""
+    lay = layout(model, ordered, item_types)
+    check_columns(source.column_names, lay.names.ov)
+    check_latent_names(source, lay.names.lv)
+    found = stream.scan(source, lay.indicators, lay.covariates, lay.types)
+    codings = found.codings
+    if not sum(found.kept):
+        raise DataError("no row of the Parquet data has every covariate observed")
+    frame = source.pick(stream.start_groups(found.kept, buffer, seed)).load_frame(
+        lay.indicators + lay.covariates)
+    coded = {v: item_class(lay.types[v], v).code(frame[v], v, codings[v])
+             for v in lay.indicators}
+    X, keep = _kept(frame, lay.covariates)
+    return Prepared(_table(lay, codings, options), lay.indicators, lay.covariates, lay.types,
+                    coded, codings, X, keep), found
 
 
 def structure_of(prep: Prepared, mod: Model, device: torch.device):
@@ -426,6 +507,42 @@ def new_tensors(frame: pd.DataFrame, structure, order: List[str], prep: Prepared
     return make_data(blocks, structure.items, X, structure.device, dtype)
 
 
+class Coder:
+    """A streamed fit's coding of a frame of rows (items, then covariates): the
+    kept rows as tensors, standardized as ``reference`` (the start rows); a class,
+    not a closure, so that the fit pickles."""
+
+    def __init__(self, structure, order: List[str], prep: Prepared, reference):
+        self.structure, self.order, self.prep, self.reference = structure, order, prep, reference
+
+    def __call__(self, frame: pd.DataFrame):
+        X, keep = _kept(frame, self.prep.covariates)
+        rows = frame if keep.all() else frame[keep]
+        items = self.structure.items
+        blocks = code_blocks(rows, items, self.order, self.prep.types, self.prep.codings)
+        return standardized_as(make_data(blocks, items, None if X is None else X[keep],
+                                         self.structure.device), self.reference)
+
+
+def _stream_source(data, settings: Dict):
+    """The Parquet source of ``stream=True``, or an error naming what is wrong."""
+    buffer = settings["stream_buffer"]
+    if settings["stream"] is not True:
+        raise TorchfitError(f"stream = {settings['stream']!r} must be True or False")
+    if not isinstance(buffer, (int, np.integer)) or buffer < 1:
+        raise TorchfitError(f"stream_buffer = {buffer!r} must be a positive integer (the row "
+                            "groups whose rows are shuffled together)")
+    if isinstance(data, Reader) and data.comm is not None:
+        raise TorchfitError("stream=True is not available in a distributed fit yet (each rank "
+                            "loads its shard's columns of the model); leave stream out")
+    if not isinstance(data, ParquetSource):
+        raise TorchfitError(f"stream=True reads a Parquet file or directory a few row groups at "
+                            f"a time; these data ({type(data).__name__}) are in memory "
+                            "already: leave stream out, or write them with "
+                            "data.to_parquet(path, row_group_size=...) and give the path")
+    return data
+
+
 def code_blocks(frame: pd.DataFrame, items, order: List[str], types: Dict[str, str],
                 codings: Dict[str, Dict]) -> List[np.ndarray]:
     """New data coded as the fitted data were, one block of columns per item type."""
@@ -446,7 +563,8 @@ def _train(structure, mod: Model, values: np.ndarray, tensors, n_items: int, *, 
         encoder = Encoder(tensors.n_input, len(mod.lv_names), hidden, cov).to(device)
     if comm is not None:  # the same seed, but one source of truth
         comm.broadcast_tensors(list(encoder.parameters()))
-    rows_per_step = int(np.diff(batch_bounds(tensors.n, batch_size)).max())
+    rows_per_step = tensors.largest_batch(batch_size) if isinstance(tensors, stream.Streamed) \
+        else int(np.diff(batch_bounds(tensors.n, batch_size)).max())
     with one_thread(rows_per_step * iw_samples * n_items):
         result = train(structure, encoder, u0, tensors, iw_samples=iw_samples,
                        batch_size=batch_size, lr=lr, lr_model=lr_model,
@@ -533,6 +651,12 @@ def _covariates(frame: pd.DataFrame, covariates: List[str]) -> Optional[np.ndarr
     return X
 
 
+def _kept(frame: pd.DataFrame, covariates: List[str]):
+    """The covariates' columns and the rows where all of them are observed."""
+    X = _covariates(frame, covariates)
+    return X, np.ones(len(frame), dtype=bool) if X is None else ~np.isnan(X).any(axis=1)
+
+
 def _columns(arrays: List[np.ndarray], keep: np.ndarray) -> np.ndarray:
     """The kept rows of equal-length columns as one column-major matrix
     (filling columns of a column-major matrix is cheap; the item types
@@ -602,7 +726,10 @@ def item_start_values(mod: Model, pt: pd.DataFrame, coded, keep, X, types,
         mean, var = float(y.mean()), float(y.var())
         fill = mean
         if v not in covariates:
-            shares = np.bincount(y.astype(int)) / len(y) if types[v] in CATEGORICAL else None
+            # every category (a streamed fit's start rows may lack one)
+            n_cat = int(((pt["lhs"] == v) & (pt["op"] == "|")).sum()) + 1
+            shares = np.bincount(y.astype(int), minlength=n_cat) / len(y) \
+                if types[v] in CATEGORICAL else None
             margins[v] = (mean, var, shares)
             if types[v] in CATEGORICAL:
                 col, fill = (col - mean) / (math.sqrt(var) if var > 0 else 1.0), 0.0
@@ -756,12 +883,17 @@ class Posterior:
         if data is None:
             return self.tensors
         fitted = self.tensors
-        new = new_tensors(as_frame(data), self.structure, self.order, self.prep)
-        # Encoder inputs must be standardized as in training.
-        new.center, new.scale = fitted.center, fitted.scale
-        new.x_center, new.x_scale, new.any_missing = fitted.x_center, fitted.x_scale, \
-            fitted.any_missing
-        return new
+        return standardized_as(new_tensors(as_frame(data), self.structure, self.order,
+                                           self.prep), fitted)
+
+
+def standardized_as(new, fitted):
+    """``new`` data (tensors) with the encoder input standardized as ``fitted``'s
+    (as in training); ``new``."""
+    new.center, new.scale = fitted.center, fitted.scale
+    new.x_center, new.x_scale, new.any_missing = fitted.x_center, fitted.x_scale, \
+        fitted.any_missing
+    return new
 
 
 class IWAVEFit(ItemFit):

@@ -353,6 +353,12 @@ class Data:
         xc = None if self.covariates is None else self.covariates.index_select(0, idx)
         return Batch(resp, xc, len(idx))
 
+    def pieces(self, rows_per_chunk: int):
+        """(this data, row indices) of at most ``rows_per_chunk`` rows each, in order
+        (a streamed source, :class:`torchfit.iwave.stream.Streamed`, answers alike)."""
+        for start in range(0, self.n, rows_per_chunk):
+            yield self, torch.arange(start, min(self.n, start + rows_per_chunk))
+
     def encoder_input(self, batch: Batch, dtype) -> torch.Tensor:
         parts, masks = [], []
         for (y, mk), c, s in zip(batch.responses, self.center, self.scale):
@@ -538,11 +544,21 @@ def train(structure: Structure, encoder: Encoder, u0: torch.Tensor, data: Data, 
     # removes the jitter that the larger steps leave.
     opt = Adam([{"params": [u], "lr": lr if lr_model is None else lr_model},
                 {"params": encoder.parameters()}], lr=lr, amsgrad=True)
+    if isinstance(data, Data):
+        def loss(idx):
+            return -iw_elbo(structure, encoder, u, data, data.rows(idx), iw_samples, gen, dreg)
+        epochs = None
+    else:  # streamed (torchfit.iwave.stream.Streamed): its batches carry their rows
+        def loss(batch):
+            part, idx = batch
+            return -iw_elbo(structure, encoder, u, part, part.rows(idx), iw_samples, gen, dreg)
+
+        def epochs(generator):
+            return data.epoch(generator, batch_size)
     trained = training.train(
-        lambda idx: -iw_elbo(structure, encoder, u, data, data.rows(idx), iw_samples, gen, dreg),
-        u, opt, data.n, batch_size, max_epochs=max_epochs, iter_max=iter_max,
+        loss, u, opt, data.n, batch_size, max_epochs=max_epochs, iter_max=iter_max,
         n_intervals=n_intervals, quiet=quiet, name="IWAVE", refine=refine, generator=gen,
-        comm=comm)
+        comm=comm, epochs=epochs)
     with torch.no_grad():
         x_hat = structure.values(trained.params)
     return TrainResult(trained.params, x_hat.double().cpu().numpy(), trained.iterations,
@@ -586,11 +602,6 @@ def _cast(batch: Batch, dtype) -> Batch:
     return Batch(resp, None if batch.covariates is None else batch.covariates.to(dtype), batch.n)
 
 
-def _chunks(n: int, size: int):
-    for start in range(0, n, size):
-        yield torch.arange(start, min(n, start + size))
-
-
 def importance(structure: Structure, encoder: Encoder, x: np.ndarray, data: Data, *,
                n_samples: int = 1000, seed: int = 1, scores: bool = False,
                chunk_elements: int = 4_000_000) -> Dict[str, np.ndarray]:
@@ -615,10 +626,9 @@ def importance(structure: Structure, encoder: Encoder, x: np.ndarray, data: Data
     p = max(1, len(structure.item_names))
     rows_per_chunk = max(1, chunk_elements // (n_samples * p))
     logl, post = [], []
-    for idx in _chunks(data.n, rows_per_chunk):
-        idx = idx.to(device)
-        batch = data.rows(idx)
-        z, log_q = draws(structure, encoder, x32, data, batch, n_samples, gen)
+    for part, idx in data.pieces(rows_per_chunk):
+        batch = part.rows(idx.to(device))
+        z, log_q = draws(structure, encoder, x32, part, batch, n_samples, gen)
         with torch.no_grad():
             lw = log_weights(structure, x32, z, log_q, batch).double()
         ell = torch.logsumexp(lw, 0) - math.log(n_samples)
@@ -657,28 +667,39 @@ def final_pass(structure: Structure, encoder: Encoder, result: TrainResult, data
     over 2K; with the encoder fixed, the model parameters alone are refitted
     at a larger K, deterministically (common antithetic draws, L-BFGS on the exact
     gradient, float64), which shrinks that bias K-fold for the cost of a few
-    passes over the data.
+    passes over the data.  A streamed source (:class:`torchfit.iwave.stream.Streamed`)
+    is read a buffer at a time in every evaluation, its draws made again from
+    the same seed, so that only a buffer's draws are held.
     """
     gen = torch.Generator(device=structure.device)
-    gen.manual_seed(int(seed) + 3)
     f64 = torch.float64
-    with torch.no_grad():
-        inp = data.encoder_input(data.rows(None), structure.dtype)
-        w, log_ratio, _ = encoder.sample(inp, n_samples, gen, antithetic=True)
-    w, log_ratio = w.to(f64), log_ratio.to(f64)
-    batch = _cast(data.rows(None), f64)
+
+    def pieces():  # (rows, draws, log-ratios) of each block, the same draws every time
+        gen.manual_seed(int(seed) + 3)
+        for block in ([data] if isinstance(data, Data) else (b for b, _ in data.blocks())):
+            with torch.no_grad():
+                inp = block.encoder_input(block.rows(None), structure.dtype)
+                w, log_ratio, _ = encoder.sample(inp, n_samples, gen, antithetic=True)
+            yield _cast(block.rows(None), f64), w.to(f64), log_ratio.to(f64)
+
+    # in memory the draws are made once; a streamed source makes its blocks' again
+    fixed = list(pieces()) if isinstance(data, Data) else None
 
     def objective(u_np):
         u = torch.as_tensor(u_np, dtype=f64, device=structure.device).requires_grad_(True)
-        parts = structure.parts(structure.values(u))
-        chol, info = torch.linalg.cholesky_ex(parts["psi"])
-        if int(info) != 0:
-            return 1e10, np.zeros_like(u_np)
-        z = structure.prior_mean(parts, batch.covariates) + w @ structure.scale(parts, chol).T
-        logw = structure.log_lik(z, batch, parts) + log_ratio
-        loss = -(torch.logsumexp(logw, 0) - math.log(n_samples)).mean()
-        loss.backward()
-        return float(loss.detach()), u.grad.cpu().numpy()
+        total = 0.0
+        for batch, w, log_ratio in (fixed if fixed is not None else pieces()):
+            parts = structure.parts(structure.values(u))
+            chol, info = torch.linalg.cholesky_ex(parts["psi"])
+            if int(info) != 0:
+                return 1e10, np.zeros_like(u_np)
+            z = structure.prior_mean(parts, batch.covariates) + w @ structure.scale(parts, chol).T
+            logw = structure.log_lik(z, batch, parts) + log_ratio
+            ell = torch.logsumexp(logw, 0) - math.log(n_samples)
+            loss = -ell.mean() if fixed is not None else -ell.sum() / data.n
+            loss.backward()
+            total += float(loss.detach())
+        return total, u.grad.cpu().numpy()
 
     res = optimize.minimize(objective, result.u.detach().double().cpu().numpy(), jac=True,
                             method="L-BFGS-B",

@@ -78,11 +78,17 @@ def information(structure: Structure, encoder: Encoder, x: np.ndarray, data: Dat
     gen = torch.Generator(device=structure.device)
     gen.manual_seed(int(seed))
     rows = _rows(data.n, max_rows, torch.Generator().manual_seed(int(seed)))
-    ga, gb = half_scores(structure, encoder, x, data, rows, n_samples, gen)
+    cross, pooled = 0.0, 0.0  # sums of g_A g_B' and of the two halves' mean's products
+    # a streamed source (torchfit.iwave.stream.Streamed) in its blocks of rows
+    blocks = [(data, 0)] if isinstance(data, Data) else data.blocks()
+    for block, first in blocks:
+        mine = rows[(rows >= first) & (rows < first + block.n)] - first
+        if len(mine):
+            ga, gb = half_scores(structure, encoder, x, block, mine, n_samples, gen)
+            cross = cross + 0.5 * (ga.T @ gb + gb.T @ ga)
+            pooled = pooled + 0.25 * ((ga + gb).T @ (ga + gb))
     scale = data.n / len(rows)
-    cross = 0.5 * (ga.T @ gb + gb.T @ ga)
     if np.linalg.eigvalsh(cross)[0] > 0:
         return scale * cross
-    pooled = 0.5 * (ga + gb)  # the two halves' mean: the noisier plain product
-    return scale * (pooled.T @ pooled)
+    return scale * pooled  # the two halves' mean: the noisier plain product
 

@@ -124,6 +124,10 @@ class FitInfo(Mapping):
     se_samples: Optional[int] = None
     se_rows: Optional[int] = None
     logl_samples: Optional[int] = None
+    #: IWAVE streamed from Parquet (stream=True): row groups per buffer, the most
+    #: rows held at once
+    stream_buffer: Optional[int] = None
+    rows_in_memory: Optional[int] = None
     #: MML's quadrature: points per factor, nodes, rule, largest gradient per row
     quad_points: Optional[int] = None
     quad_nodes: Optional[int] = None

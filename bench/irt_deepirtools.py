@@ -101,8 +101,14 @@ def main() -> None:
                 "deepirtools_iterations": dit["iterations"], "deepirtools_epochs": dit["epochs"],
             }
             print(kind, rows[kind], flush=True)
+            write(rows, args.seed, dit["deepirtools"])  # each kind as soon as it is done
+
+
+def write(rows, seed, deepirtools_version) -> None:
+    """The results so far: bench/results/irt_deepirtools.json and .md."""
+    import torchfit
     meta = {"n": N, "factors": FACTORS, "items_per_factor": PER, "categories": CATEGORIES,
-            "seed": args.seed, "torchfit": torchfit.__version__, "deepirtools": dit["deepirtools"],
+            "seed": seed, "torchfit": torchfit.__version__, "deepirtools": deepirtools_version,
             "machine": f"{platform.machine()}, {os.cpu_count()} cores shared with other "
                        "sessions (timings under load; the ratios are from one run)",
             "threads": 1, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -111,7 +117,7 @@ def main() -> None:
     (out / "irt_deepirtools.json").write_text(json.dumps({"meta": meta, "rows": rows},
                                                          indent=1) + "\n")
     lines = ["# torchfit IWAVE vs DeepIRTools 0.2.1 (issue 17)", "",
-             f"3 correlated factors x 8 items, 5 categories, N = {N}, seed {args.seed}; both "
+             f"3 correlated factors x 8 items, 5 categories, N = {N}, seed {seed}; both "
              "tools' defaults, one thread each, the same data; loading RMSE and mean relative "
              "bias against the true loadings. " + meta["machine"] + "; load average "
              + " / ".join(f"{x:.1f}" for x in meta["load_average"]) + " (1 / 5 / 15 min) at "

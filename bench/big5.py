@@ -240,7 +240,7 @@ def deepirtools_setup_hint() -> str:
     return (f"no DeepIRTools environment at {DIT_VENV}; create it with\n"
             f"  python3 -m venv {DIT_VENV}\n"
             f"  {DIT_VENV}/bin/pip install --index-url https://download.pytorch.org/whl/cpu torch\n"
-            f"  {DIT_VENV}/bin/pip install deepirtools==0.2.1 matplotlib 'setuptools<80'\n"
+            f"  {DIT_VENV}/bin/pip install deepirtools==0.2.1 pandas matplotlib 'setuptools<80'\n"
             "or pass --install-deepirtools (or --skip-deepirtools)")
 
 
@@ -249,7 +249,9 @@ def install_deepirtools() -> None:
     pip = [str(DIT_VENV / "bin" / "pip"), "install", "--quiet"]
     subprocess.run(pip + ["--index-url", "https://download.pytorch.org/whl/cpu", "torch"],
                    check=True)
-    subprocess.run(pip + ["deepirtools==0.2.1", "matplotlib", "setuptools<80"], check=True)
+    # deepirtools 0.2.1 imports pandas without declaring it
+    subprocess.run(pip + ["deepirtools==0.2.1", "pandas", "matplotlib", "setuptools<80"],
+                   check=True)
 
 
 # -- report ------------------------------------------------------------------------------------

@@ -32,17 +32,21 @@ DIT_TYPE = {"graded": "grm", "gpcm": "gpcm"}
 N, FACTORS, PER, CATEGORIES = 20_000, 3, 8, 5
 
 
-def fit_torchfit(kind, data, truth, seed):
+def fit_torchfit(kind, data, truth, seed, se=None):
+    """The fit's seconds, iterations and loadings: the call users make (its
+    defaults, standard errors included) or, with ``se="none"``, the estimates
+    alone, as DeepIRTools gives them."""
     import torchfit
+    options = {} if se is None else {"se": se}
     t = time.perf_counter()
     fit = torchfit.fit(truth["syntax"], data, estimator="IWAVE", std_lv=True,
-                       item_types={v: kind for v in data.columns}, seed=seed, se="none")
+                       item_types={v: kind for v in data.columns}, seed=seed, **options)
     seconds = time.perf_counter() - t
     pe = fit.parameter_estimates()
     load = np.zeros_like(truth["loadings"])
     for lhs, rhs, est in pe.loc[pe["op"] == "=~", ["lhs", "rhs", "est"]].itertuples(index=False):
         load[list(data.columns).index(rhs), int(lhs[1:]) - 1] = est
-    return seconds, load
+    return seconds, fit.info["iterations"], load
 
 
 def fit_deepirtools(kind, data, seed, tmp: Path):
@@ -82,10 +86,14 @@ def main() -> None:
             data, truth = torchfit.datasets.simulate(N, kind, n_factors=FACTORS,
                                                      items_per_factor=PER,
                                                      n_categories=CATEGORIES, seed=args.seed)
-            tf_s, tf_load = fit_torchfit(kind, data, truth, args.seed)
+            tf_s, tf_iterations, tf_load = fit_torchfit(kind, data, truth, args.seed, "none")
+            default_s, _, default_load = fit_torchfit(kind, data, truth, args.seed)
             dit_s, dit_load, dit = fit_deepirtools(kind, data, args.seed, Path(tmp))
             rows[kind] = {
                 "torchfit_s": tf_s, "deepirtools_s": dit_s, "speedup": dit_s / tf_s,
+                "torchfit_default_s": default_s, "speedup_default": dit_s / default_s,
+                "torchfit_iterations": tf_iterations,
+                "torchfit_default_rmse": rmse(default_load, truth["loadings"]),
                 "torchfit_rmse": rmse(tf_load, truth["loadings"]),
                 "deepirtools_rmse": rmse(dit_load, truth["loadings"]),
                 "torchfit_mean_relative_bias": bias(tf_load, truth["loadings"]),
@@ -93,27 +101,40 @@ def main() -> None:
                 "deepirtools_iterations": dit["iterations"], "deepirtools_epochs": dit["epochs"],
             }
             print(kind, rows[kind], flush=True)
+            write(rows, args.seed, dit["deepirtools"])  # each kind as soon as it is done
+
+
+def write(rows, seed, deepirtools_version) -> None:
+    """The results so far: bench/results/irt_deepirtools.json and .md."""
+    import torchfit
     meta = {"n": N, "factors": FACTORS, "items_per_factor": PER, "categories": CATEGORIES,
-            "seed": args.seed, "torchfit": torchfit.__version__, "deepirtools": dit["deepirtools"],
+            "seed": seed, "torchfit": torchfit.__version__, "deepirtools": deepirtools_version,
             "machine": f"{platform.machine()}, {os.cpu_count()} cores shared with other "
                        "sessions (timings under load; the ratios are from one run)",
-            "threads": 1, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+            "threads": 1, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "load_average": os.getloadavg()}
     out = BENCH / "results"
     (out / "irt_deepirtools.json").write_text(json.dumps({"meta": meta, "rows": rows},
                                                          indent=1) + "\n")
     lines = ["# torchfit IWAVE vs DeepIRTools 0.2.1 (issue 17)", "",
-             f"3 correlated factors x 8 items, 5 categories, N = {N}, seed {args.seed}; both "
+             f"3 correlated factors x 8 items, 5 categories, N = {N}, seed {seed}; both "
              "tools' defaults, one thread each, the same data; loading RMSE and mean relative "
-             "bias against the true loadings. " + meta["machine"] + ".", "",
+             "bias against the true loadings. " + meta["machine"] + "; load average "
+             + " / ".join(f"{x:.1f}" for x in meta["load_average"]) + " (1 / 5 / 15 min) at "
+             "the end, " + meta["date"] + ". torchfit s: its fit without standard errors "
+             "(se = \"none\", what DeepIRTools computes); default call: torchfit's defaults, "
+             "OPG standard errors included (the same estimates).", "",
              "| items | torchfit RMSE | DeepIRTools RMSE | torchfit bias | DeepIRTools bias "
-             "| torchfit s | DeepIRTools s | speed-up |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| torchfit iterations | torchfit s | torchfit default call s | DeepIRTools s "
+             "| speed-up | speed-up, default call |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for kind, r in rows.items():
         lines.append(f"| {kind} | {r['torchfit_rmse']:.4f} | {r['deepirtools_rmse']:.4f} | "
                      f"{100 * r['torchfit_mean_relative_bias']:+.2f} % | "
                      f"{100 * r['deepirtools_mean_relative_bias']:+.2f} % | "
-                     f"{r['torchfit_s']:.1f} | {r['deepirtools_s']:.1f} | "
-                     f"{r['speedup']:.1f}x |")
+                     f"{r['torchfit_iterations']} | {r['torchfit_s']:.1f} | "
+                     f"{r['torchfit_default_s']:.1f} | {r['deepirtools_s']:.1f} | "
+                     f"{r['speedup']:.1f}x | {r['speedup_default']:.1f}x |")
     (out / "irt_deepirtools.md").write_text("\n".join(lines) + "\n")
 
 

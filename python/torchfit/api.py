@@ -217,6 +217,7 @@ def fit(model: Union[str, pd.DataFrame], data=None, estimator: str = "default",
         raise DataError("no data: give the data, or sample_cov= and sample_nobs= for a fit "
                         "from sample moments")
     method = select(options)
+    _check_data_parallel(method, options, data)
     spec = method.spec(model, data, options)
     if options.std_ov:
         data = standardized_data(spec, data, options)
@@ -240,6 +241,23 @@ def _data_or_moments(data, sample_cov, sample_mean, sample_nobs, columns):
     if data is not None:
         raise DataError("give the data or sample_cov=, not both: a fit is made from one of them")
     return given_moments(sample_cov, sample_mean, sample_nobs, columns)
+
+
+def _check_data_parallel(method, options: FitOptions, data) -> None:
+    """A rank's shard is fitted only by an estimator that reduces its statistics
+    over the ranks; any other would fit this rank's rows alone, and so would the
+    bootstrap, which resamples the rows."""
+    if getattr(data, "comm", None) is None:
+        return
+    if options.bootstrap is not None:
+        raise ModelError("distributed=True does not take se='bootstrap' or "
+                         "test='bollen.stine'/'bootstrap' yet (the replicates would resample "
+                         "each rank's rows alone); fit on one machine")
+    if not method.data_parallel:
+        raise ModelError(f"distributed=True is not supported by the {method.name} estimator "
+                         "(its statistics are not reduced over the ranks yet); fit on one "
+                         "machine, or use ML, MLM, MLR, FIML, ULS/GLS/WLS on continuous data, "
+                         "mini-batch ML or IWAVE")
 
 
 def _on_ranks(comm, run, data, columns) -> Optional[Fit]:

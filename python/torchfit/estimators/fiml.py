@@ -35,6 +35,7 @@ class FIML:
     """
 
     name = "FIML"
+    data_parallel = True
 
     def applies(self, options: FitOptions) -> bool:
         return options.fiml

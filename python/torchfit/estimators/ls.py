@@ -96,6 +96,7 @@ class LeastSquares:
     """
 
     name = "least squares"
+    data_parallel = True
 
     def applies(self, options: FitOptions) -> bool:
         return options.estimator in CONTINUOUS_LS and not options.own.get("ordered")

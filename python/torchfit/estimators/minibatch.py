@@ -27,6 +27,7 @@ class MiniBatchML:
     """
 
     name = "mini-batch ML"
+    data_parallel = True
 
     def applies(self, options: FitOptions) -> bool:
         return options.estimator in ML_FAMILY and options.minibatch and not options.fiml

@@ -30,6 +30,7 @@ class ML:
     """
 
     name = "ML"
+    data_parallel = True
 
     def applies(self, options: FitOptions) -> bool:
         return options.estimator in ML_FAMILY and not options.fiml and not options.minibatch

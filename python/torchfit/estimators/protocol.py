@@ -36,6 +36,9 @@ class Estimator(Protocol):
     """
 
     name: str
+    #: whether its statistics of a rank's shard are reduced over the ranks
+    #: (``distributed=True``); the others are refused there, never fitted on one shard
+    data_parallel: bool
 
     def applies(self, options: FitOptions) -> bool:
         """Whether this estimator fits a model with ``options``."""

@@ -23,6 +23,7 @@ class WLS:
     """
 
     name = "WLS family"
+    data_parallel = False
 
     def applies(self, options: FitOptions) -> bool:
         return options.estimator in ORDINAL

@@ -204,6 +204,7 @@ class IWAVE:
     """
 
     name = "IWAVE"
+    data_parallel = True
 
     def applies(self, options: FitOptions) -> bool:
         return options.estimator == "IWAVE"

@@ -120,6 +120,7 @@ class MML:
     """
 
     name = "MML"
+    data_parallel = False
 
     def applies(self, options: FitOptions) -> bool:
         return options.estimator == "MML"

@@ -158,6 +158,9 @@ def fit_measures(groups: Sequence[GroupFit], npar: int, fmin: float,
     n, G = sum(g.n for g in groups), len(groups)
     ndat = total("ndat")
     df = ndat - npar
+    # a saturated model's F is 0 up to rounding, which may leave it at -1e-17:
+    # lavaan's objectives clamp it at 0 (lav_objective.R), and so do we
+    fmin = max(fmin, 0.0)
     chisq = 2 * n * fmin
     pvalue = float(special.chdtrc(df, chisq)) if df > 0 else np.nan
     b_chisq, b_df = total("baseline_chisq"), ndat - total("baseline_free")

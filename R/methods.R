@@ -516,6 +516,7 @@ ml_only_generic <- function(name) {
 #' categorical model.
 #'
 #' @param object A fitted model.
+#' @param what What `lavInspect()` returns, as in [lavaan::lavInspect()].
 #' @param ... Arguments of lavaan's function.
 #' @return As lavaan's.
 #' @name lavaan-tests

@@ -89,8 +89,39 @@ def failing_rank():
     torchfit.cfa(ONE_FACTOR, frame, distributed=True)
 
 
+#: the ordinal least-squares fits on two ranks: complete rows, pairwise missing
+#: values, groups with equal loadings and thresholds
+ORDINAL = {"WLSMV": dict(), "ULSMV": dict(), "WLS pairwise": dict(missing="pairwise"),
+           "WLSM groups": dict(missing="pairwise", group="g",
+                               group_equal=["loadings", "thresholds"])}
+
+
+def ordinal_frames(frame):
+    """Four categories (lavaan's integer codes); then 5% missing and three groups."""
+    cut = frame.clip(2, 5)
+    rng = np.random.default_rng(7)
+    return cut, grouped(cut.mask(rng.random(cut.shape) < 0.05))
+
+
+def ordinal_fit(data, name, distributed=False):
+    options = dict(ORDINAL[name])
+    fit = torchfit.cfa(ONE_FACTOR, data, estimator=name.split()[0], ordered=True,
+                       distributed=distributed, **options)
+    if fit is None:
+        return None
+    measures = fit.fit_measures()
+    return _estimates(fit), np.array([measures.get(k, np.nan) for k in (  # NaN: no such test
+        "chisq", "chisq.scaled", "chisq.scaling.factor", "cfi.scaled")], dtype=float)
+
+
+def ordinal_ranks(path, with_missing):
+    """Run on each rank: the fits of ORDINAL, complete rows from a Parquet file."""
+    return {name: ordinal_fit(path if not options else with_missing, name, distributed=True)
+            for name, options in ORDINAL.items()}
+
+
 #: fits whose statistics are not reduced over the ranks: each would fit one shard
-NOT_DATA_PARALLEL = (("WLSMV", dict(ordered=True)), ("MML", dict(ordered=True)),
+NOT_DATA_PARALLEL = (("WLSMV", dict(ordered=["a", "b", "c"])), ("MML", dict(ordered=True)),
                      ("ML", dict(se="bootstrap", bootstrap=20, seed=1)))
 
 
@@ -192,6 +223,18 @@ def test_least_squares_on_two_ranks_and_the_fits_they_refuse(frame, tmp_path):
         one = torchfit.cfa(ONE_FACTOR, cut, estimator=estimator)
         np.testing.assert_allclose(two[estimator], _estimates(one), rtol=1e-9, atol=1e-12)
     # never one shard's fit: refused by name (these differed from one process by 0.05-0.1)
-    assert "not supported by the WLS family estimator" in two["WLSMV", "refused"]
+    assert "WLS family with continuous variables (d, e)" in two["WLSMV", "refused"]
     assert "not supported by the MML estimator" in two["MML", "refused"]
     assert "se='bootstrap'" in two["ML", "refused"]
+
+
+def test_wlsmv_family_on_two_ranks_equals_one_process(frame, tmp_path):
+    # thresholds and polychorics from the ranks' summed tables, Gamma's sums added
+    cut, with_missing = ordinal_frames(frame)
+    cut.to_parquet(tmp_path / "cut.parquet", row_group_size=500)
+    two = run_local(ordinal_ranks, 2, str(tmp_path / "cut.parquet"), with_missing,
+                    timeout_s=240)
+    for name, options in ORDINAL.items():
+        est, tests = ordinal_fit(with_missing if options else cut, name)
+        np.testing.assert_allclose(two[name][0], est, rtol=1e-10, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(two[name][1], tests, rtol=1e-10, err_msg=name)

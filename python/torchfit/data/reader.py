@@ -9,10 +9,12 @@ wherever they accept a DataFrame.  The implementations live in
 """
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Sequence
+from typing import Callable, Iterator, List, Optional, Sequence, TypeVar
 
 import numpy as np
 import pandas as pd
+
+T = TypeVar("T")
 
 
 class Reader:
@@ -71,3 +73,17 @@ class Rows(Reader):
 
     def load_frame(self, names: Optional[Sequence[str]] = None) -> pd.DataFrame:
         return self.source.load_frame(names)[self.mask]
+
+
+def reduced(data, read: Callable[[], T], merge: Callable[[List[T]], T]) -> T:
+    """``read()`` on ``data``; on one rank's shard (a Reader with a ``comm``),
+    ``merge`` of every rank's ``read()`` in rank order (the same on every rank;
+    an error on one rank is raised on all of them).
+
+    Examples
+    --------
+    >>> reduced([1.0, 2.0], lambda: 3.0, sum)  # a whole data set: read once
+    3.0
+    """
+    comm = data.comm if isinstance(data, Reader) else None
+    return read() if comm is None else merge(comm.gather_results(read))

@@ -97,7 +97,8 @@ ORDINAL = {"WLSMV": dict(), "ULSMV": dict(), "WLS pairwise": dict(missing="pairw
 
 
 def ordinal_frames(frame):
-    """Four categories (lavaan's integer codes); then 5% missing and three groups."""
+    """The items cut to four categories (lavaan's integer codes; the continuous fits take
+    them too), and those with 5% missing and three groups."""
     cut = frame.clip(2, 5)
     rng = np.random.default_rng(7)
     return cut, grouped(cut.mask(rng.random(cut.shape) < 0.05))
@@ -114,23 +115,20 @@ def ordinal_fit(data, name, distributed=False):
         "chisq", "chisq.scaled", "chisq.scaling.factor", "cfi.scaled")], dtype=float)
 
 
-def ordinal_ranks(path, with_missing):
-    """Run on each rank: the fits of ORDINAL, complete rows from a Parquet file."""
-    return {name: ordinal_fit(path if not options else with_missing, name, distributed=True)
-            for name, options in ORDINAL.items()}
-
-
 #: fits whose statistics are not reduced over the ranks: each would fit one shard
 NOT_DATA_PARALLEL = (("WLSMV", dict(ordered=["a", "b", "c"])), ("MML", dict(ordered=True)),
                      ("ML", dict(se="bootstrap", bootstrap=20, seed=1)))
 
 
-def least_squares_and_refused(path):
-    """Run on each rank: ULS and WLS on continuous data, then each refused fit's message."""
+def least_squares_and_refused(path, with_missing):
+    """Run on each rank: ULS and WLS on continuous data, the fits of ORDINAL (complete
+    rows from the Parquet file at ``path``), then each refused fit's message."""
     out = {}
     for estimator in ("ULS", "WLS"):
         fit = torchfit.cfa(ONE_FACTOR, path, estimator=estimator, distributed=True)
         out[estimator] = None if fit is None else _estimates(fit)
+    for name, options in ORDINAL.items():
+        out[name] = ordinal_fit(with_missing if options else path, name, distributed=True)
     for estimator, options in NOT_DATA_PARALLEL:
         try:
             torchfit.cfa(ONE_FACTOR, path, estimator=estimator, distributed=True, **options)
@@ -143,6 +141,16 @@ def least_squares_and_refused(path):
 @pytest.fixture(scope="module")
 def frame():
     return likert()
+
+
+@pytest.fixture(scope="module")
+def least_squares_two(frame, tmp_path_factory):
+    """One run on two ranks (spawning them costs more than the fits): the least-squares
+    fits and the refused ones."""
+    cut, with_missing = ordinal_frames(frame)
+    path = tmp_path_factory.mktemp("cut") / "cut.parquet"
+    cut.to_parquet(path, row_group_size=500)
+    return run_local(least_squares_and_refused, 2, str(path), with_missing, timeout_s=240)
 
 
 def test_ml_mlr_and_fiml_on_two_ranks_equal_one_process(frame, tmp_path):
@@ -214,11 +222,8 @@ def test_distributed_without_a_launcher_says_how(frame, monkeypatch):
         torchfit.cfa(ONE_FACTOR, frame, distributed=True)
 
 
-def test_least_squares_on_two_ranks_and_the_fits_they_refuse(frame, tmp_path):
-    # lavaan's integer-coded items, cut to four categories for the ordinal fits
-    cut = frame.clip(2, 5)
-    cut.to_parquet(tmp_path / "cut.parquet", row_group_size=500)
-    two = run_local(least_squares_and_refused, 2, str(tmp_path / "cut.parquet"), timeout_s=240)
+def test_least_squares_on_two_ranks_and_the_fits_they_refuse(frame, least_squares_two):
+    two, cut = least_squares_two, ordinal_frames(frame)[0]
     for estimator in ("ULS", "WLS"):  # moments and Gamma reduced over the ranks
         one = torchfit.cfa(ONE_FACTOR, cut, estimator=estimator)
         np.testing.assert_allclose(two[estimator], _estimates(one), rtol=1e-9, atol=1e-12)
@@ -228,12 +233,9 @@ def test_least_squares_on_two_ranks_and_the_fits_they_refuse(frame, tmp_path):
     assert "se='bootstrap'" in two["ML", "refused"]
 
 
-def test_wlsmv_family_on_two_ranks_equals_one_process(frame, tmp_path):
+def test_wlsmv_family_on_two_ranks_equals_one_process(frame, least_squares_two):
     # thresholds and polychorics from the ranks' summed tables, Gamma's sums added
-    cut, with_missing = ordinal_frames(frame)
-    cut.to_parquet(tmp_path / "cut.parquet", row_group_size=500)
-    two = run_local(ordinal_ranks, 2, str(tmp_path / "cut.parquet"), with_missing,
-                    timeout_s=240)
+    two, (cut, with_missing) = least_squares_two, ordinal_frames(frame)
     for name, options in ORDINAL.items():
         est, tests = ordinal_fit(with_missing if options else cut, name)
         np.testing.assert_allclose(two[name][0], est, rtol=1e-10, atol=1e-12, err_msg=name)

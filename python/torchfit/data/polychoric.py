@@ -28,7 +28,7 @@ from scipy.special import ndtri
 from ..errors import DataError
 from .bivariate import BOUND, bvn_cdf, bvn_pdf, norm_cdf, norm_pdf
 from .frames import check_finite, check_ordered, chunks
-from .reader import reduced
+from .reader import in_memory_frame, reduced
 
 MAX_CATEGORIES = 10
 CHUNK_ROWS = 1 << 14
@@ -74,15 +74,16 @@ def coded_chunks(data, names: Sequence[str], columns=None, chunk_rows: int = CHU
                  listwise: bool = False):
     """Blocks of the items' values, float64 with NaN for missing (rows with
     any missing value dropped when ``listwise``); ordered categorical
-    columns of a DataFrame become their codes (0, 1, ...)."""
-    if isinstance(data, pd.DataFrame):
-        cat = [v for v in names if v in data.columns
-               and isinstance(data[v].dtype, pd.CategoricalDtype)]
+    columns of a DataFrame (or of a shard of one) become their codes (0, 1, ...)."""
+    frame = in_memory_frame(data)
+    if frame is not None:
+        cat = [v for v in names if v in frame.columns
+               and isinstance(frame[v].dtype, pd.CategoricalDtype)]
         for v in cat:
-            check_ordered(v, data[v].dtype)
+            check_ordered(v, frame[v].dtype)
         if cat:
-            data = data.assign(**{v: data[v].cat.codes.astype(float).where(data[v].notna())
-                                  for v in cat})
+            data = frame.assign(**{v: frame[v].cat.codes.astype(float).where(frame[v].notna())
+                                   for v in cat})
     for X in chunks(data, names, columns, chunk_rows):
         check_finite(X, names)
         yield X[~np.isnan(X).any(axis=1)] if listwise else X
@@ -129,11 +130,12 @@ def _check_categories(data, names, levels) -> None:
             raise DataError(f"the ordered item '{v}' has {len(lv)} categories (more than "
                             f"{MAX_CATEGORIES}): treat it as continuous (leave it out of "
                             "ordered=) or collapse categories")
-    if isinstance(data, pd.DataFrame):
+    frame = in_memory_frame(data)
+    if frame is not None:
         for v, lv in zip(names, levels):
-            if isinstance(data[v].dtype, pd.CategoricalDtype) \
-                    and len(lv) < len(data[v].cat.categories):
-                empty = [str(c) for k, c in enumerate(data[v].cat.categories) if k not in lv]
+            if isinstance(frame[v].dtype, pd.CategoricalDtype) \
+                    and len(lv) < len(frame[v].cat.categories):
+                empty = [str(c) for k, c in enumerate(frame[v].cat.categories) if k not in lv]
                 raise DataError(f"the ordered item '{v}' has categories nobody chose "
                                 f"({', '.join(empty)}): lavaan cannot estimate their "
                                 "thresholds; drop them (e.g. "

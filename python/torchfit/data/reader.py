@@ -40,6 +40,12 @@ class Reader:
         the estimators that need the rows in memory)."""
         raise NotImplementedError
 
+    @property
+    def frame_in_memory(self) -> Optional[pd.DataFrame]:
+        """The rows when they are a DataFrame in memory (a shard of one), with
+        its column types (ordered categoricals); None for a file's rows."""
+        return None
+
 
 class Rows(Reader):
     """The rows of ``source`` where ``mask`` is true (one group of a rank's shard),
@@ -74,6 +80,11 @@ class Rows(Reader):
     def load_frame(self, names: Optional[Sequence[str]] = None) -> pd.DataFrame:
         return self.source.load_frame(names)[self.mask]
 
+    @property
+    def frame_in_memory(self) -> Optional[pd.DataFrame]:
+        frame = self.source.frame_in_memory
+        return None if frame is None else frame[self.mask]
+
 
 def reduced(data, read: Callable[[], T], merge: Callable[[List[T]], T]) -> T:
     """``read()`` on ``data``; on one rank's shard (a Reader with a ``comm``),
@@ -87,3 +98,17 @@ def reduced(data, read: Callable[[], T], merge: Callable[[List[T]], T]) -> T:
     """
     comm = data.comm if isinstance(data, Reader) else None
     return read() if comm is None else merge(comm.gather_results(read))
+
+
+def in_memory_frame(data) -> Optional[pd.DataFrame]:
+    """``data`` when it is a DataFrame, the DataFrame behind a Reader's rows when
+    they are one in memory, else None.
+
+    Examples
+    --------
+    >>> in_memory_frame(pd.DataFrame({"a": [1.0]})).shape, in_memory_frame(np.ones((1, 1)))
+    ((1, 1), None)
+    """
+    if isinstance(data, pd.DataFrame):
+        return data
+    return data.frame_in_memory if isinstance(data, Reader) else None

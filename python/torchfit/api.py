@@ -257,7 +257,7 @@ def _check_data_parallel(method, options: FitOptions, data) -> None:
         raise ModelError(f"distributed=True is not supported by the {method.name} estimator "
                          "(its statistics are not reduced over the ranks yet); fit on one "
                          "machine, or use ML, MLM, MLR, FIML, ULS/GLS/WLS on continuous data, "
-                         "mini-batch ML or IWAVE")
+                         "WLSMV and its family on ordered items, mini-batch ML or IWAVE")
 
 
 def _on_ranks(comm, run, data, columns) -> Optional[Fit]:

@@ -89,17 +89,52 @@ def failing_rank():
     torchfit.cfa(ONE_FACTOR, frame, distributed=True)
 
 
+#: the ordinal least-squares fits on two ranks, each with its data (ordinal_frames):
+#: complete rows, ordered categoricals, pairwise missing values, groups with equal
+#: loadings and thresholds
+ORDINAL = {"WLSMV": ("cut", dict()), "ULSMV": ("categorical", dict()),
+           "WLS pairwise": ("missing", dict(missing="pairwise")),
+           "WLSM groups": ("missing", dict(missing="pairwise", group="g",
+                                           group_equal=["loadings", "thresholds"]))}
+
+
+def ordinal_frames(frame):
+    """The items cut to four categories (lavaan's integer codes; the continuous fits take
+    them too), as ordered categoricals, and with 5% missing and three groups."""
+    cut = frame.clip(2, 5)
+    rng = np.random.default_rng(7)
+    levels = ["never", "rarely", "often", "always"]
+    categorical = cut.apply(lambda x: pd.Categorical.from_codes(
+        x.astype(int) - 2, categories=levels, ordered=True))
+    return {"cut": cut, "categorical": categorical,
+            "missing": grouped(cut.mask(rng.random(cut.shape) < 0.05))}
+
+
+def ordinal_fit(frames, name, distributed=False):
+    which, options = ORDINAL[name]
+    fit = torchfit.cfa(ONE_FACTOR, frames[which], estimator=name.split()[0], ordered=True,
+                       distributed=distributed, **options)
+    if fit is None:
+        return None
+    measures = fit.fit_measures()
+    return _estimates(fit), np.array([measures.get(k, np.nan) for k in (  # NaN: no such test
+        "chisq", "chisq.scaled", "chisq.scaling.factor", "cfi.scaled")], dtype=float)
+
+
 #: fits whose statistics are not reduced over the ranks: each would fit one shard
-NOT_DATA_PARALLEL = (("WLSMV", dict(ordered=True)), ("MML", dict(ordered=True)),
+NOT_DATA_PARALLEL = (("WLSMV", dict(ordered=["a", "b", "c"])), ("MML", dict(ordered=True)),
                      ("ML", dict(se="bootstrap", bootstrap=20, seed=1)))
 
 
-def least_squares_and_refused(path):
-    """Run on each rank: ULS and WLS on continuous data, then each refused fit's message."""
-    out = {}
+def least_squares_and_refused(frames):
+    """Run on each rank: ULS and WLS on continuous data, the fits of ORDINAL (the cut
+    items from a Parquet file), then each refused fit's message."""
+    out, path = {}, frames["cut"]
     for estimator in ("ULS", "WLS"):
         fit = torchfit.cfa(ONE_FACTOR, path, estimator=estimator, distributed=True)
         out[estimator] = None if fit is None else _estimates(fit)
+    for name in ORDINAL:
+        out[name] = ordinal_fit(frames, name, distributed=True)
     for estimator, options in NOT_DATA_PARALLEL:
         try:
             torchfit.cfa(ONE_FACTOR, path, estimator=estimator, distributed=True, **options)
@@ -112,6 +147,16 @@ def least_squares_and_refused(path):
 @pytest.fixture(scope="module")
 def frame():
     return likert()
+
+
+@pytest.fixture(scope="module")
+def least_squares_two(frame, tmp_path_factory):
+    """One run on two ranks (spawning them costs more than the fits): the least-squares
+    fits and the refused ones."""
+    frames = ordinal_frames(frame)
+    path = tmp_path_factory.mktemp("cut") / "cut.parquet"
+    frames["cut"].to_parquet(path, row_group_size=500)
+    return run_local(least_squares_and_refused, 2, dict(frames, cut=str(path)), timeout_s=240)
 
 
 def test_ml_mlr_and_fiml_on_two_ranks_equal_one_process(frame, tmp_path):
@@ -183,15 +228,21 @@ def test_distributed_without_a_launcher_says_how(frame, monkeypatch):
         torchfit.cfa(ONE_FACTOR, frame, distributed=True)
 
 
-def test_least_squares_on_two_ranks_and_the_fits_they_refuse(frame, tmp_path):
-    # lavaan's integer-coded items, cut to four categories for the ordinal fits
-    cut = frame.clip(2, 5)
-    cut.to_parquet(tmp_path / "cut.parquet", row_group_size=500)
-    two = run_local(least_squares_and_refused, 2, str(tmp_path / "cut.parquet"), timeout_s=240)
+def test_least_squares_on_two_ranks_and_the_fits_they_refuse(frame, least_squares_two):
+    two, cut = least_squares_two, ordinal_frames(frame)["cut"]
     for estimator in ("ULS", "WLS"):  # moments and Gamma reduced over the ranks
         one = torchfit.cfa(ONE_FACTOR, cut, estimator=estimator)
         np.testing.assert_allclose(two[estimator], _estimates(one), rtol=1e-9, atol=1e-12)
     # never one shard's fit: refused by name (these differed from one process by 0.05-0.1)
-    assert "not supported by the WLS family estimator" in two["WLSMV", "refused"]
+    assert "WLS family with continuous variables (d, e)" in two["WLSMV", "refused"]
     assert "not supported by the MML estimator" in two["MML", "refused"]
     assert "se='bootstrap'" in two["ML", "refused"]
+
+
+def test_wlsmv_family_on_two_ranks_equals_one_process(frame, least_squares_two):
+    # thresholds and polychorics from the ranks' summed tables, Gamma's sums added
+    two, frames = least_squares_two, ordinal_frames(frame)
+    for name in ORDINAL:
+        est, tests = ordinal_fit(frames, name)
+        np.testing.assert_allclose(two[name][0], est, rtol=1e-10, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(two[name][1], tests, rtol=1e-10, err_msg=name)

@@ -90,8 +90,58 @@ def failing_rank():
 
 
 #: fits whose statistics are not reduced over the ranks: each would fit one shard
-NOT_DATA_PARALLEL = (("WLSMV", dict(ordered=True)), ("MML", dict(ordered=True)),
-                     ("ML", dict(se="bootstrap", bootstrap=20, seed=1)))
+NOT_DATA_PARALLEL = (("WLSMV", dict(ordered=True)), ("MML", dict(ordered=True)))
+
+
+def with_rows_options(frame):
+    """Sampling weights, and clusters that a split of the rows into two blocks cuts:
+    37 clusters recur all through the rows (every third row), the other rows are
+    in blocks of 21 consecutive rows, one of which straddles the ranks' boundary
+    (row 2500: the first five row groups of 500 are rank 0's)."""
+    n = len(frame)
+    rng = np.random.default_rng(11)
+    i = np.arange(n)
+    cluster = np.where(i % 3 == 0, i % 37, 1000 + (i + 10) // 21)
+    return frame.assign(w=rng.uniform(0.2, 3.0, n), school=cluster,
+                        g=np.where(np.arange(n) % 3 == 0, "x", "y"))
+
+
+#: one process's fits with clusters and sampling weights, and with the bootstrap
+ROWS_FITS = {"weights MLR": dict(estimator="MLR", sampling_weights="w"),
+             "weights ML groups": dict(sampling_weights="w", group="g"),
+             "cluster ML": dict(cluster="school"),
+             "cluster MLR groups": dict(estimator="MLR", cluster="school", group="g"),
+             "cluster and weights": dict(estimator="MLR", cluster="school",
+                                         sampling_weights="w")}
+BOOT_FITS = {"se": dict(se="bootstrap", bootstrap=20, seed=4),
+             "bollen.stine groups": dict(test="bollen.stine", bootstrap=20, seed=5, group="g")}
+
+
+def _rows_fit(fit):
+    m = fit.fit_measures()
+    return (_estimates(fit), m["chisq"], m.get("chisq.scaled", np.nan),
+            fit.info.get("nclusters"), fit.info.get("bollen_stine_pvalue"))
+
+
+def options_ranks(path, fits):
+    """Run on each rank: the fits ``fits`` names, from a Parquet file."""
+    out = {}
+    for name, options in fits.items():
+        fit = torchfit.cfa(ONE_FACTOR, path, distributed=True, **options)
+        out[name] = None if fit is None else _rows_fit(fit)
+    return out
+
+
+def _same_as_one_process(tmp_path, fits, rtol):
+    frame = with_rows_options(likert())
+    frame.to_parquet(tmp_path / "rows.parquet", row_group_size=500)
+    two = run_local(options_ranks, 2, str(tmp_path / "rows.parquet"), fits, timeout_s=300)
+    for name, options in fits.items():
+        one = _rows_fit(torchfit.cfa(ONE_FACTOR, frame, **options))
+        np.testing.assert_allclose(two[name][0], one[0], rtol=rtol, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(two[name][1:3], one[1:3], rtol=rtol, err_msg=name)
+        assert two[name][3:] == one[3:], name  # the clusters counted, the p-value
+    return frame
 
 
 def least_squares_and_refused(path):
@@ -194,4 +244,14 @@ def test_least_squares_on_two_ranks_and_the_fits_they_refuse(frame, tmp_path):
     # never one shard's fit: refused by name (these differed from one process by 0.05-0.1)
     assert "not supported by the WLS family estimator" in two["WLSMV", "refused"]
     assert "not supported by the MML estimator" in two["MML", "refused"]
-    assert "se='bootstrap'" in two["ML", "refused"]
+
+
+def test_weights_and_clusters_on_two_ranks_equal_one_process(tmp_path):
+    frame = _same_as_one_process(tmp_path, ROWS_FITS, 1e-10)
+    school = frame["school"].to_numpy()  # the ranks' blocks do cut clusters
+    assert len(set(school[:2500]) & set(school[2500:])) == 38
+
+
+def test_the_bootstrap_on_two_ranks_equals_one_process(tmp_path):
+    # the same seed: every rank draws one process's resamples of all the rows
+    _same_as_one_process(tmp_path, BOOT_FITS, 1e-8)

@@ -97,13 +97,14 @@ def with_rows_options(frame):
     """Sampling weights, and clusters that a split of the rows into two blocks cuts:
     37 clusters recur all through the rows (every third row), the other rows are
     in blocks of 21 consecutive rows, one of which straddles the ranks' boundary
-    (row 2500: the first five row groups of 500 are rank 0's)."""
+    (row 2500: the first five row groups of 500 are rank 0's); group "x" is
+    rank 0's alone, "y" on both ranks."""
     n = len(frame)
     rng = np.random.default_rng(11)
     i = np.arange(n)
     cluster = np.where(i % 3 == 0, i % 37, 1000 + (i + 10) // 21)
     return frame.assign(w=rng.uniform(0.2, 3.0, n), school=cluster,
-                        g=np.where(np.arange(n) % 3 == 0, "x", "y"))
+                        g=np.where(i < 1500, "x", "y"))
 
 
 #: one process's fits with clusters and sampling weights, and with the bootstrap

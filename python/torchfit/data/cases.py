@@ -106,7 +106,14 @@ def _weights(frame: pd.DataFrame, name: str) -> np.ndarray:
 def _group_cases(subset, names: Sequence[str], missing: str, columns, weights, cluster):
     """One group's used rows with their weights (not yet normalised) and cluster
     codes; and the cluster labels the codes number (None without clusters)."""
-    frame = subset.load_frame() if isinstance(subset, Reader) else as_frame(subset, columns)
+    if isinstance(subset, Reader):  # only the columns used (a Parquet file may be wide)
+        for name, role in ((weights, "sampling weight"), (cluster, "cluster")):
+            if name is not None:  # (named among all the data's columns)
+                check_option_column(subset.column_names, name, role)
+        wanted = dict.fromkeys(v for v in (*names, weights, cluster) if v is not None)
+        frame = subset.load_frame([v for v in wanted if v in subset.column_names])
+    else:
+        frame = as_frame(subset, columns)
     case, labels = Cases(np.empty((0, len(names)))), None
     keep = np.zeros(0, dtype=bool)
     if len(frame):  # (one rank's shard may hold no row of a group)

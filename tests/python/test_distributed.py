@@ -125,18 +125,40 @@ def _rows_fit(fit):
 
 
 def options_ranks(path, fits):
-    """Run on each rank: the fits ``fits`` names, from a Parquet file."""
+    """Run on each rank: the fits ``fits`` names, from a Parquet file; with the
+    bootstrap also one without a seed, whose resamples every rank must draw alike."""
     out = {}
     for name, options in fits.items():
         fit = torchfit.cfa(ONE_FACTOR, path, distributed=True, **options)
         out[name] = None if fit is None else _rows_fit(fit)
+    if any("bootstrap" in options for options in fits.values()):
+        out["seedless"] = seedless_draws(path)
     return out
+
+
+def seedless_draws(path):
+    """Whether both ranks drew the same resamples of a bootstrap without a seed."""
+    import torch.distributed as dist
+
+    from torchfit.inference import bootstrap
+    drawn, draw = [], bootstrap.resample_counts
+
+    def recorded(n, replicates, rng):
+        drawn.append(draw(n, replicates, rng))
+        return drawn[-1]
+
+    bootstrap.resample_counts = recorded  # (this rank's process only)
+    torchfit.cfa(ONE_FACTOR, path, se="bootstrap", bootstrap=5, distributed=True)
+    both = [None, None]
+    dist.all_gather_object(both, np.concatenate(drawn))
+    return bool(np.array_equal(*both)), len(drawn)
 
 
 def _same_as_one_process(tmp_path, fits, rtol):
     frame = with_rows_options(likert())
     frame.to_parquet(tmp_path / "rows.parquet", row_group_size=500)
     two = run_local(options_ranks, 2, str(tmp_path / "rows.parquet"), fits, timeout_s=300)
+    assert two.pop("seedless", (True, 1)) == (True, 1)  # rank 0's seed on both ranks
     for name, options in fits.items():
         one = _rows_fit(torchfit.cfa(ONE_FACTOR, frame, **options))
         np.testing.assert_allclose(two[name][0], one[0], rtol=rtol, atol=1e-12, err_msg=name)

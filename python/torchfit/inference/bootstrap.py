@@ -99,8 +99,8 @@ def replicate_moments(X: np.ndarray, counts: np.ndarray, comm=None):
     resamples given by ``counts`` (R, N), as weighted sums over the rows.
 
     On one rank of a data-parallel fit (``comm``) ``X`` is this rank's rows and
-    ``counts`` their columns of the resamples' counts over all N rows (N their
-    sum); the weighted sums are added over the ranks.
+    ``counts`` their columns of the resamples' counts over all the ranks' N
+    rows; the weighted sums are added over the ranks.
 
     Examples
     --------

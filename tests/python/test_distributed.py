@@ -122,8 +122,81 @@ def ordinal_fit(frames, name, distributed=False):
 
 
 #: fits whose statistics are not reduced over the ranks: each would fit one shard
-NOT_DATA_PARALLEL = (("WLSMV", dict(ordered=["a", "b", "c"])), ("MML", dict(ordered=True)),
-                     ("ML", dict(se="bootstrap", bootstrap=20, seed=1)))
+NOT_DATA_PARALLEL = (("WLSMV", dict(ordered=["a", "b", "c"])), ("MML", dict(ordered=True)))
+
+
+def with_rows_options(frame):
+    """Sampling weights, and clusters that a split of the rows into two blocks cuts:
+    37 clusters recur all through the rows (every third row), the other rows are
+    in blocks of 21 consecutive rows, one of which straddles the ranks' boundary
+    (row 2500: the first five row groups of 500 are rank 0's); group "x" is
+    rank 0's alone, "y" on both ranks."""
+    n = len(frame)
+    rng = np.random.default_rng(11)
+    i = np.arange(n)
+    cluster = np.where(i % 3 == 0, i % 37, 1000 + (i + 10) // 21)
+    return frame.assign(w=rng.uniform(0.2, 3.0, n), school=cluster,
+                        g=np.where(i < 1500, "x", "y"))
+
+
+#: one process's fits with clusters and sampling weights, and with the bootstrap
+ROWS_FITS = {"weights MLR": dict(estimator="MLR", sampling_weights="w"),
+             "weights ML groups": dict(sampling_weights="w", group="g"),
+             "cluster ML": dict(cluster="school"),
+             "cluster MLR groups": dict(estimator="MLR", cluster="school", group="g"),
+             "cluster and weights": dict(estimator="MLR", cluster="school",
+                                         sampling_weights="w")}
+BOOT_FITS = {"se": dict(se="bootstrap", bootstrap=20, seed=4),
+             "bollen.stine groups": dict(test="bollen.stine", bootstrap=20, seed=5, group="g")}
+
+
+def _rows_fit(fit):
+    m = fit.fit_measures()
+    return (_estimates(fit), m["chisq"], m.get("chisq.scaled", np.nan),
+            fit.info.get("nclusters"), fit.info.get("bollen_stine_pvalue"))
+
+
+def options_ranks(path, fits):
+    """Run on each rank: the fits ``fits`` names, from a Parquet file; with the
+    bootstrap also one without a seed, whose resamples every rank must draw alike."""
+    out = {}
+    for name, options in fits.items():
+        fit = torchfit.cfa(ONE_FACTOR, path, distributed=True, **options)
+        out[name] = None if fit is None else _rows_fit(fit)
+    if any("bootstrap" in options for options in fits.values()):
+        out["seedless"] = seedless_draws(path)
+    return out
+
+
+def seedless_draws(path):
+    """Whether both ranks drew the same resamples of a bootstrap without a seed."""
+    import torch.distributed as dist
+
+    from torchfit.inference import bootstrap
+    drawn, draw = [], bootstrap.resample_counts
+
+    def recorded(n, replicates, rng):
+        drawn.append(draw(n, replicates, rng))
+        return drawn[-1]
+
+    bootstrap.resample_counts = recorded  # (this rank's process only)
+    torchfit.cfa(ONE_FACTOR, path, se="bootstrap", bootstrap=5, distributed=True)
+    both = [None, None]
+    dist.all_gather_object(both, np.concatenate(drawn))
+    return bool(np.array_equal(*both)), len(drawn)
+
+
+def _same_as_one_process(tmp_path, fits, rtol):
+    frame = with_rows_options(likert())
+    frame.to_parquet(tmp_path / "rows.parquet", row_group_size=500)
+    two = run_local(options_ranks, 2, str(tmp_path / "rows.parquet"), fits, timeout_s=300)
+    assert two.pop("seedless", (True, 1)) == (True, 1)  # rank 0's seed on both ranks
+    for name, options in fits.items():
+        one = _rows_fit(torchfit.cfa(ONE_FACTOR, frame, **options))
+        np.testing.assert_allclose(two[name][0], one[0], rtol=rtol, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(two[name][1:3], one[1:3], rtol=rtol, err_msg=name)
+        assert two[name][3:] == one[3:], name  # the clusters counted, the p-value
+    return frame
 
 
 def least_squares_and_refused(frames):
@@ -236,7 +309,6 @@ def test_least_squares_on_two_ranks_and_the_fits_they_refuse(frame, least_square
     # never one shard's fit: refused by name (these differed from one process by 0.05-0.1)
     assert "WLS family with continuous variables (d, e)" in two["WLSMV", "refused"]
     assert "not supported by the MML estimator" in two["MML", "refused"]
-    assert "se='bootstrap'" in two["ML", "refused"]
 
 
 def test_wlsmv_family_on_two_ranks_equals_one_process(frame, least_squares_two):

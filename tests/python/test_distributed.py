@@ -186,8 +186,8 @@ def seedless_draws(path):
     return bool(np.array_equal(*both)), len(drawn)
 
 
-def _same_as_one_process(tmp_path, fits, rtol):
-    frame = with_rows_options(likert())
+def _same_as_one_process(tmp_path, fits, rtol, frame=None):
+    frame = with_rows_options(likert() if frame is None else frame)
     frame.to_parquet(tmp_path / "rows.parquet", row_group_size=500)
     two = run_local(options_ranks, 2, str(tmp_path / "rows.parquet"), fits, timeout_s=300)
     assert two.pop("seedless", (True, 1)) == (True, 1)  # rank 0's seed on both ranks
@@ -318,3 +318,23 @@ def test_wlsmv_family_on_two_ranks_equals_one_process(frame, least_squares_two):
         est, tests = ordinal_fit(frames, name)
         np.testing.assert_allclose(two[name][0], est, rtol=1e-10, atol=1e-12, err_msg=name)
         np.testing.assert_allclose(two[name][1], tests, rtol=1e-10, err_msg=name)
+
+
+def test_weights_and_clusters_on_two_ranks_equal_one_process(tmp_path):
+    frame = _same_as_one_process(tmp_path, ROWS_FITS, 1e-10)
+    school = frame["school"].to_numpy()  # the ranks' blocks do cut clusters
+    assert len(set(school[:2500]) & set(school[2500:])) == 38
+
+
+def test_the_bootstrap_on_two_ranks_equals_one_process(tmp_path):
+    # the same seed: every rank draws one process's resamples of all the rows
+    _same_as_one_process(tmp_path, BOOT_FITS, 1e-8)
+
+
+def test_robust_fiml_on_two_ranks_equals_one_process(tmp_path):
+    # MLR's casewise scores of the incomplete rows summed over the ranks (with clusters
+    # cut by the ranks' blocks, and a group on rank 0 alone)
+    fits = {"FIML MLR": dict(estimator="MLR", missing="ml"),
+            "FIML cluster": dict(missing="ml", cluster="school"),
+            "FIML MLR groups": dict(estimator="MLR", missing="ml", group="g")}
+    _same_as_one_process(tmp_path, fits, 1e-9, frame=with_missing())

@@ -141,12 +141,19 @@ def read_cases(subsets: Sequence, names: Sequence[str], missing: str,
     >>> case.weights.tolist(), case.cluster.tolist()
     ([0.75, 0.75, 1.5], [0, 0, 1])
     """
+    return _over_ranks(subsets, lambda s: _group_cases(s, names, missing, columns, weights,
+                                                       cluster), weights)
+
+
+def _over_ranks(subsets: Sequence, read_group, weights: Optional[str] = None) -> List[Cases]:
+    """Each group's ``(Cases, cluster labels)`` by ``read_group``, the weights
+    normalised over all groups and ranks; on a rank of a data-parallel fit the
+    Cases also learn the group's rows, weight sum and clusters over the ranks."""
     comm = getattr(subsets[0], "comm", None) if len(subsets) else None
     read = []
 
     def local():  # this rank's groups; what the other ranks need of them
-        read.extend(_group_cases(s, names, missing, columns, weights, cluster)
-                    for s in subsets)
+        read.extend(read_group(s) for s in subsets)
         return [(c.n, None if weights is None else float(c.weights.sum()),
                  None if labels is None else list(labels)) for c, labels in read]
 
@@ -160,7 +167,7 @@ def read_cases(subsets: Sequence, names: Sequence[str], missing: str,
             case.comm, case.rows_all = comm, sum(r[k][0] for r in ranks)
             if weights is not None:
                 case.weight_all = sum(r[k][1] for r in ranks) * scale
-            if cluster is not None:
+            if labels is not None:
                 _share_clusters(case, [r[k][2] for r in ranks], labels)
     return out
 
@@ -195,7 +202,9 @@ def incomplete_cases(subsets: Sequence, names: Sequence[str],
                      columns: Optional[Sequence[str]] = None,
                      cluster: Optional[str] = None) -> List[Cases]:
     """Each group's rows as FIML fits them: NaN where a value is missing, the rows
-    missing on every model variable dropped; with their cluster codes.
+    missing on every model variable dropped; with their cluster codes (on a rank
+    of a data-parallel fit, with the group's rows and clusters over the ranks, as
+    :func:`read_cases`).
 
     Examples
     --------
@@ -203,17 +212,22 @@ def incomplete_cases(subsets: Sequence, names: Sequence[str],
     >>> incomplete_cases([df], ["x", "y"])[0].X.tolist()
     [[1.0, nan], [3.0, 2.0]]
     """
-    out = []
-    for subset in subsets:
+    def read_group(subset):
         X = np.concatenate(list(chunks(subset, names, columns, 1 << 30)) or
                            [np.empty((0, len(names)))])
         keep = np.isfinite(X).any(axis=1)
-        case = Cases(X[keep])
+        case, labels = Cases(X[keep]), None
         if cluster is not None:
-            labels = _label_column(as_frame(subset, columns), cluster, "cluster")[keep]
-            case.cluster = pd.factorize(labels.astype(str))[0]
-        out.append(case)
-    return out
+            if isinstance(subset, Reader):  # the one column (a Parquet file may be wide)
+                check_option_column(subset.column_names, cluster, "cluster")
+                frame = subset.load_frame([cluster])
+            else:  # (one rank's shard may hold no row of a group)
+                frame = as_frame(subset, columns) if len(X) else pd.DataFrame({cluster: []})
+            found = _label_column(frame, cluster, "cluster")[keep]
+            case.cluster, labels = pd.factorize(found.astype(str))
+        return case, labels
+
+    return _over_ranks(subsets, read_group)
 
 
 def weighted_moments(case: Cases) -> Moments:

@@ -84,9 +84,6 @@ class FIML:
         if cut is not None and len(cut):
             stats.extras["dropped"] = cut
         if options.robust.estimator == "MLR":  # its scores need the rows
-            if getattr(data, "comm", None) is not None:
-                raise ModelError("estimator='MLR' with missing='ml' needs every row's scores "
-                                 "in one process; fit it without distributed=True")
             stats.extras["cases"] = incomplete_cases(
                 group_data(data, options.group)[1], spec.models[0].ov_names, options.columns,
                 options.cluster)

@@ -83,6 +83,11 @@ class RobustFimlFit(FimlFit):
         self.trace_h1 = sum(
             trace_h1(jm, torch.as_tensor(_h1(pm, h1[0], h1[1], information)))
             for jm, pm, h1 in zip(self.jm, patterns, h1s))
+        # the baseline's trace too, now: it reads the rows, which on a rank of a
+        # data-parallel fit means a collective, and the measures are asked for on
+        # rank 0 alone
+        self.trace_b = sum(_baseline_trace(pm, h1, case, information, b) for pm, h1, case, b
+                           in zip(patterns, h1s, self.cases, self.baselines))
         self.info.update(se=robust.se, test="yuan.bentler.mplus")
         self.test_bread = self.bread
         if robust.test_information == "h1":  # lavaan's ML with clusters
@@ -97,11 +102,8 @@ class RobustFimlFit(FimlFit):
         ndat = sum(pm.p + pm.p * (pm.p + 1) // 2 for pm in self.patterns)
         test = yuan_bentler(self.B0, self.test_bread, self.trace_h1, ndat,
                             len(self.models[0].x_index), chisq, df)
-        trace_b = sum(_baseline_trace(pm, h1, case, self.info["information"], b)
-                      for pm, h1, case, b in zip(self.patterns, self.h1s, self.cases,
-                                                 self.baselines))
         baseline = scaled_test("yuan.bentler.mplus", baseline_chisq, baseline_df,
-                               self.trace_h1 - trace_b)
+                               self.trace_h1 - self.trace_b)
         return [test, baseline]
 
     def measures(self, standard) -> Dict[str, float]:

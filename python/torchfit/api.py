@@ -158,9 +158,9 @@ def fit(model: Union[str, pd.DataFrame], data=None, estimator: str = "default",
         Data-parallel fit on torch.distributed (launched by ``torchrun``; by
         default on when its environment is there): every rank runs the same
         call and reads its own shard of the rows; the moments (and Gamma) are
-        reduced over the ranks (per group with ``group=``), the stochastic
-        estimators all-reduce their gradients every step.  Rank 0 returns the
-        Fit, the other ranks None
+        reduced over the ranks (per group with ``group=``), MML all-reduces its
+        log-likelihood, gradient and Hessian, the stochastic estimators their
+        gradients every step.  Rank 0 returns the Fit, the other ranks None
         (see :mod:`torchfit.distributed.comm` and README.md, "More than one machine").
     cluster : str, optional
         Column of ``data`` naming each row's cluster (lavaan's single-level

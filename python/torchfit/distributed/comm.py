@@ -8,7 +8,8 @@ the collectives here are the only places the ranks meet:
   Gamma, patterns), or its error, to every rank; an error on any rank is
   raised on every rank with that rank's message, so no rank waits for one
   that has failed;
-- :meth:`Communicator.all_sum`: float64 sums of arrays (information, OPG);
+- :meth:`Communicator.all_sum`: float64 sums of arrays (information, OPG, MML's
+  log-likelihood, gradient and Hessian);
 - :meth:`Communicator.average_gradients`: one all-reduce of the flattened
   gradients of a step (the model and encoder parameters);
 - :meth:`Communicator.mean`: the window loss of the convergence rule, so that

@@ -161,7 +161,8 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         buffer; the start values and the encoder input's standardization come
         from a seeded buffer; the OPG standard errors, the log-likelihood, the
         scores and each evaluation of the final pass read a buffer at a time;
-        ``info["rows_in_memory"]`` is the most rows held at once.  False: the
+        ``info["rows_in_memory"]`` is the most rows held at once; with
+        ``distributed=True`` each rank streams its own row groups.  False: the
         model's columns are loaded (the in-memory path).
     stream_buffer : int
         Row groups read and shuffled together with ``stream=True``.

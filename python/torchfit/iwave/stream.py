@@ -14,6 +14,12 @@ buffer of a few row groups is in memory at a time.
   The passes after training (OPG information, log-likelihood, scores, each
   evaluation of the final pass) read the row groups in file order, a buffer at
   a time.
+
+In a data-parallel fit (``distributed=True``) each rank streams its own row
+groups (its shard, :func:`torchfit.data.sources.shard`): the scan merges the
+ranks' categories and missing responses, the start rows are rank 0's, and
+the training cuts each rank's epochs into the same number of steps
+(:func:`torchfit.estimate.training.in_steps`).
 """
 from __future__ import annotations
 

@@ -82,13 +82,15 @@ def iwave_ranks(data, syntax, options=None):
 
 
 #: IWAVE streamed from a Parquet file of GRM rows: each rank reads its own row groups
-STREAM = dict(stream=True, stream_buffer=2, max_iterations=600, final_samples=0)
+STREAM = dict(stream=True, stream_buffer=2, max_iterations=400, final_samples=0)
 STREAM_ROWS, STREAM_GROUP_ROWS = 4000, 250
 
 
-def streamed_ranks(path, syntax):
-    """Run on each rank: the streamed fit twice (the second must repeat the first)."""
-    return [iwave_ranks(path, syntax, STREAM) for _ in range(2)]
+def streamed_ranks(path, syntax, frame):
+    """Run on each rank: the streamed fit twice (the second must repeat the first),
+    then a short fit in memory of ``frame``, whose missing responses are all rank 1's."""
+    return [iwave_ranks(path, syntax, STREAM) for _ in range(2)] + \
+        [iwave_ranks(frame, syntax, dict(max_iterations=100, se="none"))]
 
 
 def mml_data():
@@ -258,13 +260,14 @@ def test_streamed_iwave_on_two_ranks_within_monte_carlo_error_of_one(tmp_path):
     data, truth = simulate_grm(STREAM_ROWS, n_factors=1, items_per_factor=6, seed=2)
     first = np.arange(len(data)) < len(data) // 2
     top = data["y1"].max()
-    data.loc[first & (data["y1"] == top), "y1"] = top - 1  # rank 0's rows lack a category
     data.loc[~first & (np.arange(len(data)) % 9 == 0), "y2"] = np.nan  # rank 1's miss some
+    in_memory = data.copy()  # the encoder's input must have the same columns on both ranks
+    data.loc[first & (data["y1"] == top), "y1"] = top - 1  # rank 0's rows lack a category
     path = tmp_path / "grm.parquet"
     pq.write_table(pa.Table.from_pandas(data, preserve_index=False), path,
                    row_group_size=STREAM_GROUP_ROWS)
-    (two, info, logl), again = run_local(streamed_ranks, 2, str(path), truth["syntax"],
-                                         timeout_s=400)
+    (two, info, logl), again, (short, short_info, _) = run_local(
+        streamed_ranks, 2, str(path), truth["syntax"], in_memory, timeout_s=400)
     one = torchfit.cfa(truth["syntax"], str(path), **{**IWAVE, **STREAM})
     pd.testing.assert_frame_equal(two, again[0])  # reproducible
     lam, lam_one = (pt.loc[pt["op"] == "=~", "est"].to_numpy()
@@ -280,3 +283,4 @@ def test_streamed_iwave_on_two_ranks_within_monte_carlo_error_of_one(tmp_path):
     se_one = one.parameter_estimates().loc[lambda t: t["op"] == "=~", "se"].to_numpy()
     np.testing.assert_allclose(se, se_one, rtol=0.3)  # the OPG from both ranks' rows
     assert abs(logl - one.fit_measures()["logl"]) < 2e-3 * abs(logl)
+    assert short_info["nobs"] == STREAM_ROWS and np.isfinite(short["est"]).all()

@@ -68,7 +68,7 @@ class Communicator:
     def rank_seed(self, seed: int) -> int:
         """The seed of this rank's draws and shuffles: ``seed`` on rank 0,
         ``seed + 1000003 * rank`` elsewhere (the ranks' noise must differ; the
-        start and the initial weights are rank 0's, see :meth:`broadcast_tensors`)."""
+        initial weights are rank 0's, see :meth:`broadcast_tensors`)."""
         return int(seed) + 1000003 * self.rank
 
     def gather_results(self, fn: Callable[[], object]) -> List[object]:

@@ -252,10 +252,11 @@ class IWAVE:
             spec.extras["settings"]
         mod, tensors, device = spec.model, stats.extras["tensors"], spec.extras["device"]
         comm = spec.extras["comm"]
-        values = item_start_values(mod, prep.pt, prep.coded, prep.keep, prep.X, prep.types,
-                        prep.covariates)
         if comm is not None:
-            values = _synchronise(comm, prep, tensors, values)
+            _synchronise(comm, prep, tensors)
+        # the start values of every rank's rows (of its start rows, streamed)
+        values = item_start_values(mod, prep.pt, prep.coded, prep.keep, prep.X, prep.types,
+                                   prep.covariates, comm)
         mod.fixed_values(values)
         structure.set_fixed(values)
         lr_model = 10 * s["lr"] if s["lr_model"] is None else s["lr_model"]
@@ -310,14 +311,16 @@ class IWAVE:
         return est
 
 
-def _synchronise(comm, prep: Prepared, tensors, values: np.ndarray) -> np.ndarray:
-    """A data-parallel fit: every rank must code the items alike; the start
-    values and the encoder input's standardization are rank 0's."""
+def _synchronise(comm, prep: Prepared, tensors) -> None:
+    """A data-parallel fit: every rank must code the items alike; the encoder
+    input's standardization is rank 0's, and the input has missing-response
+    indicators when any rank's rows miss a response."""
     check_codings(comm, prep)
+    inputs = tensors.reference if isinstance(tensors, stream.Streamed) else tensors
+    inputs.any_missing = any(comm.gather_results(lambda: inputs.any_missing))
     scaling = list(tensors.center) + list(tensors.scale) + \
         [t for t in (tensors.x_center, tensors.x_scale) if t is not None]
     comm.broadcast_tensors(scaling)
-    return comm.gather_results(lambda: values)[0]
 
 
 def check_codings(comm, prep: Prepared) -> None:

@@ -13,7 +13,8 @@ factor scores are the posterior means (EAP) or modes (MAP).
 Data-parallel (``distributed=True``): each rank's quadrature holds its shard
 of the rows and sums the log-likelihood, gradient and Hessian over the ranks
 (:class:`~torchfit.iwave.quadrature.Quadrature`), so every rank takes the same
-L-BFGS and Newton steps from rank 0's start values and ends at the
+L-BFGS and Newton steps from one process's start values (every rank's
+margins, :func:`~torchfit.iwave.fit.item_start_values`) and ends at the
 one-process estimates, standard errors and log-likelihood.
 """
 from __future__ import annotations

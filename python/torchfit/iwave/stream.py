@@ -6,8 +6,8 @@ buffer of a few row groups is in memory at a time.
   value, whether any response is missing, and the rows kept in each row group
   (rows with a missing covariate are left out, as in memory);
 - :func:`start_groups`: the seeded row groups whose rows give the start values
-  and the standardization of the encoder's input (as a data-parallel fit takes
-  rank 0's);
+  and the standardization of the encoder's input (a data-parallel fit: each
+  rank's start rows give the start values, rank 0's the standardization);
 - :class:`Streamed`: the rows for the training loop and the passes after it.
   Each epoch visits the row groups in a seeded random order, ``buffer`` of
   them at a time; the buffer's rows are shuffled and cut into mini-batches.
@@ -17,7 +17,7 @@ buffer of a few row groups is in memory at a time.
 
 In a data-parallel fit (``distributed=True``) each rank streams its own row
 groups (its shard, :func:`torchfit.data.sources.shard`): the scan merges the
-ranks' categories and missing responses, the start rows are rank 0's, and
+ranks' categories and missing responses, and
 the training cuts each rank's epochs into the same number of steps
 (:func:`torchfit.estimate.training.in_steps`).
 """

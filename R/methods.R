@@ -123,7 +123,18 @@ new_torchfit <- function(res, call, model, partable, data, model.type, lav_args,
   if (!isFALSE(lav_args$warn)) for (w in info$warnings) warning(w, call. = FALSE)
   for (note in as_chr(res$notes)) message("torchfit: ", note)
   iwave <- is_irt_estimator(info$estimator)
-  if (iwave) pt <- with_conditional_x(pt, lav_args)
+  if (iwave) {
+    pt <- with_conditional_x(pt, lav_args)
+    # lavaan's theta parameterization reads the table's fixed residual variances of
+    # the latent responses (a logistic item's pi^2/3): lavaan's own standardization
+    # of the object (standardizedSolution(), lavInspect(fit, "rsquare"), as
+    # semTools calls them) is then the logistic model's
+    if (any(pt$op == "|")) lav_args$parameterization <- "theta"
+    # the engine's fixed (co)variances are those its model holds (a logistic
+    # item's pi^2/3 where lavaanify() put lavaan's 1)
+    fixed <- pt$op == "~~" & pt$free == 0L & is.finite(pt$est)
+    pt$ustart[fixed] <- pt$est[fixed]
+  }
   # lavaan has no rows for nominal category scores ("y | s1"): its model holds
   # the rest, and its table becomes the engine's
   lavaan_rows <- !(pt$op == "|" & !grepl("^t[0-9]+$", pt$rhs))

@@ -158,9 +158,12 @@ def fit(model: Union[str, pd.DataFrame], data=None, estimator: str = "default",
         Data-parallel fit on torch.distributed (launched by ``torchrun``; by
         default on when its environment is there): every rank runs the same
         call and reads its own shard of the rows; the moments (and Gamma) are
-        reduced over the ranks (per group with ``group=``), MML all-reduces its
-        log-likelihood, gradient and Hessian, the stochastic estimators their
-        gradients every step.  Rank 0 returns the Fit, the other ranks None
+        reduced over the ranks (per group with ``group=``), so are the weighted
+        moments and casewise scores of ``sampling_weights=`` and ``cluster=`` and
+        the bootstrap's replicates (every rank draws one process's); MML
+        all-reduces its log-likelihood, gradient and Hessian, the stochastic
+        estimators their gradients every step.  Rank 0 returns the Fit, the
+        other ranks None
         (see :mod:`torchfit.distributed.comm` and README.md, "More than one machine").
     cluster : str, optional
         Column of ``data`` naming each row's cluster (lavaan's single-level
@@ -197,15 +200,13 @@ def fit(model: Union[str, pd.DataFrame], data=None, estimator: str = "default",
         if sample_cov is not None:
             raise DataError("distributed=True shards rows of data; a fit from sample_cov= has "
                             "none: leave out distributed=")
-        if cluster is not None or sampling_weights is not None:
-            raise ModelError("distributed=True does not take cluster= or sampling_weights= "
-                             "yet; fit on one machine")
         return _on_ranks(comm, partial(
             fit, model, estimator=estimator, model_type=model_type, std_lv=std_lv,
             orthogonal=orthogonal, fixed_x=fixed_x, missing=missing, iter_max=iter_max,
             columns=columns, meanstructure=meanstructure, information=information,
             group=group, group_equal=group_equal, group_partial=group_partial,
-            std_ov=std_ov, distributed=False, **options), data, columns)
+            std_ov=std_ov, distributed=False, cluster=cluster,
+            sampling_weights=sampling_weights, **options), data, columns)
     data = _data_or_moments(data, sample_cov, sample_mean, sample_nobs, columns)
     options = resolve_options(
         estimator, data, model_type=model_type, std_lv=std_lv, orthogonal=orthogonal,
@@ -245,19 +246,14 @@ def _data_or_moments(data, sample_cov, sample_mean, sample_nobs, columns):
 
 def _check_data_parallel(method, options: FitOptions, data) -> None:
     """A rank's shard is fitted only by an estimator that reduces its statistics
-    over the ranks; any other would fit this rank's rows alone, and so would the
-    bootstrap, which resamples the rows."""
+    over the ranks; any other would fit this rank's rows alone."""
     if getattr(data, "comm", None) is None:
         return
-    if options.bootstrap is not None:
-        raise ModelError("distributed=True does not take se='bootstrap' or "
-                         "test='bollen.stine'/'bootstrap' yet (the replicates would resample "
-                         "each rank's rows alone); fit on one machine")
     if not method.data_parallel:
         raise ModelError(f"distributed=True is not supported by the {method.name} estimator "
                          "(its statistics are not reduced over the ranks yet); fit on one "
                          "machine, or use ML, MLM, MLR, FIML, ULS/GLS/WLS on continuous data, "
-                         "mini-batch ML or IWAVE")
+                         "WLSMV and its family on ordered items, mini-batch ML, MML or IWAVE")
 
 
 def _on_ranks(comm, run, data, columns) -> Optional[Fit]:

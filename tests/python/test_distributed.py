@@ -131,17 +131,125 @@ def failing_rank():
     torchfit.cfa(ONE_FACTOR, frame, distributed=True)
 
 
+#: the ordinal least-squares fits on two ranks, each with its data (ordinal_frames):
+#: complete rows, ordered categoricals, pairwise missing values, groups with equal
+#: loadings and thresholds
+ORDINAL = {"WLSMV": ("cut", dict()), "ULSMV": ("categorical", dict()),
+           "WLS pairwise": ("missing", dict(missing="pairwise")),
+           "WLSM groups": ("missing", dict(missing="pairwise", group="g",
+                                           group_equal=["loadings", "thresholds"]))}
+
+
+def ordinal_frames(frame):
+    """The items cut to four categories (lavaan's integer codes; the continuous fits take
+    them too), as ordered categoricals, and with 5% missing and three groups."""
+    cut = frame.clip(2, 5)
+    rng = np.random.default_rng(7)
+    levels = ["never", "rarely", "often", "always"]
+    categorical = cut.apply(lambda x: pd.Categorical.from_codes(
+        x.astype(int) - 2, categories=levels, ordered=True))
+    return {"cut": cut, "categorical": categorical,
+            "missing": grouped(cut.mask(rng.random(cut.shape) < 0.05))}
+
+
+def ordinal_fit(frames, name, distributed=False):
+    which, options = ORDINAL[name]
+    fit = torchfit.cfa(ONE_FACTOR, frames[which], estimator=name.split()[0], ordered=True,
+                       distributed=distributed, **options)
+    if fit is None:
+        return None
+    measures = fit.fit_measures()
+    return _estimates(fit), np.array([measures.get(k, np.nan) for k in (  # NaN: no such test
+        "chisq", "chisq.scaled", "chisq.scaling.factor", "cfi.scaled")], dtype=float)
+
+
 #: fits whose statistics are not reduced over the ranks: each would fit one shard
-NOT_DATA_PARALLEL = (("WLSMV", dict(ordered=True)),
-                     ("ML", dict(se="bootstrap", bootstrap=20, seed=1)))
+NOT_DATA_PARALLEL = (("WLSMV", dict(ordered=["a", "b", "c"])),)
 
 
-def least_squares_and_refused(path):
-    """Run on each rank: ULS and WLS on continuous data, then each refused fit's message."""
+def with_rows_options(frame):
+    """Sampling weights, and clusters that a split of the rows into two blocks cuts:
+    37 clusters recur all through the rows (every third row), the other rows are
+    in blocks of 21 consecutive rows, one of which straddles the ranks' boundary
+    (row 2500: the first five row groups of 500 are rank 0's); group "x" is
+    rank 0's alone, "y" on both ranks."""
+    n = len(frame)
+    rng = np.random.default_rng(11)
+    i = np.arange(n)
+    cluster = np.where(i % 3 == 0, i % 37, 1000 + (i + 10) // 21)
+    return frame.assign(w=rng.uniform(0.2, 3.0, n), school=cluster,
+                        g=np.where(i < 1500, "x", "y"))
+
+
+#: one process's fits with clusters and sampling weights, and with the bootstrap
+ROWS_FITS = {"weights MLR": dict(estimator="MLR", sampling_weights="w"),
+             "weights ML groups": dict(sampling_weights="w", group="g"),
+             "cluster ML": dict(cluster="school"),
+             "cluster MLR groups": dict(estimator="MLR", cluster="school", group="g"),
+             "cluster and weights": dict(estimator="MLR", cluster="school",
+                                         sampling_weights="w")}
+BOOT_FITS = {"se": dict(se="bootstrap", bootstrap=20, seed=4),
+             "bollen.stine groups": dict(test="bollen.stine", bootstrap=20, seed=5, group="g")}
+
+
+def _rows_fit(fit):
+    m = fit.fit_measures()
+    return (_estimates(fit), m["chisq"], m.get("chisq.scaled", np.nan),
+            fit.info.get("nclusters"), fit.info.get("bollen_stine_pvalue"))
+
+
+def options_ranks(path, fits):
+    """Run on each rank: the fits ``fits`` names, from a Parquet file; with the
+    bootstrap also one without a seed, whose resamples every rank must draw alike."""
     out = {}
+    for name, options in fits.items():
+        fit = torchfit.cfa(ONE_FACTOR, path, distributed=True, **options)
+        out[name] = None if fit is None else _rows_fit(fit)
+    if any("bootstrap" in options for options in fits.values()):
+        out["seedless"] = seedless_draws(path)
+    return out
+
+
+def seedless_draws(path):
+    """Whether both ranks drew the same resamples of a bootstrap without a seed."""
+    import torch.distributed as dist
+
+    from torchfit.inference import bootstrap
+    drawn, draw = [], bootstrap.resample_counts
+
+    def recorded(n, replicates, rng):
+        drawn.append(draw(n, replicates, rng))
+        return drawn[-1]
+
+    bootstrap.resample_counts = recorded  # (this rank's process only)
+    torchfit.cfa(ONE_FACTOR, path, se="bootstrap", bootstrap=5, distributed=True)
+    both = [None, None]
+    dist.all_gather_object(both, np.concatenate(drawn))
+    return bool(np.array_equal(*both)), len(drawn)
+
+
+def _same_as_one_process(tmp_path, fits, rtol):
+    frame = with_rows_options(likert())
+    frame.to_parquet(tmp_path / "rows.parquet", row_group_size=500)
+    two = run_local(options_ranks, 2, str(tmp_path / "rows.parquet"), fits, timeout_s=300)
+    assert two.pop("seedless", (True, 1)) == (True, 1)  # rank 0's seed on both ranks
+    for name, options in fits.items():
+        one = _rows_fit(torchfit.cfa(ONE_FACTOR, frame, **options))
+        np.testing.assert_allclose(two[name][0], one[0], rtol=rtol, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(two[name][1:3], one[1:3], rtol=rtol, err_msg=name)
+        assert two[name][3:] == one[3:], name  # the clusters counted, the p-value
+    return frame
+
+
+def least_squares_and_refused(frames):
+    """Run on each rank: ULS and WLS on continuous data, the fits of ORDINAL (the cut
+    items from a Parquet file), then each refused fit's message."""
+    out, path = {}, frames["cut"]
     for estimator in ("ULS", "WLS"):
         fit = torchfit.cfa(ONE_FACTOR, path, estimator=estimator, distributed=True)
         out[estimator] = None if fit is None else _estimates(fit)
+    for name in ORDINAL:
+        out[name] = ordinal_fit(frames, name, distributed=True)
     for estimator, options in NOT_DATA_PARALLEL:
         try:
             torchfit.cfa(ONE_FACTOR, path, estimator=estimator, distributed=True, **options)
@@ -154,6 +262,16 @@ def least_squares_and_refused(path):
 @pytest.fixture(scope="module")
 def frame():
     return likert()
+
+
+@pytest.fixture(scope="module")
+def least_squares_two(frame, tmp_path_factory):
+    """One run on two ranks (spawning them costs more than the fits): the least-squares
+    fits and the refused ones."""
+    frames = ordinal_frames(frame)
+    path = tmp_path_factory.mktemp("cut") / "cut.parquet"
+    frames["cut"].to_parquet(path, row_group_size=500)
+    return run_local(least_squares_and_refused, 2, dict(frames, cut=str(path)), timeout_s=240)
 
 
 def test_ml_mlr_and_fiml_on_two_ranks_equal_one_process(frame, tmp_path):
@@ -225,17 +343,13 @@ def test_distributed_without_a_launcher_says_how(frame, monkeypatch):
         torchfit.cfa(ONE_FACTOR, frame, distributed=True)
 
 
-def test_least_squares_on_two_ranks_and_the_fits_they_refuse(frame, tmp_path):
-    # lavaan's integer-coded items, cut to four categories for the ordinal fits
-    cut = frame.clip(2, 5)
-    cut.to_parquet(tmp_path / "cut.parquet", row_group_size=500)
-    two = run_local(least_squares_and_refused, 2, str(tmp_path / "cut.parquet"), timeout_s=240)
+def test_least_squares_on_two_ranks_and_the_fits_they_refuse(frame, least_squares_two):
+    two, cut = least_squares_two, ordinal_frames(frame)["cut"]
     for estimator in ("ULS", "WLS"):  # moments and Gamma reduced over the ranks
         one = torchfit.cfa(ONE_FACTOR, cut, estimator=estimator)
         np.testing.assert_allclose(two[estimator], _estimates(one), rtol=1e-9, atol=1e-12)
     # never one shard's fit: refused by name (these differed from one process by 0.05-0.1)
-    assert "not supported by the WLS family estimator" in two["WLSMV", "refused"]
-    assert "se='bootstrap'" in two["ML", "refused"]
+    assert "WLS family with continuous variables (d, e)" in two["WLSMV", "refused"]
 
 
 def test_mml_on_two_ranks_equals_one_process():
@@ -284,3 +398,12 @@ def test_streamed_iwave_on_two_ranks_within_monte_carlo_error_of_one(tmp_path):
     np.testing.assert_allclose(se, se_one, rtol=0.3)  # the OPG from both ranks' rows
     assert abs(logl - one.fit_measures()["logl"]) < 2e-3 * abs(logl)
     assert short_info["nobs"] == STREAM_ROWS and np.isfinite(short["est"]).all()
+
+
+def test_wlsmv_family_on_two_ranks_equals_one_process(frame, least_squares_two):
+    # thresholds and polychorics from the ranks' summed tables, Gamma's sums added
+    two, frames = least_squares_two, ordinal_frames(frame)
+    for name in ORDINAL:
+        est, tests = ordinal_fit(frames, name)
+        np.testing.assert_allclose(two[name][0], est, rtol=1e-10, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(two[name][1], tests, rtol=1e-10, err_msg=name)

@@ -55,11 +55,12 @@ test_that("MML from R fits a latent regression on observed covariates exactly", 
   expect_true(is(fit, "lavaan"))
   engine_th <- fit@ParTable$est[fit@ParTable$op == "|"]
   expect_length(engine_th, 18L)
-  expect_equal(lavaan:::computeTH(fit@Model)[[1L]], engine_th, tolerance = 1e-12)
   # the implied thresholds, lavaan's for a categorical model: in units of the sd
   # of the latent response given x (residual factor variance 1, logistic pi^2/3)
   loads <- fit@ParTable$est[fit@ParTable$op == "=~"]
   sd_y <- rep(sqrt(loads^2 + pi^2 / 3), each = 3)
+  # lavaan's own (theta parameterization: its delta scales the thresholds)
+  expect_equal(lavaan:::computeTH(fit@Model)[[1L]], engine_th / sd_y, tolerance = 1e-12)
   expect_equal(as.numeric(lavInspect(fit, "th")), engine_th / sd_y, tolerance = 1e-12)
   expect_equal(as.numeric(fitted(fit)$res.th), engine_th / sd_y, tolerance = 1e-12)
   x <- as.matrix(d[c("x1", "x2")])
@@ -131,6 +132,18 @@ test_that("IRT fits' standardized solution is lavaan's, for the logistic latent 
     r2 <- lavaan::lavInspect(lf, "rsquare")
     expect_equal(lavInspect(fit, "rsquare")[names(r2)], r2, tolerance = 1e-8,
                  ignore_attr = TRUE)
+    # lavaan's own functions on the object (as semTools calls them, past
+    # torchfit's methods) read the logistic model too
+    expect_equal(lavaan::lavInspect(fit, "rsquare")[names(r2)], r2, tolerance = 1e-8,
+                 ignore_attr = TRUE)
+    own <- merge(lavaan::standardizedSolution(as(fit, "lavaan"), se = FALSE, zstat = FALSE,
+                                              pvalue = FALSE, ci = FALSE),
+                 ref, by = c("lhs", "op", "rhs"))
+    own <- own[own$op %in% c("=~", "~", "|", "~~"), ]
+    expect_lt(max(abs(own$est.std.x - own$est.std.y)), 1e-8)
+    resid <- fit@ParTable$op == "~~" & fit@ParTable$lhs %in% items &
+      fit@ParTable$lhs == fit@ParTable$rhs
+    expect_equal(fit@ParTable$est[resid], rep(pi^2 / 3, sum(resid)))
     expect_equal(stats::setNames(pe$est[pe$op == "r2"], pe$lhs[pe$op == "r2"])[names(r2)],
                  unclass(r2), tolerance = 1e-8, ignore_attr = TRUE)
     out <- utils::capture.output(summary(fit, standardized = TRUE))

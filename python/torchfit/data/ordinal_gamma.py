@@ -16,6 +16,7 @@ so memory stays p*^2 whatever N.  A missing value contributes a zero score
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import List, Sequence
 
 import numpy as np
@@ -24,6 +25,7 @@ from scipy.linalg import blas
 
 from .bivariate import norm_cdf, norm_pdf
 from .polychoric import CHUNK_ROWS, Tables, cell_probabilities, coded_chunks, codes, grid
+from .reader import reduced
 
 _BLOCK = 2048
 
@@ -111,17 +113,27 @@ def nacov(data, names: Sequence[str], t: Tables, th: Sequence[np.ndarray], R: np
     """lavaan's NACOV of (thresholds, correlations) in lavaan's order: every
     item's thresholds, then the correlations x1~~x2, x1~~x3, ..., x2~~x3, ...
 
-    ``device`` (e.g. "cuda") sums the outer products there (float64).
+    ``device`` (e.g. "cuda") sums the outer products there (float64).  On a
+    rank's shard (``t`` then holds every rank's tables, so the influences are
+    the whole data's), the ranks' sums are added in rank order.
     """
     lookup = _Lookup(influence(t, th, R), t.n)
+    read = partial(_outer_sums, data, names, lookup, t.levels, columns, chunk_rows, device,
+                   listwise)
+    return reduced(data, read, sum) / t.n
+
+
+def _outer_sums(data, names, lookup: "_Lookup", levels, columns, chunk_rows, device,
+                listwise) -> np.ndarray:
+    """sum_i (N psi_i)(N psi_i)' over the rows of ``data``."""
     acc = _Accumulator(lookup.q, device)
     for X in coded_chunks(data, names, columns, chunk_rows, listwise):
-        C = codes(X, t.levels).T
+        C = codes(X, levels).T
         C = np.where(C < 0, lookup.K, C)
         # a few thousand cases at a time: their indices stay in the cache
         for s in range(0, C.shape[1], _BLOCK):
             acc.add(lookup.cases(C[:, s:s + _BLOCK]))
-    return acc.total() / t.n
+    return acc.total()
 
 
 class _Lookup:

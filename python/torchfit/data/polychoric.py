@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from functools import partial
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -27,6 +28,7 @@ from scipy.special import ndtri
 from ..errors import DataError
 from .bivariate import BOUND, bvn_cdf, bvn_pdf, norm_cdf, norm_pdf
 from .frames import check_finite, check_ordered, chunks
+from .reader import in_memory_frame, reduced
 
 MAX_CATEGORIES = 10
 CHUNK_ROWS = 1 << 14
@@ -72,15 +74,16 @@ def coded_chunks(data, names: Sequence[str], columns=None, chunk_rows: int = CHU
                  listwise: bool = False):
     """Blocks of the items' values, float64 with NaN for missing (rows with
     any missing value dropped when ``listwise``); ordered categorical
-    columns of a DataFrame become their codes (0, 1, ...)."""
-    if isinstance(data, pd.DataFrame):
-        cat = [v for v in names if v in data.columns
-               and isinstance(data[v].dtype, pd.CategoricalDtype)]
+    columns of a DataFrame (or of a shard of one) become their codes (0, 1, ...)."""
+    frame = in_memory_frame(data)
+    if frame is not None:
+        cat = [v for v in names if v in frame.columns
+               and isinstance(frame[v].dtype, pd.CategoricalDtype)]
         for v in cat:
-            check_ordered(v, data[v].dtype)
+            check_ordered(v, frame[v].dtype)
         if cat:
-            data = data.assign(**{v: data[v].cat.codes.astype(float).where(data[v].notna())
-                                  for v in cat})
+            data = frame.assign(**{v: frame[v].cat.codes.astype(float).where(frame[v].notna())
+                                   for v in cat})
     for X in chunks(data, names, columns, chunk_rows):
         check_finite(X, names)
         yield X[~np.isnan(X).any(axis=1)] if listwise else X
@@ -88,14 +91,22 @@ def coded_chunks(data, names: Sequence[str], columns=None, chunk_rows: int = CHU
 
 def item_levels(data, names: Sequence[str], columns=None,
                 chunk_rows: int = CHUNK_ROWS) -> List[np.ndarray]:
-    """The categories of each item (one pass), checked."""
+    """The categories of each item (one pass; on a rank's shard, those of every
+    rank's rows), checked."""
+    seen = reduced(data, partial(_seen, data, names, columns, chunk_rows),
+                   lambda ranks: [set().union(*s) for s in zip(*ranks)])
+    levels = [np.array(sorted(s)) for s in seen]
+    _check_categories(data, names, levels)
+    return levels
+
+
+def _seen(data, names, columns, chunk_rows) -> List[set]:
+    """The distinct values of each item in ``data``."""
     seen = [set() for _ in names]
     for X in coded_chunks(data, names, columns, chunk_rows):
         for v, x in enumerate(np.ascontiguousarray(X.T)):
             seen[v].update(_distinct(x[~np.isnan(x)]))
-    levels = [np.array(sorted(s)) for s in seen]
-    _check_categories(data, names, levels)
-    return levels
+    return seen
 
 
 def _distinct(x: np.ndarray) -> list:
@@ -119,11 +130,12 @@ def _check_categories(data, names, levels) -> None:
             raise DataError(f"the ordered item '{v}' has {len(lv)} categories (more than "
                             f"{MAX_CATEGORIES}): treat it as continuous (leave it out of "
                             "ordered=) or collapse categories")
-    if isinstance(data, pd.DataFrame):
+    frame = in_memory_frame(data)
+    if frame is not None:
         for v, lv in zip(names, levels):
-            if isinstance(data[v].dtype, pd.CategoricalDtype) \
-                    and len(lv) < len(data[v].cat.categories):
-                empty = [str(c) for k, c in enumerate(data[v].cat.categories) if k not in lv]
+            if isinstance(frame[v].dtype, pd.CategoricalDtype) \
+                    and len(lv) < len(frame[v].cat.categories):
+                empty = [str(c) for k, c in enumerate(frame[v].cat.categories) if k not in lv]
                 raise DataError(f"the ordered item '{v}' has categories nobody chose "
                                 f"({', '.join(empty)}): lavaan cannot estimate their "
                                 "thresholds; drop them (e.g. "
@@ -147,6 +159,20 @@ def tables(data, names: Sequence[str], columns: Optional[Sequence[str]] = None,
     if levels is None:
         levels = item_levels(data, names, columns, chunk_rows)
     p, K = len(names), max(len(lv) for lv in levels)
+    # on a rank's shard, every rank's counts summed (whole numbers: exact)
+    cross, n, n_total = reduced(data, partial(_counts, data, names, columns, chunk_rows,
+                                              levels, listwise),
+                                lambda ranks: [sum(parts) for parts in zip(*ranks)])
+    cross = (np.triu(cross) + np.triu(cross, 1).T).reshape(p, K, p, K)
+    first, second = np.triu_indices(p, 1)
+    return Tables(list(names), levels, np.einsum("vkvk->vk", cross),
+                  cross[first, :, second, :], n, n_total)
+
+
+def _counts(data, names, columns, chunk_rows, levels, listwise):
+    """The upper triangle of the one-hot cross-product of ``data``'s items,
+    the rows used and the rows read."""
+    p, K = len(names), max(len(lv) for lv in levels)
     cross = np.zeros((p * K, p * K))
     n = n_total = 0
     for X in coded_chunks(data, names, columns, chunk_rows):
@@ -161,10 +187,7 @@ def tables(data, names: Sequence[str], columns: Optional[Sequence[str]] = None,
         # BLAS's rank-k update fills the upper triangle
         for s in range(0, len(onehot), 1 << 20):
             cross += blas.ssyrk(1.0, onehot[s:s + (1 << 20)], trans=1)
-    cross = (np.triu(cross) + np.triu(cross, 1).T).reshape(p, K, p, K)
-    first, second = np.triu_indices(p, 1)
-    return Tables(list(names), levels, np.einsum("vkvk->vk", cross),
-                  cross[first, :, second, :], n, n_total)
+    return cross, n, n_total
 
 
 def codes(X: np.ndarray, levels: Sequence[np.ndarray]) -> np.ndarray:

@@ -9,10 +9,12 @@ wherever they accept a DataFrame.  The implementations live in
 """
 from __future__ import annotations
 
-from typing import Iterator, List, Optional, Sequence
+from typing import Callable, Iterator, List, Optional, Sequence, TypeVar
 
 import numpy as np
 import pandas as pd
+
+T = TypeVar("T")
 
 
 class Reader:
@@ -37,6 +39,12 @@ class Reader:
         """All rows as a DataFrame, only the columns ``names`` when given (for
         the estimators that need the rows in memory)."""
         raise NotImplementedError
+
+    @property
+    def frame_in_memory(self) -> Optional[pd.DataFrame]:
+        """The rows when they are a DataFrame in memory (a shard of one), with
+        its column types (ordered categoricals); None for a file's rows."""
+        return None
 
 
 class Rows(Reader):
@@ -71,3 +79,36 @@ class Rows(Reader):
 
     def load_frame(self, names: Optional[Sequence[str]] = None) -> pd.DataFrame:
         return self.source.load_frame(names)[self.mask]
+
+    @property
+    def frame_in_memory(self) -> Optional[pd.DataFrame]:
+        frame = self.source.frame_in_memory
+        return None if frame is None else frame[self.mask]
+
+
+def reduced(data, read: Callable[[], T], merge: Callable[[List[T]], T]) -> T:
+    """``read()`` on ``data``; on one rank's shard (a Reader with a ``comm``),
+    ``merge`` of every rank's ``read()`` in rank order (the same on every rank;
+    an error on one rank is raised on all of them).
+
+    Examples
+    --------
+    >>> reduced([1.0, 2.0], lambda: 3.0, sum)  # a whole data set: read once
+    3.0
+    """
+    comm = data.comm if isinstance(data, Reader) else None
+    return read() if comm is None else merge(comm.gather_results(read))
+
+
+def in_memory_frame(data) -> Optional[pd.DataFrame]:
+    """``data`` when it is a DataFrame, the DataFrame behind a Reader's rows when
+    they are one in memory, else None.
+
+    Examples
+    --------
+    >>> in_memory_frame(pd.DataFrame({"a": [1.0]})).shape, in_memory_frame(np.ones((1, 1)))
+    ((1, 1), None)
+    """
+    if isinstance(data, pd.DataFrame):
+        return data
+    return data.frame_in_memory if isinstance(data, Reader) else None

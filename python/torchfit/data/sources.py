@@ -299,6 +299,12 @@ class Shard(Reader):
             check_columns([str(c) for c in frame.columns], names)
         return frame if names is None else frame[list(names)]
 
+    @property
+    def frame_in_memory(self) -> Optional[pd.DataFrame]:
+        if isinstance(self.part, Reader):
+            return self.part.frame_in_memory
+        return None if isinstance(self.part, np.ndarray) else as_frame(self.part)
+
 
 def _bounds(n: int, rank: int, size: int):
     return round(rank * n / size), round((rank + 1) * n / size)

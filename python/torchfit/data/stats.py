@@ -49,7 +49,7 @@ class SampleStats:
         lavaan) the sum of its normalised weights."""
         cases = self.extras.get("cases") or [None] * len(self.moments)
         return [m.n if c is None or getattr(c, "weights", None) is None
-                else float(c.weights.sum()) for m, c in zip(self.moments, cases)]
+                else c.weight_sum for m, c in zip(self.moments, cases)]
 
     def __post_init__(self):
         if self.n < 0:

@@ -82,6 +82,7 @@ def _bootstrap(spec: Spec, stats: SampleStats, est, groups, options: FitOptions)
     boot = options.bootstrap
     draws = run_bootstrap(groups, data, est.x, boot["replicates"], boot["seed"],
                           boot["bollen_stine"], implied=list(zip(est.sigma, est.mu)),
-                          exo=stats.exo, defined=defined)
+                          exo=stats.exo, defined=defined,
+                          comm=getattr(stats.data, "comm", None))  # (a rank's shard)
     draws.coef = np.where(draws.ok[:, None], draws.coef @ K.T, np.nan)
     return draws

@@ -164,7 +164,7 @@ def rows_info(options: FitOptions, stats: SampleStats) -> dict:
     out = {}
     if options.cluster is not None:
         out.update(cluster=options.cluster,
-                   nclusters=[int(c.cluster.max()) + 1 for c in stats.extras["cases"]])
+                   nclusters=[c.n_clusters for c in stats.extras["cases"]])
     if options.sampling_weights is not None:
         out["sampling_weights"] = options.sampling_weights
     return out

@@ -23,7 +23,9 @@ class WLS:
     """
 
     name = "WLS family"
-    data_parallel = False
+    # the tables and Gamma's sums are reduced over the ranks (not yet with
+    # continuous variables among the items: refused by torchfit.data.ordinal)
+    data_parallel = True
 
     def applies(self, options: FitOptions) -> bool:
         return options.estimator in ORDINAL

@@ -94,9 +94,13 @@ def resample_counts(n: int, replicates: int, rng: np.random.Generator) -> np.nda
         replicates, n).astype(np.float64)
 
 
-def replicate_moments(X: np.ndarray, counts: np.ndarray):
+def replicate_moments(X: np.ndarray, counts: np.ndarray, comm=None):
     """The N-normalised covariance matrices (R, p, p) and means (R, p) of the
     resamples given by ``counts`` (R, N), as weighted sums over the rows.
+
+    On one rank of a data-parallel fit (``comm``) ``X`` is this rank's rows and
+    ``counts`` their columns of the resamples' counts over all the ranks' N
+    rows; the weighted sums are added over the ranks.
 
     Examples
     --------
@@ -105,13 +109,23 @@ def replicate_moments(X: np.ndarray, counts: np.ndarray):
     >>> bool(np.allclose(cov[0], np.cov(X.T, bias=True))), cov[1].tolist(), mean[1].tolist()
     (True, [[0.0, 0.0], [0.0, 0.0]], [2.0, 3.0])
     """
-    center = X.mean(axis=0)
+    n, center = _rows_and_mean(X, comm)  # (any centre common to the ranks would do)
     Xc = torch.as_tensor(X - center)
-    w = torch.as_tensor(counts / counts.shape[1])
+    w = torch.as_tensor(counts / n)
     m = w @ Xc
     cross = torch.einsum("rn,ni,nj->rij", w, Xc, Xc)
+    if comm is not None:
+        m, cross = (torch.as_tensor(a) for a in comm.all_sum(m.numpy(), cross.numpy()))
     cov = cross - m[:, :, None] * m[:, None, :]
     return ((cov + cov.transpose(1, 2)) / 2).numpy(), (m + torch.as_tensor(center)).numpy()
+
+
+def _rows_and_mean(X: np.ndarray, comm):
+    """The rows of ``X`` and their mean, over the ranks with ``comm``."""
+    if comm is None:
+        return len(X), X.mean(axis=0)
+    n, total = comm.all_sum(np.array(len(X)), X.sum(axis=0))
+    return float(n), total / float(n)
 
 
 def _sqrtm(A: np.ndarray, power: float) -> np.ndarray:
@@ -119,11 +133,15 @@ def _sqrtm(A: np.ndarray, power: float) -> np.ndarray:
     return (V * w ** power) @ V.T
 
 
-def bollen_stine_data(X: np.ndarray, sigma: np.ndarray, mu: Optional[np.ndarray]) -> np.ndarray:
+def bollen_stine_data(X: np.ndarray, sigma: np.ndarray, mu: Optional[np.ndarray],
+                      comm=None) -> np.ndarray:
     """The rows moved to the fitted moments: (X - mean) S^-1/2 Sigma^1/2 (+ mu),
-    whose sample covariance is the implied Sigma (lavaan's transformation)."""
-    Xc = X - X.mean(axis=0)
-    S = Xc.T @ Xc / len(X)
+    whose sample covariance is the implied Sigma (lavaan's transformation); on
+    one rank (``comm``) this rank's rows, with the mean and S of all the ranks'."""
+    n, mean = _rows_and_mean(X, comm)
+    Xc = X - mean
+    cross = Xc.T @ Xc
+    S = (cross if comm is None else comm.all_sum(cross)[0]) / n
     out = Xc @ _sqrtm(S, -0.5) @ _sqrtm(sigma, 0.5)
     return out if mu is None else out + mu
 
@@ -144,29 +162,51 @@ def _exo_discrepancy(cov, mean, sigma, mu, exo) -> np.ndarray:
     return F
 
 
+def _places(data: List[np.ndarray], comm):
+    """Each group's rows over the ranks, and where this rank's rows start among
+    them (the shards are blocks of rows in rank order: so are a group's rows)."""
+    if comm is None:
+        return [len(X) for X in data], [0] * len(data)
+    ranks = comm.gather_results(lambda: [len(X) for X in data])
+    return ([sum(r[k] for r in ranks) for k in range(len(data))],
+            [sum(r[k] for r in ranks[:comm.rank]) for k in range(len(data))])
+
+
 def run_bootstrap(groups: Sequence[GroupMoments], data: List[np.ndarray], x_hat: np.ndarray,
                   replicates: int, seed: Optional[int] = None, bollen_stine: bool = False,
                   implied: Optional[Sequence] = None, exo: Optional[Sequence] = None,
-                  defined: Optional[Callable[[np.ndarray], np.ndarray]] = None) -> Draws:
+                  defined: Optional[Callable[[np.ndarray], np.ndarray]] = None,
+                  comm=None) -> Draws:
     """Fit ``replicates`` resamples of each group's rows (``data``, the model's
     columns of the rows the fit used) at once.
 
     ``implied`` (per group: Sigma, mu) and ``exo`` (per group: the fixed
     covariates' flags) are needed for Bollen-Stine; ``defined`` maps an
     (R, q) matrix of estimates to the (R, k) defined parameters.
+
+    Data-parallel (``comm``; ``data`` this rank's rows): every rank draws the
+    resamples of all the rows, as one process draws them (one seed, rank 0's
+    when none is given), and keeps its own rows' counts; the replicates'
+    moments are the ranks' weighted sums added, so every rank fits the same
+    replicates and the draws are one process's.
     """
     if not isinstance(replicates, (int, np.integer)) or replicates < 2:
         raise TorchfitError(f"bootstrap = {replicates!r}: the number of bootstrap draws must "
                             "be an integer >= 2 (lavaan's default is 1000)")
-    rng = np.random.default_rng(seed)
+    entropy = seed
+    if comm is not None and seed is None:  # the ranks must draw the same resamples
+        entropy = comm.gather_results(lambda: np.random.SeedSequence().entropy)[0]
+    rng = np.random.default_rng(entropy)
     if bollen_stine:
-        data = [bollen_stine_data(X, sig, mu if g.mean is not None else None)
+        data = [bollen_stine_data(X, sig, mu if g.mean is not None else None, comm)
                 for X, g, (sig, mu) in zip(data, groups, implied)]
     coef, fmin, extra, one_by_one = [], [], [], 0
-    step = max(1, CHUNK_CELLS // max(len(X) for X in data))
+    sizes, starts = _places(data, comm)
+    step = max(1, CHUNK_CELLS // max(sizes))
     for start in range(0, replicates, step):
         R = min(step, replicates - start)
-        moments = [replicate_moments(X, resample_counts(len(X), R, rng)) for X in data]
+        moments = [replicate_moments(X, resample_counts(n, R, rng)[:, a:a + len(X)], comm)
+                   for X, n, a in zip(data, sizes, starts)]
         batch = [GroupMoments(g.model, cov, mean if g.mean is not None else None, g.nobs)
                  for g, (cov, mean) in zip(groups, moments)]
         out = fit_ml_batch(batch, x_hat)

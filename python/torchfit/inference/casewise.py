@@ -62,17 +62,42 @@ def first_order(case: Cases, mu: np.ndarray, sigma: np.ndarray, means: bool = Tr
     1.125
     """
     sc = scores(case.X, mu, sigma, means)
-    n = float(case.n)
+    n = float(case.rows)
     if case.weights is not None:
         sc = sc * case.weights[:, None]
-        n = float(case.weights.sum())
+        n = case.weight_sum
     factor = 1.0
-    if case.cluster is not None:
-        summed = np.zeros((int(case.cluster.max()) + 1, sc.shape[1]))
-        np.add.at(summed, case.cluster, sc)
-        sc = summed
-        factor = len(sc) / (len(sc) - 1) if correct else 1.0
-    return torch.as_tensor(factor * (sc.T @ sc) / n, dtype=torch.float64)
+    if case.cluster is None:
+        outer = case.summed(sc.T @ sc)[0]
+    else:
+        outer = _cluster_outer(case, sc)
+        nc = case.n_clusters
+        factor = nc / (nc - 1) if correct else 1.0
+    return torch.as_tensor(factor * outer / n, dtype=torch.float64)
+
+
+def _cluster_outer(case: Cases, sc: np.ndarray) -> np.ndarray:
+    """The sum over clusters of the outer products of their summed scores.
+
+    On one rank of a data-parallel fit a cluster may have rows on other ranks too
+    (the shards are blocks of rows, which may cut a cluster; assigning rows to
+    ranks by cluster instead would need every rank to read the whole cluster
+    column first, and would still split nothing else): the totals of the clusters
+    that several ranks hold are added over the ranks, keyed by the cluster, before
+    their outer products; the others' outer products are summed on their rank.
+    Exact on any input; the ranks exchange q x q numbers plus q per shared cluster
+    (with rows sorted by cluster, at most one per boundary between ranks)."""
+    summed = np.zeros((len(np.unique(case.cluster)), sc.shape[1]))  # codes 0, 1, ...
+    np.add.at(summed, case.cluster, sc)
+    if case.comm is None:
+        return summed.T @ summed
+    local, where, n_shared = case.shared
+    own = np.ones(len(summed), dtype=bool)
+    own[local] = False
+    totals = np.zeros((n_shared, sc.shape[1]))
+    totals[where] = summed[local]
+    outer, totals = case.comm.all_sum(summed[own].T @ summed[own], totals)
+    return outer + totals.T @ totals
 
 
 def h1_observed(mean: np.ndarray, cov: np.ndarray, mu: np.ndarray, sigma: np.ndarray,

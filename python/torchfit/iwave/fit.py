@@ -36,7 +36,7 @@ from ..results import report
 from ..results.assemble import assemble
 from . import stream
 from .itemfit import SHARD_SCORES, ItemFit
-from .items import CATEGORICAL, FIXED_VARIANCE, item_class
+from .items import CATEGORICAL, FIXED_VARIANCE, LOGISTIC_VARIANCE, item_class
 from .networks import (
     FINAL_SMALL_ELEMENTS,
     FINAL_WORK_RATIO,
@@ -432,7 +432,8 @@ def _table(lay: Layout, codings: Dict[str, Dict], options: Dict) -> pd.DataFrame
     _check_thresholds(pt, indicators, types, codings)
     pt = add_category_scores(pt, {v: codings[v]["n_categories"] - 2 for v in indicators
                                   if types[v] == "nominal"})
-    return _fix_variances(pt, [v for v in indicators if types[v] in FIXED_VARIANCE])
+    return _fix_variances(pt, {v: LOGISTIC_VARIANCE if types[v] in CATEGORICAL else 1.0
+                               for v in indicators if types[v] in FIXED_VARIANCE})
 
 
 def model_frame(model, data, columns=None) -> pd.DataFrame:
@@ -711,15 +712,18 @@ def _check_thresholds(pt, indicators, types, codings) -> None:
                              "with meanstructure = TRUE")
 
 
-def _fix_variances(pt: pd.DataFrame, names: List[str]) -> pd.DataFrame:
-    """Residual variances of items without one (logistic, Poisson) are fixed
-    at 1 (lavaan's convention for ordinal items), and free is renumbered."""
-    rows = (pt["op"] == "~~") & (pt["lhs"] == pt["rhs"]) & pt["lhs"].isin(names) & (pt["free"] > 0)
+def _fix_variances(pt: pd.DataFrame, fixed: Dict[str, float]) -> pd.DataFrame:
+    """The residual variances of items without a free one are fixed at the value
+    ``fixed`` names, and free is renumbered: a logistic item's is its latent
+    response's, pi^2 / 3 (as lavaan's theta parameterization fixes a probit
+    item's at 1, so that the table's standardization, lavaan's included, reads
+    it right); a count item, which has none, keeps lavaan's placeholder 1."""
+    rows = (pt["op"] == "~~") & (pt["lhs"] == pt["rhs"]) & pt["lhs"].isin(list(fixed))
     if not rows.any():
         return pt
     pt = pt.copy()
     pt.loc[rows, "free"] = 0
-    pt.loc[rows, "ustart"] = 1.0
+    pt.loc[rows, "ustart"] = pt.loc[rows, "lhs"].map(fixed).to_numpy(dtype=float)
     free = pt["free"].to_numpy()
     pt["free"] = np.where(free > 0, np.cumsum(free > 0), 0)
     return pt
@@ -768,7 +772,7 @@ def item_start_values(mod: Model, pt: pd.DataFrame, coded, keep, X, types,
                 # curve: widen by the sd of the latent response (probit approx.).
                 prop = np.clip(shares[k:].sum(), 1e-4, 1 - 1e-4)
                 values[i] = -float(np.log(prop / (1 - prop))) * \
-                    np.sqrt(1 + latent_var.get(lhs, 0.0) * 3 / math.pi ** 2)
+                    np.sqrt(1 + latent_var.get(lhs, 0.0) / LOGISTIC_VARIANCE)
         elif op == "~~" and lhs == rhs:
             values[i] = {"negbinom": 0.5, "lognormal": 0.5 * var}.get(kind, values[i])
     return values
@@ -846,16 +850,15 @@ def standardized_columns(mod: Model, mats, pt, est, types) -> Dict[str, np.ndarr
     pi^2 / 3: var(y*) = lambda' var(eta) lambda + pi^2 / 3, var(eta) with the
     part the covariates explain. A loading becomes lambda sd(eta) / sd(y*), a
     threshold tau / sd(y*) (the cut on y* in its sd units), a ``~*~`` row 1;
-    the item's ``y ~~ y`` row, a fixed placeholder in the table, stands for
-    y*'s residual variance pi^2 / 3 (std.all: 1 - R^2 of y*). Count items have
-    no standardized solution."""
+    the item's ``y ~~ y`` row is y*'s residual variance pi^2 / 3 (std.all:
+    1 - R^2 of y*). Count items have no standardized solution."""
     theta = mats["theta"].copy()
     values = np.array(est, dtype=float)
     variance = (pt["op"] == "~~").to_numpy() & (pt["lhs"] == pt["rhs"]).to_numpy()
     for v, kind in types.items():
         j = mod.ov_names.index(v)
         if kind in CATEGORICAL:
-            theta[j, j] = math.pi ** 2 / 3
+            theta[j, j] = LOGISTIC_VARIANCE
             values[variance & (pt["lhs"] == v).to_numpy()] = theta[j, j]
         elif kind in ("poisson", "negbinom"):
             theta[j, j] = np.nan

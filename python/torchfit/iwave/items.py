@@ -481,8 +481,12 @@ ITEM_TYPES: Dict[str, Type[ItemModel]] = {
 }
 # Types whose responses are categories 0..K-1 with ``y | tk`` rows.
 CATEGORICAL = tuple(k for k, c in ITEM_TYPES.items() if c.categorical)
-# Types whose ``y ~~ y`` row is not a parameter (fixed at 1).
+# Types whose ``y ~~ y`` row is not a parameter (fixed: LOGISTIC_VARIANCE for the
+# categorical ones, 1 for counts).
 FIXED_VARIANCE = tuple(k for k, c in ITEM_TYPES.items() if not c.free_variance)
+#: the variance of the standard logistic distribution: a categorical item's latent
+#: response y* = lambda' eta + e has var(e) = pi^2 / 3 where a probit's has 1
+LOGISTIC_VARIANCE = math.pi ** 2 / 3
 
 
 def item_class(kind: str, column: str) -> Type[ItemModel]:

@@ -160,9 +160,10 @@ def fit(model: Union[str, pd.DataFrame], data=None, estimator: str = "default",
         call and reads its own shard of the rows; the moments (and Gamma) are
         reduced over the ranks (per group with ``group=``), so are the weighted
         moments and casewise scores of ``sampling_weights=`` and ``cluster=`` and
-        the bootstrap's replicates (every rank draws one process's), the stochastic
-        estimators all-reduce their gradients every step.  Rank 0 returns the
-        Fit, the other ranks None
+        the bootstrap's replicates (every rank draws one process's); MML
+        all-reduces its log-likelihood, gradient and Hessian, the stochastic
+        estimators their gradients every step.  Rank 0 returns the Fit, the
+        other ranks None
         (see :mod:`torchfit.distributed.comm` and README.md, "More than one machine").
     cluster : str, optional
         Column of ``data`` naming each row's cluster (lavaan's single-level
@@ -252,7 +253,7 @@ def _check_data_parallel(method, options: FitOptions, data) -> None:
         raise ModelError(f"distributed=True is not supported by the {method.name} estimator "
                          "(its statistics are not reduced over the ranks yet); fit on one "
                          "machine, or use ML, MLM, MLR, FIML, ULS/GLS/WLS on continuous data, "
-                         "WLSMV and its family on ordered items, mini-batch ML or IWAVE")
+                         "WLSMV and its family on ordered items, mini-batch ML, MML or IWAVE")
 
 
 def _on_ranks(comm, run, data, columns) -> Optional[Fit]:

@@ -6,7 +6,7 @@ import pytest
 import torch.multiprocessing as mp
 
 import torchfit
-from torchfit.datasets import simulate_grm
+from torchfit.datasets import simulate, simulate_grm
 from torchfit.distributed.local import run_local
 from torchfit.errors import DataError, TorchfitError
 
@@ -69,8 +69,8 @@ def group_ranks(path):
     return out
 
 
-def iwave_ranks(data, syntax):
-    fit = torchfit.cfa(syntax, data, distributed=True, **IWAVE)
+def iwave_ranks(data, syntax, options=None):
+    fit = torchfit.cfa(syntax, data, distributed=True, **{**IWAVE, **(options or {})})
     if fit is None:
         return None
     info = dict(fit.info)  # the fit's record, with what scores() said
@@ -79,6 +79,48 @@ def iwave_ranks(data, syntax):
     except TorchfitError as err:
         info["scores_error"] = str(err)
     return fit.parameter_estimates(), info, fit.fit_measures()["logl"]
+
+
+#: IWAVE streamed from a Parquet file of GRM rows: each rank reads its own row groups
+STREAM = dict(stream=True, stream_buffer=2, max_iterations=400, final_samples=0)
+STREAM_ROWS, STREAM_GROUP_ROWS = 4000, 250
+
+
+def streamed_ranks(path, syntax, frame):
+    """Run on each rank: the streamed fit twice (the second must repeat the first),
+    then a short fit in memory of ``frame``, whose missing responses are all rank 1's."""
+    return [iwave_ranks(path, syntax, STREAM) for _ in range(2)] + \
+        [iwave_ranks(frame, syntax, dict(max_iterations=100, se="none"))]
+
+
+def mml_data():
+    """Graded items and a covariate (whose regression makes the quadrature untabulated)."""
+    data, truth = simulate(400, "graded", n_factors=1, items_per_factor=5, seed=4)
+    x = np.random.default_rng(4).normal(size=len(data))
+    return data.assign(x=x), truth["syntax"]
+
+
+#: MML fits on the patterns' table (fixed nodes) and row by row (adaptive nodes, covariate)
+MML_FITS = (("", dict(quadrature="fixed")), ("\nF1 ~ x", dict(quadrature="adaptive")))
+
+
+def mml_ranks():
+    """Run on each rank: the MML fits, with what scores() says."""
+    data, syntax = mml_data()
+    out = []
+    for extra, options in MML_FITS:
+        fit = torchfit.cfa(syntax + extra, data, estimator="MML", ordered=True, std_lv=True,
+                           distributed=True, **options)
+        if fit is None:  # every rank runs every fit
+            continue
+        try:
+            fit.scores()
+            refused = None
+        except TorchfitError as err:
+            refused = str(err)
+        out.append((_estimates(fit), fit.fit_measures(), dict(fit.info), refused,
+                    fit.predict(data.head(5)).to_numpy()))
+    return out or None
 
 
 def failing_rank():
@@ -122,7 +164,7 @@ def ordinal_fit(frames, name, distributed=False):
 
 
 #: fits whose statistics are not reduced over the ranks: each would fit one shard
-NOT_DATA_PARALLEL = (("WLSMV", dict(ordered=["a", "b", "c"])), ("MML", dict(ordered=True)))
+NOT_DATA_PARALLEL = (("WLSMV", dict(ordered=["a", "b", "c"])),)
 
 
 def with_rows_options(frame):
@@ -308,7 +350,54 @@ def test_least_squares_on_two_ranks_and_the_fits_they_refuse(frame, least_square
         np.testing.assert_allclose(two[estimator], _estimates(one), rtol=1e-9, atol=1e-12)
     # never one shard's fit: refused by name (these differed from one process by 0.05-0.1)
     assert "WLS family with continuous variables (d, e)" in two["WLSMV", "refused"]
-    assert "not supported by the MML estimator" in two["MML", "refused"]
+
+
+def test_mml_on_two_ranks_equals_one_process():
+    # each rank's likelihood, gradient and Hessian summed: the same steps from the
+    # same start, so the one-process fit to rounding
+    data, syntax = mml_data()
+    two = run_local(mml_ranks, 2, timeout_s=300)
+    for (extra, options), (est, measures, info, refused, scores) in zip(MML_FITS, two):
+        one = torchfit.cfa(syntax + extra, data, estimator="MML", ordered=True, std_lv=True,
+                           **options)
+        np.testing.assert_allclose(est, _estimates(one), rtol=1e-8, atol=1e-10)
+        for k in ("logl", "aic", "bic", "ntotal"):
+            np.testing.assert_allclose(measures[k], one.fit_measures()[k], rtol=1e-10)
+        assert info["world_size"] == 2 and info["nobs"] == len(data) and info["converged"]
+        assert "only rank 0's shard" in refused  # not rank 0's rows as if they were all
+        np.testing.assert_allclose(scores, one.predict(data.head(5)).to_numpy(), rtol=1e-7)
+
+
+def test_streamed_iwave_on_two_ranks_within_monte_carlo_error_of_one(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    data, truth = simulate_grm(STREAM_ROWS, n_factors=1, items_per_factor=6, seed=2)
+    first = np.arange(len(data)) < len(data) // 2
+    top = data["y1"].max()
+    data.loc[~first & (np.arange(len(data)) % 9 == 0), "y2"] = np.nan  # rank 1's miss some
+    in_memory = data.copy()  # the encoder's input must have the same columns on both ranks
+    data.loc[first & (data["y1"] == top), "y1"] = top - 1  # rank 0's rows lack a category
+    path = tmp_path / "grm.parquet"
+    pq.write_table(pa.Table.from_pandas(data, preserve_index=False), path,
+                   row_group_size=STREAM_GROUP_ROWS)
+    (two, info, logl), again, (short, short_info, _) = run_local(
+        streamed_ranks, 2, str(path), truth["syntax"], in_memory, timeout_s=400)
+    one = torchfit.cfa(truth["syntax"], str(path), **{**IWAVE, **STREAM})
+    pd.testing.assert_frame_equal(two, again[0])  # reproducible
+    lam, lam_one = (pt.loc[pt["op"] == "=~", "est"].to_numpy()
+                    for pt in (two, one.parameter_estimates()))
+    true = truth["loadings"].ravel()
+    rmse_two, rmse_one = (np.sqrt(np.mean((v - true) ** 2)) for v in (lam, lam_one))
+    assert rmse_two < 0.12 and rmse_one < 0.12, (rmse_two, rmse_one)
+    assert abs(rmse_two - rmse_one) < 0.05
+    assert info["nobs"] == STREAM_ROWS and info["world_size"] == 2
+    assert info["rows_in_memory"] <= 2 * STREAM_GROUP_ROWS  # a buffer of its row groups
+    assert "only rank 0's shard" in info["scores_error"]
+    se = two.loc[two["op"] == "=~", "se"].to_numpy()
+    se_one = one.parameter_estimates().loc[lambda t: t["op"] == "=~", "se"].to_numpy()
+    np.testing.assert_allclose(se, se_one, rtol=0.3)  # the OPG from both ranks' rows
+    assert abs(logl - one.fit_measures()["logl"]) < 2e-3 * abs(logl)
+    assert short_info["nobs"] == STREAM_ROWS and np.isfinite(short["est"]).all()
 
 
 def test_wlsmv_family_on_two_ranks_equals_one_process(frame, least_squares_two):

@@ -103,12 +103,12 @@ def test_stream_asks_for_a_parquet_source(grm):
     with pytest.raises(TorchfitError, match="stream = 'yes' must be True or False"):
         torchfit.cfa(truth["syntax"], path, stream="yes", **KW)
 
-    class Rank:  # a rank's shard: refused before any collective
+    class Rank:  # a rank's shard of rows in memory: refused before any collective
         rank, size = 0, 2
     options = FitOptions("IWAVE", "default", False, None, None, 0, None, None, {},
                          dict(stream=True, ordered=True))
-    with pytest.raises(TorchfitError, match="not available in a distributed fit yet"):
-        IWAVE().spec(truth["syntax"], Shard(ParquetSource(path), Rank()), options)
+    with pytest.raises(TorchfitError, match=r"these data \(DataFrame\) are in memory already"):
+        IWAVE().spec(truth["syntax"], Shard(data.head(10), Rank()), options)
 
 
 def test_streamed_final_pass_is_the_in_memory_one_read_by_buffer(grm):

@@ -8,7 +8,8 @@ the collectives here are the only places the ranks meet:
   Gamma, patterns), or its error, to every rank; an error on any rank is
   raised on every rank with that rank's message, so no rank waits for one
   that has failed;
-- :meth:`Communicator.all_sum`: float64 sums of arrays (information, OPG);
+- :meth:`Communicator.all_sum`: float64 sums of arrays (information, OPG, MML's
+  log-likelihood, gradient and Hessian);
 - :meth:`Communicator.average_gradients`: one all-reduce of the flattened
   gradients of a step (the model and encoder parameters);
 - :meth:`Communicator.mean`: the window loss of the convergence rule, so that
@@ -67,7 +68,7 @@ class Communicator:
     def rank_seed(self, seed: int) -> int:
         """The seed of this rank's draws and shuffles: ``seed`` on rank 0,
         ``seed + 1000003 * rank`` elsewhere (the ranks' noise must differ; the
-        start and the initial weights are rank 0's, see :meth:`broadcast_tensors`)."""
+        initial weights are rank 0's, see :meth:`broadcast_tensors`)."""
         return int(seed) + 1000003 * self.rank
 
     def gather_results(self, fn: Callable[[], object]) -> List[object]:

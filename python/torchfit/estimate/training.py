@@ -11,10 +11,11 @@ read once per window, so the loop does not wait on the device every step.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, List, Optional
+from typing import Callable, Iterable, Iterator, List, Optional
 
 import torch
 
@@ -122,6 +123,30 @@ def batch_bounds(n: int, batch_size: int) -> List[int]:
     return [round(i * n / k) for i in range(k + 1)]
 
 
+def in_steps(epochs: Callable[[torch.Generator], Iterable], k: int
+             ) -> Callable[[torch.Generator], Iterable]:
+    """Epochs of exactly ``k`` batches from a source's own epochs, whose
+    lengths vary (a streamed source cuts each buffer of row groups into
+    batches): its epochs run on one into the next, and each epoch here takes
+    the next ``k`` batches.  Data-parallel ranks take the same number of
+    steps so, and still visit all their rows in turn.
+
+    Examples
+    --------
+    >>> three = in_steps(lambda gen: iter("abcde"), 3)
+    >>> ["".join(three(None)) for _ in range(4)]
+    ['abc', 'dea', 'bcd', 'eab']
+    """
+    running: List[Iterator] = []
+
+    def epoch(generator):
+        if not running:  # one endless stream of the source's epochs
+            running.append(itertools.chain.from_iterable(
+                epochs(generator) for _ in itertools.count()))
+        return itertools.islice(running[0], k)
+    return epoch
+
+
 def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked: torch.Tensor,
           optimizer: torch.optim.Optimizer, n: int, batch_size: int, *,
           max_epochs: int = 100000, iter_max: Optional[int] = None, n_intervals: int = 10,
@@ -171,7 +196,9 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
         One epoch's batches from the generator: each is handed to ``batch_loss``
         as it is (a source that streams its rows from disk, e.g.
         :class:`torchfit.iwave.stream.Streamed`); by default the shuffled row
-        indices of ``n`` rows in :func:`batch_bounds` batches.
+        indices of ``n`` rows in :func:`batch_bounds` batches.  With ``comm``
+        the source's batches run on from one epoch into the next, cut into
+        epochs of the same number of steps on every rank (see :func:`in_steps`).
 
     Examples
     --------
@@ -193,6 +220,8 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
         k = comm.min_int(len(bounds) - 1)
         bounds = [round(i * n / k) for i in range(k + 1)]
         params = [p for group in optimizer.param_groups for p in group["params"]]
+        if epochs is not None:
+            epochs = in_steps(epochs, k)
 
     def _shuffled(generator):
         perm = torch.randperm(n, generator=generator, device=device) if len(bounds) > 2 \

@@ -19,7 +19,7 @@ import torch
 
 from ..data.frames import as_frame, check_columns, check_finite, check_latent_names, check_numeric
 from ..data.reader import Reader
-from ..data.sources import ParquetSource
+from ..data.sources import ParquetSource, Shard
 from ..data.stats import SampleStats
 from ..errors import ConvergenceWarning, DataError, ModelError, TorchfitError
 from ..estimate.ml import one_thread
@@ -35,7 +35,7 @@ from ..options import BY_NAME, FitOptions, check_extra, own_names
 from ..results import report
 from ..results.assemble import assemble
 from . import stream
-from .itemfit import ItemFit
+from .itemfit import SHARD_SCORES, ItemFit
 from .items import CATEGORICAL, FIXED_VARIANCE, LOGISTIC_VARIANCE, item_class
 from .networks import (
     FINAL_SMALL_ELEMENTS,
@@ -161,7 +161,8 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
         buffer; the start values and the encoder input's standardization come
         from a seeded buffer; the OPG standard errors, the log-likelihood, the
         scores and each evaluation of the final pass read a buffer at a time;
-        ``info["rows_in_memory"]`` is the most rows held at once.  False: the
+        ``info["rows_in_memory"]`` is the most rows held at once; with
+        ``distributed=True`` each rank streams its own row groups.  False: the
         model's columns are loaded (the in-memory path).
     stream_buffer : int
         Row groups read and shuffled together with ``stream=True``.
@@ -213,24 +214,21 @@ class IWAVE:
         settings = {**DEFAULTS, **options.own}
         device = _check_options(settings["iw_samples"], settings["batch_size"], settings["se"],
                                 options.missing, settings["device"])
-        streamed = None
+        streamed, comm = None, data.comm if isinstance(data, Reader) else None
         if settings["stream"] is not False:  # read a buffer of row groups at a time
             source = _stream_source(data, settings)
             prep, found = prepare_streamed(
                 model, source, options.model, settings["ordered"], settings["item_types"],
-                settings["stream_buffer"], settings["seed"])
+                settings["stream_buffer"], settings["seed"], comm)
             streamed = (source, found)
         else:
-            # Parquet, Arrow, a rank's shard: only the model's columns are read
-            frame = data.load_frame(_variables(model)[2].ov) if isinstance(data, Reader) \
-                else as_frame(data, options.columns)
-            prep = prepare(model, frame, options.model, settings["ordered"],
-                           settings["item_types"])
+            prep = prepare(model, model_frame(model, data, options.columns), options.model,
+                           settings["ordered"], settings["item_types"])
         mod = Model(prep.pt, mean_structure=True)
         order, structure = structure_of(prep, mod, device)
         return Spec(prep.pt, [mod], None, None, extras=dict(
             prepared=prep, order=order, structure=structure, settings=settings, device=device,
-            comm=data.comm if isinstance(data, Reader) else None, streamed=streamed))
+            comm=comm, streamed=streamed))
 
     def sample_stats(self, spec: Spec, data, options: FitOptions) -> SampleStats:
         prep, structure = spec.extras["prepared"], spec.extras["structure"]
@@ -254,10 +252,11 @@ class IWAVE:
             spec.extras["settings"]
         mod, tensors, device = spec.model, stats.extras["tensors"], spec.extras["device"]
         comm = spec.extras["comm"]
-        values = item_start_values(mod, prep.pt, prep.coded, prep.keep, prep.X, prep.types,
-                        prep.covariates)
         if comm is not None:
-            values = _synchronise(comm, prep, tensors, values)
+            _synchronise(comm, prep, tensors)
+        # the start values of every rank's rows (of its start rows, streamed)
+        values = item_start_values(mod, prep.pt, prep.coded, prep.keep, prep.X, prep.types,
+                                   prep.covariates, comm)
         mod.fixed_values(values)
         structure.set_fixed(values)
         lr_model = 10 * s["lr"] if s["lr_model"] is None else s["lr_model"]
@@ -306,15 +305,27 @@ class IWAVE:
         if isinstance(tensors, stream.Streamed):
             est.extras.update(stream_buffer=tensors.buffer, rows_in_memory=tensors.rows_held)
             dropped = spec.extras["streamed"][1].dropped
-            posterior.index = pd.RangeIndex(stats.n_total).delete(dropped)
+            posterior.index = pd.RangeIndex(tensors.source.n_rows).delete(dropped)
         else:
             posterior.index = as_frame(stats.data, options.columns).index[prep.keep]
         return est
 
 
-def _synchronise(comm, prep: Prepared, tensors, values: np.ndarray) -> np.ndarray:
-    """A data-parallel fit: every rank must code the items alike; the start
-    values and the encoder input's standardization are rank 0's."""
+def _synchronise(comm, prep: Prepared, tensors) -> None:
+    """A data-parallel fit: every rank must code the items alike; the encoder
+    input's standardization is rank 0's, and the input has missing-response
+    indicators when any rank's rows miss a response."""
+    check_codings(comm, prep)
+    inputs = tensors.reference if isinstance(tensors, stream.Streamed) else tensors
+    inputs.any_missing = any(comm.gather_results(lambda: inputs.any_missing))
+    scaling = list(tensors.center) + list(tensors.scale) + \
+        [t for t in (tensors.x_center, tensors.x_scale) if t is not None]
+    comm.broadcast_tensors(scaling)
+
+
+def check_codings(comm, prep: Prepared) -> None:
+    """A data-parallel fit: a DataError on every rank unless every rank codes the
+    items (their categories) as rank 0 does."""
     codings = comm.gather_results(lambda: prep.codings)
     for rank, other in enumerate(codings[1:], start=1):
         differ = [v for v in prep.indicators if other[v] != codings[0][v]]
@@ -323,10 +334,6 @@ def _synchronise(comm, prep: Prepared, tensors, values: np.ndarray) -> np.ndarra
                             f"0's rows but {other[differ[0]]} in rank {rank}'s; every rank's "
                             "shard must show every category: shuffle the rows before "
                             "writing the data, or use fewer processes")
-    scaling = list(tensors.center) + list(tensors.scale) + \
-        [t for t in (tensors.x_center, tensors.x_scale) if t is not None]
-    comm.broadcast_tensors(scaling)
-    return comm.gather_results(lambda: values)[0]
 
 
 def _check_options(iw_samples, batch_size, se: str, missing: str, device) -> torch.device:
@@ -429,6 +436,13 @@ def _table(lay: Layout, codings: Dict[str, Dict], options: Dict) -> pd.DataFrame
                                for v in indicators if types[v] in FIXED_VARIANCE})
 
 
+def model_frame(model, data, columns=None) -> pd.DataFrame:
+    """The data as a frame; of a Reader (Parquet, Arrow, a rank's shard) only the
+    model's columns are read."""
+    return data.load_frame(_variables(model)[2].ov) if isinstance(data, Reader) \
+        else as_frame(data, columns)
+
+
 def prepare(model, frame: pd.DataFrame, options: Dict, ordered, item_types) -> Prepared:
     """The parameter table, with thresholds for the categorical items, and the coded data."""
     lay = layout(model, ordered, item_types)
@@ -444,16 +458,16 @@ def prepare(model, frame: pd.DataFrame, options: Dict, ordered, item_types) -> P
 
 
 def prepare_streamed(model, source, options: Dict, ordered, item_types, buffer: int,
-                     seed: int):
+                     seed: int, comm=None):
     """:func:`prepare` for a Parquet source read in one streamed pass
-    (:func:`torchfit.iwave.stream.scan`): the table from every row's categories,
-    and as the coded data the rows of ``buffer`` seeded row groups, which give the
-    start values and the encoder input's standardization; (Prepared, the
-    :class:`~torchfit.iwave.stream.Scan`)."""
+    (:func:`torchfit.iwave.stream.scan`): the table from every row's categories
+    (every rank's with ``comm``), and as the coded data the rows of ``buffer``
+    seeded row groups, which give the start values and the encoder input's
+    standardization; (Prepared, the :class:`~torchfit.iwave.stream.Scan`)."""
     lay = layout(model, ordered, item_types)
     check_columns(source.column_names, lay.names.ov)
     check_latent_names(source, lay.names.lv)
-    found = stream.scan(source, lay.indicators, lay.covariates, lay.types)
+    found = stream.scan(source, lay.indicators, lay.covariates, lay.types, comm)
     codings = found.codings
     if not sum(found.kept):
         raise DataError("no row of the Parquet data has every covariate observed")
@@ -534,9 +548,8 @@ def _stream_source(data, settings: Dict):
     if not isinstance(buffer, (int, np.integer)) or buffer < 1:
         raise TorchfitError(f"stream_buffer = {buffer!r} must be a positive integer (the row "
                             "groups whose rows are shuffled together)")
-    if isinstance(data, Reader) and data.comm is not None:
-        raise TorchfitError("stream=True is not available in a distributed fit yet (each rank "
-                            "loads its shard's columns of the model); leave stream out")
+    if isinstance(data, Shard):  # a data-parallel fit: this rank's row groups
+        data = data.part
     if not isinstance(data, ParquetSource):
         raise TorchfitError(f"stream=True reads a Parquet file or directory a few row groups at "
                             f"a time; these data ({type(data).__name__}) are in memory "
@@ -717,30 +730,26 @@ def _fix_variances(pt: pd.DataFrame, fixed: Dict[str, float]) -> pd.DataFrame:
 
 
 def item_start_values(mod: Model, pt: pd.DataFrame, coded, keep, X, types,
-                      covariates) -> np.ndarray:
+                      covariates, comm=None) -> np.ndarray:
     """Start values: the ML heuristics on a covariance matrix of the coded
     data (categorical items standardized), then intercepts and thresholds
-    from the margins of each item (one pass over each column)."""
+    from the margins of each item (one pass over each column).  With ``comm``
+    (a data-parallel fit, every rank coding the items alike) the margins and
+    the covariance matrix are those of every rank's rows, their sums reduced."""
     rows = slice(None) if keep.all() else keep
+    cols = [X[rows, covariates.index(v)] if v in covariates else coded[v][rows]
+            for v in mod.ov_names]
+    margins = _margins(mod.ov_names, pt, cols, types, comm)
     D = np.empty((int(keep.sum()), len(mod.ov_names)), order="F")  # columns are contiguous
-    margins = {}  # item -> (mean, variance, category shares)
-    for j, v in enumerate(mod.ov_names):
-        col = X[rows, covariates.index(v)] if v in covariates else coded[v][rows]
-        seen = ~np.isnan(col)
-        y = col[seen]
-        mean, var = float(y.mean()), float(y.var())
-        fill = mean
-        if v not in covariates:
-            # every category (a streamed fit's start rows may lack one)
-            n_cat = int(((pt["lhs"] == v) & (pt["op"] == "|")).sum()) + 1
-            shares = np.bincount(y.astype(int), minlength=n_cat) / len(y) \
-                if types[v] in CATEGORICAL else None
-            margins[v] = (mean, var, shares)
-            if types[v] in CATEGORICAL:
-                col, fill = (col - mean) / (math.sqrt(var) if var > 0 else 1.0), 0.0
+    for j, (v, col) in enumerate(zip(mod.ov_names, cols)):
+        mean, var, _ = margins[v]
+        seen, fill = ~np.isnan(col), mean
+        if types.get(v) in CATEGORICAL:
+            col, fill = (col - mean) / (math.sqrt(var) if var > 0 else 1.0), 0.0
         D[:, j] = np.where(seen, col, fill)
-    centre = D.mean(0)
-    S = (D.T @ D) / len(D) - np.outer(centre, centre)
+    total, cross, n = _summed(comm, D.sum(0), D.T @ D, np.array([len(D)]))
+    centre = total / n[0]
+    S = cross / n[0] - np.outer(centre, centre)
     S[np.diag_indices_from(S)] = np.maximum(np.diag(S), 1e-6)
     values = start_values(mod, S, centre)
     latent_var = _to_logistic_scale(mod, pt, values, types)
@@ -767,6 +776,30 @@ def item_start_values(mod: Model, pt: pd.DataFrame, coded, keep, X, types,
         elif op == "~~" and lhs == rhs:
             values[i] = {"negbinom": 0.5, "lognormal": 0.5 * var}.get(kind, values[i])
     return values
+
+
+def _summed(comm, *arrays: np.ndarray) -> List[np.ndarray]:
+    """The arrays summed over the ranks of ``comm`` (None: as they are)."""
+    return list(arrays) if comm is None else comm.all_sum(*arrays)
+
+
+def _margins(names: List[str], pt: pd.DataFrame, cols: List[np.ndarray], types,
+             comm) -> Dict[str, tuple]:
+    """Each variable's mean and variance over its observed values, and an item's
+    category shares (None for other types): (mean, variance, shares)."""
+    seen = [~np.isnan(c) for c in cols]
+    # every category (a streamed fit's start rows, a rank's shard, may lack one)
+    n_cat = [int(((pt["lhs"] == v) & (pt["op"] == "|")).sum()) + 1 for v in names]
+    counts = [np.bincount(c[s].astype(int), minlength=k) if types.get(v) in CATEGORICAL
+              else np.zeros(0) for v, c, s, k in zip(names, cols, seen, n_cat)]
+    n, total, *counts = _summed(comm, np.array([s.sum() for s in seen]),
+                                np.array([c[s].sum() for c, s in zip(cols, seen)]), *counts)
+    mean = total / n
+    squares = _summed(comm, np.array([((c[s] - m) ** 2).sum()
+                                      for c, s, m in zip(cols, seen, mean)]))[0]
+    return {v: (float(mean[j]), float(squares[j] / n[j]),
+                counts[j] / n[j] if types.get(v) in CATEGORICAL else None)
+            for j, v in enumerate(names)}
 
 
 def _to_logistic_scale(mod: Model, pt: pd.DataFrame, values: np.ndarray, types) -> Dict:
@@ -987,9 +1020,7 @@ class IWAVEFit(ItemFit):
         if data is None and self._scores is not None:
             return self._scores.copy()
         if data is None and self.tests.n != self.tests.tensors.n:
-            raise TorchfitError("this distributed fit holds only rank 0's shard of the rows; "
-                                "score the rows with fit.predict(data) (in blocks of rows for "
-                                "large data)")
+            raise TorchfitError(SHARD_SCORES)
         out = self.tests.per_row(self.tests.tensors_for(data), scores=True)
         frame = pd.DataFrame(out["scores"], columns=self.model.lv_names,
                              index=self.tests.index if data is None else as_frame(data).index)

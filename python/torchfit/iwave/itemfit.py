@@ -9,6 +9,10 @@ from ..errors import TorchfitError
 from ..results import report
 from ..results.fit import Fit
 
+#: what scores() of a data-parallel fit says: rank 0 holds only its own shard
+SHARD_SCORES = ("this distributed fit holds only rank 0's shard of the rows; score the rows "
+                "with fit.predict(data) (in blocks of rows for large data)")
+
 
 class ItemFit(Fit):
     """A fit of a model with non-normal items: :class:`torchfit.Fit` less the

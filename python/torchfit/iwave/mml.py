@@ -9,6 +9,13 @@ Newton steps on the table's scale with the exact Hessian, whose inverse at
 the solution gives the observed-information standard errors.  The
 log-likelihood, AIC and BIC are exact (up to the quadrature rule), and the
 factor scores are the posterior means (EAP) or modes (MAP).
+
+Data-parallel (``distributed=True``): each rank's quadrature holds its shard
+of the rows and sums the log-likelihood, gradient and Hessian over the ranks
+(:class:`~torchfit.iwave.quadrature.Quadrature`), so every rank takes the same
+L-BFGS and Newton steps from one process's start values (every rank's
+margins, :func:`~torchfit.iwave.fit.item_start_values`) and ends at the
+one-process estimates, standard errors and log-likelihood.
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ import torch
 from scipy import optimize
 
 from ..data.frames import as_frame
+from ..data.reader import Reader
 from ..data.stats import SampleStats
 from ..errors import TorchfitError
 from ..estimate.record import Estimate
@@ -33,15 +41,17 @@ from ..options import FitOptions, check_extra, own_names
 from ..results import report
 from ..results.assemble import assemble
 from .fit import (
+    check_codings,
     check_device,
     item_start_values,
+    model_frame,
     new_tensors,
     prepare,
     standardized_columns,
     structure_of,
     tensors_of,
 )
-from .itemfit import ItemFit
+from .itemfit import SHARD_SCORES, ItemFit
 from .networks import Batch, Structure
 from .quadrature import ADAPTIVE_POINTS, DEFAULT_POINTS, Quadrature, check_factors
 
@@ -120,7 +130,7 @@ class MML:
     """
 
     name = "MML"
-    data_parallel = False
+    data_parallel = True
 
     def applies(self, options: FitOptions) -> bool:
         return options.estimator == "MML"
@@ -132,13 +142,14 @@ class MML:
             raise TorchfitError(f"quadrature = {s['quadrature']!r} is not a rule of MML; use "
                                 "'fixed' (Gauss-Hermite nodes at the prior) or 'adaptive' (each "
                                 "row's nodes at its posterior)")
-        prep = prepare(model, as_frame(data, options.columns), options.model, s["ordered"],
-                       s["item_types"])
+        prep = prepare(model, model_frame(model, data, options.columns), options.model,
+                       s["ordered"], s["item_types"])
         mod = Model(prep.pt, mean_structure=True)
         check_factors(len(mod.lv_names), s["max_factors"])
         order, structure = structure_of(prep, mod, device)
         return Spec(prep.pt, [mod], None, None, extras=dict(
-            prepared=prep, order=order, structure=structure, settings=s, device=device))
+            prepared=prep, order=order, structure=structure, settings=s, device=device,
+            comm=data.comm if isinstance(data, Reader) else None))
 
     def sample_stats(self, spec: Spec, data, options: FitOptions) -> SampleStats:
         prep, structure = spec.extras["prepared"], spec.extras["structure"]
@@ -148,17 +159,23 @@ class MML:
         adaptive = s["quadrature"] == "adaptive"
         points = int(s["quad_points"] or (ADAPTIVE_POINTS if adaptive else DEFAULT_POINTS)
                      .get(m, 9))
-        quad = Quadrature(structure, tensors, points, adaptive)
+        comm = spec.extras["comm"]
+        quad = Quadrature(structure, tensors, points, adaptive, comm)
+        n_total = len(prep.keep) if comm is None else \
+            int(comm.all_sum(np.array([len(prep.keep)]))[0][0])  # every rank's rows
         return SampleStats([], [], options.missing, data, options.columns,
-                           extras={"quadrature": quad}, n=quad.n, n_total=len(prep.keep))
+                           extras={"quadrature": quad}, n=quad.n, n_total=n_total)
 
     def estimate(self, spec: Spec, stats: SampleStats, options: FitOptions) -> Estimate:
         start = time.perf_counter()
         prep, structure, s = spec.extras["prepared"], spec.extras["structure"], \
             spec.extras["settings"]
         mod, quad = spec.model, stats.extras["quadrature"]
+        if quad.comm is not None:  # the ranks' sums are of the same categories
+            check_codings(quad.comm, prep)
+        # every rank's rows: the ranks start where one process does
         values = item_start_values(mod, prep.pt, prep.coded, prep.keep, prep.X, prep.types,
-                                   prep.covariates)
+                                   prep.covariates, quad.comm)
         mod.fixed_values(values)
         structure.set_fixed(values)
         x, run = maximise(structure, quad, reduced_start(mod, values), options.iter_max)
@@ -225,8 +242,7 @@ def maximise(structure: Structure, quad: Quadrature, x0: np.ndarray, iter_max: i
         warnings.append(f"MML did not converge: the largest gradient per row is "
                         f"{max_gradient:.1e} after {iterations} L-BFGS iterations; raise "
                         "iter_max, check the model's identification, or simplify it")
-    with torch.no_grad():
-        logl = float(quad.log_lik(x))
+    logl = quad.log_lik(x)
     return x.cpu().numpy(), {"iterations": iterations, "converged": converged, "logl": logl,
                              "hessian": hessian.cpu().numpy(), "max_gradient": max_gradient,
                              "warnings": warnings}
@@ -367,8 +383,7 @@ class MMLFit(ItemFit):
         """
         if data is None:
             return float(self._logl)
-        with torch.no_grad():
-            return float(self._quadrature_for(data).log_lik(self._x()))
+        return self._quadrature_for(data).log_lik(self._x())
 
     def _x(self) -> torch.Tensor:
         return torch.as_tensor(self.x, dtype=torch.float64, device=self.structure.device)
@@ -392,6 +407,8 @@ class MMLFit(ItemFit):
                                 "'EAP' (posterior mean) or 'MAP' (posterior mode)")
         if data is None and method in self._score_cache:
             return self._score_cache[method].copy()
+        if data is None and self.quadrature.n_here != self.quadrature.n:
+            raise TorchfitError(SHARD_SCORES)
         quad = self._quadrature_for(data)
         with torch.no_grad():
             parts = self.structure.parts(self._x())

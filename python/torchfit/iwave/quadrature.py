@@ -16,6 +16,12 @@ their count.  Other item types are evaluated for every row and node.
 Everything is batched in torch (float64), so autograd gives the exact
 gradient and Hessian of the marginal log-likelihood.
 
+In a data-parallel fit each rank holds a quadrature of its shard of the
+rows (``comm``): the log-likelihood, its gradient and its Hessian are sums
+over the rows, so each rank's are summed over the ranks
+(:meth:`~torchfit.distributed.comm.Communicator.all_sum`) and every rank sees
+those of all the rows; the nodes adapted to each row stay the rank's own.
+
 With observed covariates the prior mean, and so the nodes, are each row's
 own: mu_r + C x_q.  Adaptive quadrature (``adaptive=True``, Schilling & Bock,
 2005) centres and scales each row's nodes at its posterior mean and
@@ -91,10 +97,14 @@ class Quadrature:
         Gauss-Hermite points per factor.
     adaptive : bool
         Per-row nodes at each row's posterior (see :meth:`adapt`).
+    comm : torchfit.distributed.comm.Communicator, optional
+        A data-parallel fit's ranks, over which the sums are taken; ``n`` is
+        then every rank's rows, ``n_here`` this rank's.
     """
 
-    def __init__(self, structure: Structure, data: Data, n_points: int, adaptive: bool = False):
-        self.structure, self.adaptive = structure, adaptive
+    def __init__(self, structure: Structure, data: Data, n_points: int, adaptive: bool = False,
+                 comm=None):
+        self.structure, self.adaptive, self.comm = structure, adaptive, comm
         device = structure.device
         m = len(structure.latent)
         nodes, log_w = gauss_hermite(m, n_points,
@@ -108,7 +118,9 @@ class Quadrature:
         else:
             self.rows, freq = None, np.ones(data.n)
         self.freq = torch.as_tensor(freq, dtype=torch.float64, device=device)
-        self.n = int(freq.sum())
+        self.n = self.n_here = int(freq.sum())
+        if comm is not None:
+            self.n = int(comm.all_sum(np.array([self.n_here]))[0][0])
         self.batch = Batch(responses, covariates, len(freq))
         self.onehot = [_one_hot(y, mk, int(it.n_categories.max())) if it.categorical else None
                        for it, (y, mk) in zip(structure.items, responses)]
@@ -170,11 +182,23 @@ class Quadrature:
         lse = torch.logsumexp(joint, 1)
         return lse, torch.exp(joint - lse.unsqueeze(1))
 
+    def _summed(self, value: float, *tensors: torch.Tensor):
+        """``value`` and ``tensors`` summed over the ranks (as they are in one process)."""
+        if self.comm is None:
+            return (value, *tensors)
+        out = self.comm.all_sum(np.array([value]), *(t.detach().cpu().numpy() for t in tensors))
+        return (float(out[0][0]), *(torch.as_tensor(a, dtype=t.dtype, device=t.device)
+                                    for a, t in zip(out[1:], tensors)))
+
     def value_and_grad(self, x: torch.Tensor) -> Tuple[float, torch.Tensor]:
         """The log-likelihood and its exact gradient at x (-inf and zeros when Psi
-        is not positive definite).  Tabulated: the gradient is that of the
-        expected complete-data log-likelihood sum_cq N_cq log P_cq(x) with the
-        expected counts N held fixed (Fisher's identity), a small graph."""
+        is not positive definite), of every rank's rows."""
+        return self._summed(*self._value_and_grad_here(x))
+
+    def _value_and_grad_here(self, x: torch.Tensor) -> Tuple[float, torch.Tensor]:
+        """:meth:`value_and_grad` of this rank's rows.  Tabulated: the gradient is
+        that of the expected complete-data log-likelihood sum_cq N_cq log P_cq(x)
+        with the expected counts N held fixed (Fisher's identity), a small graph."""
         x = x.detach().requires_grad_(True)
         with torch.enable_grad():
             if not self.tabulated:
@@ -188,7 +212,11 @@ class Quadrature:
         return float(self.freq @ lse), grad
 
     def hessian(self, x: torch.Tensor) -> torch.Tensor:
-        """The exact Hessian of the log-likelihood at x.  Tabulated, by Louis'
+        """The exact Hessian of the log-likelihood at x, of every rank's rows."""
+        return self._summed(0.0, self._hessian_here(x))[1]
+
+    def _hessian_here(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`hessian` of this rank's rows.  Tabulated, by Louis'
         identity: E[d2 log p(y, eta)] + Var[d log p(y, eta)] over each
         pattern's posterior, from the Jacobian of the table (nodes x categories
         x parameters), in chunks of patterns."""
@@ -261,10 +289,12 @@ class Quadrature:
             self._centre, self._chol = torch.cat(centres), torch.cat(chols)
             self._logdet = torch.log(torch.diagonal(self._chol, dim1=-2, dim2=-1)).sum(-1)
 
-    def log_lik(self, x: torch.Tensor) -> torch.Tensor:
+    def log_lik(self, x: torch.Tensor) -> float:
         """The marginal log-likelihood at the reduced parameters x (-inf when
-        Psi is not positive definite)."""
-        return sum(self._log_lik_rows(x, rows) for rows in self._chunks())
+        Psi is not positive definite), of every rank's rows."""
+        with torch.no_grad():
+            return self._summed(float(sum(self._log_lik_rows(x, rows)
+                                          for rows in self._chunks())))[0]
 
     def _chunks(self) -> List[slice]:
         rows = self.batch.n

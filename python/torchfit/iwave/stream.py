@@ -6,14 +6,20 @@ buffer of a few row groups is in memory at a time.
   value, whether any response is missing, and the rows kept in each row group
   (rows with a missing covariate are left out, as in memory);
 - :func:`start_groups`: the seeded row groups whose rows give the start values
-  and the standardization of the encoder's input (as a data-parallel fit takes
-  rank 0's);
+  and the standardization of the encoder's input (a data-parallel fit: each
+  rank's start rows give the start values, rank 0's the standardization);
 - :class:`Streamed`: the rows for the training loop and the passes after it.
   Each epoch visits the row groups in a seeded random order, ``buffer`` of
   them at a time; the buffer's rows are shuffled and cut into mini-batches.
   The passes after training (OPG information, log-likelihood, scores, each
   evaluation of the final pass) read the row groups in file order, a buffer at
   a time.
+
+In a data-parallel fit (``distributed=True``) each rank streams its own row
+groups (its shard, :func:`torchfit.data.sources.shard`): the scan merges the
+ranks' categories and missing responses, and
+the training cuts each rank's epochs into the same number of steps
+(:func:`torchfit.estimate.training.in_steps`).
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ import pandas as pd
 import torch
 
 from ..data.frames import check_finite
+from ..errors import DataError
 from ..estimate.training import batch_bounds
 from .items import CATEGORICAL, item_class
 from .networks import Data
@@ -39,13 +46,16 @@ class Scan(NamedTuple):
 
 
 def scan(source, indicators: Sequence[str], covariates: Sequence[str],
-         types: Dict[str, str]) -> Scan:
+         types: Dict[str, str], comm=None) -> Scan:
     """The :class:`Scan` of one pass over ``source`` (a
     :class:`~torchfit.data.sources.ParquetSource`).
 
     A categorical item's coding depends only on the set of its values, so the
     sets are gathered and coded once at the end; the other items are checked
-    block by block (their coding is empty).
+    block by block (their coding is empty).  A data-parallel fit (``comm``)
+    scans each rank's row groups: the sets and whether a response is missing
+    are every rank's, so that all the ranks code the items and build the
+    encoder alike; the kept and dropped rows are the rank's own.
 
     Examples
     --------
@@ -60,6 +70,19 @@ def scan(source, indicators: Sequence[str], covariates: Sequence[str],
     ([1, 2, 3], [1, 2], True, [1])
     >>> tmp.cleanup()
     """
+    def one_pass():
+        return _pass(source, indicators, covariates, types)
+
+    values, kept, missing, dropped = one_pass() if comm is None else \
+        _merged(comm.gather_results(one_pass), comm.rank)
+    codings = {v: item_class(types[v], v).prepare(pd.Series(values[v]), v)[1]
+               if v in values else {} for v in indicators}
+    return Scan(codings, kept, missing, dropped)
+
+
+def _pass(source, indicators: Sequence[str], covariates: Sequence[str], types: Dict[str, str]):
+    """The values of each categorical item, the kept rows of each row group,
+    whether a kept response is missing, and the dropped rows' positions."""
     names = list(indicators) + list(covariates)
     values: Dict[str, np.ndarray] = {v: np.empty(0) for v in indicators
                                      if types[v] in CATEGORICAL}
@@ -78,10 +101,23 @@ def scan(source, indicators: Sequence[str], covariates: Sequence[str],
                 values[v] = np.union1d(values[v], Y[~np.isnan(Y[:, j]), j])
             else:  # the checks of every value (a count's sign, a log-normal's)
                 item_class(types[v], v).prepare(pd.Series(Y[:, j]), v)
-    codings = {v: item_class(types[v], v).prepare(pd.Series(values[v]), v)[1]
-               if v in values else {} for v in indicators}
-    return Scan(codings, kept, missing,
-                np.concatenate(dropped) if dropped else np.empty(0, dtype=int))
+    return values, kept, missing, \
+        np.concatenate(dropped) if dropped else np.empty(0, dtype=int)
+
+
+def _merged(passes: List[tuple], rank: int):
+    """The ranks' :func:`_pass` results as one rank sees them: every rank's
+    categories and missing responses, its own kept and dropped rows; an error
+    on every rank when one has no rows to fit."""
+    empty = [r for r, found in enumerate(passes) if not sum(found[1])]
+    if empty:
+        raise DataError(f"rank {empty[0]} of {len(passes)} has no row with every covariate "
+                        "observed in its row groups; write the Parquet data with smaller row "
+                        "groups (row_group_size=), shuffle its rows, or use fewer processes")
+    values = {v: np.unique(np.concatenate([found[0][v] for found in passes]))
+              for v in passes[0][0]}
+    mine = passes[rank]
+    return values, mine[1], any(found[2] for found in passes), mine[3]
 
 
 def start_groups(kept: Sequence[int], buffer: int, seed: int) -> List[int]:

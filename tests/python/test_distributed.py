@@ -133,11 +133,13 @@ def failing_rank():
 
 #: the ordinal least-squares fits on two ranks, each with its data (ordinal_frames):
 #: complete rows, ordered categoricals, pairwise missing values, groups with equal
-#: loadings and thresholds
+#: loadings and thresholds, continuous variables among the ordered items (polyserial)
 ORDINAL = {"WLSMV": ("cut", dict()), "ULSMV": ("categorical", dict()),
            "WLS pairwise": ("missing", dict(missing="pairwise")),
            "WLSM groups": ("missing", dict(missing="pairwise", group="g",
-                                           group_equal=["loadings", "thresholds"]))}
+                                           group_equal=["loadings", "thresholds"])),
+           "WLSMV mixed": ("cut", dict(ordered=["a", "b", "c"])),
+           "WLSMV mixed pairwise": ("missing", dict(ordered=["a", "b"], missing="pairwise"))}
 
 
 def ordinal_frames(frame):
@@ -154,17 +156,13 @@ def ordinal_frames(frame):
 
 def ordinal_fit(frames, name, distributed=False):
     which, options = ORDINAL[name]
-    fit = torchfit.cfa(ONE_FACTOR, frames[which], estimator=name.split()[0], ordered=True,
-                       distributed=distributed, **options)
+    fit = torchfit.cfa(ONE_FACTOR, frames[which], estimator=name.split()[0],
+                       distributed=distributed, **{"ordered": True, **options})
     if fit is None:
         return None
     measures = fit.fit_measures()
     return _estimates(fit), np.array([measures.get(k, np.nan) for k in (  # NaN: no such test
         "chisq", "chisq.scaled", "chisq.scaling.factor", "cfi.scaled")], dtype=float)
-
-
-#: fits whose statistics are not reduced over the ranks: each would fit one shard
-NOT_DATA_PARALLEL = (("WLSMV", dict(ordered=["a", "b", "c"])),)
 
 
 def with_rows_options(frame):
@@ -241,21 +239,15 @@ def _same_as_one_process(tmp_path, fits, rtol, frame=None):
     return frame
 
 
-def least_squares_and_refused(frames):
-    """Run on each rank: ULS and WLS on continuous data, the fits of ORDINAL (the cut
-    items from a Parquet file), then each refused fit's message."""
-    out, path = {}, frames["cut"]
+def least_squares(frames):
+    """Run on each rank: ULS and WLS on continuous data, then the fits of ORDINAL (the
+    cut items from a Parquet file)."""
+    out = {}
     for estimator in ("ULS", "WLS"):
-        fit = torchfit.cfa(ONE_FACTOR, path, estimator=estimator, distributed=True)
+        fit = torchfit.cfa(ONE_FACTOR, frames["cut"], estimator=estimator, distributed=True)
         out[estimator] = None if fit is None else _estimates(fit)
     for name in ORDINAL:
         out[name] = ordinal_fit(frames, name, distributed=True)
-    for estimator, options in NOT_DATA_PARALLEL:
-        try:
-            torchfit.cfa(ONE_FACTOR, path, estimator=estimator, distributed=True, **options)
-            out[estimator, "refused"] = None
-        except TorchfitError as err:
-            out[estimator, "refused"] = str(err)
     return out
 
 
@@ -267,11 +259,11 @@ def frame():
 @pytest.fixture(scope="module")
 def least_squares_two(frame, tmp_path_factory):
     """One run on two ranks (spawning them costs more than the fits): the least-squares
-    fits and the refused ones."""
+    fits."""
     frames = ordinal_frames(frame)
     path = tmp_path_factory.mktemp("cut") / "cut.parquet"
     frames["cut"].to_parquet(path, row_group_size=500)
-    return run_local(least_squares_and_refused, 2, dict(frames, cut=str(path)), timeout_s=240)
+    return run_local(least_squares, 2, dict(frames, cut=str(path)), timeout_s=240)
 
 
 def test_ml_mlr_and_fiml_on_two_ranks_equal_one_process(frame, tmp_path):
@@ -343,13 +335,11 @@ def test_distributed_without_a_launcher_says_how(frame, monkeypatch):
         torchfit.cfa(ONE_FACTOR, frame, distributed=True)
 
 
-def test_least_squares_on_two_ranks_and_the_fits_they_refuse(frame, least_squares_two):
+def test_least_squares_on_two_ranks_equal_one_process(frame, least_squares_two):
     two, cut = least_squares_two, ordinal_frames(frame)["cut"]
     for estimator in ("ULS", "WLS"):  # moments and Gamma reduced over the ranks
         one = torchfit.cfa(ONE_FACTOR, cut, estimator=estimator)
         np.testing.assert_allclose(two[estimator], _estimates(one), rtol=1e-9, atol=1e-12)
-    # never one shard's fit: refused by name (these differed from one process by 0.05-0.1)
-    assert "WLS family with continuous variables (d, e)" in two["WLSMV", "refused"]
 
 
 def test_mml_on_two_ranks_equals_one_process():
@@ -401,7 +391,9 @@ def test_streamed_iwave_on_two_ranks_within_monte_carlo_error_of_one(tmp_path):
 
 
 def test_wlsmv_family_on_two_ranks_equals_one_process(frame, least_squares_two):
-    # thresholds and polychorics from the ranks' summed tables, Gamma's sums added
+    # thresholds and polychorics from the ranks' summed tables, Gamma's sums added; the
+    # continuous variables' moments and each polyserial step's scores summed over the
+    # ranks (one shard's fit differed from one process's by 0.05-0.1)
     two, frames = least_squares_two, ordinal_frames(frame)
     for name in ORDINAL:
         est, tests = ordinal_fit(frames, name)

@@ -5,7 +5,8 @@ their NACOV (:mod:`torchfit.data.ordinal_gamma`; on a rank's shard, from every
 rank's tables and sums), stacked in lavaan's order
 (lavaan's ``WLS.obs``: every item's thresholds, then the correlations); with
 continuous variables among them, the means, variances and polyserial
-correlations of :mod:`torchfit.data.polyserial`.
+correlations of :mod:`torchfit.data.polyserial` (on a rank's shard, from sums
+over every rank's rows too).
 """
 from __future__ import annotations
 
@@ -15,11 +16,10 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from ..errors import DataError, ModelError
+from ..errors import DataError
 from .ordinal_gamma import nacov, obs_names, wls_obs
 from .polychoric import check_positive_definite, polychoric, tables, thresholds
 from .polyserial import mixed_stats
-from .reader import Reader
 
 
 @dataclass
@@ -103,13 +103,6 @@ def ordinal_stats(data, names: Sequence[str], columns=None, levels=None,
 
 
 def _mixed(data, names, columns, levels, missing, gamma, label, numeric) -> OrdinalStats:
-    if isinstance(data, Reader) and data.comm is not None:
-        # the polyserial likelihoods have no sufficient statistics: each rank would
-        # have to evaluate them on its rows at every step of their maximisation
-        raise ModelError("distributed=True is not supported by the WLS family with "
-                         f"continuous variables ({', '.join(numeric)}) among ordered items "
-                         "(the polyserial correlations are not reduced over the ranks yet); "
-                         "fit on one machine, or declare every model variable ordered")
     where = f" in group {label}" if label is not None else ""
     ordered = [v not in numeric for v in names]
     s = mixed_stats(data, names, ordered, levels, columns, gamma, pairwise=missing == "pairwise")

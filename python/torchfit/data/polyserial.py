@@ -19,6 +19,12 @@ polyserial likelihood has no sufficient statistics, so the rows used are held
 in memory (the ordered-only path reads the data in chunks); the influences
 are summed a block of rows at a time, so Gamma costs no more than that.
 
+On one rank's shard (torch.distributed) each rank holds its own rows and every
+sum over them (counts, moments, the polyserial scores of each Newton step, the
+A matrices and Gamma's outer products) is added over the ranks
+(:func:`torchfit.data.reader.summed`), so every rank computes one process's
+statistics and takes the same steps.
+
 With missing values taken pairwise (lavaan's ``missing = "pairwise"``) every
 row with an observed value is used: each threshold, mean and variance (still
 divided by the variable's own count) from the rows observing the variable,
@@ -40,6 +46,8 @@ from scipy.special import ndtr
 from ..errors import DataError
 from .ordinal_gamma import influence
 from .polychoric import CHUNK_ROWS, coded_chunks, codes, polychoric, tables, thresholds
+from .reader import Reader, summed
+from .sources import Shard
 
 _PDF = 1.0 / np.sqrt(2.0 * np.pi)
 _EPS = np.finfo(float).eps
@@ -71,7 +79,7 @@ class MixedStats:
 def rows_used(data, names: Sequence[str], columns=None, pairwise: bool = False):
     """The rows of ``names`` without a missing value, or (``pairwise``) with
     an observed one (lavaan ignores empty rows), in memory, and the number
-    of rows read."""
+    of rows read (of one rank's shard, on a rank)."""
     blocks = list(coded_chunks(data, names, columns))
     X = np.concatenate(blocks) if blocks else np.empty((0, len(names)))
     missing = np.isnan(X)
@@ -82,16 +90,25 @@ class _Case:
     """Per-case pieces: the ordered items' codes (-1 where missing), their
     thresholds with +-100 past the ends (lavaan's), the continuous
     variables' z-scores, which values are observed (``seen``); means and
-    variances (divided by the count) of each variable's observed values."""
+    variances (divided by the count) of each variable's observed values.
 
-    def __init__(self, X, ordered, levels, th):
+    On one rank, ``X`` holds the rank's rows and ``total`` (see
+    :func:`torchfit.data.reader.summed`) adds a sum over them to the other
+    ranks': every statistic below is a function of such sums (np.nanmean's
+    and np.nanvar's, so one process's values are theirs to the last bit)."""
+
+    def __init__(self, X, ordered, levels, th, total=None):
         self.X, self.ordered = X, np.asarray(ordered)
+        self.total = summed(None) if total is None else total
         self.seen = ~np.isnan(X)
         self.ord_idx = np.flatnonzero(self.ordered)
         self.C = codes(X[:, self.ord_idx], levels)
         self.th = th
-        self.mean = np.where(self.ordered, 0.0, np.nanmean(X, 0))
-        self.var = np.where(self.ordered, 1.0, np.nanvar(X, 0))
+        count, sums = self.total(self.seen.sum(0), np.where(self.seen, X, 0.0).sum(0))
+        mean = sums / count
+        e = np.where(self.seen, X - mean, 0.0)
+        self.mean = np.where(self.ordered, 0.0, mean)
+        self.var = np.where(self.ordered, 1.0, self.total((e * e).sum(0)) / count)
         self.sd = np.sqrt(self.var)
 
     def rows(self, which: slice) -> "_Case":
@@ -140,22 +157,38 @@ def _polyserial_parts(case: _Case, num: int, ord_: int, rho: float):
     return tuple(np.where(ok, d, 0.0) for d in (d_rho, d_mu, d_var)) + (d_th,)
 
 
-def _polyserial_scores(z, lo, hi, rho, ok):
+def _polyserial_scores(z, lo, hi, rho, ok, total):
     """The score of rho summed over the rows observing both (``ok``), for
     every pair (columns of z, lo, hi, ok) at once: lav_bvmix_cor_scores'
-    dx.rho."""
+    dx.rho (over every rank's rows: one all-reduce for all the pairs)."""
     R = np.sqrt(1.0 - rho * rho)
     a, b = (hi - rho * z) / R, (lo - rho * z) / R
     P = np.maximum(ndtr(a) - ndtr(b), _EPS)
     score = (_pdf(a) * (hi * rho - z) - _pdf(b) * (lo * rho - z)) / P
-    return np.where(ok, score, 0.0).sum(0) / R ** 3
+    return total(np.where(ok, score, 0.0).sum(0)) / R ** 3
+
+
+def _corrcoef(x, y, total) -> float:
+    """np.corrcoef(x, y)[0, 1] by its own steps from sums over the rows (of
+    every rank, through ``total``): one process's value is numpy's."""
+    X = np.array([x, y], dtype=np.float64)
+    n, sums = total(np.array(X.shape[1]), X.sum(axis=1))
+    X -= (sums / n)[:, None]
+    c = total(np.dot(X, X.T.conj()))
+    c *= np.true_divide(1, n - 1)
+    sd = np.sqrt(np.diag(c))
+    c /= sd[:, None]
+    c /= sd[None, :]
+    return float(np.clip(c[0, 1], -1.0, 1.0))
 
 
 def polyserials(case: _Case, pairs) -> np.ndarray:
     """The polyserial correlations of the (continuous, ordered) ``pairs``:
     the roots of their scores within lavaan's bounds (the bound where the
     score keeps its sign), by Newton steps (finite-difference slopes) kept in
-    a bracket that bisection narrows when a step leaves it; all pairs at once.
+    a bracket that bisection narrows when a step leaves it; all pairs at once
+    (on ranks, each step's scores summed over the ranks, so that every rank
+    takes the same steps and stops at the same one).
 
     Examples
     --------
@@ -171,11 +204,11 @@ def polyserials(case: _Case, pairs) -> np.ndarray:
     cuts = [case.cuts(o)[:2] for _, o in pairs]
     lo, hi = np.column_stack([c[0] for c in cuts]), np.column_stack([c[1] for c in cuts])
     ok = np.column_stack([case.both(num, o) for num, o in pairs])
-    scores = partial(_polyserial_scores, z, lo, hi, ok=ok)
+    scores = partial(_polyserial_scores, z, lo, hi, ok=ok, total=case.total)
     low, high = np.full(len(pairs), BOUNDS[0]), np.full(len(pairs), BOUNDS[1])
     s_low, s_high = scores(low), scores(high)
-    rho = np.clip(np.array([np.corrcoef(z[ok[:, k], k], case.C[ok[:, k], int(np.flatnonzero(
-        case.ord_idx == o)[0])])[0, 1] for k, (_, o) in enumerate(pairs)]), -0.9, 0.9)
+    rho = np.clip(np.array([_corrcoef(z[ok[:, k], k], case.C[ok[:, k], int(np.flatnonzero(
+        case.ord_idx == o)[0])], case.total) for k, (_, o) in enumerate(pairs)]), -0.9, 0.9)
     h = 1e-7
     for _ in range(100):
         score = scores(rho)
@@ -227,7 +260,7 @@ def pearson_pairwise(case: _Case, i: int, j: int) -> float:
     """
     ok = case.both(i, j)
     u, w = case.z(i)[ok], case.z(j)[ok]
-    n, s11, s12, s22 = ok.sum(), u @ u, u @ w, w @ w
+    n, s11, s12, s22 = case.total(ok.sum(), u @ u, u @ w, w @ w)
 
     def loglik(r):
         return -0.5 * n * np.log1p(-r * r) - (s11 - 2 * r * s12 + s22) / (2 * (1 - r * r))
@@ -266,14 +299,15 @@ def _pair_term(case: _Case, R: np.ndarray, i: int, j: int) -> _PairTerm:
         num, ord_ = (j, i) if case.ordered[i] else (i, j)
         d_rho, d_mu, d_var, d_th = _polyserial_parts(case, num, ord_, rho)
         sd = case.sd[num]
-        return _PairTerm(i, j, [(num, np.array([d_rho @ d_mu, d_rho @ d_var])),
-                                (ord_, d_th.T @ d_rho)], d_rho @ d_rho, sd,
-                         [(num, rho / (2 * sd))])
+        a_num, a_ord, a22 = case.total(np.array([d_rho @ d_mu, d_rho @ d_var]),
+                                       d_th.T @ d_rho, d_rho @ d_rho)
+        return _PairTerm(i, j, [(num, a_num), (ord_, a_ord)], a22, sd, [(num, rho / (2 * sd))])
     d_rho, d_mu_i, d_var_i, d_mu_j, d_var_j = _pearson_parts(case, i, j, rho)
     si, sj = case.sd[i], case.sd[j]
-    return _PairTerm(i, j, [(i, np.array([d_rho @ d_mu_i, d_rho @ d_var_i])),
-                            (j, np.array([d_rho @ d_mu_j, d_rho @ d_var_j]))],
-                     d_rho @ d_rho, si * sj, [(i, rho * sj / (2 * si)), (j, rho * si / (2 * sj))])
+    a_i, a_j, a22 = case.total(np.array([d_rho @ d_mu_i, d_rho @ d_var_i]),
+                               np.array([d_rho @ d_mu_j, d_rho @ d_var_j]), d_rho @ d_rho)
+    return _PairTerm(i, j, [(i, a_i), (j, a_j)], a22, si * sj,
+                     [(i, rho * sj / (2 * si)), (j, rho * si / (2 * sj))])
 
 
 def _pair_influence(case: _Case, R: np.ndarray, term: _PairTerm, psi_uni) -> np.ndarray:
@@ -293,14 +327,16 @@ def _correlations(case: _Case, R_ord: np.ndarray) -> np.ndarray:
     p = len(case.ordered)
     R = np.eye(p)
     R[np.ix_(case.ord_idx, case.ord_idx)] = R_ord
+    seen = case.seen.astype(float)
+    n, together = case.total(np.array(len(seen)), seen.T @ seen)  # of every rank's rows
     mixed = []
     for i, j in zip(*np.triu_indices(p, 1)):
         if case.ordered[i] and case.ordered[j]:
             continue
         if case.ordered[i] or case.ordered[j]:
             mixed.append((i, j))
-        elif case.seen[:, [i, j]].all():
-            R[i, j] = R[j, i] = np.corrcoef(case.X[:, i], case.X[:, j])[0, 1]
+        elif together[i, j] == n:
+            R[i, j] = R[j, i] = _corrcoef(case.X[:, i], case.X[:, j], case.total)
         else:
             R[i, j] = R[j, i] = pearson_pairwise(case, i, j)
     if mixed:
@@ -313,7 +349,7 @@ def _correlations(case: _Case, R_ord: np.ndarray) -> np.ndarray:
 def _influences(case: _Case, t, R: np.ndarray, chunk_rows: int = CHUNK_ROWS) -> np.ndarray:
     """The sum over rows of psi_i psi_i', the per-case influences in lavaan's
     order of the statistics, formed ``chunk_rows`` rows at a time (the sums
-    they need first, over all rows)."""
+    they need first, over all rows; on a rank, the sums over every rank's rows)."""
     ords = case.ord_idx
     inf = influence(t, case.th, R[np.ix_(ords, ords)])
     th_inf, cor_inf = inf.th.numpy(), inf.cor.numpy()
@@ -322,12 +358,13 @@ def _influences(case: _Case, t, R: np.ndarray, chunk_rows: int = CHUNK_ROWS) -> 
     a11_inv = {}
     for v in numeric:
         S = _continuous_scores(case, v)
-        a11_inv[v] = np.linalg.inv(S.T @ S)
+        a11_inv[v] = np.linalg.inv(case.total(S.T @ S))
     pair = {(a, b): k for k, (a, b) in enumerate(zip(*np.triu_indices(len(ords), 1)))}
     where = {v: k for k, v in enumerate(ords)}
     terms = {(i, j): _pair_term(case, R, i, j) for i, j in zip(*np.triu_indices(p, 1))
              if not (case.ordered[i] and case.ordered[j])}
-    total = 0.0
+    q = sum(len(t) for t in case.th) + 2 * len(numeric) + p * (p - 1) // 2
+    total = np.zeros((q, q))
     for start in range(0, case.X.shape[0], chunk_rows):
         block = case.rows(slice(start, start + chunk_rows))
         psi_uni = {v: th_inf[k, block.C[:, k], :len(case.th[k])] for k, v in enumerate(ords)}
@@ -343,7 +380,7 @@ def _influences(case: _Case, t, R: np.ndarray, chunk_rows: int = CHUNK_ROWS) -> 
                 cols.append(cor_inf[k, block.C[:, where[i]], block.C[:, where[j]]][:, None])
         Z = np.concatenate(cols, 1)
         total = total + Z.T @ Z
-    return total
+    return case.total(total)
 
 
 def mixed_stats(data, names: Sequence[str], ordered: Sequence[bool], levels, columns=None,
@@ -353,7 +390,10 @@ def mixed_stats(data, names: Sequence[str], ordered: Sequence[bool], levels, col
     whose categories are ``levels[k]``) of the complete rows of ``data``,
     or with ``pairwise`` of every row with an observed value, each
     statistic from the rows observing its variables (lavaan's ``missing =
-    "pairwise"``); the NACOV's sums go ``chunk_rows`` rows at a time.
+    "pairwise"``); the NACOV's sums go ``chunk_rows`` rows at a time.  On
+    one rank's shard, every sum is added over the ranks' rows (the tables,
+    moments, the polyserial scores of each step and the NACOV's sums), so
+    every rank returns the statistics of all the rows.
 
     Examples
     --------
@@ -368,18 +408,21 @@ def mixed_stats(data, names: Sequence[str], ordered: Sequence[bool], levels, col
     0.6
     """
     X, n_total = rows_used(data, names, columns, pairwise)
-    _check_counts(X, names, pairwise)
+    total = summed(data)
+    n, n_total = (int(m) for m in total(np.array(len(X)), np.array(n_total)))
+    _check_counts(X, n, names, pairwise, total)
     ordered = np.asarray(ordered, dtype=bool)
     ords = np.flatnonzero(ordered)
     ord_names = [names[v] for v in ords]
-    t = tables(X[:, ords], ord_names, ord_names, levels=[levels[v] for v in ords])
+    comm = data.comm if isinstance(data, Reader) else None
+    t = tables(Shard(X[:, ords], comm, ord_names), ord_names, levels=[levels[v] for v in ords])
     for v, c, k in zip(ord_names, t.counts, t.n_categories):
         if (c[:k] == 0).any():
             raise DataError(f"a category of '{v}' is empty in the "
                             f"{'observed' if pairwise else 'complete'} rows: its "
                             "thresholds cannot be estimated; merge it with a neighbour")
     th = thresholds(t.counts, t.n_categories)
-    case = _Case(X, ordered, [levels[v] for v in ords], th)
+    case = _Case(X, ordered, [levels[v] for v in ords], th, total)
     R_ord = polychoric(t, th) if len(ords) > 1 else np.eye(len(ords))
     R = _correlations(case, R_ord)
     cov = R * np.outer(case.sd, case.sd)
@@ -391,21 +434,21 @@ def mixed_stats(data, names: Sequence[str], ordered: Sequence[bool], levels, col
     obs = np.concatenate(th_all + [case.var[~ordered], cov[first, second]])
     G = None
     if gamma:
-        G = _influences(case, t, R, chunk_rows) * X.shape[0]
+        G = _influences(case, t, R, chunk_rows) * n
     return MixedStats(obs, mixed_names(names, ordered, th_all), cov, case.mean, th_all, G,
-                      X.shape[0], n_total)
+                      n, n_total)
 
 
-def _check_counts(X: np.ndarray, names: Sequence[str], pairwise: bool) -> None:
-    """At least two rows for every statistic: complete rows, or (pairwise)
-    rows observing each pair of variables."""
+def _check_counts(X: np.ndarray, n: int, names: Sequence[str], pairwise: bool, total) -> None:
+    """At least two rows for every statistic: complete rows (``n``, of every
+    rank), or (pairwise) rows observing each pair of variables."""
     if not pairwise:
-        if X.shape[0] < 2:
-            raise DataError(f"{X.shape[0]} complete row(s) of {', '.join(names)}: too few for "
+        if n < 2:
+            raise DataError(f"{n} complete row(s) of {', '.join(names)}: too few for "
                             "their statistics")
         return
     seen = (~np.isnan(X)).astype(float)
-    together = seen.T @ seen
+    together = total(seen.T @ seen)
     v = int(np.argmin(np.diag(together)))
     if together[v, v] < 2:
         raise DataError(f"'{names[v]}' is observed in {int(together[v, v])} row(s): too few "

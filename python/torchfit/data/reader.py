@@ -100,6 +100,26 @@ def reduced(data, read: Callable[[], T], merge: Callable[[List[T]], T]) -> T:
     return read() if comm is None else merge(comm.gather_results(read))
 
 
+def summed(data) -> Callable[..., object]:
+    """A function of arrays of sums over ``data``'s rows: on one rank's shard
+    (a Reader with a ``comm``), their sums over every rank's rows (one
+    all-reduce, the same on every rank); on a whole data set, themselves.  One
+    array in, one out; several in, a list out.
+
+    Examples
+    --------
+    >>> total = summed(np.ones((3, 2)))  # a whole data set: the sums as they are
+    >>> total(np.array([3.0])), total(np.array(1.0), np.array(2.0))
+    (array([3.]), [array(1.), array(2.)])
+    """
+    comm = data.comm if isinstance(data, Reader) else None
+
+    def total(*arrays):
+        out = list(arrays) if comm is None else comm.all_sum(*arrays)
+        return out[0] if len(out) == 1 else out
+    return total
+
+
 def in_memory_frame(data) -> Optional[pd.DataFrame]:
     """``data`` when it is a DataFrame, the DataFrame behind a Reader's rows when
     they are one in memory, else None.

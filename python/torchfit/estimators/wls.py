@@ -23,8 +23,7 @@ class WLS:
     """
 
     name = "WLS family"
-    # the tables and Gamma's sums are reduced over the ranks (not yet with
-    # continuous variables among the items: refused by torchfit.data.ordinal)
+    # the tables, the polyserial sums and Gamma's sums are reduced over the ranks
     data_parallel = True
 
     def applies(self, options: FitOptions) -> bool:

@@ -252,8 +252,7 @@ def _check_data_parallel(method, options: FitOptions, data) -> None:
     if not method.data_parallel:
         raise ModelError(f"distributed=True is not supported by the {method.name} estimator "
                          "(its statistics are not reduced over the ranks yet); fit on one "
-                         "machine, or use ML, MLM, MLR, FIML, ULS/GLS/WLS on continuous data, "
-                         "WLSMV and its family on ordered items, mini-batch ML, MML or IWAVE")
+                         "machine")
 
 
 def _on_ranks(comm, run, data, columns) -> Optional[Fit]:

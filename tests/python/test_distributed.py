@@ -419,3 +419,23 @@ def test_robust_fiml_on_two_ranks_equals_one_process(tmp_path):
             "FIML cluster": dict(missing="ml", cluster="school"),
             "FIML MLR groups": dict(estimator="MLR", missing="ml", group="g")}
     _same_as_one_process(tmp_path, fits, 1e-9, frame=with_missing())
+
+
+def test_an_estimator_that_does_not_reduce_is_refused_on_ranks(frame):
+    # every registered estimator reduces its statistics over the ranks; one that did
+    # not would fit a rank's shard alone, silently: the guard refuses it by name
+    from torchfit.api import _check_data_parallel
+    from torchfit.estimators.registry import REGISTRY
+    from torchfit.options import FitOptions
+    assert all(e.data_parallel for e in REGISTRY)
+
+    class OneShard:
+        name, data_parallel = "NEW", False
+
+    class Shard:
+        comm = object()
+
+    options = FitOptions("ML", "default", False, None, None, 500, None, None, {}, {})
+    _check_data_parallel(OneShard(), options, frame)  # one process: any estimator
+    with pytest.raises(torchfit.errors.ModelError, match="not supported by the NEW estimator"):
+        _check_data_parallel(OneShard(), options, Shard())

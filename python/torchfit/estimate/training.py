@@ -104,22 +104,24 @@ class ConvergenceChecker:
         self.phase: List[float] = []  # mean loss per window since the start or the cut
         self.windows: List[torch.Tensor] = []  # mean parameters of the last windows
         self.best, self.since_best = float("inf"), 0
-        self.converged = self.refined = False
+        self.converged = self.refined = self.restart = False
 
     def update(self, mean: float, params: torch.Tensor) -> bool:
         """Take one window's mean loss and mean parameters; True when the step sizes
         are to be cut now (``refine``)."""
         self.history.append(mean)
         self.phase.append(mean)
-        self.windows = (self.windows + [params])[-self.n_intervals:]
+        # the last phase's windows stay the estimates until this phase has one
+        self.windows = (([] if self.restart else self.windows) + [params])[-self.n_intervals:]
+        self.restart = False
         if mean < self.best - window_noise(self.phase[1:]):
             self.best, self.since_best = mean, 0
             return False
         self.since_best += 1
         if self.since_best >= self.patience and self.refine and not self.refined:
             # settled at this step size: start over at the smaller one
-            self.refined, self.best, self.since_best, self.windows = True, float("inf"), 0, []
-            self.phase = []
+            self.refined, self.best, self.since_best = True, float("inf"), 0
+            self.phase, self.restart = [], True
             return True
         self.converged = self.since_best >= self.n_intervals
         return False

@@ -82,7 +82,7 @@ class ConvergenceChecker:
     The noise is estimated from the window means of the current phase (see
     :func:`window_noise`), not from the per-iteration losses: a window spans
     several passes over small data, which cancel most of the mini-batch noise
-    (10,000 rows: per-iteration losses put a window mean's noise at 0.012, its
+    (5,000 rows: per-iteration losses put a window mean's noise at 0.012, its
     scatter is 0.0004). The first window of a phase is left out of it, as it
     holds the transient (the encoder's start, or the fall after a step cut).
     The margin is a deterministic function of the window means, which data-

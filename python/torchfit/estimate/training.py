@@ -1,18 +1,20 @@
 """The mini-batch training loop shared by the stochastic estimators (IWAVE and
-mini-batch ML): shuffled mini-batches, one optimiser step each, and the
-convergence rule of DeepIRTools.
+mini-batch ML): shuffled mini-batches, one optimiser step each, and a
+convergence rule after DeepIRTools'.
 
 The rule: the mean loss over each window of 100 iterations is kept; the fit
-has converged when the best window mean has not improved for ``n_intervals``
-windows.  The estimates returned are the average of the tracked parameters
-over the last ``n_intervals`` windows, which removes most of the mini-batch
-noise that a constant step size leaves.  The loss is summed on the device and
-read once per window, so the loop does not wait on the device every step.
+has converged when the best window mean has not improved, by more than the
+windows' own noise, for ``n_intervals`` windows (see :class:`ConvergenceChecker`).
+The estimates returned are the average of the tracked parameters over the last
+``n_intervals`` windows, which removes most of the mini-batch noise that a
+constant step size leaves.  The loss is summed on the device and read once per
+window, so the loop does not wait on the device every step.
 """
 from __future__ import annotations
 
 import itertools
 import math
+import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, List, Optional
@@ -38,13 +40,54 @@ class Trained:
         return self.history[-1] if self.history else float("nan")
 
 
+#: 1 / the median of |e1 - 2 e2 + e3| for independent N(0, 1) e's (0.6745 sqrt(6))
+_SECOND_DIFFERENCE_MAD = 1.0 / 1.6522
+
+
+def window_noise(means: List[float]) -> float:
+    """The standard deviation of one window's mean loss, from the windows' own
+    scatter: the median absolute second difference (scaled to a standard
+    deviation), which a linear trend leaves out and a stray window hardly moves;
+    0 with fewer than three windows.
+
+    Examples
+    --------
+    >>> window_noise([5.0, 4.0]), window_noise([5.0, 4.0, 3.0, 2.0])
+    (0.0, 0.0)
+    >>> round(window_noise([1.0, 1.2, 1.0, 1.2, 1.0]), 3)
+    0.242
+    """
+    if len(means) < 3:
+        return 0.0
+    second = [abs(a - 2.0 * b + c) for a, b, c in zip(means, means[1:], means[2:])]
+    return statistics.median(second) * _SECOND_DIFFERENCE_MAD
+
+
 class ConvergenceChecker:
     """The stopping rule of the stochastic estimators (mini-batch ML and IWAVE, by
     :func:`train`), fed one window of ``WINDOW`` iterations at a time: converged when
-    the best mean loss of a window has not improved for ``n_intervals`` windows; the
-    estimates are the parameters averaged over the last ``n_intervals`` windows. With
-    ``refine``, after ``n_intervals // 2`` windows (at least one) without improvement
-    it asks once for ten times smaller steps and starts over.
+    no window has beaten the best mean loss by more than the noise of a window's
+    mean for ``n_intervals`` windows; the estimates are the parameters averaged
+    over the last ``n_intervals`` windows. With ``refine``, after ``n_intervals // 2``
+    windows (at least one) without such an improvement it asks once for ten times
+    smaller steps and starts over.
+
+    Why a margin: DeepIRTools' rule (any new best resets the count) makes the
+    stopping time a record statistic of the noise. Once the loss is flat within
+    the noise, a new record still comes by chance (after k flat windows the next
+    beats them all with probability 1 / (k + 1)), and so does a creep far below
+    the noise, so the same fit ran 1,000 to 2,700 iterations by the seed alone,
+    for one accuracy. A window now counts as an improvement only when it beats
+    the best by more than the noise of a window mean: the rule stops once the
+    loss falls by less than about that noise per ``n_intervals`` windows.
+    The noise is estimated from the window means of the current phase (see
+    :func:`window_noise`), not from the per-iteration losses: a window spans
+    several passes over small data, which cancel most of the mini-batch noise
+    (5,000 rows: per-iteration losses put a window mean's noise at 0.012, its
+    scatter is 0.0004). The first window of a phase is left out of it, as it
+    holds the transient (the encoder's start, or the fall after a step cut).
+    The margin is a deterministic function of the window means, which data-
+    parallel ranks share, so a fit stays reproducible and every rank stops together.
 
     Examples
     --------
@@ -59,22 +102,27 @@ class ConvergenceChecker:
         self.n_intervals, self.refine = n_intervals, refine
         self.patience = max(1, n_intervals // 2)  # windows before the refinement
         self.history: List[float] = []  # mean loss per window
+        self.phase: List[float] = []  # mean loss per window since the start or the cut
         self.windows: List[torch.Tensor] = []  # mean parameters of the last windows
         self.best, self.since_best = float("inf"), 0
-        self.converged = self.refined = False
+        self.converged = self.refined = self.restart = False
 
     def update(self, mean: float, params: torch.Tensor) -> bool:
         """Take one window's mean loss and mean parameters; True when the step sizes
         are to be cut now (``refine``)."""
         self.history.append(mean)
-        self.windows = (self.windows + [params])[-self.n_intervals:]
-        if mean < self.best:
+        self.phase.append(mean)
+        # the last phase's windows stay the estimates until this phase has one
+        self.windows = (([] if self.restart else self.windows) + [params])[-self.n_intervals:]
+        self.restart = False
+        if mean < self.best - window_noise(self.phase[1:]):
             self.best, self.since_best = mean, 0
             return False
         self.since_best += 1
         if self.since_best >= self.patience and self.refine and not self.refined:
             # settled at this step size: start over at the smaller one
-            self.refined, self.best, self.since_best, self.windows = True, float("inf"), 0, []
+            self.refined, self.best, self.since_best = True, float("inf"), 0
+            self.phase, self.restart = [], True
             return True
         self.converged = self.since_best >= self.n_intervals
         return False
@@ -170,7 +218,8 @@ def train(batch_loss: Callable[[Optional[torch.Tensor]], torch.Tensor], tracked:
     max_epochs, iter_max : int
         Limits on passes over the data and on steps.
     n_intervals : int
-        Windows without a new best mean loss before stopping.
+        Windows without a new best mean loss (by more than a window's noise)
+        before stopping.
     seed : int
         Seeds the shuffling.
     quiet : bool

@@ -112,8 +112,9 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     max_epochs, max_iterations : int
         Limits on passes over the data and on iterations.
     n_intervals : int
-        Converged when the best 100-iteration mean loss has not improved for
-        this many windows.
+        Converged when the best 100-iteration mean loss has not improved, by
+        more than the noise of such a mean, for this many windows
+        (:class:`torchfit.estimate.training.ConvergenceChecker`).
     seed : int
         Seeds the encoder's weights, the batches and the draws.
     device : str
@@ -134,7 +135,7 @@ def fit_iwave(model: Union[str, pd.DataFrame], data, *, model_type: str = "sem",
     logl_samples : int
         Draws per row for the log-likelihood of ``fit_measures()``.
     refine : bool
-        Once the loss has not improved for ``n_intervals // 2`` windows, cut
+        Once the loss has not improved (so) for ``n_intervals // 2`` windows, cut
         the step sizes tenfold and run until the convergence rule holds
         (HS: loadings within 0.003 of ML instead of 0.01-0.02, in fewer
         iterations than the rule alone takes at the large steps; see

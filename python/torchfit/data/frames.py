@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .reader import Reader, Rows
+from .reader import Reader, Rows, comm_of, reduced
 
 MISSING_OPTIONS = ("default", "listwise")
 
@@ -317,7 +317,7 @@ def group_data(data, group: Optional[str]):
     """
     if group is None:
         return [None], [data]
-    if isinstance(data, Reader) and data.comm is not None:
+    if comm_of(data) is not None:
         return _rank_groups(data, group)
     if not isinstance(data, (pd.DataFrame, dict)):
         raise DataError("group= needs the data as a pandas DataFrame (or a dict of columns) "
@@ -629,8 +629,7 @@ def sample_moments(data, names: Sequence[str], missing: str = "default",
     """
     check_missing(missing)
     read = partial(moment_sums, data, names, columns, chunk_rows)
-    comm = data.comm if isinstance(data, Reader) else None
-    sums = read() if comm is None else MomentSums.merged(comm.gather_results(read))
+    sums = reduced(data, read, MomentSums.merged)
     n, n_total = sums.n, sums.n_total
     if n_total > n and missing != "listwise":
         raise _missing_error(n_total - n, n_total,

@@ -13,7 +13,7 @@ import torch
 
 from ..errors import DataError
 from .frames import check_missing, chunks, complete_rows
-from .reader import Reader
+from .reader import reduced
 
 # -- vech algebra ------------------------------------------------------------------
 
@@ -80,10 +80,8 @@ def gamma_adf(data, names: Sequence[str], mean: np.ndarray, cov: np.ndarray,
     m = torch.as_tensor(mean, dtype=torch.float64)
     k = len(I) + (p if meanstructure else 0)
     read = partial(_gamma_sums, data, names, columns, chunk_rows, m, s, M, meanstructure, k)
-    comm = data.comm if isinstance(data, Reader) else None
     # one rank's shard: the ranks' sums added in rank order, the same on every rank
-    acc, n = read() if comm is None else \
-        [sum(parts) for parts in zip(*comm.gather_results(read))]
+    acc, n = reduced(data, read, lambda ranks: [sum(parts) for parts in zip(*ranks)])
     if n == 0:
         raise DataError("the data have no complete rows for the model's variables")
     G = (acc / n).numpy()

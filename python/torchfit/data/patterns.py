@@ -26,7 +26,7 @@ import torch
 
 from ..errors import DataError
 from .frames import MomentSums, check_finite, chunks
-from .reader import Reader
+from .reader import reduced
 
 LOG_2PI = float(np.log(2 * np.pi))
 #: lavaan's names for full-information ML; with ".x", the rows missing a fixed
@@ -151,8 +151,7 @@ def pattern_moments(data, names: Sequence[str], columns: Optional[Sequence[str]]
     (4, [([0, 1], 2), ([0], 1), ([1], 1)])
     """
     read = partial(_pattern_sums, data, names, columns, chunk_rows)
-    comm = data.comm if isinstance(data, Reader) else None
-    acc, n_total, n_empty = read() if comm is None else _merged(comm.gather_results(read))
+    acc, n_total, n_empty = reduced(data, read, _merged)
     patterns = []
     for obs, n, shift, total, cross in acc.values():
         m = total / n

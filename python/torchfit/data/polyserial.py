@@ -46,7 +46,7 @@ from scipy.special import ndtr
 from ..errors import DataError
 from .ordinal_gamma import influence
 from .polychoric import CHUNK_ROWS, coded_chunks, codes, polychoric, tables, thresholds
-from .reader import Reader, summed
+from .reader import comm_of, summed
 from .sources import Shard
 
 _PDF = 1.0 / np.sqrt(2.0 * np.pi)
@@ -414,8 +414,8 @@ def mixed_stats(data, names: Sequence[str], ordered: Sequence[bool], levels, col
     ordered = np.asarray(ordered, dtype=bool)
     ords = np.flatnonzero(ordered)
     ord_names = [names[v] for v in ords]
-    comm = data.comm if isinstance(data, Reader) else None
-    t = tables(Shard(X[:, ords], comm, ord_names), ord_names, levels=[levels[v] for v in ords])
+    t = tables(Shard(X[:, ords], comm_of(data), ord_names), ord_names,
+               levels=[levels[v] for v in ords])
     for v, c, k in zip(ord_names, t.counts, t.n_categories):
         if (c[:k] == 0).any():
             raise DataError(f"a category of '{v}' is empty in the "

@@ -86,6 +86,18 @@ class Rows(Reader):
         return None if frame is None else frame[self.mask]
 
 
+def comm_of(data):
+    """The communicator of a rank's shard (a Reader with a ``comm``); None for a
+    whole data set.
+
+    Examples
+    --------
+    >>> comm_of(pd.DataFrame({"a": [1.0]})) is None
+    True
+    """
+    return data.comm if isinstance(data, Reader) else None
+
+
 def reduced(data, read: Callable[[], T], merge: Callable[[List[T]], T]) -> T:
     """``read()`` on ``data``; on one rank's shard (a Reader with a ``comm``),
     ``merge`` of every rank's ``read()`` in rank order (the same on every rank;
@@ -96,7 +108,7 @@ def reduced(data, read: Callable[[], T], merge: Callable[[List[T]], T]) -> T:
     >>> reduced([1.0, 2.0], lambda: 3.0, sum)  # a whole data set: read once
     3.0
     """
-    comm = data.comm if isinstance(data, Reader) else None
+    comm = comm_of(data)
     return read() if comm is None else merge(comm.gather_results(read))
 
 
@@ -112,7 +124,7 @@ def summed(data) -> Callable[..., object]:
     >>> total(np.array([3.0])), total(np.array(1.0), np.array(2.0))
     (array([3.]), [array(1.), array(2.)])
     """
-    comm = data.comm if isinstance(data, Reader) else None
+    comm = comm_of(data)
 
     def total(*arrays):
         out = list(arrays) if comm is None else comm.all_sum(*arrays)

@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from ..data.frames import as_frame, check_columns, check_finite, check_latent_names, check_numeric
-from ..data.reader import Reader
+from ..data.reader import Reader, comm_of
 from ..data.sources import ParquetSource, Shard
 from ..data.stats import SampleStats
 from ..errors import ConvergenceWarning, DataError, ModelError, TorchfitError
@@ -215,7 +215,7 @@ class IWAVE:
         settings = {**DEFAULTS, **options.own}
         device = _check_options(settings["iw_samples"], settings["batch_size"], settings["se"],
                                 options.missing, settings["device"])
-        streamed, comm = None, data.comm if isinstance(data, Reader) else None
+        streamed, comm = None, comm_of(data)
         if settings["stream"] is not False:  # read a buffer of row groups at a time
             source = _stream_source(data, settings)
             prep, found = prepare_streamed(

@@ -30,7 +30,7 @@ import torch
 from scipy import optimize
 
 from ..data.frames import as_frame
-from ..data.reader import Reader
+from ..data.reader import comm_of
 from ..data.stats import SampleStats
 from ..errors import TorchfitError
 from ..estimate.record import Estimate
@@ -149,7 +149,7 @@ class MML:
         order, structure = structure_of(prep, mod, device)
         return Spec(prep.pt, [mod], None, None, extras=dict(
             prepared=prep, order=order, structure=structure, settings=s, device=device,
-            comm=data.comm if isinstance(data, Reader) else None))
+            comm=comm_of(data)))
 
     def sample_stats(self, spec: Spec, data, options: FitOptions) -> SampleStats:
         prep, structure = spec.extras["prepared"], spec.extras["structure"]

@@ -111,7 +111,8 @@ engine_info <- function(res, estimator, coef, ov, lv) {
 # The TorchFit object: lavaan's dry run of the same table and data, filled
 # with the engine's solution, plus the engine's own report.
 new_torchfit <- function(res, call, model, partable, data, model.type, lav_args, ov, lv) {
-  pt <- result_partable(res$partable, partable)
+  # (an ML-family fit's table is lavaan's: the engine sends only an IRT fit's)
+  pt <- if (length(res$partable)) result_partable(res$partable, partable) else partable
   fm <- res$fit_measures
   measures <- stats::setNames(as_num(fm), names(fm))
   coef <- as_num(res$coef)

@@ -184,9 +184,10 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     Returns
     -------
     dict
-        partable, fit_measures, coef and vcov (lavaan's order of the free
-        parameters), info, warnings, summary (IWAVE fits: the pieces of the
-        summary text, see ``Fit.summary_parts``) and fit (the Fit object).
+        partable (IWAVE and MML fits; empty for the others, whose table R takes
+        from lavaan), fit_measures, coef and vcov (lavaan's order of the free
+        parameters), info, warnings, summary (IWAVE and MML fits: the pieces of
+        the summary text, see ``Fit.summary_parts``) and fit (the Fit object).
 
     Examples
     --------
@@ -232,10 +233,13 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         warnings.simplefilter("ignore", ConvergenceWarning)  # sent to R as messages
         result = fit({k: _column(v) for k, v in partable.items()}, frame, **opts)
     notes = _defer_log_likelihood(result, opts)
-    table = result.partable
+    # R builds an ML-family fit's table from lavaan's own: only the table of a
+    # model lavaan does not have (IWAVE, MML) crosses over
+    irt = result.info.estimator in ("IWAVE", "MML")
+    table = result.partable if irt else None
     return {
         "notes": notes,
-        "partable": {c: table[c].to_numpy() for c in table.columns},
+        "partable": {} if table is None else {c: table[c].to_numpy() for c in table.columns},
         "fit_measures": result.fit_measures(),
         "coef": result.coef().to_numpy(),
         "vcov": result.vcov().to_numpy(),
@@ -247,8 +251,7 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
         "warnings": list(result.info.warnings),
         # R prints lavaan's own summary of ML-family fits; the engine's text
         # is for IWAVE fits, a model lavaan does not have
-        "summary": (result.summary_parts() if result.info.estimator in ("IWAVE", "MML")
-                    else {}),
+        "summary": result.summary_parts() if irt else {},
         # se/test = "bootstrap": the draws, for lavaan's @boot slot
         "boot": {} if result.boot is None else {
             "coef": result.boot.coef,

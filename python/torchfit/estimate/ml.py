@@ -179,6 +179,8 @@ class _Cells:
 
     def _reduce(self, values: torch.Tensor, dim: int) -> torch.Tensor:
         """Sum dimension ``dim`` (cells) into the owners."""
+        if self.f.one_to_one:
+            return values
         shape = list(values.shape)
         shape[dim] = self.n_free
         out = torch.zeros(shape, dtype=values.dtype, device=values.device)
@@ -203,12 +205,17 @@ class _Cells:
         (b_i'Q a_j)(b_j'K a_i) + (a_i'Q b_j)(a_j'K b_i) + (b_i'Q b_j)(a_i'K a_j)
         + (a_i'Q a_j)(b_i'K b_j)."""
         f = self.f
-        ZK, ZQ = self._form(K), self._form(Q)
         a, b = f.a[None, :], f.b[None, :]
         at, bt = f.a[:, None], f.b[:, None]
-        X, XQ = ZK[..., bt, a], ZQ[..., bt, a]
-        T = XQ * X.transpose(-1, -2) + XQ.transpose(-1, -2) * X \
-            + ZQ[..., bt, b] * ZK[..., at, a] + ZQ[..., at, a] * ZK[..., bt, b]
+        ZK = self._form(K)
+        X = ZK[..., bt, a]
+        if Q is K:  # the expected information: half the gathers
+            T = 2.0 * (X * X.transpose(-1, -2) + ZK[..., bt, b] * ZK[..., at, a])
+        else:
+            ZQ = self._form(Q)
+            XQ = ZQ[..., bt, a]
+            T = XQ * X.transpose(-1, -2) + XQ.transpose(-1, -2) * X \
+                + ZQ[..., bt, b] * ZK[..., at, a] + ZQ[..., at, a] * ZK[..., bt, b]
         scale = torch.outer(f.scale, f.scale) ** 2
         return self._reduce(self._reduce(T * scale, -2), -1)
 

@@ -24,6 +24,7 @@ per free row of the table.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -61,6 +62,9 @@ class Factors:
     b: torch.Tensor
     scale: torch.Tensor  # (cells,)
     owner: torch.Tensor  # (cells,) reduced parameter of each cell
+    #: the cells are the reduced parameters, in order (no equality
+    #: constraints): sums over owners are the identity
+    one_to_one: bool = False
 
     def vectors(self) -> Tuple[torch.Tensor, torch.Tensor]:
         """The a_i and b_i as rows of two (cells, p) matrices."""
@@ -277,10 +281,34 @@ class Model:
                      for a in (self.cells[m].r, self.cells[m].c, self.cells[m].x))
             for m in self.matrix_names
         }
+        self._flat = self._flat_layout()
         self._no_beta = len(self._cell_index["beta"][2]) == 0 and \
             not bool(self._base["beta"].any())
         self._theta_jacobian = None
         self._factor_index = None
+
+    def _flat_layout(self):
+        """The matrices laid end to end in one vector (their fixed values, per
+        dtype), the positions of the free cells in it and the reduced
+        parameter of each: :meth:`matrices` fills them with one scatter
+        instead of two per matrix (small models' fits are dominated by the
+        number of tensor operations, not their size)."""
+        bases = [self._base[m].reshape(-1) for m in self.matrix_names]
+        offsets = np.cumsum([0] + [len(b) for b in bases])
+        where, which = [], []
+        for m, offset in zip(self.matrix_names, offsets):
+            r, c, k = (a.cpu().numpy() for a in self._cell_index[m])
+            cols = self._base[m].shape[1]
+            where += [offset + r * cols + c]
+            which += [k]
+            if m in SYMMETRIC:  # a diagonal cell once: a repeated index doubles its gradient
+                where += [(offset + c * cols + r)[r != c]]
+                which += [k[r != c]]
+        shapes = {m: (int(offsets[i]), tuple(self._base[m].shape))
+                  for i, m in enumerate(self.matrix_names)}
+        as_index = partial(torch.as_tensor, dtype=torch.long, device=self.device)
+        return {"base": {self.dtype: torch.cat(bases)}, "where": as_index(np.concatenate(where)),
+                "which": as_index(np.concatenate(which)), "shapes": shapes}
 
     # -- parameters -------------------------------------------------------------
     def expand(self, x: np.ndarray) -> np.ndarray:
@@ -302,17 +330,15 @@ class Model:
         carry them too.  nu and alpha are (..., p, 1) and (..., m, 1) columns;
         tau is (..., p, max thresholds), 0 beyond an item's own thresholds.
         """
-        out = {}
+        flat = self._flat
+        base = flat["base"].get(x.dtype)
+        if base is None:  # the estimator's precision wins
+            base = flat["base"][x.dtype] = flat["base"][self.dtype].to(x.dtype)
         batch = tuple(x.shape[:-1])
-        for m in self.matrix_names:
-            base = self._base[m].to(x.dtype)  # the estimator's precision wins
-            mat = base.expand(batch + tuple(base.shape)).clone()
-            r, c, k = self._cell_index[m]
-            mat[..., r, c] = x[..., k]
-            if m in SYMMETRIC:
-                mat[..., c, r] = x[..., k]
-            out[m] = mat
-        return out
+        values = base.expand(batch + base.shape).clone()
+        values[..., flat["where"]] = x[..., flat["which"]]
+        return {m: values[..., offset:offset + shape[0] * shape[1]].unflatten(-1, shape)
+                for m, (offset, shape) in flat["shapes"].items()}
 
     def implied(self, mats: Dict[str, torch.Tensor]) -> Tuple[torch.Tensor, torch.Tensor]:
         """Sigma and (I - B)^-1 for the given matrices."""
@@ -366,16 +392,16 @@ class Model:
         """
         G = mats["lambda"] @ A
         M = A @ mats["psi"] @ G.transpose(-1, -2)
-        eye = torch.eye(len(self.ov_names), dtype=self.dtype, device=self.device)
         if self._factor_index is None:
             self._factor_index = self._factor_cells(G.shape[-1])
-        a, b, scale, owner = self._factor_index
+        eye, a, b, scale, owner, one_to_one = self._factor_index
         basis = torch.cat([eye.expand(G.shape[:-2] + eye.shape), G, M.transpose(-1, -2)], -1)
-        return Factors(basis, a, b, scale, owner)
+        return Factors(basis, a, b, scale, owner, one_to_one)
 
     def _factor_cells(self, m: int):
-        """Which basis columns (see :meth:`jacobian_factors`) make each free
-        cell's a and b, its scale and its owner."""
+        """The identity of the basis (see :meth:`jacobian_factors`), which
+        basis columns make each free cell's a and b, its scale and its owner,
+        the cells ordered by owner, and whether each owner has one cell."""
         p = len(self.ov_names)
         unit, g, mt = (lambda i: i), (lambda i: p + i), (lambda i: p + m + i)
         columns = {"lambda": (unit, mt), "beta": (g, mt), "psi": (g, g), "theta": (unit, unit)}
@@ -386,7 +412,12 @@ class Model:
             if name in SYMMETRIC:
                 scale[r == c] = 0.5 ** 0.5
             parts.append((first(r), second(c), scale, k))
-        return tuple(torch.cat([part[i] for part in parts]) for i in range(4))
+        a, b, scale, owner = (torch.cat([part[i] for part in parts]) for i in range(4))
+        order = torch.argsort(owner, stable=True)
+        owner = owner[order]
+        one_to_one = bool(torch.equal(owner, torch.arange(self.n_free, device=owner.device)))
+        eye = torch.eye(p, dtype=self.dtype, device=self.device)
+        return eye, a[order], b[order], scale[order], owner, one_to_one
 
     def _add_cells(self, m: str, G, M, out: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Add the free cells of matrix ``m`` to d Sigma / d x (``out``, zeros

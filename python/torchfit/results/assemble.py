@@ -24,7 +24,7 @@ from ..inference.vcov import STD_COLUMNS, estimate_columns, singular_message, st
 from ..model.spec import Spec
 from ..options import FitOptions
 from ..version import __version__
-from .fit import Fit, GroupView
+from .fit import DeferredTable, Fit, GroupView
 from .info import FitInfo
 
 
@@ -55,7 +55,8 @@ def assemble(spec: Spec, stats: SampleStats, estimate: Estimate, options: FitOpt
         messages.append(singular_message(spec.table, spec.model, estimate.information,
                                          estimate.constraint_jacobian))
     views = _views(spec, stats, estimate)
-    table = _table(spec, estimate, views)
+    table = DeferredTable(spec.table, estimate.values(spec.table, spec.model),
+                          partial(_table, spec, estimate, views))
     info = _info(spec, stats, estimate, options, messages)
     measures = estimate.tests.measures if estimate.tests is not None else None
     if moment_based:

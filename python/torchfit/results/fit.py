@@ -38,6 +38,18 @@ class GroupView:
     matrices: Dict[str, np.ndarray]
 
 
+@dataclass
+class DeferredTable:
+    """A parameter table built when first read: the model's columns and every
+    row's estimate are at hand, the standardized columns, intervals and
+    tests are made by ``build`` (a fit from R never reads them: R takes
+    lavaan's own table)."""
+
+    columns: pd.DataFrame  # the model's columns (lhs, op, rhs, free, label, group, ...)
+    est: np.ndarray  # every row's estimate
+    build: Callable[[], pd.DataFrame]
+
+
 class Fit:
     """A fitted model.
 
@@ -53,11 +65,11 @@ class Fit:
     0.0
     """
 
-    def __init__(self, partable: pd.DataFrame, info: FitInfo,
+    def __init__(self, partable: Union[pd.DataFrame, DeferredTable], info: FitInfo,
                  measures: Callable[[], Dict[str, float]], vcov: Optional[np.ndarray],
                  groups: List[GroupView], data: Optional[pd.DataFrame] = None,
                  dropped: Optional[pd.Series] = None, tests=None):
-        self.partable = partable
+        self._table = partable
         self.tests = tests  # the estimator's inference record (robust, FIML, IWAVE's)
         # the fit's own copy of the model's columns (None: predict() needs the data)
         self.data = data
@@ -79,6 +91,18 @@ class Fit:
     sample = property(lambda self: self.groups[0].sample)
     _implied = property(lambda self: self.groups[0].implied)
     matrices = property(lambda self: self.groups[0].matrices)
+
+    @property
+    def partable(self) -> pd.DataFrame:
+        """lavaan's parameter table with the estimates, standard errors,
+        intervals and standardized columns."""
+        if isinstance(self._table, DeferredTable):
+            self._table = self._table.build()
+        return self._table
+
+    def _rows(self) -> pd.DataFrame:
+        """The table's model columns, without building a deferred table."""
+        return self._table.columns if isinstance(self._table, DeferredTable) else self._table
 
     @property
     def group_labels(self) -> List[Optional[str]]:
@@ -104,10 +128,10 @@ class Fit:
         """lavaan's names of the free parameters: the label, or lhs op rhs
         (with ".g2", ".g3", ... beyond the first group)."""
         if self._coef_names is None:  # the table's rows and labels never change
-            free = self.partable.iloc[self._free_rows()]
+            table, rows = self._rows(), self._free_rows()
+            columns = (table[c].to_numpy()[rows] for c in ("lhs", "op", "rhs", "label", "group"))
             self._coef_names = [lab if lab else f"{l}{o}{r}" + (f".g{g}" if g > 1 else "")
-                                for l, o, r, lab, g in zip(free["lhs"], free["op"], free["rhs"],
-                                                           free["label"], free["group"])]
+                                for l, o, r, lab, g in zip(*columns)]
         return list(self._coef_names)
 
     def _free_rows(self) -> np.ndarray:
@@ -115,15 +139,16 @@ class Fit:
         fit from R asks for them once per fit, and pandas' filter and sort cost
         more than the rest of coef())."""
         if self._free_order is None:
-            free = self.partable["free"].to_numpy()
+            free = self._rows()["free"].to_numpy()
             rows = np.flatnonzero(free > 0)
             self._free_order = rows[np.argsort(free[rows], kind="stable")]
         return self._free_order
 
     def coef(self) -> pd.Series:
         """Estimates of the free parameters, named as lavaan's coef() names them."""
-        est = self.partable["est"].to_numpy()[self._free_rows()]
-        return pd.Series(est, index=self.coef_names(), name="est")
+        est = self._table.est if isinstance(self._table, DeferredTable) else \
+            self.partable["est"].to_numpy()
+        return pd.Series(est[self._free_rows()], index=self.coef_names(), name="est")
 
     def vcov(self) -> pd.DataFrame:
         """Covariance matrix of the free parameters (NaN if not identified)."""

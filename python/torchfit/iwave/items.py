@@ -441,15 +441,17 @@ class GPCM(_Categorical):
         zero = torch.zeros_like(steps[..., :1])
         cum = torch.cat([zero, torch.cumsum(steps, -1)], -1)  # (..., n_items, T + 1)
         scores = self._scores(mats, lp)
-        # the response's logit s_y lp - c_y, at the size of the responses
-        return _at(scores, y) * lp - _at(cum, y) - self._log_total(lp, scores, cum)
+        shift, rest = self._log_total(lp, scores, cum)
+        # s_y lp - c_y - log sum_k exp(s_k lp - c_k), the constants at the responses' size
+        return torch.addcmul(-(_at(cum, y) + shift), _at(scores, y), lp) - rest
 
     def _scores(self, mats, lp):
         """The scoring function s_k of each category: k for the GPCM."""
         return torch.arange(self._exists.shape[1] + 1, device=lp.device, dtype=lp.dtype)
 
     def _log_total(self, lp, scores, cum):
-        """log sum_k exp(s_k lp - c_k), the shape of ``lp``.
+        """log sum_k exp(s_k lp - c_k) as (shift, rest), their sum: a shift of
+        the parameters' shape (..., n_items) and the rest, the shape of ``lp``.
 
         With integer scores s_k = k this is M + log sum_k a_k t^k, evaluated
         by Horner's rule, where t = exp(lp - x0) and a_k = exp(k x0 - c_k - M)
@@ -462,30 +464,32 @@ class GPCM(_Categorical):
         ten logits off for five categories in float32) take the log-sum-exp.
         On a GPU the log-sum-exp is as fast and needs no look at the values."""
         if lp.device.type != "cpu" or lp.dtype not in _SAFE:
-            return _log_sum_exp(lp, scores, cum, self._valid)
+            return lp.new_zeros(()), _log_sum_exp(lp, scores, cum, self._valid)
         with torch.no_grad():
             last = self._last.expand(cum.shape[:-1]).unsqueeze(-1)
             x0 = cum.gather(-1, last).squeeze(-1) / last.squeeze(-1).clamp_min(1)
             at_pivot = x0.unsqueeze(-1) * scores - cum
             top = at_pivot.amax(-1)
-        coef = torch.exp(torch.addcmul(-cum - top.unsqueeze(-1), x0.unsqueeze(-1), scores))
+        # categories first: each coefficient a contiguous (..., n_items) block
+        coef = torch.exp(torch.addcmul(-cum - top.unsqueeze(-1), x0.unsqueeze(-1), scores)
+                         ).movedim(-1, 0).contiguous()
         d = lp - x0
         degree = cum.shape[-1] - 1
         reach = _SAFE[lp.dtype] / max(1, degree)
         low, high = torch.aminmax(d.detach())
         ok = None if max(-float(low), float(high)) <= reach else d.detach().abs() <= reach
         t = torch.exp(d if ok is None else torch.where(ok, d, torch.zeros_like(d)))
-        total = coef[..., degree]
+        total = coef[degree]
         for k in range(degree - 1, -1, -1):
-            total = torch.addcmul(coef[..., k], total, t)
-        out = top + torch.log(total)
+            total = torch.addcmul(coef[k], total, t)
+        rest = torch.log(total)
         if ok is None:
-            return out
+            return top, rest
         far = (~ok).nonzero(as_tuple=True)
         full = lp.shape + cum.shape[-1:]
         exact = _log_sum_exp(lp[far], _spread(scores, full, far), _spread(cum, full, far),
                              _spread(self._valid, full, far))
-        return out.index_put(far, exact)
+        return top, rest.index_put(far, exact - top.expand(lp.shape)[far])
 
 
 def _at(t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -549,7 +553,7 @@ class Nominal(GPCM):
         return torch.where(self._free_score, raw.to(lp.dtype), k)
 
     def _log_total(self, lp, scores, cum):
-        return _log_sum_exp(lp, scores, cum, self._valid)  # free scores: no polynomial
+        return lp.new_zeros(()), _log_sum_exp(lp, scores, cum, self._valid)  # free scores
 
 
 ITEM_TYPES: Dict[str, Type[ItemModel]] = {

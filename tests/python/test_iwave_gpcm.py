@@ -86,6 +86,11 @@ def test_the_far_responses_take_the_log_sum_exp_exactly():
     assert torch.allclose(grad, torch.autograd.grad(want.sum(), far)[0], atol=1e-4)
 
 
+def test_no_rows():
+    lp, y, tau = case(torch.float32, 1.0, False)
+    assert model().log_prob_items(lp[:, :0], y[:0], {"tau": tau}).shape == (6, 0, 5)
+
+
 def test_second_derivatives_match_the_softmax():
     """Marginal ML's Hessians differentiate the normalizer twice (float64)."""
     lp, y, tau = case(torch.float64, 2.0, False)

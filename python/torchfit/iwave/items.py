@@ -463,7 +463,7 @@ class GPCM(_Categorical):
         within ``_SAFE`` (T the highest category); the responses beyond it (rare:
         ten logits off for five categories in float32) take the log-sum-exp.
         On a GPU the log-sum-exp is as fast and needs no look at the values."""
-        if lp.device.type != "cpu" or lp.dtype not in _SAFE:
+        if lp.device.type != "cpu" or lp.dtype not in _SAFE or not lp.numel():
             return lp.new_zeros(()), _log_sum_exp(lp, scores, cum, self._valid)
         with torch.no_grad():
             last = self._last.expand(cum.shape[:-1]).unsqueeze(-1)

@@ -12,9 +12,13 @@ lav_internal <- function(name) utils::getFromNamespace(name, "lavaan")
 # The dry-run lavaan object: Options, ParTable, Data, SampleStats, Model,
 # Cache and h1, as lavaan builds them for `partable` and `data`. `data` is
 # NULL for fits lavaan has no likelihood for (IWAVE): then only the table and
-# the model matrices are built.
-lavaan_skeleton <- function(partable, data, model.type, lav_args) {
+# the model matrices are built. `start`, lavaan's start values as the engine
+# computed them (one per row), spares lavaan computing them again: lavaan
+# starts from a table's `est` column (unless a value is missing or a free
+# variance is 0, when it computes its own).
+lavaan_skeleton <- function(partable, data, model.type, lav_args, start = NULL) {
   pt <- partable[, intersect(names(partable), .lavaan_table_columns), drop = FALSE]
+  if (length(start) == nrow(pt)) pt$est <- start
   args <- c(list(model = pt, data = data, do.fit = FALSE, warn = FALSE), lav_args)
   # cfa(), sem() and growth() set the Options they would set for the user; they
   # read their own name from the call, so they are called by name.

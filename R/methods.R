@@ -142,7 +142,7 @@ new_torchfit <- function(res, call, model, partable, data, model.type, lav_args,
   mine <- pt$free[lavaan_rows]
   keep <- sort(mine[mine > 0L])
   skel <- lavaan_skeleton(pt[lavaan_rows, , drop = FALSE], if (iwave) NULL else data,
-                          model.type, lav_args)
+                          model.type, lav_args, start = as_num(res$start))
   fit <- lavaan_fill(skel, coef[keep], if (length(V)) V[keep, keep, drop = FALSE] else NULL,
                      info, measures, lav_args, boot_draws(res$boot, keep))
   if (iwave) {

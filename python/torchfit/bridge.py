@@ -25,6 +25,7 @@ from .data.frames import (
     check_option_column,
     sample_moments,
 )
+from .data.patterns import is_fiml
 from .data.sources import open_source
 from .errors import ConvergenceWarning
 from .iwave.items import CATEGORICAL
@@ -185,7 +186,8 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     -------
     dict
         partable (IWAVE and MML fits; empty for the others, whose table R takes
-        from lavaan), fit_measures, coef and vcov (lavaan's order of the free
+        from lavaan), start (every row's start value where it is lavaan's, see
+        ``_lavaans_start``; else empty), fit_measures, coef and vcov (lavaan's order of the free
         parameters), info, warnings, summary (IWAVE and MML fits: the pieces of
         the summary text, see ``Fit.summary_parts``) and fit (the Fit object).
 
@@ -240,6 +242,7 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     return {
         "notes": notes,
         "partable": {} if table is None else {c: table[c].to_numpy() for c in table.columns},
+        "start": result.start_values() if _lavaans_start(result) else np.array([]),
         "fit_measures": result.fit_measures(),
         "coef": result.coef().to_numpy(),
         "vcov": result.vcov().to_numpy(),
@@ -259,6 +262,15 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
             "failed": result.boot.failed + 1},
         "fit": result,
     }
+
+
+def _lavaans_start(result) -> bool:
+    """Whether the fit's start values are lavaan's, which R's dry run then takes
+    instead of computing them again: ML's from complete data (the engine's
+    fabin3 path equals lavaan's; tests/testthat/test-lavaan-object.R). FIML
+    starts from other moments than lavaan's, the IRT and WLS estimators from
+    their own."""
+    return result.info.estimator == "ML" and not is_fiml(str(result.info.missing))
 
 
 #: the options that name a column of the data, and the column's role

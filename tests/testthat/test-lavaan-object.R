@@ -89,6 +89,9 @@ test_that("tables: parameterEstimates (all arguments), standardizedSolution, par
     expect_identical(names(coef(p$ours, type = "user")), names(lavaan::coef(p$ref, type = "user")))
     expect_identical(parTable(p$ours)[c("lhs", "op", "rhs", "free")],
                      parTable(p$ref)[c("lhs", "op", "rhs", "free")])
+    # (the engine's start values, which the dry run takes instead of lavaan's)
+    expect_numbers(parTable(p$ours)$start, parTable(p$ref)$start, tol = 1e-9,
+                   what = paste(name, "start values"))
     expect_identical(lavNames(p$ours, "ov"), lavNames(p$ref, "ov"))
   }
   p <- fit_pairs()$hs
@@ -143,7 +146,8 @@ test_that("modification indices, score, Wald and likelihood-ratio tests", {
 test_that("lavInspect, fitted, residuals, lavResiduals, lavPredict and predict", {
   skip_if_no_engine()
   what <- c("est", "std", "std.lv", "cov.lv", "cor.lv", "rsquare", "implied", "sampstat",
-            "vcov", "nobs", "free", "fit", "converged", "npar", "coef", "se", "mean.lv")
+            "vcov", "nobs", "free", "fit", "converged", "npar", "coef", "se", "mean.lv",
+            "start")
   for (name in names(fit_pairs())) {
     p <- fit_pairs()[[name]]
     for (w in what) {

@@ -55,7 +55,7 @@ def assemble(spec: Spec, stats: SampleStats, estimate: Estimate, options: FitOpt
         messages.append(singular_message(spec.table, spec.model, estimate.information,
                                          estimate.constraint_jacobian))
     views = _views(spec, stats, estimate)
-    table = DeferredTable(spec.table, estimate.values(spec.table, spec.model),
+    table = DeferredTable(spec.table, estimate.values(spec.table, spec.model), estimate.start,
                           partial(_table, spec, estimate, views))
     info = _info(spec, stats, estimate, options, messages)
     measures = estimate.tests.measures if estimate.tests is not None else None

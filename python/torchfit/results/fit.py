@@ -47,6 +47,7 @@ class DeferredTable:
 
     columns: pd.DataFrame  # the model's columns (lhs, op, rhs, free, label, group, ...)
     est: np.ndarray  # every row's estimate
+    start: np.ndarray  # every row's start value
     build: Callable[[], pd.DataFrame]
 
 
@@ -99,6 +100,22 @@ class Fit:
         if isinstance(self._table, DeferredTable):
             self._table = self._table.build()
         return self._table
+
+    def start_values(self) -> np.ndarray:
+        """Every table row's start value (lavaan's ``start`` column), without
+        building a deferred table.
+
+        Examples
+        --------
+        >>> import torchfit
+        >>> hs = torchfit.datasets.holzinger_swineford()
+        >>> fit = torchfit.cfa("visual =~ x1 + x2 + x3", hs)
+        >>> fit.start_values().round(3).tolist()  # fabin3 loadings, half the variances
+        [1.0, 0.778, 1.107, 0.679, 0.691, 0.637, 0.05]
+        """
+        if isinstance(self._table, DeferredTable):
+            return self._table.start
+        return self.partable["start"].to_numpy()
 
     def _rows(self) -> pd.DataFrame:
         """The table's model columns, without building a deferred table."""

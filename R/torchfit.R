@@ -398,10 +398,14 @@ prepare_data <- function(data, ov, ordered = character(0), group = NULL) {
   for (v in setdiff(present, c(ordered, group))) {
     check_numeric_column(data[[v]], v)
   }
-  X <- as.matrix(as.data.frame(lapply(data[, present, drop = FALSE], function(col)
-    if (is.factor(col)) as.integer(col) else if (is.numeric(col)) col else NA_real_)))
-  storage.mode(X) <- "double"
-  dimnames(X) <- list(NULL, present)
+  # (one matrix from the columns: through a data.frame it cost a millisecond)
+  cols <- lapply(present, function(v) {
+    col <- data[[v]]
+    if (is.factor(col)) as.integer(col) else if (is.numeric(col)) col else
+      rep(NA_real_, nrow(data))
+  })
+  X <- matrix(as.double(unlist(cols, use.names = FALSE)), nrow = nrow(data),
+              ncol = length(present), dimnames = list(NULL, present))
   # Missing values go to the engine as NaN: it drops incomplete rows
   # (missing = "listwise") or says how many there are.
   list(data = X)

@@ -32,6 +32,7 @@ from .iwave.items import CATEGORICAL
 from .model.partable import variable_names
 from .options import (
     BY_NAME,
+    IRT,
     OPTIONS,
     check_estimator,
     extra_message,
@@ -237,7 +238,7 @@ def fit_from_r(partable: Mapping[str, Sequence], data, columns: Sequence[str],
     notes = _defer_log_likelihood(result, opts)
     # R builds an ML-family fit's table from lavaan's own: only the table of a
     # model lavaan does not have (IWAVE, MML) crosses over
-    irt = result.info.estimator in ("IWAVE", "MML")
+    irt = result.info.estimator in IRT
     table = result.partable if irt else None
     return {
         "notes": notes,

@@ -66,11 +66,12 @@ class Fit:
     0.0
     """
 
-    def __init__(self, partable: Union[pd.DataFrame, DeferredTable], info: FitInfo,
+    def __init__(self, table: DeferredTable, info: FitInfo,
                  measures: Callable[[], Dict[str, float]], vcov: Optional[np.ndarray],
                  groups: List[GroupView], data: Optional[pd.DataFrame] = None,
                  dropped: Optional[pd.Series] = None, tests=None):
-        self._table = partable
+        self._table = table
+        self._partable: Optional[pd.DataFrame] = None  # built on first read
         self.tests = tests  # the estimator's inference record (robust, FIML, IWAVE's)
         # the fit's own copy of the model's columns (None: predict() needs the data)
         self.data = data
@@ -97,13 +98,13 @@ class Fit:
     def partable(self) -> pd.DataFrame:
         """lavaan's parameter table with the estimates, standard errors,
         intervals and standardized columns."""
-        if isinstance(self._table, DeferredTable):
-            self._table = self._table.build()
-        return self._table
+        if self._partable is None:
+            self._partable = self._table.build()
+        return self._partable
 
     def start_values(self) -> np.ndarray:
         """Every table row's start value (lavaan's ``start`` column), without
-        building a deferred table.
+        building the table.
 
         Examples
         --------
@@ -113,13 +114,7 @@ class Fit:
         >>> fit.start_values().round(3).tolist()  # fabin3 loadings, half the variances
         [1.0, 0.778, 1.107, 0.679, 0.691, 0.637, 0.05]
         """
-        if isinstance(self._table, DeferredTable):
-            return self._table.start
-        return self.partable["start"].to_numpy()
-
-    def _rows(self) -> pd.DataFrame:
-        """The table's model columns, without building a deferred table."""
-        return self._table.columns if isinstance(self._table, DeferredTable) else self._table
+        return self._table.start
 
     @property
     def group_labels(self) -> List[Optional[str]]:
@@ -145,7 +140,7 @@ class Fit:
         """lavaan's names of the free parameters: the label, or lhs op rhs
         (with ".g2", ".g3", ... beyond the first group)."""
         if self._coef_names is None:  # the table's rows and labels never change
-            table, rows = self._rows(), self._free_rows()
+            table, rows = self._table.columns, self._free_rows()
             columns = (table[c].to_numpy()[rows] for c in ("lhs", "op", "rhs", "label", "group"))
             self._coef_names = [lab if lab else f"{l}{o}{r}" + (f".g{g}" if g > 1 else "")
                                 for l, o, r, lab, g in zip(*columns)]
@@ -156,16 +151,15 @@ class Fit:
         fit from R asks for them once per fit, and pandas' filter and sort cost
         more than the rest of coef())."""
         if self._free_order is None:
-            free = self._rows()["free"].to_numpy()
+            free = self._table.columns["free"].to_numpy()
             rows = np.flatnonzero(free > 0)
             self._free_order = rows[np.argsort(free[rows], kind="stable")]
         return self._free_order
 
     def coef(self) -> pd.Series:
         """Estimates of the free parameters, named as lavaan's coef() names them."""
-        est = self._table.est if isinstance(self._table, DeferredTable) else \
-            self.partable["est"].to_numpy()
-        return pd.Series(est[self._free_rows()], index=self.coef_names(), name="est")
+        est = self._table.est[self._free_rows()]
+        return pd.Series(est, index=self.coef_names(), name="est")
 
     def vcov(self) -> pd.DataFrame:
         """Covariance matrix of the free parameters (NaN if not identified)."""

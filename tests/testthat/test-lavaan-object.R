@@ -173,6 +173,59 @@ test_that("lavInspect, fitted, residuals, lavResiduals, lavPredict and predict",
   }
 })
 
+test_that("a refit reuses lavaan's model slots and builds the object a first fit builds", {
+  skip_if_no_engine()
+  remembered <- function() length(get(".torchfit", asNamespace("torchfit"))$dry_runs)
+  forget <- get("forget_dry_runs", asNamespace("torchfit"))
+  # every lavaan slot, except the call and the timing; lavaan's closures
+  # (Model@ceq.function) keep the table they were made from, start values
+  # included, which they do not read: their environments are not compared
+  expect_same_object <- function(a, b, what) {
+    for (name in setdiff(methods::slotNames("lavaan"), c("call", "timing"))) {
+      same <- all.equal(methods::slot(a, name), methods::slot(b, name), tolerance = 0,
+                        check.environment = FALSE)
+      expect_true(isTRUE(same), label = paste0(what, ": slot ", name, " ",
+                                               paste(utils::head(same, 2L), collapse = "; ")))
+    }
+  }
+  hs <- HolzingerSwineford1939
+  set.seed(3)
+  weighted <- transform(hs, w = runif(nrow(hs), 0.5, 2))
+  cases <- list(
+    hs = list(HS_MODEL, list()),
+    metric = list(HS_MODEL, list(group = "school", group.equal = "loadings")),
+    poldem = list(PD_MODEL, list(), PoliticalDemocracy),
+    mlr = list(HS_MODEL, list(estimator = "MLR", std.lv = TRUE)),
+    cluster = list(HS_MODEL, list(cluster = "school")),
+    weights = list(HS_MODEL, list(sampling.weights = "w"), weighted)
+  )
+  for (name in names(cases)) {
+    case <- cases[[name]]
+    data <- if (length(case) > 2L) case[[3L]] else hs
+    fit_to <- function(rows) do.call(torchfit, c(list(case[[1L]], data = data[rows, ]), case[[2L]]))
+    forget()
+    fit_to(-(1:5))
+    expect_identical(remembered(), 1L)
+    refit <- fit_to(-(6:10))  # the same model, other rows
+    expect_identical(remembered(), 1L, label = paste(name, "reused"))
+    forget()
+    first <- fit_to(-(6:10))
+    expect_same_object(refit, first, name)
+  }
+  # a fixed covariate's variance is the data's: other rows build another model
+  forget()
+  model <- "visual =~ x1 + x2 + x3\nvisual ~ ageyr"
+  torchfit(model, data = hs[-(1:20), ])
+  torchfit(model, data = hs[-(21:40), ])
+  expect_identical(remembered(), 2L)
+  # FIML's start values are lavaan's to compute: nothing is remembered
+  forget()
+  hs_na <- hs
+  hs_na$x1[1:10] <- NA
+  torchfit(HS_MODEL, data = hs_na, missing = "ml")
+  expect_identical(remembered(), 0L)
+})
+
 test_that("update() adds parameters and changes options through torchfit", {
   skip_if_no_engine()
   fit <- torchfit(HS_MODEL, data = HolzingerSwineford1939)

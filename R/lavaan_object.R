@@ -29,8 +29,9 @@ lavaan_skeleton <- function(partable, data, model.type, lav_args, start = NULL) 
   # read their own name from the call, so they are called by name.
   constructor <- if (model.type %in% c("cfa", "growth")) model.type else "sem"
   skel <- suppressWarnings(do.call(constructor, args, envir = asNamespace("lavaan")))
+  # (what the table does not show: ordered columns make the model categorical)
   if (!is.null(key) && identical(skel@Options$bounds, "none") &&
-      !skel@Model@categorical && !skel@Model@conditional.x && !skel@Model@multilevel) {
+      !skel@Model@categorical && !skel@Model@conditional.x) {
     remember_dry_run(key, skel)
   }
   skel
@@ -58,7 +59,7 @@ dry_run_key <- function(pt, data, model.type, lav_args) {
 
 # The slots remembered for `key`, or NULL. The last few models are kept:
 # refitting one (a simulation study, a bootstrap by hand, a benchmark) then
-# skips lavaan's option, table and model constructors, a fifth of a small
+# skips lavaan's option, table and model constructors, about a fifth of a small
 # fit's time (bench/hs_ml.R); a first fit is unchanged.
 recalled_dry_run <- function(key) {
   for (seen in .torchfit$dry_runs) if (identical(seen$key, key)) return(seen)

@@ -9,6 +9,13 @@
 # and a small Python helper that records warnings raised during a call.
 .torchfit <- new.env(parent = emptyenv())
 
+# The value kept in the cache under `name`, computed by `compute()` the first
+# time it is asked for in a session (a NULL is asked for again).
+session_value <- function(name, compute) {
+  if (is.null(.torchfit[[name]])) .torchfit[[name]] <- compute()
+  .torchfit[[name]]
+}
+
 .fix_hint <- paste0(
   "To fix it, run `make demo` in the torchfit repository (it creates .venv ",
   "with the engine), or set the environment variable TORCHFIT_PYTHON to a ",

@@ -16,11 +16,9 @@
 # The engine's own list of option names (snake case), or NULL; read once a
 # session (converting the list costs a millisecond per fit).
 engine_option_names <- function() {
-  if (is.null(.torchfit$engine_options)) {
-    .torchfit$engine_options <- tryCatch(as.character(unlist(engine()$ENGINE_OPTIONS)),
-                                         error = function(e) NULL)
-  }
-  .torchfit$engine_options
+  session_value("engine_options", function() {
+    tryCatch(as.character(unlist(engine()$ENGINE_OPTIONS)), error = function(e) NULL)
+  })
 }
 
 # The engine's option table (torchfit.options.OPTIONS, through bridge.options()),
@@ -28,13 +26,11 @@ engine_option_names <- function() {
 # lavaan's, else the engine's with "." for "_") and its role ("fit": an argument
 # of the engine's fit(); else an estimator's own).
 engine_option_table <- function() {
-  if (is.null(.torchfit$option_table)) {
+  session_value("option_table", function() {
     table <- engine_call(engine()$options)
-    .torchfit$option_table <- data.frame(
-      name = as.character(unlist(table$name)), r = as.character(unlist(table$r)),
-      role = as.character(unlist(table$role)), stringsAsFactors = FALSE)
-  }
-  .torchfit$option_table
+    data.frame(name = as.character(unlist(table$name)), r = as.character(unlist(table$r)),
+               role = as.character(unlist(table$role)), stringsAsFactors = FALSE)
+  })
 }
 
 # The options in `given` (names of `...`) that go to the engine, as a named vector:
@@ -307,8 +303,7 @@ row_columns <- function(dots, data) {
 # The names of lavaan's options, read once a session (lavOptions() asks the
 # system for the number of cores, which costs more than a small fit).
 lavaan_option_names <- function() {
-  if (is.null(.torchfit$lavaan_options)) .torchfit$lavaan_options <- names(lavaan::lavOptions())
-  .torchfit$lavaan_options
+  session_value("lavaan_options", function() names(lavaan::lavOptions()))
 }
 
 # lavaan's name for torchfit's missing-data option.
